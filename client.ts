@@ -1,0 +1,125 @@
+#!/usr/bin/env bun
+/**
+ * echo client, the active side of the lab: sends each line you type and prints its echo once.
+ *
+ *   terminal 1                                   terminal 2
+ *   $ bun run server                             $ bun run client
+ *   listening on 127.0.0.1:5000 (mode once)      connected to 127.0.0.1:5000; type a message...
+ *   #1 connected from 127.0.0.1:40312            > oi
+ *   #1 received 3 bytes: "oi\n"                  oi
+ *                                                > fim        (closes the connection; not sent)
+ *
+ * Echoes go to stdout and nothing else does, so `printf 'oi\nfim\n' | bun run client > out`
+ * leaves just `oi` in out. Prompt, hints and errors go to stderr.
+ */
+import { parseArgs } from "node:util";
+import type { Socket } from "bun";
+import pkg from "./package.json";
+import { messagesFor } from "./src/messages/index.ts";
+import { describeParseError, parsePort, parseSeconds, pick, UsageError } from "./src/options.ts";
+import { Outbox } from "./src/outbox.ts";
+import { formatAddress } from "./src/text.ts";
+import { connectErrorMessage, errorCode } from "./src/errors.ts";
+import { EchoTimeout, EchoWaiter } from "./src/echo-waiter.ts";
+import { isStopWord, lines, withoutCR } from "./src/lines.ts";
+
+const DEFAULT_HOST = "127.0.0.1";
+const DEFAULT_PORT = "5000";
+const DEFAULT_TIMEOUT_S = "10"; // seconds without a byte of the awaited echo
+
+// ---- command line -------------------------------------------------------------------------------
+const argv = Bun.argv.slice(2);
+const { t, badLang } = messagesFor(argv, process.env);
+const { host, port, timeout } = (() => {
+  try {
+    if (badLang !== undefined) throw new UsageError(t.badLang(badLang));
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        timeout: { type: "string" },
+        lang: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    });
+    if (values.help) exit(0, t.clientHelp, false);
+    if (values.version) exit(0, pkg.version, false);
+    const env = process.env;
+    const port = pick(values.port, "--port", env.ECHO_PORT, "ECHO_PORT", DEFAULT_PORT);
+    return {
+      host: pick(values.host, "--host", env.ECHO_HOST, "ECHO_HOST", DEFAULT_HOST).value,
+      port: parsePort(t, port.value, port.source, false),
+      timeout: parseSeconds(t, values.timeout ?? DEFAULT_TIMEOUT_S, "--timeout"),
+    };
+  } catch (error) {
+    const problem = error instanceof UsageError ? error.message : describeParseError(t, error);
+    return exit(2, t.usageError(problem, "client"));
+  }
+})();
+
+/** Status and errors go to stderr, so stdout carries the echoes only. */
+function exit(code: number, line: string, toStderr = true): never {
+  (toStderr ? console.error : console.log)(line);
+  process.exit(code);
+}
+
+// ---- the connection -----------------------------------------------------------------------------
+const address = formatAddress(host, port);
+const echo = new EchoWaiter();
+const outbox = new Outbox(); // a long line may not fit in the kernel's buffer at once
+let leaving = false;
+
+const socket: Socket = await Bun.connect({
+  hostname: host,
+  port,
+  socket: {
+    binaryType: "uint8array",
+    data(_socket, chunk: Uint8Array) {
+      const stray = echo.push(chunk);
+      if (stray > 0) console.error(t.unexpectedBytes(stray));
+    },
+    drain(socket) {
+      outbox.flush(socket);
+    },
+    close(_socket, error) {
+      // Said at once, even while the user is still typing.
+      if (!leaving) exit(1, errorCode(error) === "ECONNRESET" ? t.serverReset : t.serverClosed);
+    },
+    error() {}, // close() follows with the error and says it
+    connectError() {}, // Bun.connect rejects too; said below
+  },
+}).catch((error: unknown) => exit(1, connectErrorMessage(t, error, host, port)));
+
+// ---- the conversation: one line out, its whole echo back ----------------------------------------
+const interactive = process.stdin.isTTY === true;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder(); // invalid UTF-8 shows as U+FFFD; the bytes were compared first
+const prompt = () => interactive && process.stderr.write(t.prompt);
+
+console.error(t.connected(address));
+prompt();
+for await (const line of lines(console)) {
+  if (isStopWord(line)) break;
+  const sent = encoder.encode(withoutCR(line) + "\n");
+  const echoed = echo.expect(sent.length, timeout * 1000);
+  outbox.send(socket, sent);
+  const got = await echoed.catch((error: unknown) => {
+    if (error instanceof EchoTimeout) exit(1, t.echoTimeout(timeout));
+    throw error;
+  });
+  const text = decoder.decode(got);
+  console.log(text.endsWith("\n") ? text.slice(0, -1) : text);
+  if (!Buffer.from(got.buffer, got.byteOffset, got.length).equals(sent)) {
+    console.error(t.echoDiffers(sent.length));
+  }
+  prompt();
+}
+
+// `fim` or end of input: close our side and leave.
+leaving = true;
+socket.end();
+if (interactive) console.error(t.bye);
+process.exit(0);

@@ -1,0 +1,226 @@
+#!/usr/bin/env bun
+/**
+ * echo server, the passive side of the lab: sends back every byte it receives, unchanged.
+ *
+ *   terminal 1                                   terminal 2
+ *   $ bun run server                             $ bun run client
+ *   listening on 127.0.0.1:5000 (mode once)      connected to 127.0.0.1:5000; type a message...
+ *   #1 connected from 127.0.0.1:40312            > oi
+ *   #1 received 3 bytes: "oi\n"                  oi
+ *   #1 closed: 3 bytes echoed in 2.1 s           > fim
+ *   (mode once: the server exits after its client)
+ *
+ * `--mode sequential` serves one client at a time while the others wait; `--mode concurrent`
+ * serves everyone at once. `bun run server --help` lists every option.
+ */
+import { parseArgs } from "node:util";
+import type { Socket, SocketHandler, TCPSocketListener } from "bun";
+import pkg from "./package.json";
+import { messagesFor } from "./src/messages/index.ts";
+import { describeParseError, parseMode, parsePort, pick, UsageError } from "./src/options.ts";
+import { Outbox } from "./src/outbox.ts";
+import { formatAddress, preview } from "./src/text.ts";
+import { errorReason, listenErrorMessage } from "./src/errors.ts";
+
+const DEFAULT_HOST = "127.0.0.1"; // loopback: safe by default; --host 0.0.0.0 serves other machines
+const DEFAULT_PORT = "5000";
+const DEFAULT_MODE = "once"; // the lab's rule: serve one client, then exit
+const STOP_GRACE_MS = 2000; // after a stop signal, a connection this long without traffic is closed
+
+// ---- command line -------------------------------------------------------------------------------
+const argv = Bun.argv.slice(2);
+const { t, badLang } = messagesFor(argv, process.env);
+const { host, port, mode, quiet } = (() => {
+  try {
+    if (badLang !== undefined) throw new UsageError(t.badLang(badLang));
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        mode: { type: "string" },
+        quiet: { type: "boolean", short: "q" },
+        lang: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    });
+    if (values.help) exit(0, t.serverHelp);
+    if (values.version) exit(0, pkg.version);
+    const env = process.env;
+    const port = pick(values.port, "--port", env.ECHO_PORT, "ECHO_PORT", DEFAULT_PORT);
+    const mode = pick(values.mode, "--mode", env.ECHO_MODE, "ECHO_MODE", DEFAULT_MODE);
+    return {
+      host: pick(values.host, "--host", env.ECHO_HOST, "ECHO_HOST", DEFAULT_HOST).value,
+      port: parsePort(t, port.value, port.source, true),
+      mode: parseMode(t, mode.value, mode.source),
+      quiet: values.quiet === true,
+    };
+  } catch (error) {
+    const problem = error instanceof UsageError ? error.message : describeParseError(t, error);
+    return exit(2, t.usageError(problem, "server"), true);
+  }
+})();
+
+function exit(code: number, line: string, toStderr = false): never {
+  (toStderr ? console.error : console.log)(line);
+  process.exit(code);
+}
+const info = quiet ? () => {} : (line: string) => console.log(line);
+
+// ---- one connection's life ----------------------------------------------------------------------
+interface Conn {
+  id: number;
+  peer: string;
+  openedAt: number;
+  received: number;
+  outbox: Outbox; // echo bytes the kernel has not taken yet
+  peerEnded: boolean; // the peer half-closed: close once its echo is out
+}
+
+const open = new Set<Socket<Conn>>();
+const stats = { connections: 0, echoed: 0, startedAt: performance.now() };
+
+// Bun's listen() types accept only "buffer" handlers; "uint8array" skips the Buffer wrapping.
+const connection: SocketHandler<Conn> = {
+  binaryType: "uint8array",
+
+  open(socket) {
+    const c: Conn = {
+      id: ++stats.connections,
+      peer: formatAddress(socket.remoteAddress, socket.remotePort),
+      openedAt: performance.now(),
+      received: 0,
+      outbox: new Outbox(),
+      peerEnded: false,
+    };
+    socket.data = c;
+    open.add(socket);
+    info(t.opened(c.id, c.peer));
+    admit(socket);
+  },
+
+  data(socket, chunk: Uint8Array) {
+    const c = socket.data;
+    c.received += chunk.length;
+    if (!quiet) info(t.received(c.id, chunk.length, preview(chunk)));
+    // What the kernel did not take waits in the outbox; stop reading until drain() empties it.
+    if (!c.outbox.send(socket, chunk)) socket.pause();
+  },
+
+  drain(socket) {
+    const c = socket.data;
+    if (!c.outbox.flush(socket)) return;
+    if (c.peerEnded) socket.end();
+    else socket.resume();
+  },
+
+  end(socket) {
+    // The peer sent its last byte (FIN) but may still be reading: finish its echo, then close.
+    socket.data.peerEnded = true;
+    if (socket.data.outbox.empty) socket.end();
+  },
+
+  close(socket, error) {
+    const c = socket.data;
+    if (c === undefined) return; // failed before open() finished
+    const echoed = c.received - c.outbox.clear();
+    stats.echoed += echoed;
+    open.delete(socket);
+    const secs = (performance.now() - c.openedAt) / 1000;
+    if (error) info(t.closedWithError(c.id, echoed, secs, errorReason(t, error)));
+    else info(t.closed(c.id, echoed, secs));
+    release(socket);
+  },
+
+  error(socket, error) {
+    // Also reached when a handler above throws: that ends this connection, never the server.
+    console.error(t.connectionError(socket.data?.id ?? 0, errorReason(t, error)));
+    socket.terminate();
+  },
+};
+
+// ---- modes: who is served now -------------------------------------------------------------------
+let current: Socket<Conn> | undefined; // once and sequential: the one client being echoed
+const waiting: Socket<Conn>[] = []; // sequential: connected, not read from, in arrival order
+
+function admit(socket: Socket<Conn>): void {
+  if (mode === "concurrent") return;
+  if (current === undefined) {
+    current = socket;
+    if (mode === "once") {
+      listener.stop(); // later attempts are refused by the kernel
+      info(t.onceStopsListening);
+    }
+  } else if (mode === "once") {
+    // Accepted by the kernel before stop() took effect.
+    info(t.onceRefused(socket.data.id));
+    socket.end();
+  } else {
+    socket.pause(); // its bytes wait in the kernel, untouched, until its turn
+    waiting.push(socket);
+    info(t.waiting(socket.data.id, waiting.length));
+  }
+}
+
+function release(socket: Socket<Conn>): void {
+  if (socket !== current) {
+    const i = waiting.indexOf(socket);
+    if (i >= 0) waiting.splice(i, 1);
+  } else if (mode === "once") {
+    finish(0);
+  } else {
+    current = waiting.shift();
+    if (current !== undefined) {
+      info(t.serving(current.data.id));
+      current.resume();
+    }
+  }
+  if (stopping && open.size === 0) finish(0);
+}
+
+function finish(code: number): never {
+  const secs = (performance.now() - stats.startedAt) / 1000;
+  info(t.summary(stats.connections, stats.echoed, secs));
+  process.exit(code);
+}
+
+// ---- listening, and stopping on a signal --------------------------------------------------------
+let listener: TCPSocketListener<Conn>;
+try {
+  listener = Bun.listen<Conn>({ hostname: host, port, allowHalfOpen: true, socket: connection });
+} catch (error) {
+  exit(1, await listenErrorMessage(t, error, host, port), true);
+}
+console.log(t.listening(formatAddress(host, listener.port), mode));
+
+let stopping = false;
+function stop(signal: "SIGINT" | "SIGTERM"): void {
+  if (stopping) {
+    // Second signal: the user does not want to wait.
+    info(t.forced(open.size));
+    for (const socket of open) socket.end();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  }
+  stopping = true;
+  listener.stop();
+  for (const socket of waiting.splice(0)) socket.end(); // never served: nothing to finish
+  if (open.size === 0) finish(0);
+  info(t.stopping(open.size));
+  // Let echoes in flight finish; close what has moved no byte for STOP_GRACE_MS.
+  let moved = -1;
+  setInterval(() => {
+    let now = open.size;
+    for (const socket of open) now += socket.data.received - socket.data.outbox.bytes;
+    if (now === moved) {
+      info(t.stalled(open.size));
+      for (const socket of open) socket.end();
+    }
+    moved = now;
+  }, STOP_GRACE_MS);
+}
+process.on("SIGINT", () => stop("SIGINT"));
+process.on("SIGTERM", () => stop("SIGTERM"));
+// Last resort: a bug in one connection's code must not take the others down.
+process.on("uncaughtException", (error) => console.error(t.internalError(errorReason(t, error))));

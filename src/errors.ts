@@ -1,0 +1,74 @@
+/** Turns runtime errors into one line a person can act on (never a stack trace). */
+import type { Messages } from "./messages/index.ts";
+import { formatAddress } from "./text.ts";
+
+type ErrorLike = { code?: unknown; errno?: unknown; message?: unknown; name?: unknown };
+
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as ErrorLike | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** A short reason for a connection that ended in an error. */
+export function errorReason(t: Messages, error: unknown): string {
+  const code = errorCode(error);
+  if (code === "ECONNRESET") return t.resetByPeer;
+  if (code === "EPIPE") return t.brokenPipe;
+  const message = String((error as ErrorLike | null)?.message ?? error).split("\n")[0];
+  return code !== undefined && !message?.includes(code) ? `${code}: ${message}` : String(message);
+}
+
+function isIpLiteral(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(":");
+}
+
+/** What `Bun.listen` threw, said the way the user can fix it. */
+export async function listenErrorMessage(
+  t: Messages,
+  error: unknown,
+  host: string,
+  port: number,
+): Promise<string> {
+  const address = formatAddress(host, port);
+  switch (errorCode(error)) {
+    case "EADDRINUSE":
+      return t.portInUse(address, port);
+    case "EACCES":
+    case "EPERM":
+      return t.permissionDenied(address);
+    case "EADDRNOTAVAIL":
+      return t.addressNotAvailable(host);
+  }
+  // Bun says only "Failed to listen at HOST" for both a name that does not resolve and an
+  // address that is not on this machine: find out which.
+  if (/failed to listen/i.test(String((error as ErrorLike | null)?.message))) {
+    if (isIpLiteral(host)) return t.addressNotAvailable(host);
+    try {
+      await Bun.dns.lookup(host);
+      return t.addressNotAvailable(host);
+    } catch {
+      return t.hostNotFound(host);
+    }
+  }
+  return t.listenFailed(address, errorReason(t, error));
+}
+
+/** What `Bun.connect` rejected with, said the way the user can fix it. */
+export function connectErrorMessage(
+  t: Messages,
+  error: unknown,
+  host: string,
+  port: number,
+): string {
+  const address = formatAddress(host, port);
+  switch (errorCode(error)) {
+    case "ECONNREFUSED":
+      return t.refused(address);
+    case "ENOTFOUND":
+    case "EAI_NONAME":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+      return t.unknownHost(host);
+  }
+  return t.connectFailed(address, errorReason(t, error));
+}

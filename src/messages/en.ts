@@ -1,0 +1,120 @@
+/** English catalog. Every key here must exist in pt.ts too (the type and a test enforce it). */
+
+const number = new Intl.NumberFormat("en-US");
+const seconds = new Intl.NumberFormat("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const plural = (n: number, one: string, many: string) =>
+  `${number.format(n)} ${n === 1 ? one : many}`;
+
+export const en = {
+  locale: "en-US",
+
+  // shared
+  usageError: (problem: string, program: string) =>
+    `error: ${problem} (see: bun run ${program} --help)`,
+  unknownOption: (option: string) => `unknown option ${option}`,
+  missingValue: (option: string) => `option ${option} needs a value`,
+  unexpectedArgument: (arg: string) => `unexpected argument "${arg}"`,
+  badPort: (source: string, value: string) =>
+    `${source} must be a whole number from 0 to 65535, not "${value}"`,
+  badClientPort: (source: string, value: string) =>
+    `${source} must be a whole number from 1 to 65535, not "${value}"`,
+  badMode: (source: string, value: string) =>
+    `${source} must be once, sequential or concurrent, not "${value}"`,
+  badSeconds: (source: string, value: string) =>
+    `${source} must be a positive number of seconds, not "${value}"`,
+  badLang: (value: string) => `--lang must be en or pt, not "${value}"`,
+  bytes: (n: number) => plural(n, "byte", "bytes"),
+  seconds: (s: number) => `${seconds.format(s)} s`,
+
+  // server
+  serverHelp: `Usage: bun run server [options]
+
+Echo server, the passive side: sends back every byte it receives, unchanged.
+
+Options (environment variable in brackets):
+  --host HOST     address to listen on; 0.0.0.0 or :: also serves other
+                  machines (default 127.0.0.1)                  [ECHO_HOST]
+  --port PORT     port to listen on; 0 picks a free one (default 5000)
+                                                                [ECHO_PORT]
+  --mode MODE     once        serve one client, then exit (default)
+                  sequential  one client at a time; the others wait
+                  concurrent  every client at once              [ECHO_MODE]
+  --quiet         print only the listening line and errors
+  --lang LANG     en or pt (default: from LC_ALL, LC_MESSAGES, LANG)
+  -h, --help      show this help
+  -v, --version   show the version
+
+Exit status: 0 finished, 1 could not listen, 2 usage error,
+130 or 143 stopped by a second Ctrl-C or SIGTERM.`,
+  listening: (address: string, mode: string) => `listening on ${address} (mode ${mode})`,
+  opened: (id: number, peer: string) => `#${id} connected from ${peer}`,
+  received: (id: number, size: number, preview: string) =>
+    `#${id} received ${plural(size, "byte", "bytes")}: ${preview}`,
+  closed: (id: number, echoed: number, secs: number) =>
+    `#${id} closed: ${plural(echoed, "byte", "bytes")} echoed in ${seconds.format(secs)} s`,
+  closedWithError: (id: number, echoed: number, secs: number, reason: string) =>
+    `#${id} closed: ${plural(echoed, "byte", "bytes")} echoed in ${seconds.format(secs)} s (${reason})`,
+  connectionError: (id: number, reason: string) => `#${id} error: ${reason}`,
+  onceStopsListening: "mode once: no longer accepting connections",
+  onceRefused: (id: number) => `#${id} refused: mode once serves a single client`,
+  waiting: (id: number, ahead: number) =>
+    `#${id} waiting: ${plural(ahead, "client", "clients")} ahead`,
+  serving: (id: number) => `#${id} now being served`,
+  stopping: (open: number) =>
+    `stopping: no new connections; waiting for ${plural(open, "open connection", "open connections")} to finish (press Ctrl-C again to close them now)`,
+  stalled: (open: number) =>
+    `closing ${plural(open, "connection", "connections")} with no traffic since the stop`,
+  forced: (open: number) => `closing ${plural(open, "connection", "connections")} now`,
+  summary: (connections: number, echoed: number, secs: number) =>
+    `stopped: ${plural(connections, "connection", "connections")}, ${plural(echoed, "byte", "bytes")} echoed, up ${seconds.format(secs)} s`,
+  portInUse: (address: string, port: number) =>
+    `error: ${address} is already in use; is another server running? Choose another port with --port (for example --port ${port + 1}, or --port 0 for any free one)`,
+  permissionDenied: (address: string) =>
+    `error: permission denied to listen on ${address}; ports below 1024 need privileges, use --port 1024 or above`,
+  addressNotAvailable: (host: string) =>
+    `error: cannot listen on ${host}: it is not an address of this machine (try 127.0.0.1, ::1 or 0.0.0.0)`,
+  hostNotFound: (host: string) => `error: cannot resolve host "${host}"`,
+  listenFailed: (address: string, reason: string) =>
+    `error: cannot listen on ${address}: ${reason}`,
+  resetByPeer: "connection reset by peer",
+  brokenPipe: "the peer stopped reading (broken pipe)",
+  internalError: (reason: string) => `error: ${reason} (the server keeps running)`,
+
+  // client
+  clientHelp: `Usage: bun run client [options]
+
+Echo client, the active side: sends each line you type and prints the echo.
+Type fim (or press Ctrl-D) to close the connection and leave; fim is not sent.
+
+Options (environment variable in brackets):
+  --host HOST       server to connect to (default 127.0.0.1)    [ECHO_HOST]
+  --port PORT       server's port (default 5000)                [ECHO_PORT]
+  --timeout SECS    give up when no byte of an awaited echo arrives for
+                    this long (default 10)
+  --lang LANG       en or pt (default: from LC_ALL, LC_MESSAGES, LANG)
+  -h, --help        show this help
+  -v, --version     show the version
+
+Echoes go to stdout, one per line; the prompt and status lines go to stderr.
+Exit status: 0 left with fim or end of input, 1 connection error,
+2 usage error.`,
+  connected: (address: string) =>
+    `connected to ${address}; type a message, or fim (or Ctrl-D) to leave`,
+  prompt: "> ",
+  bye: "connection closed",
+  echoDiffers: (sent: number) =>
+    `warning: the echo differs from the ${plural(sent, "byte", "bytes")} sent`,
+  unexpectedBytes: (n: number) =>
+    `warning: the server sent ${plural(n, "byte", "bytes")} that echo no message`,
+  refused: (address: string) =>
+    `error: connection refused by ${address}; start the server first (bun run server), or check --host and --port`,
+  unknownHost: (host: string) => `error: unknown host "${host}"`,
+  connectFailed: (address: string, reason: string) =>
+    `error: cannot connect to ${address}: ${reason}`,
+  echoTimeout: (secs: number) =>
+    `error: no echo from the server for ${seconds.format(secs)} s; giving up (see --timeout)`,
+  serverClosed: "error: the server closed the connection",
+  serverReset: "error: the server reset the connection",
+};
+
+export type Messages = typeof en;

@@ -1,0 +1,73 @@
+/**
+ * The bytes `socket.write()` did not take yet, kept in order.
+ *
+ * Bun's `write()` does not buffer: it returns how many bytes the kernel accepted (0 when its
+ * buffers are full, -1 once the socket is closed) and forgets the rest. Whatever it did not take
+ * is ours to keep and resend on `drain`; callers pause reading while `empty` is false, so the
+ * queue never holds more than what was read before the pause took effect.
+ *
+ * Chunks are queued as subarrays, not copies: Bun gives every `data` callback a fresh buffer
+ * (tests/outbox.test.ts would catch a runtime that reuses it).
+ */
+
+/** What the outbox writes to: a Bun socket, or anything with the same `write`. */
+export interface ByteSink {
+  write(data: Uint8Array): number;
+}
+
+export class Outbox {
+  // Allocated on first short write only: most connections never need it.
+  private chunks: Uint8Array[] | undefined;
+  /** Bytes waiting to be written. */
+  bytes = 0;
+
+  get empty(): boolean {
+    return this.bytes === 0;
+  }
+
+  /**
+   * Writes `chunk` now if nothing is waiting, else queues it behind what is.
+   * Returns true when everything, including earlier bytes, has been handed to the kernel.
+   */
+  send(sink: ByteSink, chunk: Uint8Array): boolean {
+    if (this.bytes === 0) {
+      const written = sink.write(chunk);
+      if (written === chunk.length) return true;
+      this.keep(written > 0 ? chunk.subarray(written) : chunk);
+      return false;
+    }
+    this.keep(chunk);
+    return false;
+  }
+
+  /** Writes as much of the queue as the kernel takes. Returns true when the queue is empty. */
+  flush(sink: ByteSink): boolean {
+    const chunks = this.chunks;
+    while (chunks !== undefined && chunks.length > 0) {
+      const chunk = chunks[0]!;
+      const written = sink.write(chunk);
+      if (written <= 0) return false;
+      this.bytes -= written;
+      if (written < chunk.length) {
+        chunks[0] = chunk.subarray(written);
+        return false;
+      }
+      chunks.shift();
+    }
+    return true;
+  }
+
+  /** Drops what is queued (the connection is gone); returns how many bytes were dropped. */
+  clear(): number {
+    const dropped = this.bytes;
+    this.chunks = undefined;
+    this.bytes = 0;
+    return dropped;
+  }
+
+  private keep(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    (this.chunks ??= []).push(chunk);
+    this.bytes += chunk.length;
+  }
+}
