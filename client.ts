@@ -83,6 +83,7 @@ const socket: Socket = await Bun.connect({
     },
     drain(socket) {
       outbox.flush(socket);
+      if (outbox.broken) exit(1, t.serverClosed); // Bun may not call close() after a -1
     },
     close(_socket, error) {
       // Said at once, even while the user is still typing.
@@ -105,7 +106,7 @@ for await (const line of lines(console)) {
   if (isStopWord(line)) break;
   const sent = encoder.encode(withoutCR(line) + "\n");
   const echoed = echo.expect(sent.length, timeout * 1000);
-  outbox.send(socket, sent);
+  if (!outbox.send(socket, sent) && outbox.broken) exit(1, t.serverClosed);
   const got = await echoed.catch((error: unknown) => {
     if (error instanceof EchoTimeout) exit(1, t.echoTimeout(timeout));
     throw error;

@@ -21,6 +21,7 @@ import { describeParseError, parseMode, parsePort, pick, UsageError } from "./sr
 import { Outbox } from "./src/outbox.ts";
 import { formatAddress, preview } from "./src/text.ts";
 import { errorReason, listenErrorMessage } from "./src/errors.ts";
+import { traceTo, tracedSink } from "./src/trace.ts";
 
 const DEFAULT_HOST = "127.0.0.1"; // loopback: safe by default; --host 0.0.0.0 serves other machines
 const DEFAULT_PORT = "5000";
@@ -30,7 +31,7 @@ const STOP_GRACE_MS = 2000; // after a stop signal, a connection this long witho
 // ---- command line -------------------------------------------------------------------------------
 const argv = Bun.argv.slice(2);
 const { t, badLang } = messagesFor(argv, process.env);
-const { host, port, mode, quiet } = (() => {
+const { host, port, mode, quiet, tracing } = (() => {
   try {
     if (badLang !== undefined) throw new UsageError(t.badLang(badLang));
     const { values } = parseArgs({
@@ -41,6 +42,7 @@ const { host, port, mode, quiet } = (() => {
         port: { type: "string" },
         mode: { type: "string" },
         quiet: { type: "boolean", short: "q" },
+        trace: { type: "boolean" },
         lang: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
@@ -56,6 +58,7 @@ const { host, port, mode, quiet } = (() => {
       port: parsePort(t, port.value, port.source, true),
       mode: parseMode(t, mode.value, mode.source),
       quiet: values.quiet === true,
+      tracing: values.trace === true,
     };
   } catch (error) {
     const problem = error instanceof UsageError ? error.message : describeParseError(t, error);
@@ -68,6 +71,7 @@ function exit(code: number, line: string, toStderr = false): never {
   process.exit(code);
 }
 const info = quiet ? () => {} : (line: string) => console.log(line);
+const trace = tracing ? traceTo(console.error) : () => {};
 
 // ---- one connection's life ----------------------------------------------------------------------
 interface Conn {
@@ -77,6 +81,7 @@ interface Conn {
   received: number;
   outbox: Outbox; // echo bytes the kernel has not taken yet
   peerEnded: boolean; // the peer half-closed: close once its echo is out
+  failure?: string; // why the server itself ended the connection
 }
 
 const open = new Set<Socket<Conn>>();
@@ -97,6 +102,7 @@ const connection: SocketHandler<Conn> = {
     };
     socket.data = c;
     open.add(socket);
+    trace(c.id, "open", c.peer);
     info(t.opened(c.id, c.peer));
     admit(socket);
   },
@@ -104,21 +110,29 @@ const connection: SocketHandler<Conn> = {
   data(socket, chunk: Uint8Array) {
     const c = socket.data;
     c.received += chunk.length;
+    trace(c.id, "data", chunk.length);
     if (!quiet) info(t.received(c.id, chunk.length, preview(chunk)));
-    // What the kernel did not take waits in the outbox; stop reading until drain() empties it.
-    if (!c.outbox.send(socket, chunk)) socket.pause();
+    if (!c.outbox.send(sink(socket), chunk)) holdBack(socket);
   },
 
   drain(socket) {
     const c = socket.data;
-    if (!c.outbox.flush(socket)) return;
+    trace(c.id, "drain", c.outbox.bytes);
+    // Bun also calls drain when nothing was held back (right after open, seen in 1.4.5): only a
+    // pause made for a full outbox is ours to undo here.
+    if (c.outbox.empty) return;
+    if (!c.outbox.flush(sink(socket))) return holdBack(socket);
     if (c.peerEnded) socket.end();
-    else socket.resume();
+    else {
+      socket.resume();
+      trace(c.id, "resume");
+    }
   },
 
   end(socket) {
     // The peer sent its last byte (FIN) but may still be reading: finish its echo, then close.
     socket.data.peerEnded = true;
+    trace(socket.data.id, "end", socket.data.outbox.bytes);
     if (socket.data.outbox.empty) socket.end();
   },
 
@@ -128,18 +142,33 @@ const connection: SocketHandler<Conn> = {
     const echoed = c.received - c.outbox.clear();
     stats.echoed += echoed;
     open.delete(socket);
+    trace(c.id, "close", error ? errorReason(t, error) : (c.failure ?? ""));
     const secs = (performance.now() - c.openedAt) / 1000;
-    if (error) info(t.closedWithError(c.id, echoed, secs, errorReason(t, error)));
+    const reason = error ? errorReason(t, error) : c.failure;
+    if (reason) info(t.closedWithError(c.id, echoed, secs, reason));
     else info(t.closed(c.id, echoed, secs));
     release(socket);
   },
 
   error(socket, error) {
     // Also reached when a handler above throws: that ends this connection, never the server.
-    console.error(t.connectionError(socket.data?.id ?? 0, errorReason(t, error)));
+    const reason = errorReason(t, error);
+    console.error(t.connectionError(socket.data?.id ?? 0, reason));
+    if (socket.data) socket.data.failure = reason;
     socket.terminate();
   },
 };
+
+/** The kernel did not take all of the echo: stop reading until drain() empties the outbox. */
+function holdBack(socket: Socket<Conn>): void {
+  const c = socket.data;
+  if (c.outbox.broken) {
+    c.failure = t.connectionLost;
+    return socket.terminate(); // write() said -1; Bun may never call close() by itself
+  }
+  socket.pause();
+  trace(c.id, "pause", c.outbox.bytes);
+}
 
 // ---- modes: who is served now -------------------------------------------------------------------
 let current: Socket<Conn> | undefined; // once and sequential: the one client being echoed
@@ -169,7 +198,7 @@ function release(socket: Socket<Conn>): void {
     const i = waiting.indexOf(socket);
     if (i >= 0) waiting.splice(i, 1);
   } else if (mode === "once") {
-    finish(0);
+    finish();
   } else {
     current = waiting.shift();
     if (current !== undefined) {
@@ -177,13 +206,14 @@ function release(socket: Socket<Conn>): void {
       current.resume();
     }
   }
-  if (stopping && open.size === 0) finish(0);
+  if (stopping && open.size === 0) finish();
 }
 
-function finish(code: number): never {
+let exitCode = 0; // 130 or 143 once a second signal forces the stop
+function finish(): never {
   const secs = (performance.now() - stats.startedAt) / 1000;
   info(t.summary(stats.connections, stats.echoed, secs));
-  process.exit(code);
+  process.exit(exitCode);
 }
 
 // ---- listening, and stopping on a signal --------------------------------------------------------
@@ -193,34 +223,45 @@ try {
 } catch (error) {
   exit(1, await listenErrorMessage(t, error, host, port), true);
 }
+// Handlers first: whoever sees the listening line may signal us at once.
+process.on("SIGINT", () => stop("SIGINT"));
+process.on("SIGTERM", () => stop("SIGTERM"));
+trace(0, "listen", formatAddress(host, listener.port));
 console.log(t.listening(formatAddress(host, listener.port), mode));
+// With --trace every write is reported (bytes taken of bytes offered); without, the socket itself.
+function sink(socket: Socket<Conn>) {
+  return tracing ? tracedSink(socket, socket.data.id, trace) : socket;
+}
 
 let stopping = false;
 function stop(signal: "SIGINT" | "SIGTERM"): void {
   if (stopping) {
     // Second signal: the user does not want to wait.
+    exitCode = signal === "SIGINT" ? 130 : 143;
     info(t.forced(open.size));
-    for (const socket of open) socket.end();
-    process.exit(signal === "SIGINT" ? 130 : 143);
+    for (const socket of open) socket.end(); // the last close() calls finish()
+    return;
   }
   stopping = true;
   listener.stop();
   for (const socket of waiting.splice(0)) socket.end(); // never served: nothing to finish
-  if (open.size === 0) finish(0);
+  if (open.size === 0) finish();
   info(t.stopping(open.size));
-  // Let echoes in flight finish; close what has moved no byte for STOP_GRACE_MS.
-  let moved = -1;
+  // Let echoes in flight finish; close them all once none has moved a byte for STOP_GRACE_MS.
+  const progress = () => {
+    let bytes = open.size; // a connection that closes is progress too
+    for (const socket of open) bytes += socket.data.received - socket.data.outbox.bytes;
+    return bytes;
+  };
+  let last = progress();
   setInterval(() => {
-    let now = open.size;
-    for (const socket of open) now += socket.data.received - socket.data.outbox.bytes;
-    if (now === moved) {
+    const now = progress();
+    if (now === last) {
       info(t.stalled(open.size));
       for (const socket of open) socket.end();
     }
-    moved = now;
+    last = now;
   }, STOP_GRACE_MS);
 }
-process.on("SIGINT", () => stop("SIGINT"));
-process.on("SIGTERM", () => stop("SIGTERM"));
 // Last resort: a bug in one connection's code must not take the others down.
 process.on("uncaughtException", (error) => console.error(t.internalError(errorReason(t, error))));

@@ -38,6 +38,11 @@ export async function listenErrorMessage(
       return t.permissionDenied(address);
     case "EADDRNOTAVAIL":
       return t.addressNotAvailable(host);
+    case "ENOTFOUND":
+    case "EAI_NONAME":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+      return t.hostNotFound(host);
   }
   // Bun says only "Failed to listen at HOST" for both a name that does not resolve and an
   // address that is not on this machine: find out which.

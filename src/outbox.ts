@@ -2,7 +2,9 @@
  * The bytes `socket.write()` did not take yet, kept in order.
  *
  * Bun's `write()` does not buffer: it returns how many bytes the kernel accepted (0 when its
- * buffers are full, -1 once the socket is closed) and forgets the rest. Whatever it did not take
+ * buffers are full, -1 once the socket is closed) and forgets the rest. After a -1 Bun may never
+ * call `close` by itself (seen in 1.4.5 after a reset during a drain): `broken` tells the caller
+ * to end the socket. Whatever it did not take
  * is ours to keep and resend on `drain`; callers pause reading while `empty` is false, so the
  * queue never holds more than what was read before the pause took effect.
  *
@@ -20,6 +22,8 @@ export class Outbox {
   private chunks: Uint8Array[] | undefined;
   /** Bytes waiting to be written. */
   bytes = 0;
+  /** A write returned -1: the socket is gone, nothing more will be taken. */
+  broken = false;
 
   get empty(): boolean {
     return this.bytes === 0;
@@ -33,6 +37,7 @@ export class Outbox {
     if (this.bytes === 0) {
       const written = sink.write(chunk);
       if (written === chunk.length) return true;
+      this.broken ||= written < 0;
       this.keep(written > 0 ? chunk.subarray(written) : chunk);
       return false;
     }
@@ -46,6 +51,7 @@ export class Outbox {
     while (chunks !== undefined && chunks.length > 0) {
       const chunk = chunks[0]!;
       const written = sink.write(chunk);
+      if (written < 0) this.broken = true;
       if (written <= 0) return false;
       this.bytes -= written;
       if (written < chunk.length) {

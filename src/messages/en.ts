@@ -1,7 +1,10 @@
 /** English catalog. Every key here must exist in pt.ts too (the type and a test enforce it). */
 
 const number = new Intl.NumberFormat("en-US");
-const seconds = new Intl.NumberFormat("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const seconds = new Intl.NumberFormat("en-US", {
+  minimumFractionDigits: 1,
+  maximumFractionDigits: 1,
+});
 const plural = (n: number, one: string, many: string) =>
   `${number.format(n)} ${n === 1 ? one : many}`;
 
@@ -77,6 +80,7 @@ Exit status: 0 finished, 1 could not listen, 2 usage error,
   listenFailed: (address: string, reason: string) =>
     `error: cannot listen on ${address}: ${reason}`,
   resetByPeer: "connection reset by peer",
+  connectionLost: "connection lost: the peer is gone (reset or closed)",
   brokenPipe: "the peer stopped reading (broken pipe)",
   internalError: (reason: string) => `error: ${reason} (the server keeps running)`,
 

@@ -2,7 +2,10 @@
 import type { Messages } from "./en.ts";
 
 const number = new Intl.NumberFormat("pt-BR");
-const seconds = new Intl.NumberFormat("pt-BR", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const seconds = new Intl.NumberFormat("pt-BR", {
+  minimumFractionDigits: 1,
+  maximumFractionDigits: 1,
+});
 const plural = (n: number, one: string, many: string) =>
   `${number.format(n)} ${n === 1 ? one : many}`;
 
@@ -71,6 +74,7 @@ Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso,
   hostNotFound: (host) => `erro: não foi possível resolver o host "${host}"`,
   listenFailed: (address, reason) => `erro: não é possível escutar em ${address}: ${reason}`,
   resetByPeer: "conexão reiniciada (reset) pelo outro lado",
+  connectionLost: "conexão perdida: o outro lado sumiu (reset ou fechada)",
   brokenPipe: "o outro lado parou de ler (broken pipe)",
   internalError: (reason) => `erro: ${reason} (o servidor continua rodando)`,
 

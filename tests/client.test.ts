@@ -1,0 +1,162 @@
+/** The client, as a real process reading a pipe, against the real server and odd test servers. */
+import { describe, expect, test } from "bun:test";
+import type { Socket, TCPSocketListener } from "bun";
+import { run, startServer } from "./helpers.ts";
+
+/** A test server that records what it receives and answers with `reply(bytes, socket)`. */
+function testServer(reply: (socket: Socket<undefined>, bytes: Uint8Array) => void) {
+  const received: number[] = [];
+  const listener: TCPSocketListener<undefined> = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      binaryType: "uint8array",
+      data(socket, bytes: Uint8Array) {
+        received.push(...bytes);
+        reply(socket, bytes);
+      },
+    },
+  });
+  return {
+    port: listener.port,
+    received: () => new TextDecoder().decode(new Uint8Array(received)),
+    [Symbol.dispose]: () => listener.stop(true),
+  };
+}
+
+describe("through a pipe, against the real server", () => {
+  test("echoes go to stdout, one per line; fim is not sent and ends with exit 0", async () => {
+    const server = await startServer();
+    const client = run("client.ts", ["--port", String(server.port)], {
+      stdin: "oi\nação\nfim\nnever sent\n",
+    });
+    expect(await client.exited).toBe(0);
+    expect(client.out.all).toEqual(["oi", "ação"]);
+    expect(client.err.text).toContain(`connected to 127.0.0.1:${server.port}`);
+    expect(client.err.text).not.toContain("> "); // no prompt when stdin is not a terminal
+    expect(await server.exited).toBe(0); // mode once: its client left
+    expect(server.out.count(/received/)).toBe(2);
+    expect(server.out.text).toContain("#1 closed: 10 bytes echoed");
+  });
+
+  test("end of input without fim ends the same way", async () => {
+    const server = await startServer();
+    const client = run("client.ts", ["--port", String(server.port)], { stdin: "um\ndois" });
+    expect(await client.exited).toBe(0);
+    expect(client.out.all).toEqual(["um", "dois"]);
+    expect(await server.exited).toBe(0);
+  });
+
+  test("fim with spaces around it and a CR still ends the session", async () => {
+    const server = await startServer();
+    const client = run("client.ts", ["--port", String(server.port)], { stdin: "a\n  fim \r\nb\n" });
+    expect(await client.exited).toBe(0);
+    expect(client.out.all).toEqual(["a"]);
+  });
+});
+
+describe("what goes on the wire", () => {
+  test("CRLF input: the CR is not sent; real empty lines are; the spurious last one is not", async () => {
+    using server = testServer((socket, bytes) => socket.write(bytes));
+    const client = run("client.ts", ["--port", String(server.port)], {
+      stdin: "a\r\n\r\n\nb\r\n",
+    });
+    expect(await client.exited).toBe(0);
+    expect(server.received()).toBe("a\n\n\nb\n");
+    expect(client.out.all).toEqual(["a", "", "", "b"]);
+  });
+
+  test("multi-byte text echoed one byte per TCP piece is printed once, whole", async () => {
+    using server = testServer((socket, bytes) => {
+      bytes.forEach((byte, i) => setTimeout(() => socket.write(new Uint8Array([byte])), 2 * i));
+    });
+    const client = run("client.ts", ["--port", String(server.port)], {
+      stdin: "ação ✓ 日本\noi\n",
+    });
+    expect(await client.exited).toBe(0);
+    expect(client.out.all).toEqual(["ação ✓ 日本", "oi"]);
+    expect(client.err.text).not.toContain("warning");
+  });
+
+  test("an echo that differs is printed as it came, with a warning on stderr", async () => {
+    using server = testServer((socket, bytes) =>
+      socket.write(new TextEncoder().encode(new TextDecoder().decode(bytes).toUpperCase())),
+    );
+    const client = run("client.ts", ["--port", String(server.port)], { stdin: "abc\n" });
+    expect(await client.exited).toBe(0);
+    expect(client.out.all).toEqual(["ABC"]);
+    expect(client.err.text).toContain("warning: the echo differs from the 4 bytes sent");
+  });
+});
+
+describe("errors: one line, no stack trace", () => {
+  test("a closed port: connection refused, start the server first, exit 1", async () => {
+    using server = testServer(() => {});
+    const port = server.port;
+    server[Symbol.dispose](); // nothing listens there now
+    const client = run("client.ts", ["--port", String(port)], { stdin: "oi\n" });
+    expect(await client.exited).toBe(1);
+    expect(client.err.all).toEqual([
+      `error: connection refused by 127.0.0.1:${port}; start the server first (bun run server), or check --host and --port`,
+    ]);
+    expect(client.out.text).toBe("");
+  });
+
+  test("an unknown host, exit 1", async () => {
+    // A name with spaces fails in the resolver itself: no query leaves the machine.
+    const client = run("client.ts", ["--host", "no such host"], { stdin: "oi\n" });
+    expect(await client.exited).toBe(1);
+    expect(client.err.all).toEqual(['error: unknown host "no such host"']);
+  });
+
+  test("no echo within --timeout, exit 1", async () => {
+    using server = testServer(() => {}); // reads, never answers
+    const client = run("client.ts", ["--port", String(server.port), "--timeout", "0.3"], {
+      stdin: "oi\n",
+    });
+    expect(await client.exited).toBe(1);
+    expect(client.err.text).toContain("error: no echo from the server for 0.3 s; giving up");
+    expect(server.received()).toBe("oi\n");
+  });
+
+  test("the server closes mid-session: said at once, while the client waits for input", async () => {
+    using server = testServer((socket, bytes) => {
+      socket.write(bytes);
+      socket.end();
+    });
+    const client = run("client.ts", ["--port", String(server.port)]);
+    client.proc.stdin.write("oi\n"); // and the pipe stays open: the user is "still typing"
+    await client.out.waitFor("oi");
+    expect(await client.exited).toBe(1);
+    expect(client.err.text).toContain("error: the server closed the connection");
+    expect(client.err.text).not.toContain("    at "); // no stack trace
+  });
+
+  test("the real server killed mid-session: the client says so at once, exit 1", async () => {
+    const server = await startServer();
+    const client = run("client.ts", ["--port", String(server.port)]);
+    client.proc.stdin.write("oi\n");
+    await client.out.waitFor("oi");
+    server.proc.kill("SIGKILL");
+    expect(await client.exited).toBe(1);
+    expect(client.err.text).toMatch(/error: the server (closed|reset) the connection/);
+  });
+
+  test("usage errors exit 2 with one line", async () => {
+    for (const [args, message] of [
+      [["--port", "0"], '--port must be a whole number from 1 to 65535, not "0"'],
+      [["--port", "99999"], '--port must be a whole number from 1 to 65535, not "99999"'],
+      [["--timeout", "-1"], "option --timeout needs a value"],
+      [["--timeout", "abc"], '--timeout must be a positive number of seconds, not "abc"'],
+      [["--nope"], "unknown option --nope"],
+      [["extra"], 'unexpected argument "extra"'],
+    ] as const) {
+      const client = run("client.ts", [...args]);
+      expect(await client.exited).toBe(2);
+      expect(client.err.all).toEqual([`error: ${message} (see: bun run client --help)`]);
+    }
+    const env = run("client.ts", [], { env: { ECHO_PORT: "x" } });
+    expect(await env.exited).toBe(2);
+    expect(env.err.text).toContain('ECHO_PORT must be a whole number from 1 to 65535, not "x"');
+  });
+});

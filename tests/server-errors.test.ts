@@ -1,0 +1,159 @@
+/** The server's errors and its shutdown: one line each, a documented exit status, no stack trace. */
+import { describe, expect, test } from "bun:test";
+import { BUN, have, Peer, randomBytes, ROOT, run, sha256, startServer } from "./helpers.ts";
+
+const usage = (problem: string) => `error: ${problem} (see: bun run server --help)`;
+
+describe("cannot listen: exit 1", () => {
+  test("port in use: one line that suggests --port", async () => {
+    using taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const server = run("server.ts", ["--port", String(taken.port)]);
+    expect(await server.exited).toBe(1);
+    expect(server.err.all).toEqual([
+      `error: 127.0.0.1:${taken.port} is already in use; is another server running? Choose another port with --port (for example --port ${taken.port + 1}, or --port 0 for any free one)`,
+    ]);
+    expect(server.out.text).toBe("");
+  });
+
+  test("an address that is not on this machine", async () => {
+    // Binding fails locally (EADDRNOTAVAIL); no packet is sent. 192.0.2.0/24 is for documentation.
+    const server = run("server.ts", ["--host", "192.0.2.1"]);
+    expect(await server.exited).toBe(1);
+    expect(server.err.all).toEqual([
+      "error: cannot listen on 192.0.2.1: it is not an address of this machine (try 127.0.0.1, ::1 or 0.0.0.0)",
+    ]);
+  });
+
+  test("a host name that does not resolve", async () => {
+    const server = run("server.ts", ["--host", "no such host"]); // fails locally, no DNS query
+    expect(await server.exited).toBe(1);
+    expect(server.err.all).toEqual(['error: cannot resolve host "no such host"']);
+  });
+
+  const root = process.getuid?.() === 0 && have("setpriv");
+  test.skipIf(!root)("a privileged port without privileges: permission denied", async () => {
+    // Tests run as root here; drop to nobody for this one process.
+    const proc = Bun.spawn(
+      [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        BUN,
+        "server.ts",
+        "--port",
+        "80",
+      ],
+      { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env, LANG: "C" } },
+    );
+    expect(await proc.exited).toBe(1);
+    expect((await new Response(proc.stderr).text()).trim()).toBe(
+      "error: permission denied to listen on 127.0.0.1:80; ports below 1024 need privileges, use --port 1024 or above",
+    );
+  });
+});
+
+describe("usage errors: exit 2", () => {
+  test.each([
+    [["--port", "65536"], usage('--port must be a whole number from 0 to 65535, not "65536"')],
+    [["--port", "-1"], usage("option --port needs a value")],
+    [["--port", "12ab"], usage('--port must be a whole number from 0 to 65535, not "12ab"')],
+    [
+      ["--mode", "parallel"],
+      usage('--mode must be once, sequential or concurrent, not "parallel"'),
+    ],
+    [["--verbose"], usage("unknown option --verbose")],
+    [["--lang", "fr"], usage('--lang must be en or pt, not "fr"')],
+    [["5000"], usage('unexpected argument "5000"')],
+  ])("%p", async (args, line) => {
+    const server = run("server.ts", args);
+    expect(await server.exited).toBe(2);
+    expect(server.err.all).toEqual([line]);
+  });
+
+  test("a bad environment variable names the variable", async () => {
+    const server = run("server.ts", [], { env: { ECHO_MODE: "many" } });
+    expect(await server.exited).toBe(2);
+    expect(server.err.all).toEqual([
+      usage('ECHO_MODE must be once, sequential or concurrent, not "many"'),
+    ]);
+  });
+});
+
+describe("stopping on a signal", () => {
+  test("SIGTERM: stops listening, lets an echo in flight finish, exits 0", async () => {
+    const server = await startServer(["--mode", "concurrent"]);
+    const payload = randomBytes(16 << 20);
+    const peer = new Peer(server.port);
+    await peer.connected;
+    await peer.send(payload.subarray(0, 1 << 20));
+    await peer.until(1 << 20); // the connection is established and echoing
+    server.proc.kill("SIGTERM");
+    await server.out.waitFor("stopping: no new connections");
+    const late = new Peer(server.port);
+    expect(
+      await late.connected.then(
+        () => "connected",
+        (e) => e.code,
+      ),
+    ).toBe("ECONNREFUSED");
+    await peer.send(payload.subarray(1 << 20));
+    peer.finish();
+    await peer.ended;
+    expect(sha256(peer.received)).toBe(sha256(payload));
+    expect(await server.exited).toBe(0);
+    expect(server.out.all.at(-1)).toMatch(/^stopped: 1 connection, 16,777,216 bytes echoed, up /);
+  });
+
+  test("a connection that moves no byte after the signal is closed, and the server exits 0", async () => {
+    const server = await startServer(["--mode", "concurrent"]);
+    const idle = new Peer(server.port);
+    await idle.connected;
+    await server.out.waitFor("#1 connected");
+    server.proc.kill("SIGINT");
+    await idle.ended; // closed by the server after the grace period
+    expect(await server.exited).toBe(0);
+    expect(server.out.text).toContain("closing 1 connection with no traffic since the stop");
+  });
+
+  test("a second signal closes everything at once: exit 130 for SIGINT", async () => {
+    const server = await startServer(["--mode", "concurrent"]);
+    const idle = new Peer(server.port);
+    await idle.connected;
+    await server.out.waitFor("#1 connected");
+    server.proc.kill("SIGINT");
+    await server.out.waitFor("stopping");
+    server.proc.kill("SIGINT");
+    expect(await server.exited).toBe(130);
+    await idle.ended;
+  });
+
+  test("with no connection open, a signal exits 0 at once", async () => {
+    const server = await startServer(["--mode", "sequential"]);
+    server.proc.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  });
+});
+
+describe("one connection's failure is its own", () => {
+  test("a client that resets mid-echo does not disturb another", async () => {
+    const server = await startServer(["--mode", "concurrent"]);
+    const good = new Peer(server.port);
+    await server.out.waitFor("#1 connected");
+    // Bun's terminate() closes with RST (SO_LINGER 0), in the middle of the echo.
+    const bad = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+      socket: { data() {} },
+    });
+    bad.write(randomBytes(8 << 20)); // as much as the kernel takes
+    await server.out.waitFor("#2 received");
+    bad.terminate();
+    await server.out.waitFor(/#2 closed: .* \((connection reset by peer|connection lost: .*)\)$/);
+    const payload = randomBytes(1 << 20);
+    await good.send(payload);
+    good.finish();
+    await good.ended;
+    expect(sha256(good.received)).toBe(sha256(payload));
+  });
+});
