@@ -102,8 +102,9 @@ const prompt = () => interactive && process.stderr.write(t.prompt);
 
 console.error(t.connected(address));
 prompt();
+let stopWord = false;
 for await (const line of lines(console)) {
-  if (isStopWord(line)) break;
+  if ((stopWord = isStopWord(line))) break;
   const sent = encoder.encode(withoutCR(line) + "\n");
   const echoed = echo.expect(sent.length, timeout * 1000);
   if (!outbox.send(socket, sent) && outbox.broken) exit(1, t.serverClosed);
@@ -122,5 +123,6 @@ for await (const line of lines(console)) {
 // `fim` or end of input: close our side and leave.
 leaving = true;
 socket.end();
-if (interactive) console.error(t.bye);
+// After Ctrl-D the cursor still sits after the prompt; after fim the terminal echoed a newline.
+if (interactive) console.error((stopWord ? "" : "\n") + t.bye);
 process.exit(0);
