@@ -1,0 +1,164 @@
+/** The small modules, on their own. */
+import { describe, expect, test } from "bun:test";
+import { catalogs } from "../src/messages/index.ts";
+import { langFromEnv, messagesFor } from "../src/messages/index.ts";
+import { Outbox } from "../src/outbox.ts";
+import { lines, isStopWord } from "../src/lines.ts";
+import { preview, formatAddress } from "../src/text.ts";
+import { parsePort, UsageError } from "../src/options.ts";
+import { EchoTimeout, EchoWaiter } from "../src/echo-waiter.ts";
+import { randomBytes, sha256 } from "./helpers.ts";
+
+/** A sink that takes at most `room` bytes per call, like a kernel buffer that fills up. */
+function stingySink(takes: number[]) {
+  const got: number[] = [];
+  return {
+    got,
+    write(data: Uint8Array) {
+      const n = Math.min(data.length, takes.shift() ?? data.length);
+      got.push(...data.subarray(0, n));
+      return n;
+    },
+  };
+}
+
+describe("Outbox", () => {
+  test("keeps what write() did not take, in order, and flushes it", () => {
+    const sink = stingySink([2, 0, 0, 1, 100]);
+    const outbox = new Outbox();
+    expect(outbox.send(sink, new Uint8Array([1, 2, 3, 4]))).toBe(false);
+    expect(outbox.bytes).toBe(2);
+    expect(outbox.send(sink, new Uint8Array([5, 6]))).toBe(false); // queued behind, not written
+    expect(outbox.flush(sink)).toBe(false); // took 0
+    expect(outbox.flush(sink)).toBe(false); // took 0
+    expect(outbox.flush(sink)).toBe(false); // took 1 of [3, 4]
+    expect(outbox.bytes).toBe(3);
+    expect(outbox.flush(sink)).toBe(true);
+    expect(sink.got).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(outbox.empty).toBe(true);
+  });
+
+  test("a write that returns -1 marks the outbox broken", () => {
+    const outbox = new Outbox();
+    expect(outbox.send({ write: () => -1 }, new Uint8Array([1]))).toBe(false);
+    expect(outbox.broken).toBe(true);
+    expect(outbox.clear()).toBe(1);
+  });
+
+  test("Bun gives each data callback its own buffer (queuing subarrays depends on it)", async () => {
+    const payload = randomBytes(8 << 20);
+    const chunks: Uint8Array[] = [];
+    const { promise: done, resolve } = Promise.withResolvers<void>();
+    using listener = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        binaryType: "uint8array",
+        data(_socket, chunk: Uint8Array) {
+          chunks.push(chunk); // kept without copying, as the server's outbox does
+        },
+        end: () => resolve(),
+      },
+    });
+    const client = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: listener.port,
+      socket: { data() {}, drain: () => flush() },
+    });
+    let at = 0;
+    const flush = () => {
+      while (at < payload.length) {
+        const n = client.write(payload.subarray(at, at + (1 << 20)));
+        if (n <= 0) return;
+        at += n;
+      }
+      client.shutdown();
+    };
+    flush();
+    await done;
+    client.end();
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(sha256(chunks)).toBe(sha256(payload)); // a reused buffer would have been overwritten
+  });
+});
+
+describe("EchoWaiter", () => {
+  test("waits for exactly the bytes sent, however they are cut; extra bytes are counted", async () => {
+    const waiter = new EchoWaiter();
+    const echo = waiter.expect(5, 1000);
+    expect(waiter.push(new Uint8Array([104]))).toBe(0);
+    expect(waiter.push(new Uint8Array([105, 33]))).toBe(0);
+    expect(waiter.push(new Uint8Array([33, 10, 7, 7]))).toBe(2);
+    expect([...(await echo)]).toEqual([104, 105, 33, 33, 10]);
+    expect(waiter.push(new Uint8Array([1]))).toBe(1); // nothing awaited now
+  });
+
+  test("fails when no byte comes for the timeout", async () => {
+    const waiter = new EchoWaiter();
+    expect(waiter.expect(3, 20)).rejects.toBeInstanceOf(EchoTimeout);
+  });
+});
+
+describe("input lines", () => {
+  async function* from(...items: string[]) {
+    yield* items;
+  }
+  const collect = async (items: string[]) => Array.fromAsync(lines(from(...items)));
+
+  test("the empty line Bun adds at the end of input is dropped; real empty lines are kept", async () => {
+    expect(await collect(["a", "b", ""])).toEqual(["a", "b"]);
+    expect(await collect(["a", "", "b", ""])).toEqual(["a", "", "b"]);
+    expect(await collect(["", ""])).toEqual([""]);
+    expect(await collect([])).toEqual([]);
+  });
+
+  test("the stop word is the whole line, spaces and CR aside", () => {
+    expect(isStopWord("fim")).toBe(true);
+    expect(isStopWord("  fim \r")).toBe(true);
+    expect(isStopWord("fim!")).toBe(false);
+    expect(isStopWord("FIM")).toBe(false);
+  });
+});
+
+describe("text", () => {
+  test("previews escape control bytes, quotes and invalid UTF-8, and keep valid text", () => {
+    expect(preview(new TextEncoder().encode('oi "x"\\\n'))).toBe('"oi \\"x\\"\\\\\\n"');
+    expect(preview(new Uint8Array([0, 7, 0xff, 0xc3]))).toBe('"\\0\\x07\\xff\\xc3"');
+    expect(preview(new TextEncoder().encode("ação"))).toBe('"ação"');
+    expect(preview(new TextEncoder().encode("a\u202eb"))).toBe('"a\\xe2\\x80\\xaeb"'); // bidi override
+    expect(preview(new Uint8Array(100).fill(65), 4)).toBe('"AAAA"…');
+  });
+
+  test("IPv6 addresses in brackets", () => {
+    expect(formatAddress("::1", 5000)).toBe("[::1]:5000");
+    expect(formatAddress("127.0.0.1", 5000)).toBe("127.0.0.1:5000");
+  });
+
+  test("ports", () => {
+    const t = catalogs.en;
+    expect(parsePort(t, "0", "--port", true)).toBe(0);
+    expect(parsePort(t, "65535", "--port", false)).toBe(65535);
+    for (const bad of ["", "1e3", "0x10", "65536", "-1", "1.5"]) {
+      expect(() => parsePort(t, bad, "--port", true)).toThrow(UsageError);
+    }
+  });
+});
+
+describe("languages", () => {
+  test("every message exists in both catalogs, with the same kind of value", () => {
+    const { en, pt } = catalogs;
+    expect(Object.keys(pt).sort()).toEqual(Object.keys(en).sort());
+    for (const key of Object.keys(en) as (keyof typeof en)[]) {
+      expect(typeof pt[key]).toBe(typeof en[key]);
+      if (typeof en[key] === "function") expect(pt[key].length).toBe(en[key].length);
+    }
+  });
+
+  test("--lang, then LC_ALL, LC_MESSAGES, LANG", () => {
+    expect(langFromEnv({ LANG: "pt_BR.UTF-8" })).toBe("pt");
+    expect(langFromEnv({ LC_ALL: "C", LANG: "pt_BR.UTF-8" })).toBe("en");
+    expect(langFromEnv({ LC_ALL: "", LC_MESSAGES: "pt_PT", LANG: "en_US" })).toBe("pt");
+    expect(messagesFor(["--lang", "en"], { LANG: "pt_BR" }).lang).toBe("en");
+    expect(messagesFor(["--lang=pt"], {}).lang).toBe("pt");
+  });
+});
