@@ -17,7 +17,16 @@ import { parseArgs } from "node:util";
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
 import pkg from "./package.json";
 import { messagesFor } from "./src/messages/index.ts";
-import { describeParseError, parseMode, parsePort, pick, UsageError } from "./src/options.ts";
+import {
+  describeParseError,
+  parseBytes,
+  parseCount,
+  parseMode,
+  parsePort,
+  parseSeconds,
+  pick,
+  UsageError,
+} from "./src/options.ts";
 import { Outbox } from "./src/outbox.ts";
 import { formatAddress, preview } from "./src/text.ts";
 import { errorReason, listenErrorMessage } from "./src/errors.ts";
@@ -26,12 +35,15 @@ import { traceTo, tracedSink } from "./src/trace.ts";
 const DEFAULT_HOST = "127.0.0.1"; // loopback: safe by default; --host 0.0.0.0 serves other machines
 const DEFAULT_PORT = "5000";
 const DEFAULT_MODE = "once"; // the lab's rule: serve one client, then exit
+const DEFAULT_MAX_CONNECTIONS = "10000";
+const DEFAULT_IDLE_TIMEOUT_S = "300"; // 0 = never
+const DEFAULT_MAX_BUFFER = "256k"; // echo held for a peer that reads slower than it sends
 const STOP_GRACE_MS = 2000; // after a stop signal, a connection this long without traffic is closed
 
 // ---- command line -------------------------------------------------------------------------------
 const argv = Bun.argv.slice(2);
 const { t, badLang } = messagesFor(argv, process.env);
-const { host, port, mode, quiet, tracing } = (() => {
+const { host, port, mode, quiet, tracing, maxConnections, idleTimeout, maxBuffer } = (() => {
   try {
     if (badLang !== undefined) throw new UsageError(t.badLang(badLang));
     const { values } = parseArgs({
@@ -43,6 +55,9 @@ const { host, port, mode, quiet, tracing } = (() => {
         mode: { type: "string" },
         quiet: { type: "boolean", short: "q" },
         trace: { type: "boolean" },
+        "max-connections": { type: "string" },
+        "idle-timeout": { type: "string" },
+        "max-buffer": { type: "string" },
         lang: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
@@ -53,12 +68,36 @@ const { host, port, mode, quiet, tracing } = (() => {
     const env = process.env;
     const port = pick(values.port, "--port", env.ECHO_PORT, "ECHO_PORT", DEFAULT_PORT);
     const mode = pick(values.mode, "--mode", env.ECHO_MODE, "ECHO_MODE", DEFAULT_MODE);
+    const maxConnections = pick(
+      values["max-connections"],
+      "--max-connections",
+      env.ECHO_MAX_CONNECTIONS,
+      "ECHO_MAX_CONNECTIONS",
+      DEFAULT_MAX_CONNECTIONS,
+    );
+    const idle = pick(
+      values["idle-timeout"],
+      "--idle-timeout",
+      env.ECHO_IDLE_TIMEOUT,
+      "ECHO_IDLE_TIMEOUT",
+      DEFAULT_IDLE_TIMEOUT_S,
+    );
+    const maxBuffer = pick(
+      values["max-buffer"],
+      "--max-buffer",
+      env.ECHO_MAX_BUFFER,
+      "ECHO_MAX_BUFFER",
+      DEFAULT_MAX_BUFFER,
+    );
     return {
       host: pick(values.host, "--host", env.ECHO_HOST, "ECHO_HOST", DEFAULT_HOST).value,
       port: parsePort(t, port.value, port.source, true),
       mode: parseMode(t, mode.value, mode.source),
       quiet: values.quiet === true,
       tracing: values.trace === true,
+      maxConnections: parseCount(t, maxConnections.value, maxConnections.source),
+      idleTimeout: idle.value.trim() === "0" ? 0 : parseSeconds(t, idle.value, idle.source),
+      maxBuffer: parseBytes(t, maxBuffer.value, maxBuffer.source),
     };
   } catch (error) {
     const problem = error instanceof UsageError ? error.message : describeParseError(t, error);
@@ -81,6 +120,8 @@ interface Conn {
   received: number;
   outbox: Outbox; // echo bytes the kernel has not taken yet
   peerEnded: boolean; // the peer half-closed: close once its echo is out
+  waiting: boolean; // sequential: connected, waiting for its turn (not read, not timed out)
+  seen: number; // idle sweep tick of the last traffic
   failure?: string; // why the server itself ended the connection
 }
 
@@ -92,6 +133,7 @@ const connection: SocketHandler<Conn> = {
   binaryType: "uint8array",
 
   open(socket) {
+    if (open.size >= maxConnections) return refuse(socket);
     const c: Conn = {
       id: ++stats.connections,
       peer: formatAddress(socket.remoteAddress, socket.remotePort),
@@ -99,6 +141,8 @@ const connection: SocketHandler<Conn> = {
       received: 0,
       outbox: new Outbox(),
       peerEnded: false,
+      waiting: false,
+      seen: tick,
     };
     socket.data = c;
     open.add(socket);
@@ -110,6 +154,7 @@ const connection: SocketHandler<Conn> = {
   data(socket, chunk: Uint8Array) {
     const c = socket.data;
     c.received += chunk.length;
+    c.seen = tick;
     trace(c.id, "data", chunk.length);
     if (!quiet) info(t.received(c.id, chunk.length, preview(chunk)));
     if (!c.outbox.send(sink(socket), chunk)) holdBack(socket);
@@ -118,6 +163,7 @@ const connection: SocketHandler<Conn> = {
   drain(socket) {
     const c = socket.data;
     trace(c.id, "drain", c.outbox.bytes);
+    c.seen = tick;
     // Bun also calls drain when nothing was held back (right after open, seen in 1.4.5): only a
     // pause made for a full outbox is ours to undo here.
     if (c.outbox.empty) return;
@@ -159,15 +205,49 @@ const connection: SocketHandler<Conn> = {
   },
 };
 
-/** The kernel did not take all of the echo: stop reading until drain() empties the outbox. */
+/**
+ * The kernel did not take all of the echo. Below --max-buffer, keep reading (drain() will flush);
+ * at or above it, stop reading until drain() has emptied the outbox.
+ */
 function holdBack(socket: Socket<Conn>): void {
   const c = socket.data;
   if (c.outbox.broken) {
     c.failure = t.connectionLost;
     return socket.terminate(); // write() said -1; Bun may never call close() by itself
   }
+  if (c.outbox.bytes < maxBuffer) return;
   socket.pause();
   trace(c.id, "pause", c.outbox.bytes);
+}
+
+// ---- limits: how many connections, and how long one may sit idle ------------------------------
+let refused = 0; // over --max-connections, since the last warning
+function refuse(socket: Socket<Conn>): void {
+  socket.end();
+  if (refused++ > 0) return;
+  console.error(t.limitReached(maxConnections));
+  // One warning a second at most, however many connections knock.
+  setTimeout(() => {
+    if (refused > 1) console.error(t.limitRefused(refused - 1, maxConnections));
+    refused = 0;
+  }, 1000).unref();
+}
+
+// One sweep for all connections: the hot path only stores a tick. Closed after more than
+// --idle-timeout without traffic, never before.
+let tick = 0;
+if (idleTimeout > 0) {
+  const sweepMs = Math.min(1000, (idleTimeout * 1000) / 4);
+  const ticks = Math.ceil((idleTimeout * 1000) / sweepMs);
+  setInterval(() => {
+    tick++;
+    for (const socket of open) {
+      const c = socket.data;
+      if (c.waiting || tick - c.seen <= ticks) continue;
+      c.failure = t.idleClosed(idleTimeout);
+      socket.end();
+    }
+  }, sweepMs).unref();
 }
 
 // ---- modes: who is served now -------------------------------------------------------------------
@@ -188,6 +268,7 @@ function admit(socket: Socket<Conn>): void {
     socket.end();
   } else {
     socket.pause(); // its bytes wait in the kernel, untouched, until its turn
+    socket.data.waiting = true;
     waiting.push(socket);
     info(t.waiting(socket.data.id, waiting.length));
   }
@@ -203,6 +284,8 @@ function release(socket: Socket<Conn>): void {
     current = waiting.shift();
     if (current !== undefined) {
       info(t.serving(current.data.id));
+      current.data.waiting = false;
+      current.data.seen = tick;
       current.resume();
     }
   }

@@ -57,3 +57,29 @@ export function describeParseError(t: Messages, error: unknown): string {
       return String(message ?? error);
   }
 }
+
+/** A whole number of at least 1 (a count of connections, say). */
+export function parseCount(t: Messages, value: string, source: string): number {
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (n >= 1 && Number.isSafeInteger(n)) return n;
+  throw new UsageError(t.badCount(source, value));
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1 << 20,
+  mb: 1 << 20,
+  mib: 1 << 20,
+};
+
+/** A size in bytes: 65536, 64k, 1m (k and m are 1024 and 1024²). */
+export function parseBytes(t: Messages, value: string, source: string): number {
+  const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = match ? UNITS[match[2]!.toLowerCase()] : undefined;
+  const n = match && unit ? Number(match[1]) * unit : NaN;
+  if (n >= 1 && n <= 1 << 30) return n;
+  throw new UsageError(t.badBytes(source, value));
+}

@@ -8,8 +8,8 @@
  * is ours to keep and resend on `drain`; callers pause reading while `empty` is false, so the
  * queue never holds more than what was read before the pause took effect.
  *
- * Chunks are queued as subarrays, not copies: Bun gives every `data` callback a fresh buffer
- * (tests/outbox.test.ts would catch a runtime that reuses it).
+ * Chunks are queued as they came, not copied: Bun gives every `data` callback a fresh buffer
+ * (tests/units.test.ts would catch a runtime that reuses it).
  */
 
 /** What the outbox writes to: a Bun socket, or anything with the same `write`. */
@@ -73,6 +73,9 @@ export class Outbox {
 
   private keep(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
+    // A few bytes left of a 512 KiB read would pin the whole read buffer while the peer is slow:
+    // copy a remainder that is less than half its buffer (only on short writes, never per chunk).
+    if (chunk.length < chunk.buffer.byteLength / 2) chunk = chunk.slice();
     (this.chunks ??= []).push(chunk);
     this.bytes += chunk.length;
   }

@@ -21,6 +21,29 @@ describe("byte-exact echo", () => {
     await server.err.waitFor(/#1 close/);
   });
 
+  test("half-close while echo is still queued in the server: it finishes the echo, then closes", async () => {
+    // A big --max-buffer lets the server read to the FIN while megabytes wait to be written.
+    const server = await startServer([
+      "--mode",
+      "concurrent",
+      "--quiet",
+      "--trace",
+      "--max-buffer",
+      "64m",
+    ]);
+    const payload = randomBytes(24 * MiB);
+    const peer = new Peer(server.port, "127.0.0.1", false);
+    await peer.connected;
+    await peer.send(payload);
+    peer.finish();
+    const end = await server.err.waitFor(/#1 end \d+/);
+    expect(Number(end.split(" ").at(-1))).toBeGreaterThan(0); // FIN seen with bytes still queued
+    peer.socket.resume(); // the reader starts late
+    await peer.ended;
+    expect(peer.bytes).toBe(payload.length);
+    expect(sha256(peer.received)).toBe(sha256(payload));
+  });
+
   test("all 256 byte values, cut into uneven pieces, come back unchanged", async () => {
     const server = await startServer(["--mode", "concurrent"]);
     const payload = new Uint8Array(256 * 64).map((_, i) => (i * 7 + (i >> 8)) & 0xff);

@@ -25,6 +25,10 @@ export const en = {
     `${source} must be once, sequential or concurrent, not "${value}"`,
   badSeconds: (source: string, value: string) =>
     `${source} must be a positive number of seconds, not "${value}"`,
+  badCount: (source: string, value: string) =>
+    `${source} must be a whole number of at least 1, not "${value}"`,
+  badBytes: (source: string, value: string) =>
+    `${source} must be a size in bytes such as 65536, 64k or 1m (at most 1024m), not "${value}"`,
   badLang: (value: string) => `--lang must be en or pt, not "${value}"`,
   bytes: (n: number) => plural(n, "byte", "bytes"),
   seconds: (s: number) => `${seconds.format(s)} s`,
@@ -42,7 +46,15 @@ Options (environment variable in brackets):
   --mode MODE     once        serve one client, then exit (default)
                   sequential  one client at a time; the others wait
                   concurrent  every client at once              [ECHO_MODE]
+  --max-connections N   close new connections beyond N open ones
+                        (default 10000)              [ECHO_MAX_CONNECTIONS]
+  --idle-timeout SECS   close a connection with no traffic for this long;
+                        0 = never (default 300)         [ECHO_IDLE_TIMEOUT]
+  --max-buffer BYTES    echo held for a client that reads slower than it
+                        sends before the server stops reading from it;
+                        65536, 64k, 1m (default 256k)     [ECHO_MAX_BUFFER]
   --quiet         print only the listening line and errors
+  --trace         print every socket event on stderr, with a timestamp
   --lang LANG     en or pt (default: from LC_ALL, LC_MESSAGES, LANG)
   -h, --help      show this help
   -v, --version   show the version
@@ -80,6 +92,11 @@ Exit status: 0 finished, 1 could not listen, 2 usage error,
   listenFailed: (address: string, reason: string) =>
     `error: cannot listen on ${address}: ${reason}`,
   resetByPeer: "connection reset by peer",
+  limitReached: (max: number) =>
+    `warning: ${plural(max, "connection", "connections")} open, the limit (--max-connections): closing new ones`,
+  limitRefused: (n: number, max: number) =>
+    `warning: closed ${plural(n, "more new connection", "more new connections")} in the last second (limit ${number.format(max)})`,
+  idleClosed: (secs: number) => `no traffic for ${seconds.format(secs)} s (--idle-timeout)`,
   connectionLost: "connection lost: the peer is gone (reset or closed)",
   brokenPipe: "the peer stopped reading (broken pipe)",
   internalError: (reason: string) => `error: ${reason} (the server keeps running)`,

@@ -23,6 +23,10 @@ export const pt: Messages = {
   badMode: (source, value) => `${source} deve ser once, sequential ou concurrent, não "${value}"`,
   badSeconds: (source, value) =>
     `${source} deve ser um número positivo de segundos, não "${value}"`,
+  badCount: (source, value) =>
+    `${source} deve ser um número inteiro de pelo menos 1, não "${value}"`,
+  badBytes: (source, value) =>
+    `${source} deve ser um tamanho em bytes como 65536, 64k ou 1m (no máximo 1024m), não "${value}"`,
   badLang: (value) => `--lang deve ser en ou pt, não "${value}"`,
   bytes: (n) => plural(n, "byte", "bytes"),
   seconds: (s) => `${seconds.format(s)} s`,
@@ -40,7 +44,15 @@ Opções (variável de ambiente entre colchetes):
   --mode MODO     once        atende um cliente e termina (padrão)
                   sequential  um cliente por vez; os outros esperam
                   concurrent  todos os clientes ao mesmo tempo  [ECHO_MODE]
+  --max-connections N   fecha conexões novas além de N abertas
+                        (padrão 10000)               [ECHO_MAX_CONNECTIONS]
+  --idle-timeout SEG    fecha uma conexão sem tráfego por esse tempo;
+                        0 = nunca (padrão 300)          [ECHO_IDLE_TIMEOUT]
+  --max-buffer BYTES    eco guardado para um cliente que lê mais devagar
+                        do que envia, antes de o servidor parar de ler;
+                        65536, 64k, 1m (padrão 256k)      [ECHO_MAX_BUFFER]
   --quiet         mostra só a linha de escuta e os erros
+  --trace         mostra cada evento do socket na saída de erro, com o tempo
   --lang LÍNGUA   en ou pt (padrão: de LC_ALL, LC_MESSAGES, LANG)
   -h, --help      mostra esta ajuda
   -v, --version   mostra a versão
@@ -74,6 +86,11 @@ Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso,
   hostNotFound: (host) => `erro: não foi possível resolver o host "${host}"`,
   listenFailed: (address, reason) => `erro: não é possível escutar em ${address}: ${reason}`,
   resetByPeer: "conexão reiniciada (reset) pelo outro lado",
+  limitReached: (max) =>
+    `aviso: ${plural(max, "conexão aberta", "conexões abertas")}, o limite (--max-connections): fechando as novas`,
+  limitRefused: (n, max) =>
+    `aviso: ${plural(n, "outra conexão nova fechada", "outras conexões novas fechadas")} no último segundo (limite ${number.format(max)})`,
+  idleClosed: (secs) => `sem tráfego por ${seconds.format(secs)} s (--idle-timeout)`,
   connectionLost: "conexão perdida: o outro lado sumiu (reset ou fechada)",
   brokenPipe: "o outro lado parou de ler (broken pipe)",
   internalError: (reason) => `erro: ${reason} (o servidor continua rodando)`,
