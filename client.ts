@@ -22,6 +22,7 @@ import { formatAddress } from "./src/text.ts";
 import { connectErrorMessage, errorCode } from "./src/errors.ts";
 import { EchoTimeout, EchoWaiter } from "./src/echo-waiter.ts";
 import { isStopWord, lines, withoutCR } from "./src/lines.ts";
+import { readCa } from "./src/tls.ts";
 
 const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_PORT = "5000";
@@ -30,7 +31,7 @@ const DEFAULT_TIMEOUT_S = "10"; // seconds without a byte of the awaited echo
 // ---- command line -------------------------------------------------------------------------------
 const argv = Bun.argv.slice(2);
 const { t, badLang } = messagesFor(argv, process.env);
-const { host, port, timeout } = (() => {
+const { host, port, timeout, tls } = (() => {
   try {
     if (badLang !== undefined) throw new UsageError(t.badLang(badLang));
     const { values } = parseArgs({
@@ -40,6 +41,9 @@ const { host, port, timeout } = (() => {
         host: { type: "string" },
         port: { type: "string" },
         timeout: { type: "string" },
+        tls: { type: "boolean" },
+        "tls-ca": { type: "string" },
+        insecure: { type: "boolean" },
         lang: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
@@ -53,6 +57,11 @@ const { host, port, timeout } = (() => {
       host: pick(values.host, "--host", env.ECHO_HOST, "ECHO_HOST", DEFAULT_HOST).value,
       port: parsePort(t, port.value, port.source, false),
       timeout: parseSeconds(t, values.timeout ?? DEFAULT_TIMEOUT_S, "--timeout"),
+      // --tls-ca and --insecure only make sense with TLS, so they imply it.
+      tls:
+        values.tls || values["tls-ca"] !== undefined || values.insecure
+          ? { ca: values["tls-ca"], insecure: values.insecure === true }
+          : undefined,
     };
   } catch (error) {
     const problem = error instanceof UsageError ? error.message : describeParseError(t, error);
@@ -68,6 +77,12 @@ function exit(code: number, line: string, toStderr = true): never {
 
 // ---- the connection -----------------------------------------------------------------------------
 const address = formatAddress(host, port);
+if (tls?.insecure) console.error(t.insecureWarning);
+const ca =
+  tls?.ca === undefined
+    ? undefined
+    : await readCa(t, tls.ca).catch((line: string) => exit(1, line));
+const secured = Promise.withResolvers<void>();
 const echo = new EchoWaiter();
 const outbox = new Outbox(); // a long line may not fit in the kernel's buffer at once
 let leaving = false;
@@ -75,7 +90,13 @@ let leaving = false;
 const socket: Socket = await Bun.connect({
   hostname: host,
   port,
+  // Verified against the system's store, or --tls-ca; servername makes the name count.
+  tls: tls && { ca, rejectUnauthorized: !tls.insecure, serverName: host },
   socket: {
+    handshake(_socket, ok, error) {
+      if (!ok && !tls?.insecure) exit(1, t.tlsRejected(address, error?.message ?? "?"));
+      secured.resolve();
+    },
     binaryType: "uint8array",
     data(_socket, chunk: Uint8Array) {
       const stray = echo.push(chunk);
@@ -100,7 +121,8 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder(); // invalid UTF-8 shows as U+FFFD; the bytes were compared first
 const prompt = () => interactive && process.stderr.write(t.prompt);
 
-console.error(t.connected(address));
+if (tls) await secured.promise; // say "connected" only once the server has been verified
+console.error(tls ? t.connectedTls(address) : t.connected(address));
 prompt();
 let stopWord = false;
 for await (const line of lines(console)) {

@@ -19,6 +19,7 @@ import pkg from "./package.json";
 import { messagesFor } from "./src/messages/index.ts";
 import {
   describeParseError,
+  tlsPair,
   parseBytes,
   parseCount,
   parseMode,
@@ -30,6 +31,7 @@ import {
 import { Outbox } from "./src/outbox.ts";
 import { formatAddress, preview } from "./src/text.ts";
 import { errorReason, listenErrorMessage } from "./src/errors.ts";
+import { readTls } from "./src/tls.ts";
 import { traceTo, tracedSink } from "./src/trace.ts";
 
 const DEFAULT_HOST = "127.0.0.1"; // loopback: safe by default; --host 0.0.0.0 serves other machines
@@ -43,67 +45,75 @@ const STOP_GRACE_MS = 2000; // after a stop signal, a connection this long witho
 // ---- command line -------------------------------------------------------------------------------
 const argv = Bun.argv.slice(2);
 const { t, badLang } = messagesFor(argv, process.env);
-const { host, port, mode, quiet, tracing, maxConnections, idleTimeout, maxBuffer } = (() => {
-  try {
-    if (badLang !== undefined) throw new UsageError(t.badLang(badLang));
-    const { values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        host: { type: "string" },
-        port: { type: "string" },
-        mode: { type: "string" },
-        quiet: { type: "boolean", short: "q" },
-        trace: { type: "boolean" },
-        "max-connections": { type: "string" },
-        "idle-timeout": { type: "string" },
-        "max-buffer": { type: "string" },
-        lang: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-      },
-    });
-    if (values.help) exit(0, t.serverHelp);
-    if (values.version) exit(0, pkg.version);
-    const env = process.env;
-    const port = pick(values.port, "--port", env.ECHO_PORT, "ECHO_PORT", DEFAULT_PORT);
-    const mode = pick(values.mode, "--mode", env.ECHO_MODE, "ECHO_MODE", DEFAULT_MODE);
-    const maxConnections = pick(
-      values["max-connections"],
-      "--max-connections",
-      env.ECHO_MAX_CONNECTIONS,
-      "ECHO_MAX_CONNECTIONS",
-      DEFAULT_MAX_CONNECTIONS,
-    );
-    const idle = pick(
-      values["idle-timeout"],
-      "--idle-timeout",
-      env.ECHO_IDLE_TIMEOUT,
-      "ECHO_IDLE_TIMEOUT",
-      DEFAULT_IDLE_TIMEOUT_S,
-    );
-    const maxBuffer = pick(
-      values["max-buffer"],
-      "--max-buffer",
-      env.ECHO_MAX_BUFFER,
-      "ECHO_MAX_BUFFER",
-      DEFAULT_MAX_BUFFER,
-    );
-    return {
-      host: pick(values.host, "--host", env.ECHO_HOST, "ECHO_HOST", DEFAULT_HOST).value,
-      port: parsePort(t, port.value, port.source, true),
-      mode: parseMode(t, mode.value, mode.source),
-      quiet: values.quiet === true,
-      tracing: values.trace === true,
-      maxConnections: parseCount(t, maxConnections.value, maxConnections.source),
-      idleTimeout: idle.value.trim() === "0" ? 0 : parseSeconds(t, idle.value, idle.source),
-      maxBuffer: parseBytes(t, maxBuffer.value, maxBuffer.source),
-    };
-  } catch (error) {
-    const problem = error instanceof UsageError ? error.message : describeParseError(t, error);
-    return exit(2, t.usageError(problem, "server"), true);
-  }
-})();
+const { host, port, mode, quiet, tracing, maxConnections, idleTimeout, maxBuffer, tlsFiles } =
+  (() => {
+    try {
+      if (badLang !== undefined) throw new UsageError(t.badLang(badLang));
+      const { values } = parseArgs({
+        args: argv,
+        strict: true,
+        options: {
+          host: { type: "string" },
+          port: { type: "string" },
+          mode: { type: "string" },
+          quiet: { type: "boolean", short: "q" },
+          trace: { type: "boolean" },
+          "max-connections": { type: "string" },
+          "idle-timeout": { type: "string" },
+          "max-buffer": { type: "string" },
+          "tls-cert": { type: "string" },
+          "tls-key": { type: "string" },
+          lang: { type: "string" },
+          help: { type: "boolean", short: "h" },
+          version: { type: "boolean", short: "v" },
+        },
+      });
+      if (values.help) exit(0, t.serverHelp);
+      if (values.version) exit(0, pkg.version);
+      const env = process.env;
+      const port = pick(values.port, "--port", env.ECHO_PORT, "ECHO_PORT", DEFAULT_PORT);
+      const mode = pick(values.mode, "--mode", env.ECHO_MODE, "ECHO_MODE", DEFAULT_MODE);
+      const maxConnections = pick(
+        values["max-connections"],
+        "--max-connections",
+        env.ECHO_MAX_CONNECTIONS,
+        "ECHO_MAX_CONNECTIONS",
+        DEFAULT_MAX_CONNECTIONS,
+      );
+      const idle = pick(
+        values["idle-timeout"],
+        "--idle-timeout",
+        env.ECHO_IDLE_TIMEOUT,
+        "ECHO_IDLE_TIMEOUT",
+        DEFAULT_IDLE_TIMEOUT_S,
+      );
+      const maxBuffer = pick(
+        values["max-buffer"],
+        "--max-buffer",
+        env.ECHO_MAX_BUFFER,
+        "ECHO_MAX_BUFFER",
+        DEFAULT_MAX_BUFFER,
+      );
+      return {
+        host: pick(values.host, "--host", env.ECHO_HOST, "ECHO_HOST", DEFAULT_HOST).value,
+        port: parsePort(t, port.value, port.source, true),
+        mode: parseMode(t, mode.value, mode.source),
+        quiet: values.quiet === true,
+        tracing: values.trace === true,
+        maxConnections: parseCount(t, maxConnections.value, maxConnections.source),
+        idleTimeout: idle.value.trim() === "0" ? 0 : parseSeconds(t, idle.value, idle.source),
+        maxBuffer: parseBytes(t, maxBuffer.value, maxBuffer.source),
+        tlsFiles: tlsPair(
+          t,
+          values["tls-cert"] ?? env.ECHO_TLS_CERT,
+          values["tls-key"] ?? env.ECHO_TLS_KEY,
+        ),
+      };
+    } catch (error) {
+      const problem = error instanceof UsageError ? error.message : describeParseError(t, error);
+      return exit(2, t.usageError(problem, "server"), true);
+    }
+  })();
 
 function exit(code: number, line: string, toStderr = false): never {
   (toStderr ? console.error : console.log)(line);
@@ -300,17 +310,24 @@ function finish(): never {
 }
 
 // ---- listening, and stopping on a signal --------------------------------------------------------
+const tls = tlsFiles && (await readTls(t, tlsFiles).catch((line: string) => exit(1, line, true)));
 let listener: TCPSocketListener<Conn>;
 try {
-  listener = Bun.listen<Conn>({ hostname: host, port, allowHalfOpen: true, socket: connection });
+  listener = Bun.listen<Conn>({
+    hostname: host,
+    port,
+    tls,
+    allowHalfOpen: true,
+    socket: connection,
+  });
 } catch (error) {
-  exit(1, await listenErrorMessage(t, error, host, port), true);
+  exit(1, await listenErrorMessage(t, error, host, port, tls !== undefined), true);
 }
 // Handlers first: whoever sees the listening line may signal us at once.
 process.on("SIGINT", () => stop("SIGINT"));
 process.on("SIGTERM", () => stop("SIGTERM"));
 trace(0, "listen", formatAddress(host, listener.port));
-console.log(t.listening(formatAddress(host, listener.port), mode));
+console.log(t.listening(formatAddress(host, listener.port), tls ? `${mode}, TLS` : mode));
 // With --trace every write is reported (bytes taken of bytes offered); without, the socket itself.
 function sink(socket: Socket<Conn>) {
   return tracing ? tracedSink(socket, socket.data.id, trace) : socket;

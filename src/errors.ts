@@ -28,8 +28,13 @@ export async function listenErrorMessage(
   error: unknown,
   host: string,
   port: number,
+  tls = false,
 ): Promise<string> {
   const address = formatAddress(host, port);
+  if (tls && /ssl|tls|cert|key|pem/i.test(String((error as ErrorLike | null)?.message))) {
+    const reason = errorReason(t, error);
+    return t.tlsInvalid(/KEY_VALUES_MISMATCH/.test(reason) ? t.tlsKeyMismatch : reason);
+  }
   switch (errorCode(error)) {
     case "EADDRINUSE":
       return t.portInUse(address, port);

@@ -83,3 +83,14 @@ export function parseBytes(t: Messages, value: string, source: string): number {
   if (n >= 1 && n <= 1 << 30) return n;
   throw new UsageError(t.badBytes(source, value));
 }
+
+/** --tls-cert and --tls-key go together. */
+export function tlsPair(
+  t: Messages,
+  cert: string | undefined,
+  key: string | undefined,
+): { cert: string; key: string } | undefined {
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new UsageError(t.tlsPairNeeded);
+  return { cert, key };
+}

@@ -29,6 +29,7 @@ export const en = {
     `${source} must be a whole number of at least 1, not "${value}"`,
   badBytes: (source: string, value: string) =>
     `${source} must be a size in bytes such as 65536, 64k or 1m (at most 1024m), not "${value}"`,
+  tlsPairNeeded: "--tls-cert and --tls-key go together: give both, or neither",
   badLang: (value: string) => `--lang must be en or pt, not "${value}"`,
   bytes: (n: number) => plural(n, "byte", "bytes"),
   seconds: (s: number) => `${seconds.format(s)} s`,
@@ -53,6 +54,8 @@ Options (environment variable in brackets):
   --max-buffer BYTES    echo held for a client that reads slower than it
                         sends before the server stops reading from it;
                         65536, 64k, 1m (default 256k)     [ECHO_MAX_BUFFER]
+  --tls-cert FILE  serve TLS with this certificate (PEM)    [ECHO_TLS_CERT]
+  --tls-key FILE   and this private key (PEM)                [ECHO_TLS_KEY]
   --quiet         print only the listening line and errors
   --trace         print every socket event on stderr, with a timestamp
   --lang LANG     en or pt (default: from LC_ALL, LC_MESSAGES, LANG)
@@ -96,9 +99,15 @@ Exit status: 0 finished, 1 could not listen, 2 usage error,
     `warning: ${plural(max, "connection", "connections")} open, the limit (--max-connections): closing new ones`,
   limitRefused: (n: number, max: number) =>
     `warning: closed ${plural(n, "more new connection", "more new connections")} in the last second (limit ${number.format(max)})`,
-  idleClosed: (secs: number) => `no traffic for ${seconds.format(secs)} s (--idle-timeout)`,
+  idleClosed: (secs: number) => `no traffic for ${seconds.format(secs)} s, the --idle-timeout`,
+  tlsKeyMismatch: "the key does not belong to the certificate",
   connectionLost: "connection lost: the peer is gone (reset or closed)",
   brokenPipe: "the peer stopped reading (broken pipe)",
+  tlsUnreadable: (what: string, path: string, reason: string) =>
+    `error: cannot read the TLS ${what} file "${path}" (${reason})`,
+  tlsNotPem: (what: string, path: string) =>
+    `error: the TLS ${what} file "${path}" is not in PEM format (-----BEGIN ...)`,
+  tlsInvalid: (reason: string) => `error: the TLS certificate or key was not accepted: ${reason}`,
   internalError: (reason: string) => `error: ${reason} (the server keeps running)`,
 
   // client
@@ -112,6 +121,10 @@ Options (environment variable in brackets):
   --port PORT       server's port (default 5000)                [ECHO_PORT]
   --timeout SECS    give up when no byte of an awaited echo arrives for
                     this long (default 10)
+  --tls             connect with TLS, verifying the server's certificate
+                    against the system's trusted certificates
+  --tls-ca FILE     verify against this CA certificate (PEM) instead
+  --insecure        TLS without verifying the server (tests only)
   --lang LANG       en or pt (default: from LC_ALL, LC_MESSAGES, LANG)
   -h, --help        show this help
   -v, --version     show the version
@@ -121,6 +134,12 @@ Exit status: 0 left with fim or end of input, 1 connection error,
 2 usage error.`,
   connected: (address: string) =>
     `connected to ${address}; type a message, or fim (or Ctrl-D) to leave`,
+  connectedTls: (address: string) =>
+    `connected to ${address} with TLS; type a message, or fim (or Ctrl-D) to leave`,
+  insecureWarning:
+    "warning: --insecure: the server's certificate is NOT verified; anyone on the way can read and change this conversation",
+  tlsRejected: (address: string, reason: string) =>
+    `error: the TLS certificate of ${address} was not accepted: ${reason} (see --tls-ca, or --insecure for tests)`,
   prompt: "> ",
   bye: "connection closed",
   echoDiffers: (sent: number) =>

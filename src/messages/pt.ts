@@ -27,6 +27,7 @@ export const pt: Messages = {
     `${source} deve ser um número inteiro de pelo menos 1, não "${value}"`,
   badBytes: (source, value) =>
     `${source} deve ser um tamanho em bytes como 65536, 64k ou 1m (no máximo 1024m), não "${value}"`,
+  tlsPairNeeded: "--tls-cert e --tls-key andam juntas: dê as duas, ou nenhuma",
   badLang: (value) => `--lang deve ser en ou pt, não "${value}"`,
   bytes: (n) => plural(n, "byte", "bytes"),
   seconds: (s) => `${seconds.format(s)} s`,
@@ -51,6 +52,8 @@ Opções (variável de ambiente entre colchetes):
   --max-buffer BYTES    eco guardado para um cliente que lê mais devagar
                         do que envia, antes de o servidor parar de ler;
                         65536, 64k, 1m (padrão 256k)      [ECHO_MAX_BUFFER]
+  --tls-cert ARQ  serve TLS com este certificado (PEM)     [ECHO_TLS_CERT]
+  --tls-key ARQ   e esta chave privada (PEM)                [ECHO_TLS_KEY]
   --quiet         mostra só a linha de escuta e os erros
   --trace         mostra cada evento do socket na saída de erro, com o tempo
   --lang LÍNGUA   en ou pt (padrão: de LC_ALL, LC_MESSAGES, LANG)
@@ -90,9 +93,15 @@ Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso,
     `aviso: ${plural(max, "conexão aberta", "conexões abertas")}, o limite (--max-connections): fechando as novas`,
   limitRefused: (n, max) =>
     `aviso: ${plural(n, "outra conexão nova fechada", "outras conexões novas fechadas")} no último segundo (limite ${number.format(max)})`,
-  idleClosed: (secs) => `sem tráfego por ${seconds.format(secs)} s (--idle-timeout)`,
+  idleClosed: (secs) => `sem tráfego por ${seconds.format(secs)} s, o --idle-timeout`,
+  tlsKeyMismatch: "a chave não pertence ao certificado",
   connectionLost: "conexão perdida: o outro lado sumiu (reset ou fechada)",
   brokenPipe: "o outro lado parou de ler (broken pipe)",
+  tlsUnreadable: (what, path, reason) =>
+    `erro: não foi possível ler o arquivo TLS (${what}) "${path}" (${reason})`,
+  tlsNotPem: (what, path) =>
+    `erro: o arquivo TLS (${what}) "${path}" não está em formato PEM (-----BEGIN ...)`,
+  tlsInvalid: (reason) => `erro: o certificado ou a chave TLS não foi aceito: ${reason}`,
   internalError: (reason) => `erro: ${reason} (o servidor continua rodando)`,
 
   // cliente
@@ -106,6 +115,10 @@ Opções (variável de ambiente entre colchetes):
   --port PORTA      porta do servidor (padrão 5000)             [ECHO_PORT]
   --timeout SEG     desiste quando nenhum byte de um eco esperado chega
                     por esse tempo (padrão 10)
+  --tls             conecta com TLS, verificando o certificado do servidor
+                    com os certificados confiáveis do sistema
+  --tls-ca ARQUIVO  verifica com este certificado de CA (PEM)
+  --insecure        TLS sem verificar o servidor (só para testes)
   --lang LÍNGUA     en ou pt (padrão: de LC_ALL, LC_MESSAGES, LANG)
   -h, --help        mostra esta ajuda
   -v, --version     mostra a versão
@@ -116,6 +129,12 @@ Código de saída: 0 saiu com fim ou fim da entrada, 1 erro de conexão,
 2 erro de uso.`,
   connected: (address) =>
     `conectado a ${address}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
+  connectedTls: (address) =>
+    `conectado a ${address} com TLS; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
+  insecureWarning:
+    "aviso: --insecure: o certificado do servidor NÃO é verificado; qualquer um no caminho pode ler e alterar esta conversa",
+  tlsRejected: (address, reason) =>
+    `erro: o certificado TLS de ${address} não foi aceito: ${reason} (veja --tls-ca, ou --insecure para testes)`,
   prompt: "> ",
   bye: "conexão encerrada",
   echoDiffers: (sent) =>

@@ -1,0 +1,173 @@
+/** TLS on both sides, and IPv6: the same exact echo, over other roads. */
+import { beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { have, randomBytes, run, sha256, startServer } from "./helpers.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "echo-tls-"));
+const cert = join(dir, "cert.pem");
+const key = join(dir, "key.pem");
+const otherCert = join(dir, "other.pem");
+const otherKey = join(dir, "other-key.pem");
+
+/** A throwaway self-signed certificate, made with openssl at test time. */
+async function makeCert(certPath: string, keyPath: string, name: string) {
+  const openssl = Bun.spawn(
+    [
+      "openssl",
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-subj",
+      `/CN=${name}`,
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost",
+    ],
+    { stdout: "ignore", stderr: "pipe" },
+  );
+  expect(await openssl.exited).toBe(0);
+}
+
+beforeAll(async () => {
+  await makeCert(cert, key, "echo test");
+  await makeCert(otherCert, otherKey, "someone else");
+});
+
+const tlsArgs = () => ["--tls-cert", cert, "--tls-key", key];
+
+describe("TLS", () => {
+  test.skipIf(!have("socat"))(
+    "16 MiB through a TLS server with socat, which half-closes: exact",
+    async () => {
+      const server = await startServer([...tlsArgs(), "--quiet"]);
+      expect(server.out.all[0]).toContain("(mode once, TLS)");
+      const payload = randomBytes(16 << 20);
+      const socat = Bun.spawn(
+        ["socat", "-t", "30", "-", `OPENSSL:127.0.0.1:${server.port},cafile=${cert}`],
+        { stdin: payload, stdout: "pipe", stderr: "pipe" },
+      );
+      const got = new Uint8Array(await new Response(socat.stdout).arrayBuffer());
+      expect(await socat.exited).toBe(0);
+      expect(got.length).toBe(payload.length);
+      expect(sha256(got)).toBe(sha256(payload));
+      expect(await server.exited).toBe(0);
+    },
+  );
+
+  test("a Bun TLS peer that half-closes after 8 MiB gets all of it back", async () => {
+    const server = await startServer([...tlsArgs(), "--quiet"]);
+    const payload = randomBytes(8 << 20);
+    const parts: Uint8Array[] = [];
+    const { promise: ended, resolve } = Promise.withResolvers<void>();
+    let at = 0;
+    const pump = (socket: { write(d: Uint8Array): number; shutdown(): void }) => {
+      while (at < payload.length) {
+        const n = socket.write(payload.subarray(at, at + (256 << 10)));
+        if (n <= 0) return; // 0 before the handshake, and when full: drain() comes back here
+        at += n;
+      }
+      socket.shutdown(); // TLS close_notify + FIN: no more from us, still reading
+    };
+    await Bun.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+      tls: { ca: await Bun.file(cert).text() },
+      socket: {
+        binaryType: "uint8array",
+        handshake: (socket) => pump(socket),
+        drain: (socket) => pump(socket),
+        data: (_socket, chunk: Uint8Array) => void parts.push(chunk.slice()),
+        close: () => resolve(),
+      },
+    });
+    await ended;
+    expect(sha256(parts)).toBe(sha256(payload));
+  });
+
+  test("the client verifies the server with --tls-ca, and prints echoes as usual", async () => {
+    const server = await startServer(tlsArgs());
+    const client = run("client.ts", ["--port", String(server.port), "--tls-ca", cert], {
+      stdin: "oi\nação\n",
+    });
+    expect(await client.exited).toBe(0);
+    expect(client.out.all).toEqual(["oi", "ação"]);
+    expect(client.err.text).toContain("with TLS");
+  });
+
+  test("a certificate it cannot verify: one line, exit 1; --insecure connects but says so loudly", async () => {
+    const server = await startServer([...tlsArgs(), "--mode", "concurrent"]);
+    const wrong = run("client.ts", ["--port", String(server.port), "--tls-ca", otherCert], {
+      stdin: "oi\n",
+    });
+    expect(await wrong.exited).toBe(1);
+    expect(wrong.err.all).toHaveLength(1);
+    expect(wrong.err.text).toMatch(
+      /^error: the TLS certificate of 127\.0\.0\.1:\d+ was not accepted: /,
+    );
+    expect(wrong.out.text).toBe("");
+
+    const insecure = run("client.ts", ["--port", String(server.port), "--insecure"], {
+      stdin: "oi\n",
+    });
+    expect(await insecure.exited).toBe(0);
+    expect(insecure.out.all).toEqual(["oi"]);
+    expect(insecure.err.text).toContain(
+      "warning: --insecure: the server's certificate is NOT verified",
+    );
+  });
+
+  test("bad or missing certificate files: one line each, exit 1 (2 for a missing half of the pair)", async () => {
+    const cases: [string[], number, RegExp][] = [
+      [["--tls-cert", cert], 2, /^error: --tls-cert and --tls-key go together/],
+      [
+        ["--tls-cert", join(dir, "nope.pem"), "--tls-key", key],
+        1,
+        /^error: cannot read the TLS certificate file ".*nope\.pem" \(ENOENT\)$/,
+      ],
+      [
+        ["--tls-cert", cert, "--tls-key", join(dir, "..")],
+        1,
+        /^error: cannot read the TLS key file/,
+      ],
+      [
+        ["--tls-cert", "package.json", "--tls-key", key],
+        1,
+        /^error: the TLS certificate file "package\.json" is not in PEM format/,
+      ],
+      [
+        ["--tls-cert", cert, "--tls-key", otherKey],
+        1,
+        /^error: the TLS certificate or key was not accepted: the key does not belong to the certificate$/,
+      ],
+    ];
+    for (const [args, code, line] of cases) {
+      const server = run("server.ts", ["--port", "0", ...args]);
+      expect(await server.exited).toBe(code);
+      expect(server.err.all).toHaveLength(1);
+      expect(server.err.all[0]).toMatch(line);
+    }
+  });
+});
+
+describe("IPv6", () => {
+  test("--host ::1 works for the server and the client", async () => {
+    const server = await startServer(["--host", "::1"]);
+    expect(server.out.all[0]).toBe(`listening on [::1]:${server.port} (mode once)`);
+    const client = run("client.ts", ["--host", "::1", "--port", String(server.port)], {
+      stdin: "v6\n",
+    });
+    expect(await client.exited).toBe(0);
+    expect(client.out.all).toEqual(["v6"]);
+    expect(await server.exited).toBe(0);
+    expect(server.out.text).toContain("#1 connected from [::1]:");
+  });
+});
