@@ -105,6 +105,25 @@ describe("stopping on a signal", () => {
     expect(server.out.all.at(-1)).toMatch(/^stopped: 1 connection, 16,777,216 bytes echoed, up /);
   });
 
+  test("SIGTERM under load: ten clients with echoes in flight all finish exact, then exit 0", async () => {
+    const server = await startServer(["--mode", "concurrent", "--quiet"]);
+    const payloads = Array.from({ length: 10 }, () => randomBytes(4 << 20));
+    const peers = payloads.map(() => new Peer(server.port));
+    // Every client is mid-transfer when the signal arrives.
+    await Promise.all(peers.map((peer, i) => peer.send(payloads[i]!.subarray(0, 1 << 20))));
+    await Promise.all(peers.map((peer) => peer.until(64 << 10)));
+    server.proc.kill("SIGTERM");
+    await Promise.all(
+      peers.map(async (peer, i) => {
+        await peer.send(payloads[i]!.subarray(1 << 20));
+        peer.finish();
+        await peer.ended;
+        expect(sha256(peer.received)).toBe(sha256(payloads[i]!));
+      }),
+    );
+    expect(await server.exited).toBe(0);
+  });
+
   test("a connection that moves no byte after the signal is closed, and the server exits 0", async () => {
     const server = await startServer(["--mode", "concurrent"]);
     const idle = new Peer(server.port);
