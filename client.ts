@@ -23,6 +23,8 @@ import { connectErrorMessage, errorCode } from "./src/errors.ts";
 import { EchoTimeout, EchoWaiter } from "./src/echo-waiter.ts";
 import { isStopWord, lines, withoutCR } from "./src/lines.ts";
 import { readCa } from "./src/tls.ts";
+import { paintLine, stylesFor } from "./src/colors.ts";
+import { traceTo, tracedSink } from "./src/trace.ts";
 
 const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_PORT = "5000";
@@ -31,7 +33,9 @@ const DEFAULT_TIMEOUT_S = "10"; // seconds without a byte of the awaited echo
 // ---- command line -------------------------------------------------------------------------------
 const argv = Bun.argv.slice(2);
 const { t, badLang } = messagesFor(argv, process.env);
-const { host, port, timeout, tls } = (() => {
+const out = stylesFor(process.stdout.isTTY, process.env);
+const err = stylesFor(process.stderr.isTTY, process.env);
+const { host, port, timeout, tls, tracing } = (() => {
   try {
     if (badLang !== undefined) throw new UsageError(t.badLang(badLang));
     const { values } = parseArgs({
@@ -44,6 +48,7 @@ const { host, port, timeout, tls } = (() => {
         tls: { type: "boolean" },
         "tls-ca": { type: "string" },
         insecure: { type: "boolean" },
+        trace: { type: "boolean" },
         lang: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
@@ -57,6 +62,7 @@ const { host, port, timeout, tls } = (() => {
       host: pick(values.host, "--host", env.ECHO_HOST, "ECHO_HOST", DEFAULT_HOST).value,
       port: parsePort(t, port.value, port.source, false),
       timeout: parseSeconds(t, values.timeout ?? DEFAULT_TIMEOUT_S, "--timeout"),
+      tracing: values.trace === true,
       // --tls-ca and --insecure only make sense with TLS, so they imply it.
       tls:
         values.tls || values["tls-ca"] !== undefined || values.insecure
@@ -71,13 +77,15 @@ const { host, port, timeout, tls } = (() => {
 
 /** Status and errors go to stderr, so stdout carries the echoes only. */
 function exit(code: number, line: string, toStderr = true): never {
-  (toStderr ? console.error : console.log)(line);
+  if (toStderr) console.error(paintLine(err, line));
+  else console.log(line);
   process.exit(code);
 }
+const trace = tracing ? traceTo(console.error) : () => {};
 
 // ---- the connection -----------------------------------------------------------------------------
 const address = formatAddress(host, port);
-if (tls?.insecure) console.error(t.insecureWarning);
+if (tls?.insecure) console.error(err.warning(t.insecureWarning));
 const ca =
   tls?.ca === undefined
     ? undefined
@@ -87,26 +95,37 @@ const echo = new EchoWaiter();
 const outbox = new Outbox(); // a long line may not fit in the kernel's buffer at once
 let leaving = false;
 
+trace(0, "connect", address);
 const socket: Socket = await Bun.connect({
   hostname: host,
   port,
   // Verified against the system's store, or --tls-ca; servername makes the name count.
   tls: tls && { ca, rejectUnauthorized: !tls.insecure, serverName: host },
   socket: {
+    open() {
+      trace(0, "open");
+    },
     handshake(_socket, ok, error) {
+      trace(0, "handshake", ok ? "ok" : `failed: ${error?.message ?? "?"}`);
       if (!ok && !tls?.insecure) exit(1, t.tlsRejected(address, error?.message ?? "?"));
       secured.resolve();
     },
     binaryType: "uint8array",
     data(_socket, chunk: Uint8Array) {
+      trace(0, "data", chunk.length);
       const stray = echo.push(chunk);
-      if (stray > 0) console.error(t.unexpectedBytes(stray));
+      if (stray > 0) console.error(err.warning(t.unexpectedBytes(stray)));
     },
     drain(socket) {
-      outbox.flush(socket);
+      trace(0, "drain", outbox.bytes);
+      outbox.flush(sink(socket));
       if (outbox.broken) exit(1, t.serverClosed); // Bun may not call close() after a -1
     },
+    end() {
+      trace(0, "end");
+    },
     close(_socket, error) {
+      trace(0, "close", error?.message ?? "");
       // Said at once, even while the user is still typing.
       if (!leaving) exit(1, errorCode(error) === "ECONNRESET" ? t.serverReset : t.serverClosed);
     },
@@ -119,25 +138,29 @@ const socket: Socket = await Bun.connect({
 const interactive = process.stdin.isTTY === true;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder(); // invalid UTF-8 shows as U+FFFD; the bytes were compared first
-const prompt = () => interactive && process.stderr.write(t.prompt);
+const prompt = () => interactive && process.stderr.write(err.prompt(t.prompt));
+// With --trace every write is reported (bytes taken of bytes offered); without, the socket itself.
+const sink = (socket: Socket) => (tracing ? tracedSink(socket, 0, trace) : socket);
 
 if (tls) await secured.promise; // say "connected" only once the server has been verified
-console.error(tls ? t.connectedTls(address) : t.connected(address));
+console.error(err.status(tls ? t.connectedTls(address) : t.connected(address)));
 prompt();
 let stopWord = false;
 for await (const line of lines(console)) {
   if ((stopWord = isStopWord(line))) break;
   const sent = encoder.encode(withoutCR(line) + "\n");
   const echoed = echo.expect(sent.length, timeout * 1000);
-  if (!outbox.send(socket, sent) && outbox.broken) exit(1, t.serverClosed);
+  trace(0, "send", `${sent.length} bytes`);
+  if (!outbox.send(sink(socket), sent) && outbox.broken) exit(1, t.serverClosed);
   const got = await echoed.catch((error: unknown) => {
     if (error instanceof EchoTimeout) exit(1, t.echoTimeout(timeout));
     throw error;
   });
+  trace(0, "echo", `${got.length} bytes complete`);
   const text = decoder.decode(got);
-  console.log(text.endsWith("\n") ? text.slice(0, -1) : text);
+  console.log(out.echo(text.endsWith("\n") ? text.slice(0, -1) : text));
   if (!Buffer.from(got.buffer, got.byteOffset, got.length).equals(sent)) {
-    console.error(t.echoDiffers(sent.length));
+    console.error(err.warning(t.echoDiffers(sent.length)));
   }
   prompt();
 }
@@ -146,5 +169,5 @@ for await (const line of lines(console)) {
 leaving = true;
 socket.end();
 // After Ctrl-D the cursor still sits after the prompt; after fim the terminal echoed a newline.
-if (interactive) console.error((stopWord ? "" : "\n") + t.bye);
+if (interactive) console.error((stopWord ? "" : "\n") + err.status(t.bye));
 process.exit(0);

@@ -32,6 +32,7 @@ import { Outbox } from "./src/outbox.ts";
 import { formatAddress, preview } from "./src/text.ts";
 import { errorReason, listenErrorMessage } from "./src/errors.ts";
 import { readTls } from "./src/tls.ts";
+import { paintLine, stylesFor } from "./src/colors.ts";
 import { traceTo, tracedSink } from "./src/trace.ts";
 
 const DEFAULT_HOST = "127.0.0.1"; // loopback: safe by default; --host 0.0.0.0 serves other machines
@@ -45,6 +46,8 @@ const STOP_GRACE_MS = 2000; // after a stop signal, a connection this long witho
 // ---- command line -------------------------------------------------------------------------------
 const argv = Bun.argv.slice(2);
 const { t, badLang } = messagesFor(argv, process.env);
+const out = stylesFor(process.stdout.isTTY, process.env);
+const err = stylesFor(process.stderr.isTTY, process.env);
 const { host, port, mode, quiet, tracing, maxConnections, idleTimeout, maxBuffer, tlsFiles } =
   (() => {
     try {
@@ -116,9 +119,11 @@ const { host, port, mode, quiet, tracing, maxConnections, idleTimeout, maxBuffer
   })();
 
 function exit(code: number, line: string, toStderr = false): never {
-  (toStderr ? console.error : console.log)(line);
+  if (toStderr) console.error(paintLine(err, line));
+  else console.log(line);
   process.exit(code);
 }
+const warn = (line: string) => console.error(paintLine(err, line));
 const info = quiet ? () => {} : (line: string) => console.log(line);
 const trace = tracing ? traceTo(console.error) : () => {};
 
@@ -209,7 +214,7 @@ const connection: SocketHandler<Conn> = {
   error(socket, error) {
     // Also reached when a handler above throws: that ends this connection, never the server.
     const reason = errorReason(t, error);
-    console.error(t.connectionError(socket.data?.id ?? 0, reason));
+    warn(t.connectionError(socket.data?.id ?? 0, reason));
     if (socket.data) socket.data.failure = reason;
     socket.terminate();
   },
@@ -235,10 +240,10 @@ let refused = 0; // over --max-connections, since the last warning
 function refuse(socket: Socket<Conn>): void {
   socket.end();
   if (refused++ > 0) return;
-  console.error(t.limitReached(maxConnections));
+  warn(t.limitReached(maxConnections));
   // One warning a second at most, however many connections knock.
   setTimeout(() => {
-    if (refused > 1) console.error(t.limitRefused(refused - 1, maxConnections));
+    if (refused > 1) warn(t.limitRefused(refused - 1, maxConnections));
     refused = 0;
   }, 1000).unref();
 }
@@ -305,7 +310,7 @@ function release(socket: Socket<Conn>): void {
 let exitCode = 0; // 130 or 143 once a second signal forces the stop
 function finish(): never {
   const secs = (performance.now() - stats.startedAt) / 1000;
-  info(t.summary(stats.connections, stats.echoed, secs));
+  info(out.strong(t.summary(stats.connections, stats.echoed, secs)));
   process.exit(exitCode);
 }
 
@@ -327,7 +332,9 @@ try {
 process.on("SIGINT", () => stop("SIGINT"));
 process.on("SIGTERM", () => stop("SIGTERM"));
 trace(0, "listen", formatAddress(host, listener.port));
-console.log(t.listening(formatAddress(host, listener.port), tls ? `${mode}, TLS` : mode));
+console.log(
+  out.strong(t.listening(formatAddress(host, listener.port), tls ? `${mode}, TLS` : mode)),
+);
 // With --trace every write is reported (bytes taken of bytes offered); without, the socket itself.
 function sink(socket: Socket<Conn>) {
   return tracing ? tracedSink(socket, socket.data.id, trace) : socket;
@@ -364,4 +371,4 @@ function stop(signal: "SIGINT" | "SIGTERM"): void {
   }, STOP_GRACE_MS);
 }
 // Last resort: a bug in one connection's code must not take the others down.
-process.on("uncaughtException", (error) => console.error(t.internalError(errorReason(t, error))));
+process.on("uncaughtException", (error) => warn(t.internalError(errorReason(t, error))));

@@ -131,10 +131,10 @@ export async function startServer(
   env?: Record<string, string>,
 ): Promise<Server> {
   const child = run("server.ts", ["--port", "0", ...args], { env });
-  const line = await child.out.waitFor(/listening on /).catch(async (error) => {
+  const line = await child.out.waitFor(/^(listening on|escutando em) /).catch(async (error) => {
     throw new Error(`${error.message}\nstderr:\n${child.err.text}`);
   });
-  const [, host, port] = /listening on \[?([^\]\s]+?)\]?:(\d+) /.exec(line)!;
+  const [, host, port] = / (?:on|em) \[?([^\]\s]+?)\]?:(\d+) /.exec(line)!;
   return { ...child, host: host!, port: Number(port) };
 }
 

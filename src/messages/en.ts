@@ -125,6 +125,7 @@ Options (environment variable in brackets):
                     against the system's trusted certificates
   --tls-ca FILE     verify against this CA certificate (PEM) instead
   --insecure        TLS without verifying the server (tests only)
+  --trace           print every socket event on stderr, with a timestamp
   --lang LANG       en or pt (default: from LC_ALL, LC_MESSAGES, LANG)
   -h, --help        show this help
   -v, --version     show the version

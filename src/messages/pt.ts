@@ -119,6 +119,7 @@ Opções (variável de ambiente entre colchetes):
                     com os certificados confiáveis do sistema
   --tls-ca ARQUIVO  verifica com este certificado de CA (PEM)
   --insecure        TLS sem verificar o servidor (só para testes)
+  --trace           mostra cada evento do socket na saída de erro, com o tempo
   --lang LÍNGUA     en ou pt (padrão: de LC_ALL, LC_MESSAGES, LANG)
   -h, --help        mostra esta ajuda
   -v, --version     mostra a versão

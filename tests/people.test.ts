@@ -1,0 +1,146 @@
+/** For the people who learn with it: Portuguese, --trace, and a real terminal. */
+import { describe, expect, test } from "bun:test";
+import { BUN, have, Peer, randomBytes, ROOT, run, startServer } from "./helpers.ts";
+
+const PT = { LANG: "pt_BR.UTF-8" };
+
+describe("Portuguese", () => {
+  test("LANG=pt_BR.UTF-8: the server and the client speak Portuguese end to end", async () => {
+    const server = await startServer([], PT);
+    expect(server.out.all[0]).toBe(`escutando em 127.0.0.1:${server.port} (modo once)`);
+    const client = run("client.ts", ["--port", String(server.port)], {
+      stdin: "oi\nfim\n",
+      env: PT,
+    });
+    expect(await client.exited).toBe(0);
+    expect(client.out.all).toEqual(["oi"]);
+    expect(client.err.text).toContain(
+      `conectado a 127.0.0.1:${server.port}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
+    );
+    expect(await server.exited).toBe(0);
+    expect(server.out.text).toContain("#1 conectado de 127.0.0.1:");
+    expect(server.out.text).toContain('#1 recebeu 3 bytes: "oi\\n"');
+    expect(server.out.text).toMatch(/#1 fechada: 3 bytes ecoados em \d+,\d s/);
+    expect(server.out.all.at(-1)).toMatch(
+      /^parado: 1 conexão, 3 bytes ecoados, ativo por \d+,\d s$/,
+    );
+  });
+
+  test("errors and help in Portuguese; --lang en wins over LANG; the stop word stays fim", async () => {
+    const refused = run("client.ts", ["--port", "1"], { stdin: "oi\n", env: PT });
+    expect(await refused.exited).toBe(1);
+    expect(refused.err.all).toEqual([
+      "erro: conexão recusada por 127.0.0.1:1; inicie o servidor antes (bun run server), ou confira --host e --port",
+    ]);
+    const usage = run("server.ts", ["--mode", "x"], { env: PT });
+    expect(await usage.exited).toBe(2);
+    expect(usage.err.text).toBe(
+      'erro: --mode deve ser once, sequential ou concurrent, não "x" (veja: bun run server --help)',
+    );
+    const help = run("client.ts", ["--help"], { env: { LC_ALL: "pt_BR.UTF-8" } });
+    expect(await help.exited).toBe(0);
+    expect(help.out.text).toContain("Digite fim (ou tecle Ctrl-D)");
+    const english = run("server.ts", ["--lang", "en", "--mode", "x"], { env: PT });
+    expect(await english.exited).toBe(2);
+    expect(english.err.text).toStartWith("error: --mode must be");
+  });
+});
+
+describe("--trace", () => {
+  test("every event of both sides on stderr, with timestamps; stdout is the same as without it", async () => {
+    const line = "x".repeat(300_000);
+    const plain = await startServer([]);
+    const quietRun = run("client.ts", ["--port", String(plain.port)], { stdin: `${line}\nfim\n` });
+    expect(await quietRun.exited).toBe(0);
+
+    const server = await startServer(["--trace"]);
+    const traced = run("client.ts", ["--port", String(server.port), "--trace"], {
+      stdin: `${line}\nfim\n`,
+    });
+    expect(await traced.exited).toBe(0);
+    expect(await server.exited).toBe(0);
+    expect(traced.out.text).toBe(quietRun.out.text); // trace never changes stdout
+    const stamp = /^\s*\d+\.\d{3} ms {2}/;
+    const clientEvents = traced.err.all
+      .filter((l) => stamp.test(l))
+      .map((l) => l.replace(stamp, "").split(" ")[0]);
+    expect(clientEvents).toContain("connect");
+    expect(clientEvents).toContain("open");
+    expect(traced.err.text).toMatch(/ send 300001 bytes/);
+    expect(traced.err.text).toMatch(/ write \d+\/300001/);
+    expect(traced.err.text).toMatch(/ data \d+/); // each piece of the echo
+    expect(traced.err.text).toMatch(/ echo 300001 bytes complete/);
+    const serverEvents = server.err.all.map(
+      (l) => l.replace(stamp, "").replace(/^#1 /, "").split(" ")[0],
+    );
+    for (const event of ["listen", "open", "data", "write", "end", "close"]) {
+      expect(serverEvents).toContain(event);
+    }
+  });
+
+  test("backpressure is visible: pause, drain, resume, in that order", async () => {
+    const server = await startServer([
+      "--mode",
+      "concurrent",
+      "--trace",
+      "--quiet",
+      "--max-buffer",
+      "1",
+    ]);
+    const peer = new Peer(server.port, "127.0.0.1", false);
+    const payload = randomBytes(16 << 20);
+    const sending = peer.send(payload);
+    await server.err.waitFor(/#1 pause \d+/);
+    peer.socket.resume();
+    await sending;
+    peer.finish();
+    await peer.ended;
+    await server.err.waitFor("#1 close");
+    const events = server.err.all
+      .map((l) => /#1 (pause|drain|resume)/.exec(l)?.[1])
+      .filter(Boolean);
+    const first = events.indexOf("pause");
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(events.slice(first)).toContain("drain");
+    expect(events.indexOf("resume")).toBeGreaterThan(events.indexOf("drain", first));
+  });
+});
+
+describe.skipIf(!have("script"))("on a terminal", () => {
+  /** Runs the client on a pseudo-terminal (script(1)), typing `input`; returns what the terminal showed. */
+  async function onTerminal(port: number, input: string, env: Record<string, string> = {}) {
+    const proc = Bun.spawn(["script", "-qec", `${BUN} client.ts --port ${port}`, "/dev/null"], {
+      cwd: ROOT,
+      stdin: new TextEncoder().encode(input),
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, LANG: "C", TERM: "xterm", ...env },
+    });
+    const screen = await new Response(proc.stdout).text();
+    expect(await proc.exited).toBe(0);
+    return screen;
+  }
+
+  test("colour for the prompt and the echo, the hint once at the start; none with NO_COLOR", async () => {
+    const server = await startServer(["--mode", "concurrent"]);
+    const screen = await onTerminal(server.port, "oi\nfim\n");
+    expect(screen).toContain("\x1b[36m> \x1b[39m"); // the prompt, in cyan
+    expect(screen).toContain("\x1b[32moi\x1b[39m"); // the echo, in green
+    expect(screen.match(/type a message, or fim \(or Ctrl-D\) to leave/g)).toHaveLength(1);
+
+    const plain = await onTerminal(server.port, "oi\nfim\n", { NO_COLOR: "1" });
+    expect(plain).not.toContain("\x1b[");
+    expect(plain).toContain("> ");
+  });
+
+  test("piped, there is no colour and no prompt", async () => {
+    const server = await startServer();
+    const client = run("client.ts", ["--port", String(server.port)], {
+      stdin: "oi\n",
+      env: { NO_COLOR: "" },
+    });
+    expect(await client.exited).toBe(0);
+    expect(client.out.text + client.err.text).not.toContain("\x1b[");
+    expect(client.err.text).not.toContain("> ");
+  });
+});
