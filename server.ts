@@ -350,6 +350,7 @@ function stop(signal: "SIGINT" | "SIGTERM"): void {
     return;
   }
   stopping = true;
+  if (process.stdout.isTTY && !quiet) console.log(); // start below the terminal's "^C"
   listener.stop();
   for (const socket of waiting.splice(0)) socket.end(); // never served: nothing to finish
   if (open.size === 0) finish();
