@@ -1,0 +1,12 @@
+// The floor: the least a Bun echo server can do. It ignores write()'s return and loses data under
+// backpressure: for measuring the runtime's own cost only, never for use.
+Bun.listen({
+  hostname: "127.0.0.1",
+  port: Number(process.argv[2]),
+  socket: {
+    binaryType: (process.argv[3] ?? "buffer") as "buffer",
+    data(s, d) {
+      s.write(d);
+    },
+  },
+});
