@@ -135,6 +135,7 @@ interface Conn {
   received: number;
   outbox: Outbox; // echo bytes the kernel has not taken yet
   peerEnded: boolean; // the peer half-closed: close once its echo is out
+  paused: boolean; // not reading: the outbox reached --max-buffer
   waiting: boolean; // sequential: connected, waiting for its turn (not read, not timed out)
   seen: number; // idle sweep tick of the last traffic
   failure?: string; // why the server itself ended the connection
@@ -156,6 +157,7 @@ const connection: SocketHandler<Conn> = {
       received: 0,
       outbox: new Outbox(),
       peerEnded: false,
+      paused: false,
       waiting: false,
       seen: tick,
     };
@@ -184,7 +186,8 @@ const connection: SocketHandler<Conn> = {
     if (c.outbox.empty) return;
     if (!c.outbox.flush(sink(socket))) return holdBack(socket);
     if (c.peerEnded) socket.end();
-    else {
+    else if (c.paused) {
+      c.paused = false;
       socket.resume();
       trace(c.id, "resume");
     }
@@ -230,7 +233,8 @@ function holdBack(socket: Socket<Conn>): void {
     c.failure = t.connectionLost;
     return socket.terminate(); // write() said -1; Bun may never call close() by itself
   }
-  if (c.outbox.bytes < maxBuffer) return;
+  if (c.outbox.bytes < maxBuffer || c.paused) return;
+  c.paused = true;
   socket.pause();
   trace(c.id, "pause", c.outbox.bytes);
 }
