@@ -2,6 +2,15 @@
 import { describe, expect, test } from "bun:test";
 import { BUN, have, Peer, randomBytes, ROOT, run, sha256, startServer } from "./helpers.ts";
 
+// Ports below this need CAP_NET_BIND_SERVICE (Linux); the test drops just that capability,
+// keeping root's access to the files (the checkout may be in a private directory).
+const unprivilegedFrom = Number(
+  (
+    await Bun.file("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+      .text()
+      .catch(() => "0")
+  ).trim(),
+);
 const usage = (problem: string) => `error: ${problem} (see: bun run server --help)`;
 
 describe("cannot listen: exit 1", () => {
@@ -30,15 +39,6 @@ describe("cannot listen: exit 1", () => {
     expect(server.err.all).toEqual(['error: cannot resolve host "no such host"']);
   });
 
-  // Ports below this need CAP_NET_BIND_SERVICE (Linux); the test drops just that capability,
-  // keeping root's access to the files (the checkout may be in a private directory).
-  const unprivilegedFrom = Number(
-    (
-      await Bun.file("/proc/sys/net/ipv4/ip_unprivileged_port_start")
-        .text()
-        .catch(() => "0")
-    ).trim(),
-  );
   const canDrop = process.getuid?.() === 0 && have("setpriv") && unprivilegedFrom > 80;
   test.skipIf(!canDrop)("a privileged port without privileges: permission denied", async () => {
     const drop = [
