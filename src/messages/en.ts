@@ -9,8 +9,6 @@ const plural = (n: number, one: string, many: string) =>
   `${number.format(n)} ${n === 1 ? one : many}`;
 
 export const en = {
-  locale: "en-US",
-
   // shared
   usageError: (problem: string, program: string) =>
     `error: ${problem} (see: bun run ${program} --help)`,
@@ -31,8 +29,6 @@ export const en = {
     `${source} must be a size in bytes such as 65536, 64k or 1m (at most 1024m), not "${value}"`,
   tlsPairNeeded: "--tls-cert and --tls-key go together: give both, or neither",
   badLang: (value: string) => `--lang must be en or pt, not "${value}"`,
-  bytes: (n: number) => plural(n, "byte", "bytes"),
-  seconds: (s: number) => `${seconds.format(s)} s`,
 
   // server
   serverHelp: `Usage: bun run server [options]
@@ -56,7 +52,7 @@ Options (environment variable in brackets):
                         65536, 64k, 1m (default 256k)     [ECHO_MAX_BUFFER]
   --tls-cert FILE  serve TLS with this certificate (PEM)    [ECHO_TLS_CERT]
   --tls-key FILE   and this private key (PEM)                [ECHO_TLS_KEY]
-  --quiet         print only the listening line and errors
+  -q, --quiet     print only the listening line and errors
   --trace         print every socket event on stderr, with a timestamp
   --lang LANG     en or pt (default: from LC_ALL, LC_MESSAGES, LANG)
   -h, --help      show this help

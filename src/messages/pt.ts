@@ -10,8 +10,6 @@ const plural = (n: number, one: string, many: string) =>
   `${number.format(n)} ${n === 1 ? one : many}`;
 
 export const pt: Messages = {
-  locale: "pt-BR",
-
   // comum
   usageError: (problem, program) => `erro: ${problem} (veja: bun run ${program} --help)`,
   unknownOption: (option) => `opção desconhecida ${option}`,
@@ -29,8 +27,6 @@ export const pt: Messages = {
     `${source} deve ser um tamanho em bytes como 65536, 64k ou 1m (no máximo 1024m), não "${value}"`,
   tlsPairNeeded: "--tls-cert e --tls-key andam juntas: dê as duas, ou nenhuma",
   badLang: (value) => `--lang deve ser en ou pt, não "${value}"`,
-  bytes: (n) => plural(n, "byte", "bytes"),
-  seconds: (s) => `${seconds.format(s)} s`,
 
   // servidor
   serverHelp: `Uso: bun run server [opções]
@@ -54,7 +50,7 @@ Opções (variável de ambiente entre colchetes):
                         65536, 64k, 1m (padrão 256k)      [ECHO_MAX_BUFFER]
   --tls-cert ARQ  serve TLS com este certificado (PEM)     [ECHO_TLS_CERT]
   --tls-key ARQ   e esta chave privada (PEM)                [ECHO_TLS_KEY]
-  --quiet         mostra só a linha de escuta e os erros
+  -q, --quiet     mostra só a linha de escuta e os erros
   --trace         mostra cada evento do socket na saída de erro, com o tempo
   --lang LÍNGUA   en ou pt (padrão: de LC_ALL, LC_MESSAGES, LANG)
   -h, --help      mostra esta ajuda
