@@ -1,0 +1,445 @@
+/**
+ * The load generator's scenarios: real Bun.connect sockets against any echo server, every echoed
+ * byte checked against what was sent. A mismatch throws `Corrupt` with the connection and offset.
+ */
+import type { Socket } from "bun";
+import { Outbox } from "../src/outbox.ts";
+
+export interface Target {
+  host: string;
+  port: number;
+}
+
+/** Counters the runner samples for its progress line. */
+export interface Live {
+  ops: number;
+  bytes: number;
+}
+
+export interface Measured {
+  ops: number; // round trips or connections, inside the measured window
+  bytes: number; // echoed bytes received inside the measured window
+  seconds: number; // length of the measured window
+  latencies?: Float64Array; // ms per round trip, sorted
+}
+
+export class Corrupt extends Error {
+  constructor(
+    readonly conn: number,
+    readonly offset: number,
+    detail: string,
+  ) {
+    super(`connection ${conn}, byte offset ${offset}: ${detail}`);
+  }
+}
+
+const CONNECT_BATCH = 200; // connections opened at once: bounded, kernel backlog is 512
+
+/**
+ * Checks that `chunk` equals `expected[from..]`; returns the offset (within chunk) of the first
+ * byte that differs, or -1. Buffer.compare is a memcmp: the byte loop runs only on a failure.
+ */
+function firstDifference(chunk: Uint8Array, expected: Uint8Array, from: number): number {
+  const want = expected.subarray(from, from + chunk.length);
+  if (want.length === chunk.length && Buffer.compare(chunk, want) === 0) return -1;
+  for (let i = 0; i < chunk.length; i++) if (i >= want.length || chunk[i] !== want[i]) return i;
+  return chunk.length;
+}
+
+/** Opens `count` connections, at most CONNECT_BATCH in flight at once. */
+async function connectMany<T>(
+  target: Target,
+  count: number,
+  data: (i: number) => T,
+  socket: Bun.SocketHandler<T>,
+): Promise<Socket<T>[]> {
+  const sockets: Socket<T>[] = [];
+  for (let i = 0; i < count; i += CONNECT_BATCH) {
+    const batch = [];
+    for (let j = i; j < Math.min(count, i + CONNECT_BATCH); j++)
+      batch.push(
+        Bun.connect<T>({
+          hostname: target.host,
+          port: target.port,
+          data: data(j),
+          allowHalfOpen: true,
+          socket,
+        }),
+      );
+    sockets.push(...(await Promise.all(batch)));
+  }
+  return sockets;
+}
+
+/** Grows as needed; sorted once at the end. */
+class Samples {
+  private values = new Float64Array(1 << 16);
+  private n = 0;
+  add(ms: number): void {
+    if (this.n === this.values.length) {
+      if (this.n >= 1 << 23) return; // 8M samples is plenty for a p99.9
+      const bigger = new Float64Array(this.n * 2);
+      bigger.set(this.values);
+      this.values = bigger;
+    }
+    this.values[this.n++] = ms;
+  }
+  sorted(): Float64Array {
+    return this.values.slice(0, this.n).sort();
+  }
+}
+
+/** The fraction of each timed run spent warming up (JIT, kernel buffers): not counted. */
+const WARMUP = 0.2;
+
+interface Clock {
+  counting: boolean; // inside the measured window
+  running: boolean; // before the deadline
+}
+
+/** Runs the measured window: warm-up, then `seconds` counted, then stop. */
+async function window(seconds: number, clock: Clock, live: Live): Promise<number> {
+  clock.running = true;
+  await Bun.sleep(seconds * WARMUP * 1000);
+  live.ops = 0;
+  live.bytes = 0;
+  clock.counting = true;
+  const t0 = performance.now();
+  await Bun.sleep(seconds * 1000);
+  clock.counting = false;
+  clock.running = false;
+  return (performance.now() - t0) / 1000;
+}
+
+// ---- ping-pong: send a message, wait for all of its echo, repeat ------------------------------
+interface PingConn {
+  index: number;
+  message: Uint8Array;
+  got: number;
+  round: number;
+  sentAt: number;
+  outbox: Outbox;
+  done: () => void;
+}
+
+export async function pingPong(
+  target: Target,
+  conns: number,
+  size: number,
+  seconds: number,
+  live: Live,
+): Promise<Measured> {
+  const clock: Clock = { counting: false, running: false };
+  const samples = new Samples();
+  let failure: Error | undefined;
+  const finished: Promise<void>[] = [];
+  const fail = (socket: Socket<PingConn>, error: Error) => {
+    failure ??= error;
+    socket.terminate();
+  };
+  const send = (socket: Socket<PingConn>) => {
+    const c = socket.data;
+    // A new first word each round: a stale or repeated echo cannot pass for this one.
+    new DataView(c.message.buffer).setUint32(0, ++c.round);
+    c.got = 0;
+    c.sentAt = performance.now();
+    if (!c.outbox.send(socket, c.message) && c.outbox.broken) fail(socket, new Error("reset"));
+  };
+  const sockets = await connectMany<PingConn>(
+    target,
+    conns,
+    (index) => {
+      const message = new Uint8Array(Math.max(size, 4));
+      crypto.getRandomValues(message.subarray(0, Math.min(message.length, 65536)));
+      let done!: () => void;
+      finished.push(new Promise<void>((resolve) => (done = resolve)));
+      return { index, message, got: 0, round: 0, sentAt: 0, outbox: new Outbox(), done };
+    },
+    {
+      binaryType: "uint8array",
+      data(socket, chunk: Uint8Array) {
+        const c = socket.data;
+        const bad = firstDifference(chunk, c.message, c.got);
+        if (bad >= 0) {
+          const offset = (c.round - 1) * c.message.length + c.got + bad;
+          const what = c.got + bad >= c.message.length ? "more bytes than were sent" : "differs";
+          return fail(socket, new Corrupt(c.index, offset, what));
+        }
+        c.got += chunk.length;
+        if (c.got < c.message.length) return;
+        if (clock.counting) {
+          samples.add(performance.now() - c.sentAt);
+          live.ops++;
+          live.bytes += c.got;
+        }
+        if (clock.running) send(socket);
+        else socket.end();
+      },
+      drain(socket) {
+        socket.data.outbox.flush(socket);
+      },
+      end(socket) {
+        if (clock.running) fail(socket, new Corrupt(socket.data.index, -1, "server closed"));
+        else socket.end();
+      },
+      close(socket, error) {
+        if (error && clock.running) failure ??= error;
+        socket.data.done();
+      },
+      error(socket, error) {
+        failure ??= error;
+      },
+    },
+  );
+  const go = window(seconds, clock, live);
+  for (const socket of sockets) send(socket);
+  const elapsed = await go;
+  const ops = live.ops;
+  const bytes = live.bytes;
+  await Promise.race([Promise.all(finished), Bun.sleep(5000)]);
+  for (const socket of sockets) if (socket.readyState !== -1) socket.terminate();
+  if (failure) throw failure;
+  return { ops, bytes, seconds: elapsed, latencies: samples.sorted() };
+}
+
+// ---- stream: write as fast as the socket takes, read the echo, end with a half-close ----------
+const PATTERN_BYTES = 1 << 20;
+const pattern = (() => {
+  // Twice the pattern back to back: any window of up to PATTERN_BYTES is one subarray.
+  const twice = new Uint8Array(PATTERN_BYTES * 2);
+  for (let i = 0; i < PATTERN_BYTES; i += 65536)
+    crypto.getRandomValues(twice.subarray(i, i + 65536));
+  twice.copyWithin(PATTERN_BYTES, 0, PATTERN_BYTES);
+  return twice;
+})();
+
+interface StreamConn {
+  index: number;
+  start: number; // this connection's offset into the pattern
+  sent: number;
+  got: number;
+  limit: number; // bytes to send, or Infinity until the clock stops
+  shut: boolean;
+  eof: boolean;
+  done: () => void;
+}
+
+/**
+ * `conns` connections, each writing the pattern as fast as the socket takes it, either for
+ * `seconds` or for exactly `limit` bytes; then each half-closes (shutdown) and expects its
+ * whole echo followed by the server's end of stream.
+ */
+export async function stream(
+  target: Target,
+  conns: number,
+  seconds: number,
+  limit: number,
+  live: Live,
+): Promise<Measured> {
+  const clock: Clock = { counting: false, running: false };
+  let failure: Error | undefined;
+  const finished: Promise<void>[] = [];
+  const fail = (socket: Socket<StreamConn>, error: Error) => {
+    failure ??= error;
+    socket.terminate();
+  };
+  const pump = (socket: Socket<StreamConn>) => {
+    const c = socket.data;
+    while (!c.shut) {
+      if (c.sent >= c.limit || (c.limit === Infinity && !clock.running)) {
+        c.shut = true;
+        socket.shutdown(); // half-close: the echo keeps coming
+        return;
+      }
+      const at = (c.start + c.sent) % PATTERN_BYTES;
+      const n = Math.min(PATTERN_BYTES, c.limit - c.sent);
+      const took = socket.write(pattern.subarray(at, at + n));
+      if (took < 0) return fail(socket, new Error("reset while sending"));
+      c.sent += took;
+      if (took < n) return; // drain() continues
+    }
+  };
+  const sockets = await connectMany<StreamConn>(
+    target,
+    conns,
+    (index) => {
+      let done!: () => void;
+      finished.push(new Promise<void>((resolve) => (done = resolve)));
+      const start = (index * 7919 * 64) % PATTERN_BYTES;
+      return { index, start, sent: 0, got: 0, limit, shut: false, eof: false, done };
+    },
+    {
+      binaryType: "uint8array",
+      data(socket, chunk: Uint8Array) {
+        const c = socket.data;
+        for (let from = 0; from < chunk.length; from += PATTERN_BYTES) {
+          const piece = chunk.subarray(from, from + PATTERN_BYTES);
+          const at = (c.start + c.got) % PATTERN_BYTES;
+          const bad = c.got + piece.length > c.sent ? 0 : firstDifference(piece, pattern, at);
+          if (bad >= 0) {
+            const extra = c.got + piece.length > c.sent;
+            return fail(
+              socket,
+              new Corrupt(c.index, c.got + bad, extra ? "more bytes than were sent" : "differs"),
+            );
+          }
+          c.got += piece.length;
+        }
+        if (clock.counting) live.bytes += chunk.length;
+      },
+      drain: pump,
+      end(socket) {
+        socket.data.eof = true;
+      },
+      close(socket, error) {
+        const c = socket.data;
+        // After our shutdown() Bun reports the server's FIN as a clean close, without end().
+        c.eof ||= c.shut && !error;
+        if (error) failure ??= error;
+        else if (!c.eof && !failure) failure = new Corrupt(c.index, c.got, "no end of stream");
+        else if (c.got !== c.sent && !failure)
+          failure = new Corrupt(c.index, c.got, `end of stream after ${c.got} of ${c.sent} bytes`);
+        c.done();
+      },
+      error(socket, error) {
+        failure ??= error;
+      },
+    },
+  );
+  const t0 = performance.now();
+  let elapsed = 0;
+  if (limit === Infinity) {
+    const go = window(seconds, clock, live);
+    for (const socket of sockets) pump(socket);
+    elapsed = await go;
+  } else {
+    clock.running = clock.counting = true;
+    for (const socket of sockets) pump(socket);
+  }
+  const all = Promise.all(finished);
+  const bound = Math.max(30_000, seconds * 10_000);
+  if ((await Promise.race([all.then(() => true), Bun.sleep(bound).then(() => false)])) === false)
+    failure ??= new Error(`echo not complete after ${bound / 1000} s`);
+  for (const socket of sockets) if (socket.readyState !== -1) socket.terminate();
+  if (failure) throw failure;
+  if (limit !== Infinity) {
+    elapsed = (performance.now() - t0) / 1000;
+    return { ops: conns, bytes: live.bytes, seconds: elapsed };
+  }
+  return { ops: 0, bytes: live.bytes, seconds: elapsed };
+}
+
+// ---- connect: open, one round trip, close; `parallel` at a time --------------------------------
+export async function connects(
+  target: Target,
+  parallel: number,
+  seconds: number,
+  live: Live,
+): Promise<Measured> {
+  const clock: Clock = { counting: false, running: false };
+  const message = new Uint8Array(64);
+  crypto.getRandomValues(message);
+  let failure: Error | undefined;
+  let next = 0;
+  const once = (index: number) =>
+    new Promise<void>((resolve, reject) => {
+      let got = 0;
+      Bun.connect({
+        hostname: target.host,
+        port: target.port,
+        socket: {
+          binaryType: "uint8array",
+          open(socket) {
+            if (socket.write(message) !== message.length) reject(new Error("short write"));
+          },
+          data(socket, chunk: Uint8Array) {
+            const bad = firstDifference(chunk, message, got);
+            if (bad >= 0) return reject(new Corrupt(index, got + bad, "differs"));
+            got += chunk.length;
+            if (got === message.length) socket.end();
+          },
+          close(_socket, error) {
+            if (error) reject(error);
+            else if (got !== message.length)
+              reject(new Corrupt(index, got, "closed before the whole echo"));
+            else resolve();
+          },
+        },
+      }).catch(reject);
+    });
+  const loop = async () => {
+    while (clock.running && !failure) {
+      try {
+        await once(next++);
+        if (clock.counting) live.ops++;
+      } catch (error) {
+        failure ??= error as Error;
+      }
+    }
+  };
+  const go = window(seconds, clock, live);
+  const loops = Array.from({ length: parallel }, loop);
+  const elapsed = await go;
+  const ops = live.ops;
+  await Promise.all(loops);
+  if (failure) throw failure;
+  return { ops, bytes: ops * message.length, seconds: elapsed };
+}
+
+// ---- idle: hold many connections after one round trip each -------------------------------------
+/**
+ * Opens `count` connections, one verified 64-byte round trip on each, then calls `measure` while
+ * they are all open and idle; closes them and returns what `measure` returned.
+ */
+export async function idle<T>(
+  target: Target,
+  count: number,
+  live: Live,
+  measure: () => Promise<T>,
+): Promise<T> {
+  const message = new Uint8Array(64);
+  crypto.getRandomValues(message);
+  let failure: Error | undefined;
+  const echoed: Promise<void>[] = [];
+  const sockets = await connectMany<{ index: number; got: number; done: () => void }>(
+    target,
+    count,
+    (index) => {
+      let done!: () => void;
+      echoed.push(new Promise<void>((resolve) => (done = resolve)));
+      return { index, got: 0, done };
+    },
+    {
+      binaryType: "uint8array",
+      open(socket) {
+        socket.write(message);
+      },
+      data(socket, chunk: Uint8Array) {
+        const c = socket.data;
+        const bad = firstDifference(chunk, message, c.got);
+        if (bad >= 0) failure ??= new Corrupt(c.index, c.got + bad, "differs");
+        c.got += chunk.length;
+        if (c.got >= message.length) {
+          live.ops++;
+          c.done();
+        }
+      },
+      close(socket, error) {
+        if (socket.data.got < message.length) {
+          failure ??= error ?? new Corrupt(socket.data.index, socket.data.got, "closed early");
+          socket.data.done();
+        }
+      },
+    },
+  );
+  const bound = 30_000;
+  const all = Promise.all(echoed).then(() => true);
+  if (!(await Promise.race([all, Bun.sleep(bound).then(() => false)])))
+    failure ??= new Error(`not every idle connection was echoed within ${bound / 1000} s`);
+  try {
+    if (failure) throw failure;
+    return await measure();
+  } finally {
+    for (const socket of sockets) socket.end();
+  }
+}
