@@ -25,6 +25,7 @@ import {
   parseMode,
   parsePort,
   parseSeconds,
+  parseWorkers,
   pick,
   UsageError,
 } from "./src/options.ts";
@@ -34,6 +35,7 @@ import { errorReason, listenErrorMessage } from "./src/errors.ts";
 import { readTls } from "./src/tls.ts";
 import { paintLine, stylesFor } from "./src/colors.ts";
 import { traceTo, tracedSink } from "./src/trace.ts";
+import { type ReusePort, reusePortWorks, supervise, workerRole } from "./src/workers.ts";
 
 const DEFAULT_HOST = "127.0.0.1"; // loopback: safe by default; --host 0.0.0.0 serves other machines
 const DEFAULT_PORT = "5000";
@@ -41,6 +43,7 @@ const DEFAULT_MODE = "once"; // the lab's rule: serve one client, then exit
 const DEFAULT_MAX_CONNECTIONS = "10000";
 const DEFAULT_IDLE_TIMEOUT_S = "300"; // 0 = never
 const DEFAULT_MAX_BUFFER = "256k"; // echo held for a peer that reads slower than it sends
+const DEFAULT_WORKERS = "1"; // processes sharing the port; auto = one per core
 const STOP_GRACE_MS = 2000; // after a stop signal, a connection this long without traffic is closed
 
 // ---- command line -------------------------------------------------------------------------------
@@ -48,75 +51,97 @@ const argv = Bun.argv.slice(2);
 const { t, badLang } = messagesFor(argv, process.env);
 const out = stylesFor(process.stdout.isTTY, process.env);
 const err = stylesFor(process.stderr.isTTY, process.env);
-const { host, port, mode, quiet, tracing, maxConnections, idleTimeout, maxBuffer, tlsFiles } =
-  (() => {
-    try {
-      if (badLang !== undefined) throw new UsageError(t.badLang(badLang));
-      const { values } = parseArgs({
-        args: argv,
-        strict: true,
-        options: {
-          host: { type: "string" },
-          port: { type: "string" },
-          mode: { type: "string" },
-          quiet: { type: "boolean", short: "q" },
-          trace: { type: "boolean" },
-          "max-connections": { type: "string" },
-          "idle-timeout": { type: "string" },
-          "max-buffer": { type: "string" },
-          "tls-cert": { type: "string" },
-          "tls-key": { type: "string" },
-          lang: { type: "string" },
-          help: { type: "boolean", short: "h" },
-          version: { type: "boolean", short: "v" },
-        },
-      });
-      if (values.help) exit(0, t.serverHelp);
-      if (values.version) exit(0, pkg.version);
-      const env = process.env;
-      const port = pick(values.port, "--port", env.ECHO_PORT, "ECHO_PORT", DEFAULT_PORT);
-      const mode = pick(values.mode, "--mode", env.ECHO_MODE, "ECHO_MODE", DEFAULT_MODE);
-      const maxConnections = pick(
-        values["max-connections"],
-        "--max-connections",
-        env.ECHO_MAX_CONNECTIONS,
-        "ECHO_MAX_CONNECTIONS",
-        DEFAULT_MAX_CONNECTIONS,
-      );
-      const idle = pick(
-        values["idle-timeout"],
-        "--idle-timeout",
-        env.ECHO_IDLE_TIMEOUT,
-        "ECHO_IDLE_TIMEOUT",
-        DEFAULT_IDLE_TIMEOUT_S,
-      );
-      const maxBuffer = pick(
-        values["max-buffer"],
-        "--max-buffer",
-        env.ECHO_MAX_BUFFER,
-        "ECHO_MAX_BUFFER",
-        DEFAULT_MAX_BUFFER,
-      );
-      return {
-        host: pick(values.host, "--host", env.ECHO_HOST, "ECHO_HOST", DEFAULT_HOST).value,
-        port: parsePort(t, port.value, port.source, true),
-        mode: parseMode(t, mode.value, mode.source),
-        quiet: values.quiet === true,
-        tracing: values.trace === true,
-        maxConnections: parseCount(t, maxConnections.value, maxConnections.source),
-        idleTimeout: idle.value.trim() === "0" ? 0 : parseSeconds(t, idle.value, idle.source),
-        maxBuffer: parseBytes(t, maxBuffer.value, maxBuffer.source),
-        tlsFiles: tlsPair(
-          t,
-          values["tls-cert"] ?? env.ECHO_TLS_CERT,
-          values["tls-key"] ?? env.ECHO_TLS_KEY,
-        ),
-      };
-    } catch (error) {
-      const problem = error instanceof UsageError ? error.message : describeParseError(t, error);
-      return exit(2, t.usageError(problem, "server"), true);
-    }
-  })();
+const {
+  host,
+  port,
+  mode,
+  quiet,
+  tracing,
+  maxConnections,
+  idleTimeout,
+  maxBuffer,
+  tlsFiles,
+  workers,
+} = (() => {
+  try {
+    if (badLang !== undefined) throw new UsageError(t.badLang(badLang));
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        mode: { type: "string" },
+        quiet: { type: "boolean", short: "q" },
+        trace: { type: "boolean" },
+        "max-connections": { type: "string" },
+        "idle-timeout": { type: "string" },
+        "max-buffer": { type: "string" },
+        workers: { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        lang: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    });
+    if (values.help) exit(0, t.serverHelp);
+    if (values.version) exit(0, pkg.version);
+    const env = process.env;
+    const port = pick(values.port, "--port", env.ECHO_PORT, "ECHO_PORT", DEFAULT_PORT);
+    const mode = pick(values.mode, "--mode", env.ECHO_MODE, "ECHO_MODE", DEFAULT_MODE);
+    const maxConnections = pick(
+      values["max-connections"],
+      "--max-connections",
+      env.ECHO_MAX_CONNECTIONS,
+      "ECHO_MAX_CONNECTIONS",
+      DEFAULT_MAX_CONNECTIONS,
+    );
+    const idle = pick(
+      values["idle-timeout"],
+      "--idle-timeout",
+      env.ECHO_IDLE_TIMEOUT,
+      "ECHO_IDLE_TIMEOUT",
+      DEFAULT_IDLE_TIMEOUT_S,
+    );
+    const maxBuffer = pick(
+      values["max-buffer"],
+      "--max-buffer",
+      env.ECHO_MAX_BUFFER,
+      "ECHO_MAX_BUFFER",
+      DEFAULT_MAX_BUFFER,
+    );
+    const workers = pick(
+      values.workers,
+      "--workers",
+      env.ECHO_WORKERS,
+      "ECHO_WORKERS",
+      DEFAULT_WORKERS,
+    );
+    const chosen = {
+      host: pick(values.host, "--host", env.ECHO_HOST, "ECHO_HOST", DEFAULT_HOST).value,
+      port: parsePort(t, port.value, port.source, true),
+      mode: parseMode(t, mode.value, mode.source),
+      quiet: values.quiet === true,
+      tracing: values.trace === true,
+      maxConnections: parseCount(t, maxConnections.value, maxConnections.source),
+      idleTimeout: idle.value.trim() === "0" ? 0 : parseSeconds(t, idle.value, idle.source),
+      maxBuffer: parseBytes(t, maxBuffer.value, maxBuffer.source),
+      tlsFiles: tlsPair(
+        t,
+        values["tls-cert"] ?? env.ECHO_TLS_CERT,
+        values["tls-key"] ?? env.ECHO_TLS_KEY,
+      ),
+      workers: parseWorkers(t, workers.value, workers.source, navigator.hardwareConcurrency),
+    };
+    if (chosen.workers > 1 && chosen.mode !== "concurrent")
+      throw new UsageError(t.workersNeedConcurrent(chosen.mode));
+    return chosen;
+  } catch (error) {
+    const problem = error instanceof UsageError ? error.message : describeParseError(t, error);
+    return exit(2, t.usageError(problem, "server"), true);
+  }
+})();
 
 function exit(code: number, line: string, toStderr = false): never {
   if (toStderr) console.error(paintLine(err, line));
@@ -143,15 +168,18 @@ interface Conn {
 
 const open = new Set<Socket<Conn>>();
 const stats = { connections: 0, echoed: 0, startedAt: performance.now() };
+const role = workerRole(process.env); // set when this process is one of --workers N
+// A worker numbers its connections k, k+N, k+2N...: unique across the N processes.
+const nextId = () => (role ? stats.connections++ * role.count + role.index : ++stats.connections);
 
-// Bun's listen() types accept only "buffer" handlers; "uint8array" skips the Buffer wrapping.
+// Chunks arrive as Buffers: measured faster in Bun 1.4.5 than "uint8array" (bench/RESULTS.md).
 const connection: SocketHandler<Conn> = {
-  binaryType: "uint8array",
+  binaryType: "buffer",
 
   open(socket) {
     if (open.size >= maxConnections) return refuse(socket);
     const c: Conn = {
-      id: ++stats.connections,
+      id: nextId(),
       peer: formatAddress(socket.remoteAddress, socket.remotePort),
       openedAt: performance.now(),
       received: 0,
@@ -168,7 +196,7 @@ const connection: SocketHandler<Conn> = {
     admit(socket);
   },
 
-  data(socket, chunk: Uint8Array) {
+  data(socket, chunk: Buffer) {
     const c = socket.data;
     c.received += chunk.length;
     c.seen = tick;
@@ -313,32 +341,61 @@ function release(socket: Socket<Conn>): void {
 
 let exitCode = 0; // 130 or 143 once a second signal forces the stop
 function finish(): never {
+  if (role) {
+    // The parent adds up every worker's figures and prints one summary.
+    const summary = { connections: stats.connections, echoed: stats.echoed };
+    process.send?.({ summary }, undefined, undefined, () => process.exit(exitCode));
+    setTimeout(() => process.exit(exitCode), 1000); // the parent may be gone already
+    return undefined as never;
+  }
   const secs = (performance.now() - stats.startedAt) / 1000;
   info(out.strong(t.summary(stats.connections, stats.echoed, secs)));
   process.exit(exitCode);
+}
+
+// ---- every core: --workers N runs N copies of this file (see src/workers.ts) ------------------
+const label = `${mode}${workers > 1 ? `, ${t.workers(workers)}` : ""}${tlsFiles ? ", TLS" : ""}`;
+if (workers > 1 && role === undefined) {
+  if (reusePortWorks(host))
+    await supervise({
+      count: workers,
+      port,
+      listening: (port) => console.log(out.strong(t.listening(formatAddress(host, port), label))),
+      stopping: () => process.stdout.isTTY && !quiet && console.log(),
+      died: (k, pid, code, signal) => warn(t.workerDied(k, pid, t.exitedWith(code, signal))),
+      failing: (k) => warn(t.workerFailing(k)),
+      summary: (connections, echoed, code) => {
+        const secs = (performance.now() - stats.startedAt) / 1000;
+        if (connections > 0 || code === 0) info(out.strong(t.summary(connections, echoed, secs)));
+        process.exit(code);
+      },
+    });
+  warn(t.noReusePort);
 }
 
 // ---- listening, and stopping on a signal --------------------------------------------------------
 const tls = tlsFiles && (await readTls(t, tlsFiles).catch((line: string) => exit(1, line, true)));
 let listener: TCPSocketListener<Conn>;
 try {
-  listener = Bun.listen<Conn>({
+  const options: Bun.TCPSocketListenOptions<Conn> & ReusePort = {
     hostname: host,
-    port,
+    port: role?.port ?? port,
     tls,
     allowHalfOpen: true,
+    reusePort: role !== undefined,
     socket: connection,
-  });
+  };
+  listener = Bun.listen<Conn>(options);
 } catch (error) {
   exit(1, await listenErrorMessage(t, error, host, port, tls !== undefined), true);
 }
 // Handlers first: whoever sees the listening line may signal us at once.
 process.on("SIGINT", () => stop("SIGINT"));
 process.on("SIGTERM", () => stop("SIGTERM"));
+if (role) process.on("disconnect", () => stop("SIGTERM")); // the parent is gone: so are we
 trace(0, "listen", formatAddress(host, listener.port));
-console.log(
-  out.strong(t.listening(formatAddress(host, listener.port), tls ? `${mode}, TLS` : mode)),
-);
+if (role) process.send?.({ listening: listener.port });
+else console.log(out.strong(t.listening(formatAddress(host, listener.port), label)));
 // With --trace every write is reported (bytes taken of bytes offered); without, the socket itself.
 function sink(socket: Socket<Conn>) {
   return tracing ? tracedSink(socket, socket.data.id, trace) : socket;
@@ -354,10 +411,10 @@ function stop(signal: "SIGINT" | "SIGTERM"): void {
     return;
   }
   stopping = true;
-  if (process.stdout.isTTY && !quiet) console.log(); // start below the terminal's "^C"
+  if (process.stdout.isTTY && !quiet && !role) console.log(); // start below the terminal's "^C"
   listener.stop();
   for (const socket of waiting.splice(0)) socket.end(); // never served: nothing to finish
-  if (open.size === 0) finish();
+  if (open.size === 0) return finish();
   info(t.stopping(open.size));
   // Let echoes in flight finish; close them all once none has moved a byte for STOP_GRACE_MS.
   const progress = () => {

@@ -94,3 +94,14 @@ export function tlsPair(
   if (!cert || !key) throw new UsageError(t.tlsPairNeeded);
   return { cert, key };
 }
+
+/** More server processes than this is a typo, not a plan: each one is a whole Bun runtime. */
+export const MAX_WORKERS = 64;
+
+/** --workers: a count, or `auto` for one per core. */
+export function parseWorkers(t: Messages, value: string, source: string, cores: number): number {
+  if (value.trim().toLowerCase() === "auto") return Math.max(1, cores);
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (n >= 1 && n <= MAX_WORKERS) return n;
+  throw new UsageError(t.badWorkers(source, value, MAX_WORKERS));
+}

@@ -102,6 +102,7 @@ export function run(
   delete env.ECHO_HOST;
   delete env.ECHO_PORT;
   delete env.ECHO_MODE;
+  delete env.ECHO_WORKERS;
   const proc = Bun.spawn([BUN, script, ...args], {
     cwd: ROOT,
     env: { ...env, ...options.env },

@@ -27,6 +27,8 @@ export const en = {
     `${source} must be a whole number of at least 1, not "${value}"`,
   badBytes: (source: string, value: string) =>
     `${source} must be a size in bytes such as 65536, 64k or 1m (at most 1024m), not "${value}"`,
+  badWorkers: (source: string, value: string, max: number) =>
+    `${source} must be auto or a whole number from 1 to ${max}, not "${value}"`,
   tlsPairNeeded: "--tls-cert and --tls-key go together: give both, or neither",
   badLang: (value: string) => `--lang must be en or pt, not "${value}"`,
 
@@ -50,6 +52,10 @@ Options (environment variable in brackets):
   --max-buffer BYTES    echo held for a client that reads slower than it
                         sends before the server stops reading from it;
                         65536, 64k, 1m (default 256k)     [ECHO_MAX_BUFFER]
+  --workers N     N server processes sharing the port (SO_REUSEPORT), for
+                  every core; auto = one per core; needs --mode
+                  concurrent; limits apply per process (default 1)
+                                                             [ECHO_WORKERS]
   --tls-cert FILE  serve TLS with this certificate (PEM)    [ECHO_TLS_CERT]
   --tls-key FILE   and this private key (PEM)                [ECHO_TLS_KEY]
   -q, --quiet     print only the listening line and errors
@@ -104,6 +110,17 @@ Exit status: 0 finished, 1 could not listen, 2 usage error,
   tlsNotPem: (what: string, path: string) =>
     `error: the TLS ${what} file "${path}" is not in PEM format (-----BEGIN ...)`,
   tlsInvalid: (reason: string) => `error: the TLS certificate or key was not accepted: ${reason}`,
+  workers: (n: number) => plural(n, "worker", "workers"),
+  workersNeedConcurrent: (mode: string) =>
+    `--workers above 1 needs --mode concurrent: in mode ${mode} one process must see every client`,
+  noReusePort:
+    "warning: SO_REUSEPORT is not available here, so one process serves the port: running 1 worker",
+  workerDied: (k: number, pid: number, how: string) =>
+    `warning: worker ${k} (pid ${pid}) ended unexpectedly (${how}); starting it again`,
+  workerFailing: (k: number) =>
+    `error: worker ${k} keeps ending right after it starts; stopping the server`,
+  exitedWith: (code: number | null, signal: string | null) =>
+    signal ? `signal ${signal}` : `exit code ${code}`,
   internalError: (reason: string) => `error: ${reason} (the server keeps running)`,
 
   // client

@@ -25,6 +25,8 @@ export const pt: Messages = {
     `${source} deve ser um número inteiro de pelo menos 1, não "${value}"`,
   badBytes: (source, value) =>
     `${source} deve ser um tamanho em bytes como 65536, 64k ou 1m (no máximo 1024m), não "${value}"`,
+  badWorkers: (source, value, max) =>
+    `${source} deve ser auto ou um número inteiro de 1 a ${max}, não "${value}"`,
   tlsPairNeeded: "--tls-cert e --tls-key andam juntas: dê as duas, ou nenhuma",
   badLang: (value) => `--lang deve ser en ou pt, não "${value}"`,
 
@@ -48,6 +50,10 @@ Opções (variável de ambiente entre colchetes):
   --max-buffer BYTES    eco guardado para um cliente que lê mais devagar
                         do que envia, antes de o servidor parar de ler;
                         65536, 64k, 1m (padrão 256k)      [ECHO_MAX_BUFFER]
+  --workers N     N processos servidores dividindo a porta (SO_REUSEPORT),
+                  para usar todos os núcleos; auto = um por núcleo; exige
+                  --mode concurrent; limites valem por processo (padrão 1)
+                                                             [ECHO_WORKERS]
   --tls-cert ARQ  serve TLS com este certificado (PEM)     [ECHO_TLS_CERT]
   --tls-key ARQ   e esta chave privada (PEM)                [ECHO_TLS_KEY]
   -q, --quiet     mostra só a linha de escuta e os erros
@@ -98,6 +104,16 @@ Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso,
   tlsNotPem: (what, path) =>
     `erro: o arquivo TLS (${what}) "${path}" não está em formato PEM (-----BEGIN ...)`,
   tlsInvalid: (reason) => `erro: o certificado ou a chave TLS não foi aceito: ${reason}`,
+  workers: (n) => (n === 1 ? "1 processo" : `${n} processos`),
+  workersNeedConcurrent: (mode) =>
+    `--workers acima de 1 exige --mode concurrent: no modo ${mode} um só processo precisa ver todos os clientes`,
+  noReusePort:
+    "aviso: SO_REUSEPORT não está disponível aqui, então um só processo atende a porta: rodando 1 processo",
+  workerDied: (k, pid, how) =>
+    `aviso: o processo ${k} (pid ${pid}) terminou inesperadamente (${how}); iniciando-o de novo`,
+  workerFailing: (k) =>
+    `erro: o processo ${k} termina logo depois de iniciar, de novo e de novo; parando o servidor`,
+  exitedWith: (code, signal) => (signal ? `sinal ${signal}` : `código de saída ${code}`),
   internalError: (reason) => `erro: ${reason} (o servidor continua rodando)`,
 
   // cliente

@@ -1,0 +1,164 @@
+/**
+ * `--workers N`: N copies of the server, each its own process and event loop, all listening on
+ * one port with SO_REUSEPORT so the kernel spreads new connections among them. The parent only
+ * supervises: it starts them, restarts one that dies, passes a stop signal on to each, and exits
+ * when all have finished.
+ *
+ * Workers run in their own process group, so a Ctrl-C reaches them once, through the parent,
+ * never twice (once from the terminal, once forwarded), which they would take as "force".
+ */
+import type { Subprocess } from "bun";
+
+/** Set by the parent in each worker's environment: "K/N", and the port they all share. */
+export const WORKER_ENV = "ECHO_WORKER";
+export const WORKER_PORT_ENV = "ECHO_WORKER_PORT";
+
+export interface WorkerRole {
+  index: number; // 1..count
+  count: number;
+  port: number;
+}
+
+/** Worker → parent. */
+export type WorkerReport =
+  { listening: number } | { summary: { connections: number; echoed: number } };
+
+export function workerRole(env: Record<string, string | undefined>): WorkerRole | undefined {
+  const m = /^(\d+)\/(\d+)$/.exec(env[WORKER_ENV] ?? "");
+  if (!m) return undefined;
+  return { index: Number(m[1]), count: Number(m[2]), port: Number(env[WORKER_PORT_ENV] ?? 0) };
+}
+
+/** Bun.listen takes `reusePort` on Linux; its 1.4 type definitions do not list it yet. */
+export interface ReusePort {
+  reusePort?: boolean;
+}
+
+/** Can two sockets here listen on one port? (Probed on a free port, closed at once.) */
+export function reusePortWorks(host: string): boolean {
+  const socket = { data() {} };
+  let first;
+  try {
+    const options: Bun.TCPSocketListenOptions<undefined> & ReusePort = {
+      hostname: host,
+      port: 0,
+      reusePort: true,
+      socket,
+    };
+    first = Bun.listen(options);
+  } catch {
+    return true; // this host cannot be listened on at all: the worker will say why
+  }
+  try {
+    const options: Bun.TCPSocketListenOptions<undefined> & ReusePort = {
+      hostname: host,
+      port: first.port,
+      reusePort: true,
+      socket,
+    };
+    Bun.listen(options).stop(true);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    first.stop(true);
+  }
+}
+
+export interface SuperviseOptions {
+  count: number;
+  port: number; // 0: the first worker picks one, the others join it
+  listening: (port: number) => void; // all workers are listening
+  stopping: () => void; // the first stop signal arrived
+  summary: (connections: number, echoed: number, exitCode: number) => never;
+  died: (index: number, pid: number, code: number | null, signal: string | null) => void;
+  failing: (index: number) => void;
+}
+
+const QUICK_DEATH_MS = 1000; // a worker that ends this soon after starting...
+const QUICK_DEATHS = 3; // ...this many times in a row is not restarted again
+
+export async function supervise(o: SuperviseOptions): Promise<never> {
+  const workers: (Subprocess | undefined)[] = new Array(o.count);
+  const totals = { connections: 0, echoed: 0 };
+  const quickDeaths = new Array<number>(o.count).fill(0);
+  let port = o.port;
+  let stopping = false;
+  let ready = false; // every worker has listened once
+  let exitCode = 0;
+
+  const finishIfDone = () => {
+    if (workers.every((w) => w === undefined))
+      o.summary(totals.connections, totals.echoed, exitCode);
+  };
+
+  /** Starts worker `index`; resolves true once it listens, false if it ended first. */
+  const start = (index: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const startedAt = performance.now();
+      const child = Bun.spawn([process.execPath, Bun.main, ...Bun.argv.slice(2)], {
+        env: {
+          ...process.env,
+          [WORKER_ENV]: `${index}/${o.count}`,
+          [WORKER_PORT_ENV]: String(port),
+        },
+        stdio: ["ignore", "inherit", "inherit"],
+        detached: true,
+        ipc(report: WorkerReport) {
+          if ("listening" in report) {
+            port = report.listening;
+            quickDeaths[index - 1] = 0;
+            resolve(true);
+          } else {
+            totals.connections += report.summary.connections;
+            totals.echoed += report.summary.echoed;
+          }
+        },
+      });
+      workers[index - 1] = child;
+      child.exited.then((code) => {
+        workers[index - 1] = undefined;
+        resolve(false);
+        if (stopping) {
+          if (code === 130 || code === 143) exitCode = code;
+          else if (code !== 0 && exitCode === 0) exitCode = 1;
+          return finishIfDone();
+        }
+        if (!ready) {
+          // Could not start (the port is taken, say): the worker has said why; so do we, by code.
+          exitCode = code || 1;
+          stop("SIGTERM");
+          return finishIfDone();
+        }
+        const signal = child.signalCode === null ? null : String(child.signalCode);
+        o.died(index, child.pid, signal ? null : code, signal);
+        const quick = performance.now() - startedAt < QUICK_DEATH_MS;
+        quickDeaths[index - 1] = quick ? quickDeaths[index - 1]! + 1 : 0;
+        if (quickDeaths[index - 1]! >= QUICK_DEATHS) {
+          o.failing(index);
+          exitCode = 1;
+          stop("SIGTERM");
+          return finishIfDone();
+        }
+        start(index);
+      });
+    });
+
+  const stop = (signal: "SIGINT" | "SIGTERM") => {
+    if (!stopping) o.stopping();
+    stopping = true;
+    for (const w of workers) if (w !== undefined && w.exitCode === null) w.kill(signal);
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+
+  // The first worker settles the port (it may be 0: any free one); the others then join it.
+  if ((await start(1)) && !stopping) {
+    await Promise.all(Array.from({ length: o.count - 1 }, (_, i) => start(i + 2)));
+    if (!stopping) {
+      ready = true;
+      o.listening(port);
+    }
+  }
+  return new Promise<never>(() => {}); // the last worker's exit calls summary(), which exits
+}

@@ -1,0 +1,139 @@
+/** --workers N: N server processes on one port (SO_REUSEPORT), supervised by the parent. */
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { Peer, randomBytes, run, sha256, startServer } from "./helpers.ts";
+
+/** The worker processes: the parent's direct children (Linux /proc). */
+function workersOf(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8");
+  return text.split(/\s+/).filter(Boolean).map(Number);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls a condition the server does not announce (bounded: the test timeout). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await Bun.sleep(20);
+}
+
+async function echoOf(port: number, data: Uint8Array): Promise<Uint8Array> {
+  const peer = new Peer(port);
+  await peer.send(data);
+  peer.finish();
+  await peer.ended;
+  return peer.all();
+}
+
+describe("--workers", () => {
+  test("two processes share the port, both serve, every echo exact; SIGTERM stops all", async () => {
+    const server = await startServer(["--mode", "concurrent", "--workers", "2"]);
+    expect(server.out.all[0]).toMatch(
+      /^listening on 127\.0\.0\.1:\d+ \(mode concurrent, 2 workers\)$/,
+    );
+    const workers = workersOf(server.proc.pid);
+    expect(workers).toHaveLength(2);
+
+    const payload = randomBytes(300_000);
+    const echoes = await Promise.all(
+      Array.from({ length: 24 }, () => echoOf(server.port, payload)),
+    );
+    for (const echo of echoes) expect(sha256(echo)).toBe(sha256(payload));
+    // Worker k numbers its connections k, k+2, k+4...: odd and even ids mean both served.
+    await server.out.waitFor(/^#\d*[13579] closed: 300,000 bytes echoed/);
+    await server.out.waitFor(/^#\d*[02468] closed: 300,000 bytes echoed/);
+
+    server.proc.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.out.text).toMatch(/stopped: 24 connections, 7,200,000 bytes echoed/);
+    for (const pid of workers) expect(alive(pid)).toBe(false);
+  });
+
+  test("a worker that dies is logged and started again; the port keeps serving", async () => {
+    const server = await startServer(["--mode", "concurrent", "--workers", "2", "--quiet"]);
+    const [first, second] = workersOf(server.proc.pid);
+    process.kill(first!, "SIGKILL");
+    await server.err.waitFor(
+      new RegExp(
+        `^warning: worker 1 \\(pid ${first}\\) ended unexpectedly \\(signal SIGKILL\\); starting it again$`,
+      ),
+    );
+    await until(() => workersOf(server.proc.pid).length === 2);
+    const now = workersOf(server.proc.pid);
+    expect(now).toContain(second!);
+    expect(now).not.toContain(first!);
+    const data = randomBytes(50_000);
+    for (let i = 0; i < 6; i++) expect(sha256(await echoOf(server.port, data))).toBe(sha256(data));
+  });
+
+  test("Ctrl-C (SIGINT) reaches every worker; an echo in flight finishes, then exit 0", async () => {
+    const server = await startServer(["--mode", "concurrent", "--workers", "2"]);
+    const workers = workersOf(server.proc.pid);
+    const peer = new Peer(server.port);
+    const data = randomBytes(2_000_000);
+    await peer.send(data.subarray(0, 1_000_000));
+    await peer.until(1_000_000);
+    server.proc.kill("SIGINT");
+    await server.out.waitFor("stopping: no new connections; waiting for 1 open connection");
+    await peer.send(data.subarray(1_000_000));
+    peer.finish();
+    await peer.ended;
+    expect(sha256(peer.all())).toBe(sha256(data));
+    expect(await server.exited).toBe(0);
+    expect(server.out.text).toMatch(/stopped: 1 connection, 2,000,000 bytes echoed/);
+    for (const pid of workers) expect(alive(pid)).toBe(false);
+  });
+
+  test("workers left without their parent stop by themselves", async () => {
+    const server = await startServer(["--mode", "concurrent", "--workers", "2", "--quiet"]);
+    const workers = workersOf(server.proc.pid);
+    server.proc.kill("SIGKILL");
+    await until(() => workers.every((pid) => !alive(pid)));
+  });
+
+  test("mode once and sequential refuse --workers above 1: exit 2, one line", async () => {
+    for (const args of [
+      ["--workers", "2"],
+      ["--mode", "sequential", "--workers", "auto"],
+    ]) {
+      const child = run("server.ts", ["--port", "0", ...args], { env: { ECHO_WORKERS: "" } });
+      const code = await child.exited;
+      // `auto` on a one-core machine is 1 worker, which every mode accepts.
+      if (navigator.hardwareConcurrency < 2 && args.includes("auto")) continue;
+      expect(code).toBe(2);
+      expect(child.err.all).toEqual([
+        expect.stringMatching(
+          /^error: --workers above 1 needs --mode concurrent: in mode (once|sequential) one process must see every client/,
+        ),
+      ]);
+    }
+    for (const bad of ["0", "65", "two"]) {
+      const child = run("server.ts", ["--mode", "concurrent", "--workers", bad]);
+      expect(await child.exited).toBe(2);
+      expect(child.err.text).toContain(
+        `--workers must be auto or a whole number from 1 to 64, not "${bad}"`,
+      );
+    }
+  });
+
+  test("a port already in use: the worker's error, exit 1, nothing left running", async () => {
+    using taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const child = run("server.ts", [
+      "--mode",
+      "concurrent",
+      "--workers",
+      "2",
+      "--port",
+      String(taken.port),
+    ]);
+    expect(await child.exited).toBe(1);
+    expect(child.err.all).toEqual([expect.stringContaining("is already in use")]);
+    expect(child.out.text).not.toContain("listening on");
+  });
+});
