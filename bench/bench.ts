@@ -39,7 +39,10 @@ const USAGE = `usage: bun run bench [options]
   --workers LIST     our server's --workers, one column each: 1,2 (default 1)
   --host H --port P  measure the echo server already listening there instead of ours
   --pid PID          that server's process, for its CPU and memory (Linux)
-  --no-baseline      skip the Node.js baseline (bench/node-echo.mjs)
+  --no-baseline      skip the Node.js baseline (bench/node-echo.mjs); ratios are then
+                     to the first of --workers
+  --server-log       our server without --quiet: a line per message makes it CPU-bound,
+                     the load generator has CPU to spare, and --workers 1,2 shows the gain
   --json             results as JSON on stdout (the table goes to stderr)
   --svg FILE         also draw the results as an SVG chart
 Loopback servers it starts are stopped at the end. Exit: 0 verified, 1 failed, 2 usage.`;
@@ -62,6 +65,7 @@ const options = (() => {
         port: { type: "string" },
         pid: { type: "string" },
         "no-baseline": { type: "boolean" },
+        "server-log": { type: "boolean" },
         json: { type: "boolean" },
         svg: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -101,6 +105,7 @@ const options = (() => {
           : { host: values.host!, port: Number(positive("--port", values.port, true)) },
       pid: values.pid === undefined ? undefined : positive("--pid", values.pid, true),
       baseline: values["no-baseline"] !== true,
+      serverLog: values["server-log"] === true,
       json: values.json === true,
       svgFile: values.svg,
     };
@@ -326,19 +331,19 @@ try {
       const cmd = [
         process.execPath,
         "server.ts",
-        ...["--mode", "concurrent", "--quiet", "--lang", "en", "--port", "0"],
+        ...["--mode", "concurrent", ...(options.serverLog ? [] : ["--quiet"]), "--lang", "en"],
+        ...["--port", "0"],
         ...["--idle-timeout", "0", "--max-connections", String(options.idle + 1000), ...extra],
       ];
-      servers.push(
-        await start(name, cmd, `bun server.ts --mode concurrent ${extra.join(" ")}`.trim()),
-      );
+      servers.push(await start(name, cmd, `bun ${cmd.slice(1).join(" ")}`));
     }
   }
   if (options.baseline) {
     const node = nodeCommand();
     servers.push(await start("node", [...node.cmd, "bench/node-echo.mjs", "0"], node.describe));
   }
-  const baseline = options.baseline ? "node" : undefined;
+  // Ratios are to Node.js, or without it to the first server (--workers 1,2: two workers / one).
+  const baseline = options.baseline ? "node" : servers.length > 1 ? servers[0]!.name : undefined;
   const specs = options.scenarios.map(specFor);
   // idle first, while every server is fresh: its memory figure is then not garbage from before.
   specs.sort((a, b) => Number(b.name.startsWith("idle")) - Number(a.name.startsWith("idle")));
