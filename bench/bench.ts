@@ -33,7 +33,8 @@ const USAGE = `usage: bun run bench [options]
                      connect     connect, one round trip, close (${CONNECT_PARALLEL} at a time)
                      idle        --idle connections open after one round trip: server KB each
   --duration S       seconds per scenario and server (default ${DEFAULT_SECONDS}), plus 20% warm-up
-  --rounds N         repeat, alternating the order of the servers; medians (default 1)
+  --rounds N         repeat, alternating the order of the servers; medians (default 1);
+                     idle is measured in the first round only, on fresh servers
   --idle N           connections for the idle scenario (default ${DEFAULT_IDLE})
   --stream-bytes B   bytes for stream1g (default 1024m = 1 GiB; k and m suffixes)
   --workers LIST     our server's --workers, one column each: 1,2 (default 1)
@@ -362,6 +363,8 @@ try {
         const byServer = results.get(spec.name) ?? new Map<string, Outcome[] | string>();
         results.set(spec.name, byServer);
         if (typeof byServer.get(server.name) === "string") continue; // failed once: enough
+        // Memory is measured once, on fresh servers: later, garbage from the load blurs it.
+        if (round > 0 && spec.unit === "KB/conn") continue;
         const live: Live = { ops: 0, bytes: 0 };
         const t0 = performance.now();
         const timer = setInterval(() => {
