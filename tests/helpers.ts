@@ -1,12 +1,8 @@
 /** Real processes and real sockets for the tests: no mocks, no fixed sleeps. */
-import { afterEach, setDefaultTimeout } from "bun:test";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
 import { resolve } from "node:path";
-
-// Large-payload tests move tens of MiB through real sockets: more than the 5 s default, and far
-// less than a hang would take.
-setDefaultTimeout(30_000);
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const BUN = process.execPath;
@@ -73,14 +69,29 @@ export class Lines {
 // ---- processes ----------------------------------------------------------------------------------
 const children = new Set<Bun.Subprocess>();
 
-/** Kills every process a test started, even when the test failed half-way. */
-afterEach(async () => {
+/**
+ * Kills every process a test started, even when the test failed half-way. Registered for every
+ * test file by tests/setup.ts (bunfig.toml preload): a hook registered here would belong to the
+ * first file that imports this module only, and the other files' processes would outlive them.
+ */
+/** A process's own children (Linux /proc; none once it has exited). */
+export function childrenOf(pid: number): number[] {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8");
+    return text.split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export async function killChildren(): Promise<void> {
   for (const child of children) {
+    for (const pid of childrenOf(child.pid)) process.kill(pid, "SIGKILL"); // --workers
     child.kill("SIGKILL");
     await child.exited;
   }
   children.clear();
-});
+}
 
 export interface Child {
   proc: Bun.Subprocess<"pipe", "pipe", "pipe">;

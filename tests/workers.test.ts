@@ -1,13 +1,9 @@
 /** --workers N: N server processes on one port (SO_REUSEPORT), supervised by the parent. */
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { Peer, randomBytes, run, sha256, startServer } from "./helpers.ts";
+import { childrenOf, Peer, randomBytes, run, sha256, startServer } from "./helpers.ts";
 
-/** The worker processes: the parent's direct children (Linux /proc). */
-function workersOf(pid: number): number[] {
-  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8");
-  return text.split(/\s+/).filter(Boolean).map(Number);
-}
+/** The worker processes: the parent's direct children. */
+const workersOf = childrenOf;
 
 function alive(pid: number): boolean {
   try {
