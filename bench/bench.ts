@@ -317,6 +317,17 @@ const tty = process.stderr.isTTY === true;
 function progress(line: string): void {
   if (tty) process.stderr.write(`\r\x1b[K${line}`);
 }
+/** Status on stderr, uncoloured (Bun paints console.error red on a terminal: these are not errors). */
+function note(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+const DONE: Record<string, (live: Live) => string> = {
+  "rt/s": (live) => `${live.ops.toLocaleString("en-US")} round trips`,
+  "MB/s": (live) =>
+    `${(live.bytes / 1e6).toLocaleString("en-US", { maximumFractionDigits: 0 })} MB`,
+  "conn/s": (live) => `${live.ops.toLocaleString("en-US")} connections`,
+  "KB/conn": (live) => `${live.ops.toLocaleString("en-US")} connections open`,
+};
 
 // ---- the run ------------------------------------------------------------------------------------
 const servers: Server[] = [];
@@ -354,7 +365,7 @@ try {
     `echo bench: ${options.rounds} round(s), ${options.seconds} s per scenario and server, Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores`,
     ...servers.map((s) => `  ${s.name}: ${s.describe} on ${s.host}:${s.port}`),
   ].join("\n");
-  console.error(header);
+  note(header);
 
   for (let round = 0; round < options.rounds; round++) {
     for (const spec of specs) {
@@ -369,12 +380,9 @@ try {
         const t0 = performance.now();
         const timer = setInterval(() => {
           const secs = (performance.now() - t0) / 1000;
-          const rate =
-            spec.unit === "MB/s"
-              ? `${(live.bytes / 1e6).toFixed(0)} MB`
-              : `${live.ops.toLocaleString("en-US")} done`;
+          const done = DONE[spec.unit]!(live);
           progress(
-            `round ${round + 1}/${options.rounds} · ${spec.name} · ${server.name} · ${secs.toFixed(1)} s · ${rate}`,
+            `round ${round + 1}/${options.rounds} · ${spec.name} · ${server.name} · ${secs.toFixed(1)} s · ${done}`,
           );
         }, 250);
         try {
@@ -432,7 +440,7 @@ try {
   const names = servers.map((s) => s.name);
   const printed = table(rows, names, baseline);
   if (options.json) {
-    console.error(printed);
+    note(printed);
     console.log(
       JSON.stringify(
         {
@@ -458,7 +466,7 @@ try {
   if (options.svgFile) {
     const title = `echo bench, Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores, ${options.seconds} s × ${options.rounds}`;
     await Bun.write(options.svgFile, svg(rows, names, title));
-    console.error(`chart written to ${options.svgFile}`);
+    note(`chart written to ${options.svgFile}`);
   }
 } catch (error) {
   failed = true;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket } from "bun";
 import { Outbox } from "../src/outbox.ts";
-import { run } from "./helpers.ts";
+import { BUN, have, ROOT, run } from "./helpers.ts";
 
 test("runs each kind of scenario on both servers; --json and --svg; exit 0", async () => {
   const svgFile = join(mkdtempSync(join(tmpdir(), "echo-bench-")), "chart.svg");
@@ -33,7 +33,9 @@ test("runs each kind of scenario on both servers; --json and --svg; exit 0", asy
       else expect(figure.value).toBeGreaterThan(0);
       if (row.scenario.startsWith("pp")) expect(figure.latency.p99).toBeGreaterThan(0);
     }
-  // The table (stderr with --json) has the ratio column; the chart names every scenario.
+  // Piped: no progress line. The table (stderr with --json) has the ratio column; the chart
+  // names every scenario.
+  expect(child.err.text).not.toContain("\r");
   expect(child.err.text).toMatch(/\| stream1g +\| MB\/s .*\| +\d+\.\d\d \|/);
   const svg = readFileSync(svgFile, "utf8");
   expect(svg).toStartWith("<svg");
@@ -77,3 +79,21 @@ test("a usage error: one line and the usage, exit 2", async () => {
   expect(await child.exited).toBe(2);
   expect(child.err.all[0]).toBe('bench: unknown scenario "pingpong" (see --help)');
 });
+
+test.skipIf(!have("script"))(
+  "on a terminal, a live progress line; the table at the end",
+  async () => {
+    const command = `${BUN} bench/bench.ts --scenarios pp2,stream1 --duration 0.6 --no-baseline`;
+    const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], {
+      cwd: ROOT,
+      stdin: "ignore",
+      stdout: "pipe",
+      env: { ...process.env, TERM: "xterm" },
+    });
+    const screen = await new Response(proc.stdout).text();
+    expect(await proc.exited).toBe(0);
+    expect(screen).toMatch(/\r\x1b\[Kround 1\/1 · pp2 · ours · \d\.\d s · [\d,]+ round trips/);
+    expect(screen).toMatch(/\r\x1b\[Kround 1\/1 · stream1 · ours · \d\.\d s · [\d,]+ MB/);
+    expect(screen).toMatch(/\| stream1 +\| MB\/s +\| +[\d,]+ \|/);
+  },
+);
