@@ -344,13 +344,15 @@ function release(socket: Socket<Conn>): void {
 }
 
 let exitCode = 0; // 130 or 143 once a second signal forces the stop
-function finish(): never {
+function finish(): void {
   if (role) {
-    // The parent adds up every worker's figures and prints one summary.
+    // The parent adds up every worker's figures and prints one summary; it may be gone already.
+    setTimeout(() => process.exit(exitCode), 1000);
     const summary = { connections: stats.connections, echoed: stats.echoed };
-    process.send?.({ summary }, undefined, undefined, () => process.exit(exitCode));
-    setTimeout(() => process.exit(exitCode), 1000); // the parent may be gone already
-    return undefined as never;
+    try {
+      process.send?.({ summary }, undefined, undefined, () => process.exit(exitCode));
+    } catch {}
+    return;
   }
   const secs = (performance.now() - stats.startedAt) / 1000;
   info(out.strong(t.summary(stats.connections, stats.echoed, secs)));
