@@ -151,8 +151,8 @@ export async function pingPong(
     (index) => {
       const message = new Uint8Array(Math.max(size, 4));
       crypto.getRandomValues(message.subarray(0, Math.min(message.length, 65536)));
-      let done!: () => void;
-      finished.push(new Promise<void>((resolve) => (done = resolve)));
+      const { promise, resolve: done } = Promise.withResolvers<void>();
+      finished.push(promise);
       return { index, message, got: 0, round: 0, sentAt: 0, outbox: new Outbox(), done };
     },
     {
@@ -263,8 +263,8 @@ export async function stream(
     target,
     conns,
     (index) => {
-      let done!: () => void;
-      finished.push(new Promise<void>((resolve) => (done = resolve)));
+      const { promise, resolve: done } = Promise.withResolvers<void>();
+      finished.push(promise);
       const start = (index * 7919 * 64) % PATTERN_BYTES;
       return { index, start, sent: 0, got: 0, limit, shut: false, eof: false, done };
     },
@@ -405,8 +405,8 @@ export async function idle<T>(
     target,
     count,
     (index) => {
-      let done!: () => void;
-      echoed.push(new Promise<void>((resolve) => (done = resolve)));
+      const { promise, resolve: done } = Promise.withResolvers<void>();
+      echoed.push(promise);
       return { index, got: 0, done };
     },
     {
