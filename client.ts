@@ -12,76 +12,45 @@
  * Echoes go to stdout and nothing else does, so `printf 'oi\nfim\n' | bun run client > out`
  * leaves just `oi` in out. Prompt, hints and errors go to stderr.
  */
-import { parseArgs } from "node:util";
 import type { Socket } from "bun";
 import pkg from "./package.json";
-import { messagesFor } from "./src/messages/index.ts";
-import { describeParseError, parsePort, parseSeconds, pick, UsageError } from "./src/options.ts";
+import { startup } from "./src/command-line.ts";
+import { clientOptions, clientSettings } from "./src/options.ts";
 import { Outbox } from "./src/outbox.ts";
-import { formatAddress } from "./src/text.ts";
-import { connectErrorMessage, errorCode } from "./src/errors.ts";
+import { formatAddress, preview } from "./src/text.ts";
+import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/errors.ts";
 import { EchoTimeout, EchoWaiter } from "./src/echo-waiter.ts";
 import { isStopWord, lines, withoutCR } from "./src/lines.ts";
-import { readCa } from "./src/tls.ts";
-import { paintLine, stylesFor } from "./src/colors.ts";
+import { readCa, TlsFileError } from "./src/tls.ts";
+import { stylesFor } from "./src/colors.ts";
+import { printExit } from "./src/say.ts";
 import { traceTo, tracedSink } from "./src/trace.ts";
+import { writeOut } from "./src/stdout.ts";
 
-const DEFAULT_HOST = "127.0.0.1";
-const DEFAULT_PORT = "5000";
-const DEFAULT_TIMEOUT_S = "10"; // seconds without a byte of the awaited echo
+const STILL_WAITING_MS = 3000; // then say, once, that the client is waiting on purpose
 
-// ---- command line -------------------------------------------------------------------------------
-const argv = Bun.argv.slice(2);
-const { t, badLang } = messagesFor(argv, process.env);
+const started = startup("client", clientOptions, Bun.argv.slice(2), process.env, pkg.version, (v) =>
+  clientSettings(v),
+);
+if (started.exit) (printExit(started.exit), process.exit(started.exit.code));
+const { t, settings } = started;
+const { host, port, timeout, tls } = settings;
 const out = stylesFor(process.stdout.isTTY, process.env);
 const err = stylesFor(process.stderr.isTTY, process.env);
-const { host, port, timeout, tls, tracing } = (() => {
-  try {
-    if (badLang !== undefined) throw new UsageError(t.badLang(badLang));
-    const { values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        host: { type: "string" },
-        port: { type: "string" },
-        timeout: { type: "string" },
-        tls: { type: "boolean" },
-        "tls-ca": { type: "string" },
-        insecure: { type: "boolean" },
-        trace: { type: "boolean" },
-        lang: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-      },
-    });
-    if (values.help) exit(0, t.clientHelp, false);
-    if (values.version) exit(0, pkg.version, false);
-    const env = process.env;
-    const port = pick(values.port, "--port", env.ECHO_PORT, "ECHO_PORT", DEFAULT_PORT);
-    return {
-      host: pick(values.host, "--host", env.ECHO_HOST, "ECHO_HOST", DEFAULT_HOST).value,
-      port: parsePort(t, port.value, port.source, false),
-      timeout: parseSeconds(t, values.timeout ?? DEFAULT_TIMEOUT_S, "--timeout"),
-      tracing: values.trace === true,
-      // --tls-ca and --insecure only make sense with TLS, so they imply it.
-      tls:
-        values.tls || values["tls-ca"] !== undefined || values.insecure
-          ? { ca: values["tls-ca"], insecure: values.insecure === true }
-          : undefined,
-    };
-  } catch (error) {
-    const problem = error instanceof UsageError ? error.message : describeParseError(t, error);
-    return exit(2, t.usageError(problem, "client"));
-  }
-})();
+const trace = settings.trace ? traceTo(console.error) : () => {};
+const interactive = process.stdin.isTTY === true;
 
-/** Status and errors go to stderr, so stdout carries the echoes only. */
-function exit(code: number, line: string, toStderr = true): never {
-  if (toStderr) console.error(paintLine(err, line));
-  else console.log(line);
-  process.exit(code);
+// Status and errors go to stderr, so stdout carries the echoes only. A line that arrives while
+// the prompt is showing starts on a line of its own.
+let promptShown = false;
+function note(line: string): void {
+  console.error((promptShown ? "\n" : "") + line);
+  promptShown = false;
 }
-const trace = tracing ? traceTo(console.error) : () => {};
+function fail(line: string): never {
+  note(err.error(line));
+  process.exit(1);
+}
 
 // ---- the connection -----------------------------------------------------------------------------
 const address = formatAddress(host, port);
@@ -89,85 +58,150 @@ if (tls?.insecure) console.error(err.warning(t.insecureWarning));
 const ca =
   tls?.ca === undefined
     ? undefined
-    : await readCa(t, tls.ca).catch((line: string) => exit(1, line));
+    : await readCa(tls.ca).catch((error: unknown) => {
+        if (error instanceof TlsFileError) fail(tlsFileMessage(t, error));
+        throw error;
+      });
 const secured = Promise.withResolvers<void>();
 const echo = new EchoWaiter();
 const outbox = new Outbox(); // a long line may not fit in the kernel's buffer at once
 let leaving = false;
+let stray = 0; // bytes the server sent that echo nothing we sent
 
 trace(0, "connect", address);
-const socket: Socket = await Bun.connect({
-  hostname: host,
-  port,
-  // Verified against the system's store, or --tls-ca; servername makes the name count.
-  tls: tls && { ca, rejectUnauthorized: !tls.insecure, serverName: host },
-  socket: {
-    open() {
-      trace(0, "open");
+const socket: Socket = await (async () =>
+  Bun.connect({
+    hostname: host,
+    port,
+    // Verified against the system's store, or --tls-ca; serverName makes the name count.
+    tls: tls && { ca, rejectUnauthorized: !tls.insecure, serverName: host },
+    socket: {
+      open() {
+        trace(0, "open");
+      },
+      handshake(_socket, ok, error) {
+        trace(0, "handshake", ok ? "ok" : `failed: ${error?.message ?? "?"}`);
+        if (!ok && !tls?.insecure) fail(tlsProblem(error));
+        secured.resolve();
+      },
+      binaryType: "uint8array",
+      data(_socket, chunk: Uint8Array) {
+        trace(0, "data", chunk.length);
+        const extra = echo.push(chunk);
+        // Said once; a server that streams on would otherwise flood the terminal.
+        if (extra > 0 && stray === 0) note(err.warning(t.unexpectedBytes(extra)));
+        stray += extra;
+      },
+      drain(socket) {
+        trace(0, "drain", outbox.bytes);
+        outbox.flush(sink(socket));
+        if (outbox.broken) fail(t.serverClosed); // Bun may not call close() after a -1
+      },
+      end() {
+        trace(0, "end");
+      },
+      close(_socket, error) {
+        trace(0, "close", error?.message ?? "");
+        // Said at once, even while the user is still typing.
+        if (leaving) return;
+        if (tls && !handshaken) fail(tlsProblem(error));
+        if (errorCode(error) === "ECONNRESET") fail(t.serverReset);
+        fail(sentAny ? t.serverClosed : t.serverClosedAtOnce);
+      },
+      error() {}, // close() follows with the error and says it
+      connectError() {}, // Bun.connect rejects too; said below
     },
-    handshake(_socket, ok, error) {
-      trace(0, "handshake", ok ? "ok" : `failed: ${error?.message ?? "?"}`);
-      if (!ok && !tls?.insecure) exit(1, t.tlsRejected(address, error?.message ?? "?"));
-      secured.resolve();
-    },
-    binaryType: "uint8array",
-    data(_socket, chunk: Uint8Array) {
-      trace(0, "data", chunk.length);
-      const stray = echo.push(chunk);
-      if (stray > 0) console.error(err.warning(t.unexpectedBytes(stray)));
-    },
-    drain(socket) {
-      trace(0, "drain", outbox.bytes);
-      outbox.flush(sink(socket));
-      if (outbox.broken) exit(1, t.serverClosed); // Bun may not call close() after a -1
-    },
-    end() {
-      trace(0, "end");
-    },
-    close(_socket, error) {
-      trace(0, "close", error?.message ?? "");
-      // Said at once, even while the user is still typing.
-      if (!leaving) exit(1, errorCode(error) === "ECONNRESET" ? t.serverReset : t.serverClosed);
-    },
-    error() {}, // close() follows with the error and says it
-    connectError() {}, // Bun.connect rejects too; said below
-  },
-}).catch((error: unknown) => exit(1, connectErrorMessage(t, error, host, port)));
+  }))().catch((error: unknown) => fail(connectErrorMessage(t, error, host, port)));
+
+/** Why a TLS connection failed: a plain server answers TLS with bytes that are not TLS. */
+function tlsProblem(error: Error | null | undefined): string {
+  const reason = error?.message ?? "?";
+  if (/WRONG_VERSION_NUMBER|UNEXPECTED_MESSAGE|UNKNOWN_PROTOCOL|packet length|record/i.test(reason))
+    return t.notTls(address);
+  return t.tlsRejected(address, reason);
+}
 
 // ---- the conversation: one line out, its whole echo back ----------------------------------------
-const interactive = process.stdin.isTTY === true;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder(); // invalid UTF-8 shows as U+FFFD; the bytes were compared first
-const prompt = () => interactive && process.stderr.write(err.prompt(t.prompt));
+const prompt = () => {
+  if (interactive) (process.stderr.write(err.prompt(t.prompt)), (promptShown = true));
+};
 // With --trace every write is reported (bytes taken of bytes offered); without, the socket itself.
-const sink = (socket: Socket) => (tracing ? tracedSink(socket, 0, trace) : socket);
+const sink = (socket: Socket) => (settings.trace ? tracedSink(socket, 0, trace) : socket);
+let sentAny = false;
+let handshaken = !tls;
 
-if (tls) await secured.promise; // say "connected" only once the server has been verified
+// Say "connected" only once the server has been verified.
+if (tls) await waitFor(secured.promise, timeout, () => true, t.handshakeTimeout(timeout));
+handshaken = true;
 console.error(err.status(tls ? t.connectedTls(address) : t.connected(address)));
 prompt();
 let stopWord = false;
-for await (const line of lines(console)) {
-  if ((stopWord = isStopWord(line))) break;
-  const sent = encoder.encode(withoutCR(line) + "\n");
-  const echoed = echo.expect(sent.length, timeout * 1000);
-  trace(0, "send", `${sent.length} bytes`);
-  if (!outbox.send(sink(socket), sent) && outbox.broken) exit(1, t.serverClosed);
-  const got = await echoed.catch((error: unknown) => {
-    if (error instanceof EchoTimeout) exit(1, t.echoTimeout(timeout));
-    throw error;
-  });
-  trace(0, "echo", `${got.length} bytes complete`);
-  const text = decoder.decode(got);
-  console.log(out.echo(text.endsWith("\n") ? text.slice(0, -1) : text));
-  if (!Buffer.from(got.buffer, got.byteOffset, got.length).equals(sent)) {
-    console.error(err.warning(t.echoDiffers(sent.length)));
+try {
+  for await (const line of lines(console)) {
+    promptShown = false;
+    if ((stopWord = isStopWord(line.text))) break;
+    const sent = encoder.encode(withoutCR(line.text) + "\n");
+    // Ctrl-D in the middle of a line sends it without a newline: the echo starts on a new one.
+    if (interactive && !line.ended) console.error();
+    const echoed = echo.expect(sent.length, timeout * 1000);
+    trace(0, "send", `${sent.length} bytes`);
+    sentAny = true;
+    if (!outbox.send(sink(socket), sent) && outbox.broken) fail(t.serverClosed);
+    const got = await waitFor(echoed, 0, () => echo.received === 0, t.echoTimeout(timeout));
+    trace(0, "echo", `${got.length} bytes complete`);
+    if (Buffer.from(got.buffer, got.byteOffset, got.length).equals(sent)) {
+      const text = decoder.decode(got);
+      show(out.echo(text.endsWith("\n") ? text.slice(0, -1) : text));
+    } else {
+      // Not what was sent: shown escaped, so a server cannot drive the terminal.
+      show(preview(got, got.length));
+      console.error(err.warning(t.echoDiffers(sent.length)));
+    }
+    prompt();
   }
-  prompt();
+} catch (error) {
+  // Standard input that is not readable text (a directory, say).
+  fail(t.inputFailed(errorCode(error) ?? String(error)));
 }
 
 // `fim` or end of input: close our side and leave.
 leaving = true;
 socket.end();
+if (stray > 0) console.error(err.warning(t.strayFlood(stray)));
 // After Ctrl-D the cursor still sits after the prompt; after fim the terminal echoed a newline.
 if (interactive) console.error((stopWord ? "" : "\n") + err.status(t.bye));
 process.exit(0);
+
+/**
+ * Waits for the echo (or the TLS handshake), giving up after `limitS` seconds (0: as long as it
+ * takes), and says once, after a few seconds of nothing at all, that it is waiting on purpose.
+ */
+async function waitFor<T>(
+  promise: Promise<T>,
+  limitS: number,
+  nothingYet: () => boolean,
+  timedOut: string,
+): Promise<T> {
+  const still = setTimeout(() => {
+    if (nothingYet()) note(err.status(t.stillWaiting(STILL_WAITING_MS / 1000)));
+  }, STILL_WAITING_MS);
+  const limit = limitS > 0 ? setTimeout(() => fail(timedOut), limitS * 1000) : undefined;
+  try {
+    return await promise;
+  } catch (error) {
+    if (error instanceof EchoTimeout) fail(timedOut);
+    throw error;
+  } finally {
+    clearTimeout(still);
+    clearTimeout(limit);
+  }
+}
+
+/** An echo on stdout; output that cannot be written is lost echo: say so and exit 1. */
+function show(line: string): void {
+  const problem = writeOut(line + "\n");
+  if (problem === "EPIPE") process.exit(1); // the reader left, as `| head` does: quietly
+  if (problem !== undefined) fail(t.outputFailed(problem));
+}

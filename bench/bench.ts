@@ -15,8 +15,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { connects, Corrupt, idle, pingPong, stream, type Live, type Measured } from "./load.ts";
 import { median, percentile, svg, table, type Figure, type Row } from "./report.ts";
-import { parseBytes, UsageError } from "../src/options.ts";
-import { messagesFor } from "../src/messages/index.ts";
+import { BadValue, bytes } from "../src/values.ts";
+import { UsageError } from "../src/command-line.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const DEFAULT_SCENARIOS =
@@ -49,7 +49,16 @@ const USAGE = `usage: bun run bench [options]
 Loopback servers it starts are stopped at the end. Exit: 0 verified, 1 failed, 2 usage.`;
 
 // ---- command line -------------------------------------------------------------------------------
-const { t } = messagesFor(["--lang", "en"], {});
+/** A size for NAME, or a usage error naming it. */
+const parseBytes = (text: string, name: string) => {
+  try {
+    return bytes(text, 2 ** 40);
+  } catch (error) {
+    if (error instanceof BadValue)
+      throw new UsageError(`${name} must be a size such as 64k or 1g, not "${text}"`);
+    throw error;
+  }
+};
 const options = (() => {
   try {
     const { values } = parseArgs({
@@ -98,7 +107,7 @@ const options = (() => {
       seconds: positive("--duration", values.duration, false),
       rounds: positive("--rounds", values.rounds, true),
       idle: positive("--idle", values.idle, true),
-      streamBytes: parseBytes(t, values["stream-bytes"], "--stream-bytes"),
+      streamBytes: parseBytes(values["stream-bytes"], "--stream-bytes"),
       workers,
       target:
         values.port === undefined
@@ -238,7 +247,7 @@ function specFor(name: string): Spec {
   const pp = /^pp(\d+)(?:x(\d+[kmg]?))?$/i.exec(name);
   if (pp) {
     const conns = Number(pp[1]);
-    const size = pp[2] ? parseBytes(t, pp[2], name) : 64;
+    const size = pp[2] ? parseBytes(pp[2], name) : 64;
     return {
       name,
       unit: "rt/s",

@@ -33,10 +33,3 @@ export function stylesFor(
     strong: on ? sgr(1, 22) : plain, // bold
   };
 }
-
-/** Error and warning lines of the catalogs start with these words, in either language. */
-export function paintLine(styles: Styles, line: string): string {
-  if (/^(error|erro):/.test(line)) return styles.error(line);
-  if (/^(warning|aviso):/.test(line)) return styles.warning(line);
-  return line;
-}

@@ -13,7 +13,12 @@ export class EchoWaiter {
   private settle: ((echo: Uint8Array) => void) | undefined;
   private fail: ((error: Error) => void) | undefined;
 
-  /** Waits for `size` bytes; fails when no byte arrives for `timeoutMs`. */
+  /** Bytes of the awaited echo so far. */
+  get received(): number {
+    return this.have;
+  }
+
+  /** Waits for `size` bytes; fails when no byte arrives for `timeoutMs` (0: never fails). */
   expect(size: number, timeoutMs: number): Promise<Uint8Array> {
     this.parts = [];
     this.have = 0;
@@ -48,6 +53,7 @@ export class EchoWaiter {
 
   private arm(): void {
     clearTimeout(this.timer);
+    if (this.timeoutMs <= 0) return;
     this.timer = setTimeout(() => {
       this.want = 0;
       this.fail?.(new EchoTimeout());

@@ -1,6 +1,7 @@
 /** Turns runtime errors into one line a person can act on (never a stack trace). */
 import type { Messages } from "./messages/index.ts";
 import { formatAddress } from "./text.ts";
+import type { TlsFileError } from "./tls.ts";
 
 type ErrorLike = { code?: unknown; errno?: unknown; message?: unknown; name?: unknown };
 
@@ -18,18 +19,15 @@ export function errorReason(t: Messages, error: unknown): string {
   return code !== undefined && !message?.includes(code) ? `${code}: ${message}` : String(message);
 }
 
-function isIpLiteral(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(":");
-}
-
 /** What `Bun.listen` threw, said the way the user can fix it. */
-export async function listenErrorMessage(
+export function listenErrorMessage(
   t: Messages,
   error: unknown,
   host: string,
   port: number,
-  tls = false,
-): Promise<string> {
+  tls: boolean,
+  hostResolves: boolean,
+): string {
   const address = formatAddress(host, port);
   if (tls && /ssl|tls|cert|key|pem/i.test(String((error as ErrorLike | null)?.message))) {
     const reason = errorReason(t, error);
@@ -49,18 +47,17 @@ export async function listenErrorMessage(
     case "EAI_FAIL":
       return t.hostNotFound(host);
   }
-  // Bun says only "Failed to listen at HOST" for both a name that does not resolve and an
-  // address that is not on this machine: find out which.
-  if (/failed to listen/i.test(String((error as ErrorLike | null)?.message))) {
-    if (isIpLiteral(host)) return t.addressNotAvailable(host);
-    try {
-      await Bun.dns.lookup(host);
-      return t.addressNotAvailable(host);
-    } catch {
-      return t.hostNotFound(host);
-    }
-  }
+  // Bun says only "Failed to listen at HOST" both for a name that does not resolve and for an
+  // address that is not on this machine: the caller has asked which.
+  if (/failed to listen/i.test(String((error as ErrorLike | null)?.message)))
+    return hostResolves ? t.addressNotAvailable(host) : t.hostNotFound(host);
   return t.listenFailed(address, errorReason(t, error));
+}
+
+/** A TLS file that cannot be used, named. */
+export function tlsFileMessage(t: Messages, error: TlsFileError): string {
+  const what = t.tlsFileKind[error.kind];
+  return t.tlsFile[error.problem](what, error.path, error.reason);
 }
 
 /** What `Bun.connect` rejected with, said the way the user can fix it. */

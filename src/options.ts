@@ -1,107 +1,91 @@
 /**
- * Checks for the values of command-line options and their environment variables. The entry
- * points call `util.parseArgs` and exit; these only say whether a value is good, so that both
- * programs word their usage errors the same way (and tests can check them without a process).
+ * Every option of both programs, one row each: the key is the flag (`maxBuffer` is
+ * `--max-buffer`), then its short flag, environment variable, default (as typed), parser and
+ * help sentence (a key of the catalogs' `optionHelp`). `--help` is written from these rows, and
+ * tests/options.test.ts checks the README's option tables against them.
  */
+import * as v from "./values.ts";
+import { type Table, UsageError, type Values } from "./command-line.ts";
 import type { Messages } from "./messages/index.ts";
 
-export const MODES = ["once", "sequential", "concurrent"] as const;
-export type Mode = (typeof MODES)[number];
+const file = (text: string) => text;
 
-/** A bad command line or environment variable: exit status 2, one line on stderr. */
-export class UsageError extends Error {}
+const lang = { arg: "LANG", help: "lang", parse: v.lang } as const;
+const trace = { help: "trace" } as const;
 
-/** The flag's value if given, else the environment variable's, else the default; with its source. */
-export function pick(
-  flag: string | undefined,
-  flagName: string,
-  env: string | undefined,
-  envName: string,
-  fallback: string,
-): { value: string; source: string } {
-  if (flag !== undefined) return { value: flag, source: flagName };
-  if (env !== undefined && env !== "") return { value: env, source: envName };
-  return { value: fallback, source: flagName };
+export const serverOptions = {
+  host: { arg: "HOST", env: "ECHO_HOST", default: "127.0.0.1", parse: v.host, help: "serverHost" },
+  port: { arg: "PORT", env: "ECHO_PORT", default: "5000", parse: v.port, help: "serverPort" },
+  mode: { arg: "MODE", env: "ECHO_MODE", default: "once", parse: v.mode, help: "mode" },
+  maxConnections: {
+    arg: "N",
+    env: "ECHO_MAX_CONNECTIONS",
+    default: "10000",
+    parse: v.count,
+    help: "maxConnections",
+  },
+  idleTimeout: {
+    arg: "SECS",
+    env: "ECHO_IDLE_TIMEOUT",
+    default: "300",
+    parse: v.secondsOrNever,
+    help: "idleTimeout",
+  },
+  maxBuffer: {
+    arg: "BYTES",
+    env: "ECHO_MAX_BUFFER",
+    default: "256k",
+    parse: (text: string) => v.bytes(text),
+    help: "maxBuffer",
+  },
+  workers: {
+    arg: "N",
+    env: "ECHO_WORKERS",
+    default: "1",
+    parse: (text: string) => v.workers(text),
+    help: "workers",
+  },
+  tlsCert: { arg: "FILE", env: "ECHO_TLS_CERT", parse: file, help: "tlsCert" },
+  tlsKey: { arg: "FILE", env: "ECHO_TLS_KEY", parse: file, help: "tlsKey" },
+  quiet: { short: "q", env: "ECHO_QUIET", help: "quiet" },
+  trace,
+  lang,
+} as const satisfies Table;
+
+export const clientOptions = {
+  host: { arg: "HOST", env: "ECHO_HOST", default: "127.0.0.1", parse: v.host, help: "clientHost" },
+  port: { arg: "PORT", env: "ECHO_PORT", default: "5000", parse: v.clientPort, help: "clientPort" },
+  timeout: {
+    arg: "SECS",
+    env: "ECHO_TIMEOUT",
+    default: "0",
+    parse: v.secondsOrNever,
+    help: "timeout",
+  },
+  tls: { help: "tls" },
+  tlsCa: { arg: "FILE", parse: file, help: "tlsCa" },
+  insecure: { help: "insecure" },
+  trace,
+  lang,
+} as const satisfies Table;
+
+export type ServerValues = Values<typeof serverOptions>;
+export type ClientValues = Values<typeof clientOptions>;
+
+/** The server's settings, once the rows that depend on each other agree. */
+export function serverSettings(values: ServerValues, t: Messages) {
+  const { tlsCert, tlsKey, ...rest } = values;
+  if (rest.workers > 1 && rest.mode !== "concurrent")
+    throw new UsageError(t.workersNeedConcurrent(rest.mode));
+  if (!tlsCert !== !tlsKey) throw new UsageError(t.tlsPairNeeded);
+  return { ...rest, tlsFiles: tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey } : undefined };
 }
+export type ServerSettings = ReturnType<typeof serverSettings>;
 
-export function parsePort(t: Messages, value: string, source: string, allowZero: boolean): number {
-  const port = /^\d{1,5}$/.test(value.trim()) ? Number(value) : NaN;
-  if (port >= (allowZero ? 0 : 1) && port <= 65535) return port;
-  throw new UsageError(allowZero ? t.badPort(source, value) : t.badClientPort(source, value));
+/** The client's settings: --tls-ca and --insecure only make sense with TLS, so they imply it. */
+export function clientSettings(values: ClientValues) {
+  const { tls, tlsCa, insecure, ...rest } = values;
+  const secure = tls || tlsCa !== undefined || insecure;
+  return { ...rest, tls: secure ? { ca: tlsCa, insecure } : undefined };
 }
-
-export function parseMode(t: Messages, value: string, source: string): Mode {
-  const mode = value.trim().toLowerCase();
-  if ((MODES as readonly string[]).includes(mode)) return mode as Mode;
-  throw new UsageError(t.badMode(source, value));
-}
-
-export function parseSeconds(t: Messages, value: string, source: string): number {
-  const secs = /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
-  if (secs > 0 && secs <= 86_400 * 365) return secs;
-  throw new UsageError(t.badSeconds(source, value));
-}
-
-/** `util.parseArgs` throws errors with English text; say the same in the user's language. */
-export function describeParseError(t: Messages, error: unknown): string {
-  const { code, message } = error as { code?: string; message?: string };
-  const option = /'(-[^']*)'/.exec(message ?? "")?.[1] ?? /(--?[\w-]+)/.exec(message ?? "")?.[1];
-  switch (code) {
-    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-      return t.unknownOption(option ?? "?");
-    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-      return t.missingValue(option ?? "?");
-    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
-      return t.unexpectedArgument(/'([^']*)'/.exec(message ?? "")?.[1] ?? "?");
-    default:
-      return String(message ?? error);
-  }
-}
-
-/** A whole number of at least 1 (a count of connections, say). */
-export function parseCount(t: Messages, value: string, source: string): number {
-  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
-  if (n >= 1 && Number.isSafeInteger(n)) return n;
-  throw new UsageError(t.badCount(source, value));
-}
-
-const UNITS: Record<string, number> = {
-  "": 1,
-  k: 1024,
-  kb: 1024,
-  kib: 1024,
-  m: 1 << 20,
-  mb: 1 << 20,
-  mib: 1 << 20,
-};
-
-/** A size in bytes: 65536, 64k, 1m (k and m are 1024 and 1024²). */
-export function parseBytes(t: Messages, value: string, source: string): number {
-  const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(value);
-  const unit = match ? UNITS[match[2]!.toLowerCase()] : undefined;
-  const n = match && unit ? Number(match[1]) * unit : NaN;
-  if (n >= 1 && n <= 1 << 30) return n;
-  throw new UsageError(t.badBytes(source, value));
-}
-
-/** --tls-cert and --tls-key go together. */
-export function tlsPair(
-  t: Messages,
-  cert: string | undefined,
-  key: string | undefined,
-): { cert: string; key: string } | undefined {
-  if (!cert && !key) return undefined;
-  if (!cert || !key) throw new UsageError(t.tlsPairNeeded);
-  return { cert, key };
-}
-
-/** More server processes than this is a typo, not a plan: each one is a whole Bun runtime. */
-export const MAX_WORKERS = 64;
-
-/** --workers: a count, or `auto` for one per core. */
-export function parseWorkers(t: Messages, value: string, source: string, cores: number): number {
-  if (value.trim().toLowerCase() === "auto") return Math.max(1, cores);
-  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
-  if (n >= 1 && n <= MAX_WORKERS) return n;
-  throw new UsageError(t.badWorkers(source, value, MAX_WORKERS));
-}
+export type ClientSettings = ReturnType<typeof clientSettings>;

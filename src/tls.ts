@@ -1,27 +1,58 @@
-/** TLS files, read up front so that a bad path is one clear line, not a failure deep in Bun. */
-import type { Messages } from "./messages/index.ts";
+/**
+ * TLS files, read up front so that a bad path is one clear line, not a failure deep in Bun.
+ * Only regular files, and small ones: /dev/zero or a FIFO named by mistake must not grow the
+ * process or hang it.
+ */
+import { statSync } from "node:fs";
 import { errorCode } from "./errors.ts";
 
-async function readPem(t: Messages, path: string, what: string): Promise<string> {
+/** PEM certificates and keys are a few KB; a chain of a hundred is still far below this. */
+export const MAX_PEM_BYTES = 1 << 20;
+
+export type TlsFileKind = "certificate" | "key" | "ca";
+export type TlsFileProblem = "unreadable" | "notRegular" | "tooLarge" | "notPem" | "wrongKind";
+
+/** Which file, and what is wrong with it: the entry point words it. */
+export class TlsFileError extends Error {
+  constructor(
+    readonly problem: TlsFileProblem,
+    readonly kind: TlsFileKind,
+    readonly path: string,
+    readonly reason = "",
+  ) {
+    super(`${problem}: ${kind} ${path}`);
+  }
+}
+
+/** What a PEM file of each kind must hold. */
+const HOLDS: Record<TlsFileKind, RegExp> = {
+  certificate: /-----BEGIN (TRUSTED )?CERTIFICATE-----/,
+  ca: /-----BEGIN (TRUSTED )?CERTIFICATE-----/,
+  key: /-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/,
+};
+
+async function readPem(path: string, kind: TlsFileKind): Promise<string> {
   let text: string;
   try {
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new TlsFileError("notRegular", kind, path);
+    if (stat.size > MAX_PEM_BYTES) throw new TlsFileError("tooLarge", kind, path);
     text = await Bun.file(path).text();
   } catch (error) {
-    throw t.tlsUnreadable(what, path, errorCode(error) ?? String(error));
+    if (error instanceof TlsFileError) throw error;
+    throw new TlsFileError("unreadable", kind, path, errorCode(error) ?? String(error));
   }
-  if (!text.includes("-----BEGIN ")) throw t.tlsNotPem(what, path);
+  if (!text.includes("-----BEGIN ")) throw new TlsFileError("notPem", kind, path);
+  if (!HOLDS[kind].test(text)) throw new TlsFileError("wrongKind", kind, path);
   return text;
 }
 
-/** The server's certificate and key; rejects with the line to print. */
-export async function readTls(t: Messages, files: { cert: string; key: string }) {
-  return {
-    cert: await readPem(t, files.cert, "certificate"),
-    key: await readPem(t, files.key, "key"),
-  };
+/** The server's certificate and key. */
+export async function readTls(files: { cert: string; key: string }) {
+  return { cert: await readPem(files.cert, "certificate"), key: await readPem(files.key, "key") };
 }
 
 /** The CA file the client verifies the server against. */
-export async function readCa(t: Messages, path: string): Promise<string> {
-  return readPem(t, path, "CA");
+export function readCa(path: string): Promise<string> {
+  return readPem(path, "ca");
 }

@@ -8,25 +8,67 @@
  * never twice (once from the terminal, once forwarded), which they would take as "force".
  */
 import type { Subprocess } from "bun";
+import { onStopSignal, type StopSignal } from "./signals.ts";
 
 /** Set by the parent in each worker's environment: "K/N", and the port they all share. */
 export const WORKER_ENV = "ECHO_WORKER";
 export const WORKER_PORT_ENV = "ECHO_WORKER_PORT";
 
-export interface WorkerRole {
-  index: number; // 1..count
-  count: number;
-  port: number;
+/** Worker → parent. */
+export type WorkerReport = { listening: number } | { summary: Summary };
+
+export interface Summary {
+  connections: number;
+  echoed: number;
 }
 
-/** Worker → parent. */
-export type WorkerReport =
-  { listening: number } | { summary: { connections: number; echoed: number } };
+/**
+ * What differs between a server that runs alone and one of --workers N: how connections are
+ * numbered, which port it listens on, and who prints the listening line and the summary.
+ */
+export interface Role {
+  alone: boolean;
+  /** The number of the k-th connection (k from 0): worker i of n numbers its own i, i+n, i+2n... */
+  nextId(k: number): number;
+  port(configured: number): number;
+  /** Listening: a worker tells its parent (which prints one line for all); alone, `announce`. */
+  listening(port: number, announce: () => void): void;
+  /** All done: a worker sends its figures to the parent; alone, `print` shows them. */
+  finish(summary: Summary, print: () => void): Promise<void>;
+  /** A worker whose parent is gone must stop too. */
+  onOrphaned(stop: () => void): void;
+}
 
-export function workerRole(env: Record<string, string | undefined>): WorkerRole | undefined {
+export function roleFrom(env: Record<string, string | undefined>): Role {
   const m = /^(\d+)\/(\d+)$/.exec(env[WORKER_ENV] ?? "");
-  if (!m) return undefined;
-  return { index: Number(m[1]), count: Number(m[2]), port: Number(env[WORKER_PORT_ENV] ?? 0) };
+  if (!m) {
+    return {
+      alone: true,
+      nextId: (k) => k + 1,
+      port: (configured) => configured,
+      listening: (_port, announce) => announce(),
+      finish: async (_summary, print) => print(),
+      onOrphaned: () => {},
+    };
+  }
+  const [index, count] = [Number(m[1]), Number(m[2])];
+  return {
+    alone: false,
+    nextId: (k) => k * count + index,
+    port: () => Number(env[WORKER_PORT_ENV] ?? 0),
+    listening: (port) => process.send?.({ listening: port } satisfies WorkerReport),
+    finish: (summary) =>
+      // The parent may be gone already: then there is no one to wait for.
+      new Promise<void>((resolve) => {
+        setTimeout(resolve, 1000).unref();
+        try {
+          process.send?.({ summary } satisfies WorkerReport, undefined, undefined, () => resolve());
+        } catch {
+          resolve();
+        }
+      }),
+    onOrphaned: (stop) => process.on("disconnect", stop),
+  };
 }
 
 /** Bun.listen takes `reusePort` on Linux; its 1.4 type definitions do not list it yet. */
@@ -70,15 +112,27 @@ export interface SuperviseOptions {
   port: number; // 0: the first worker picks one, the others join it
   listening: (port: number) => void; // all workers are listening
   stopping: () => void; // the first stop signal arrived
-  summary: (connections: number, echoed: number, exitCode: number) => never;
+  /** Every worker has ended: the figures of them all, and the status to exit with. */
+  summary: (totals: Summary, exitCode: number) => void;
   died: (index: number, pid: number, code: number | null, signal: string | null) => void;
   failing: (index: number) => void;
+}
+
+/**
+ * How to start this program again. From source that is `bun server.ts`; a single-file
+ * executable (bun build --compile) is the program itself, and its Bun.main is a virtual path.
+ */
+function self(): string[] {
+  const compiled = Bun.main.startsWith("/$bunfs/") || /^[A-Z]:[\\/]~BUN[\\/]/i.test(Bun.main);
+  return compiled ? [process.execPath] : [process.execPath, Bun.main];
 }
 
 const QUICK_DEATH_MS = 1000; // a worker that ends this soon after starting...
 const QUICK_DEATHS = 3; // ...this many times in a row is not restarted again
 
-export async function supervise(o: SuperviseOptions): Promise<never> {
+/** Runs the workers until they have all ended; resolves with the status to exit with. */
+export async function supervise(o: SuperviseOptions): Promise<number> {
+  const done = Promise.withResolvers<number>();
   const workers: (Subprocess | undefined)[] = new Array(o.count);
   const totals = { connections: 0, echoed: 0 };
   const quickDeaths = new Array<number>(o.count).fill(0);
@@ -88,15 +142,17 @@ export async function supervise(o: SuperviseOptions): Promise<never> {
   let exitCode = 0;
 
   const finishIfDone = () => {
-    if (workers.every((w) => w === undefined))
-      o.summary(totals.connections, totals.echoed, exitCode);
+    if (workers.every((w) => w === undefined)) {
+      o.summary(totals, exitCode);
+      done.resolve(exitCode);
+    }
   };
 
   /** Starts worker `index`; resolves true once it listens, false if it ended first. */
   const start = (index: number): Promise<boolean> =>
     new Promise((resolve) => {
       const startedAt = performance.now();
-      const child = Bun.spawn([process.execPath, Bun.main, ...Bun.argv.slice(2)], {
+      const child = Bun.spawn([...self(), ...process.argv.slice(2)], {
         env: {
           ...process.env,
           [WORKER_ENV]: `${index}/${o.count}`,
@@ -120,7 +176,7 @@ export async function supervise(o: SuperviseOptions): Promise<never> {
         workers[index - 1] = undefined;
         resolve(false);
         if (stopping) {
-          if (code === 130 || code === 143) exitCode = code;
+          if (code === 129 || code === 130 || code === 143) exitCode = code;
           else if (code !== 0 && exitCode === 0) exitCode = 1;
           return finishIfDone();
         }
@@ -144,13 +200,12 @@ export async function supervise(o: SuperviseOptions): Promise<never> {
       });
     });
 
-  const stop = (signal: "SIGINT" | "SIGTERM") => {
+  const stop = (signal: StopSignal) => {
     if (!stopping) o.stopping();
     stopping = true;
     for (const w of workers) if (w !== undefined && w.exitCode === null) w.kill(signal);
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  onStopSignal(stop);
 
   // The first worker settles the port (it may be 0: any free one); the others then join it.
   if ((await start(1)) && !stopping) {
@@ -160,5 +215,5 @@ export async function supervise(o: SuperviseOptions): Promise<never> {
       o.listening(port);
     }
   }
-  return new Promise<never>(() => {}); // the last worker's exit calls summary(), which exits
+  return done.promise;
 }

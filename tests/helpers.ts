@@ -67,6 +67,17 @@ export class Lines {
 }
 
 // ---- processes ----------------------------------------------------------------------------------
+/**
+ * The environment every child starts from (as Bun's own tests have bunEnv): the shell's, less
+ * anything that would change the programs' behaviour (every ECHO_* variable, the locale), plus
+ * no colour. A test that wants a variable sets it.
+ */
+export const cleanEnv: Record<string, string | undefined> = Object.fromEntries(
+  Object.entries({ ...process.env, NO_COLOR: "1", LANG: "C" }).filter(
+    ([name]) => !name.startsWith("ECHO_") && name !== "LC_ALL" && name !== "LC_MESSAGES",
+  ),
+);
+
 const children = new Set<Bun.Subprocess>();
 
 /**
@@ -107,16 +118,9 @@ export function run(
   args: string[],
   options: { env?: Record<string, string | undefined>; stdin?: string | Uint8Array } = {},
 ): Child {
-  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", LANG: "C" };
-  delete env.LC_ALL;
-  delete env.LC_MESSAGES;
-  delete env.ECHO_HOST;
-  delete env.ECHO_PORT;
-  delete env.ECHO_MODE;
-  delete env.ECHO_WORKERS;
   const proc = Bun.spawn([BUN, script, ...args], {
     cwd: ROOT,
-    env: { ...env, ...options.env },
+    env: { ...cleanEnv, ...options.env },
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",

@@ -1,11 +1,12 @@
 /** The small modules, on their own. */
 import { describe, expect, test } from "bun:test";
 import { catalogs } from "../src/messages/index.ts";
-import { langFromEnv, messagesFor } from "../src/messages/index.ts";
+import { langFromEnv } from "../src/messages/index.ts";
+import { chooseLanguage } from "../src/command-line.ts";
 import { Outbox } from "../src/outbox.ts";
 import { lines, isStopWord } from "../src/lines.ts";
 import { preview, formatAddress } from "../src/text.ts";
-import { parsePort, UsageError } from "../src/options.ts";
+import { BadValue, port } from "../src/values.ts";
 import { EchoTimeout, EchoWaiter } from "../src/echo-waiter.ts";
 import { randomBytes, sha256 } from "./helpers.ts";
 
@@ -103,7 +104,8 @@ describe("input lines", () => {
   async function* from(...items: string[]) {
     yield* items;
   }
-  const collect = async (items: string[]) => Array.fromAsync(lines(from(...items)));
+  const collect = async (items: string[]) =>
+    (await Array.fromAsync(lines(from(...items)))).map((l) => l.text);
 
   test("the empty line Bun adds at the end of input is dropped; real empty lines are kept", async () => {
     expect(await collect(["a", "b", ""])).toEqual(["a", "b"]);
@@ -112,11 +114,25 @@ describe("input lines", () => {
     expect(await collect([])).toEqual([]);
   });
 
-  test("the stop word is the whole line, spaces and CR aside", () => {
+  test("a last line with no newline after it is marked, so the echo can start on a new line", async () => {
+    const all = await Array.fromAsync(lines(from("a", "b")));
+    expect(all).toEqual([
+      { text: "a", ended: true },
+      { text: "b", ended: false },
+    ]);
+    expect((await Array.fromAsync(lines(from("a", "b", ""))))[1]).toEqual({
+      text: "b",
+      ended: true,
+    });
+  });
+
+  test("the stop word is the whole line, in any case, spaces and CR aside", () => {
     expect(isStopWord("fim")).toBe(true);
     expect(isStopWord("  fim \r")).toBe(true);
+    expect(isStopWord("FIM")).toBe(true);
+    expect(isStopWord("Fim")).toBe(true);
     expect(isStopWord("fim!")).toBe(false);
-    expect(isStopWord("FIM")).toBe(false);
+    expect(isStopWord("fim fim")).toBe(false);
   });
 });
 
@@ -135,11 +151,10 @@ describe("text", () => {
   });
 
   test("ports", () => {
-    const t = catalogs.en;
-    expect(parsePort(t, "0", "--port", true)).toBe(0);
-    expect(parsePort(t, "65535", "--port", false)).toBe(65535);
+    expect(port("0")).toBe(0);
+    expect(port("65535")).toBe(65535);
     for (const bad of ["", "1e3", "0x10", "65536", "-1", "1.5"]) {
-      expect(() => parsePort(t, bad, "--port", true)).toThrow(UsageError);
+      expect(() => port(bad)).toThrow(BadValue);
     }
   });
 });
@@ -147,18 +162,27 @@ describe("text", () => {
 describe("languages", () => {
   test("every message exists in both catalogs, with the same kind of value", () => {
     const { en, pt } = catalogs;
-    expect(Object.keys(pt).sort()).toEqual(Object.keys(en).sort());
-    for (const key of Object.keys(en) as (keyof typeof en)[]) {
-      expect(typeof pt[key]).toBe(typeof en[key]);
-      if (typeof en[key] === "function") expect(pt[key].length).toBe(en[key].length);
-    }
+    const same = (a: Record<string, unknown>, b: Record<string, unknown>, path: string) => {
+      expect({ path, keys: Object.keys(b).sort() }).toEqual({ path, keys: Object.keys(a).sort() });
+      for (const [key, value] of Object.entries(a)) {
+        expect({ path: `${path}.${key}`, type: typeof b[key] }).toEqual({
+          path: `${path}.${key}`,
+          type: typeof value,
+        });
+        if (typeof value === "function" && key !== "closed")
+          expect((b[key] as Function).length).toBe(value.length);
+        if (typeof value === "object" && path === "" && key !== "metavar")
+          same(value as Record<string, unknown>, b[key] as Record<string, unknown>, key);
+      }
+    };
+    same(en, pt, "");
   });
 
   test("--lang, then LC_ALL, LC_MESSAGES, LANG", () => {
     expect(langFromEnv({ LANG: "pt_BR.UTF-8" })).toBe("pt");
     expect(langFromEnv({ LC_ALL: "C", LANG: "pt_BR.UTF-8" })).toBe("en");
     expect(langFromEnv({ LC_ALL: "", LC_MESSAGES: "pt_PT", LANG: "en_US" })).toBe("pt");
-    expect(messagesFor(["--lang", "en"], { LANG: "pt_BR" }).lang).toBe("en");
-    expect(messagesFor(["--lang=pt"], {}).lang).toBe("pt");
+    expect(chooseLanguage(["--lang", "en"], { LANG: "pt_BR" }).lang).toBe("en");
+    expect(chooseLanguage(["--lang=pt"], {}).lang).toBe("pt");
   });
 });

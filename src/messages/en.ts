@@ -7,6 +7,7 @@ const seconds = new Intl.NumberFormat("en-US", {
 });
 const plural = (n: number, one: string, many: string) =>
   `${number.format(n)} ${n === 1 ? one : many}`;
+const size = (n: number) => (n >= 1 << 30 ? `${n / (1 << 30)}g` : `${n / (1 << 20)}m`);
 
 export const en = {
   // shared
@@ -14,66 +15,81 @@ export const en = {
     `error: ${problem} (see: bun run ${program} --help)`,
   unknownOption: (option: string) => `unknown option ${option}`,
   missingValue: (option: string) => `option ${option} needs a value`,
+  flagTakesNoValue: (option: string) => `option ${option} takes no value`,
   unexpectedArgument: (arg: string) => `unexpected argument "${arg}"`,
-  badPort: (source: string, value: string) =>
-    `${source} must be a whole number from 0 to 65535, not "${value}"`,
-  badClientPort: (source: string, value: string) =>
-    `${source} must be a whole number from 1 to 65535, not "${value}"`,
-  badMode: (source: string, value: string) =>
-    `${source} must be once, sequential or concurrent, not "${value}"`,
-  badSeconds: (source: string, value: string) =>
-    `${source} must be a positive number of seconds, not "${value}"`,
-  badCount: (source: string, value: string) =>
-    `${source} must be a whole number of at least 1, not "${value}"`,
-  badBytes: (source: string, value: string) =>
-    `${source} must be a size in bytes such as 65536, 64k or 1m (at most 1024m), not "${value}"`,
-  badWorkers: (source: string, value: string, max: number) =>
-    `${source} must be auto or a whole number from 1 to ${max}, not "${value}"`,
-  tlsPairNeeded: "--tls-cert and --tls-key go together: give both, or neither",
-  badLang: (value: string) => `--lang must be en or pt, not "${value}"`,
+  /** Why a value was refused: each parser of src/values.ts throws one of these codes. */
+  badValue: {
+    port: (source: string, value: string) =>
+      `${source} must be a whole number from 0 to 65535, not "${value}"`,
+    clientPort: (source: string, value: string) =>
+      `${source} must be a whole number from 1 to 65535, not "${value}"`,
+    mode: (source: string, value: string) =>
+      `${source} must be once, sequential or concurrent, not "${value}"`,
+    seconds: (source: string, value: string) =>
+      `${source} must be a positive number of seconds, not "${value}"`,
+    secondsOrZero: (source: string, value: string) =>
+      `${source} must be a number of seconds, 0 for never, not "${value}"`,
+    count: (source: string, value: string) =>
+      `${source} must be a whole number of at least 1, not "${value}"`,
+    bytes: (source: string, value: string, max: number) =>
+      `${source} must be a size in bytes such as 65536, 64k or 1m (at most ${size(max)}), not "${value}"`,
+    workers: (source: string, value: string, max: number) =>
+      `${source} must be auto or a whole number from 1 to ${max}, not "${value}"`,
+    lang: (source: string, value: string) => `${source} must be en or pt, not "${value}"`,
+    emptyHost: (source: string) => `${source} needs a host name or address, not an empty one`,
+    badIp: (source: string, value: string) => `${source}: "${value}" is not an IP address`,
+    boolean: (source: string, value: string) => `${source} must be 1 or 0, not "${value}"`,
+  },
+  tlsPairNeeded: "--tls-cert and --tls-key go together: give both or neither",
+  optionsHeading: "Options (environment variable in brackets):",
+  defaultWord: "default",
+  metavar: {} as Record<string, string>, // placeholders are the same in English
+  optionHelp: {
+    serverHost: "address to listen on; 0.0.0.0 or :: also serves other machines",
+    serverPort: "port to listen on; 0 picks a free one",
+    mode: "once        serve one client, then exit\nsequential  one client at a time; the others wait\nconcurrent  every client at once",
+    maxConnections: "close new connections beyond N open ones",
+    idleTimeout: "close a connection with no traffic for this long; 0 = never",
+    maxBuffer:
+      "echo held for a client that reads slower than it sends before the server stops reading from it: 65536, 64k, 1m",
+    workers:
+      "N server processes sharing the port (SO_REUSEPORT), for every core; auto = one per core; needs --mode concurrent; limits apply per process",
+    tlsCert: "serve TLS with this certificate (PEM)",
+    tlsKey: "and this private key (PEM)",
+    quiet: "print only the listening line and errors",
+    trace: "print every socket event on stderr, with a timestamp",
+    lang: "en or pt (default: from LC_ALL, LC_MESSAGES, LANG)",
+    clientHost: "server to connect to",
+    clientPort: "server's port",
+    timeout:
+      "give up when no byte of an awaited echo (or of the TLS handshake) arrives for this long; 0 = wait as long as it takes",
+    tls: "connect with TLS, verifying the server's certificate against the system's trusted certificates",
+    tlsCa: "verify the server against this CA certificate (PEM) instead",
+    insecure: "TLS without verifying the server (tests only)",
+    help: "show this help",
+    version: "show the version",
+  },
 
   // server
-  serverHelp: `Usage: bun run server [options]
-
-Echo server, the passive side: sends back every byte it receives, unchanged.
-
-Options (environment variable in brackets):
-  --host HOST     address to listen on; 0.0.0.0 or :: also serves other
-                  machines (default 127.0.0.1)                  [ECHO_HOST]
-  --port PORT     port to listen on; 0 picks a free one (default 5000)
-                                                                [ECHO_PORT]
-  --mode MODE     once        serve one client, then exit (default)
-                  sequential  one client at a time; the others wait
-                  concurrent  every client at once              [ECHO_MODE]
-  --max-connections N   close new connections beyond N open ones
-                        (default 10000)              [ECHO_MAX_CONNECTIONS]
-  --idle-timeout SECS   close a connection with no traffic for this long;
-                        0 = never (default 300)         [ECHO_IDLE_TIMEOUT]
-  --max-buffer BYTES    echo held for a client that reads slower than it
-                        sends before the server stops reading from it;
-                        65536, 64k, 1m (default 256k)     [ECHO_MAX_BUFFER]
-  --workers N     N server processes sharing the port (SO_REUSEPORT), for
-                  every core; auto = one per core; needs --mode
-                  concurrent; limits apply per process (default 1)
-                                                             [ECHO_WORKERS]
-  --tls-cert FILE  serve TLS with this certificate (PEM)    [ECHO_TLS_CERT]
-  --tls-key FILE   and this private key (PEM)                [ECHO_TLS_KEY]
-  -q, --quiet     print only the listening line and errors
-  --trace         print every socket event on stderr, with a timestamp
-  --lang LANG     en or pt (default: from LC_ALL, LC_MESSAGES, LANG)
-  -h, --help      show this help
-  -v, --version   show the version
-
-Exit status: 0 finished, 1 could not listen, 2 usage error,
-130 or 143 stopped by a second Ctrl-C or SIGTERM.`,
+  serverUsage: "Usage: bun run server [options]",
+  serverIntro: "Echo server, the passive side: sends back every byte it receives, unchanged.",
+  serverOutro: `A first Ctrl-C, SIGTERM or SIGHUP stops accepting new connections and lets the
+open ones finish their echo; a second one closes them at once.
+Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
+130, 143 or 129 closed at once by a second Ctrl-C, SIGTERM or SIGHUP.`,
   listening: (address: string, mode: string) => `listening on ${address} (mode ${mode})`,
   opened: (id: number, peer: string) => `#${id} connected from ${peer}`,
   received: (id: number, size: number, preview: string) =>
     `#${id} received ${plural(size, "byte", "bytes")}: ${preview}`,
-  closed: (id: number, echoed: number, secs: number) =>
-    `#${id} closed: ${plural(echoed, "byte", "bytes")} echoed in ${seconds.format(secs)} s`,
-  closedWithError: (id: number, echoed: number, secs: number, reason: string) =>
-    `#${id} closed: ${plural(echoed, "byte", "bytes")} echoed in ${seconds.format(secs)} s (${reason})`,
+  closed: (id: number, echoed: number, secs: number, reason?: string, undelivered = 0) =>
+    `#${id} closed: ${plural(echoed, "byte", "bytes")} echoed in ${seconds.format(secs)} s` +
+    (reason || undelivered
+      ? ` (${[reason, undelivered && `${plural(undelivered, "byte", "bytes")} of echo not delivered`].filter(Boolean).join("; ")})`
+      : ""),
+  unknownPeer: "an unknown address (the peer left at once)",
+  tlsHandshakeFailed: (reason: string) => `TLS handshake failed: ${reason}`,
+  filesLimitLower: (limit: number, max: number) =>
+    `warning: this process may open only ${number.format(limit)} files (ulimit -n): serving at most ${number.format(max)} connections at once (--max-connections); raise the limit to serve more`,
   connectionError: (id: number, reason: string) => `#${id} error: ${reason}`,
   onceStopsListening: "mode once: no longer accepting connections",
   onceRefused: (id: number) => `#${id} refused: mode once serves a single client`,
@@ -82,8 +98,7 @@ Exit status: 0 finished, 1 could not listen, 2 usage error,
   serving: (id: number) => `#${id} now being served`,
   stopping: (open: number) =>
     `stopping: no new connections; waiting for ${plural(open, "open connection", "open connections")} to finish (press Ctrl-C again to close them now)`,
-  stalled: (open: number) =>
-    `closing ${plural(open, "connection", "connections")} with no traffic since the stop`,
+  stalled: "no traffic for 2 s after the stop",
   forced: (open: number) => `closing ${plural(open, "connection", "connections")} now`,
   summary: (connections: number, echoed: number, secs: number) =>
     `stopped: ${plural(connections, "connection", "connections")}, ${plural(echoed, "byte", "bytes")} echoed, up ${seconds.format(secs)} s`,
@@ -101,14 +116,23 @@ Exit status: 0 finished, 1 could not listen, 2 usage error,
     `warning: ${plural(max, "connection", "connections")} open, the limit (--max-connections): closing new ones`,
   limitRefused: (n: number, max: number) =>
     `warning: closed ${plural(n, "more new connection", "more new connections")} in the last second (limit ${number.format(max)})`,
-  idleClosed: (secs: number) => `no traffic for ${seconds.format(secs)} s, the --idle-timeout`,
+  idleClosed: (secs: number) => `no traffic for ${seconds.format(secs)} s (--idle-timeout)`,
   tlsKeyMismatch: "the key does not belong to the certificate",
   connectionLost: "connection lost: the peer is gone (reset or closed)",
   brokenPipe: "the peer stopped reading (broken pipe)",
-  tlsUnreadable: (what: string, path: string, reason: string) =>
-    `error: cannot read the TLS ${what} file "${path}" (${reason})`,
-  tlsNotPem: (what: string, path: string) =>
-    `error: the TLS ${what} file "${path}" is not in PEM format (-----BEGIN ...)`,
+  tlsFileKind: { certificate: "certificate", key: "key", ca: "CA certificate" },
+  tlsFile: {
+    unreadable: (what: string, path: string, reason: string) =>
+      `error: cannot read the TLS ${what} file "${path}" (${reason})`,
+    notRegular: (what: string, path: string, _reason: string) =>
+      `error: the TLS ${what} file "${path}" is not a regular file`,
+    tooLarge: (what: string, path: string, _reason: string) =>
+      `error: the TLS ${what} file "${path}" is over 1 MiB: not a PEM file`,
+    notPem: (what: string, path: string, _reason: string) =>
+      `error: the TLS ${what} file "${path}" is not in PEM format (-----BEGIN ...)`,
+    wrongKind: (what: string, path: string, _reason: string) =>
+      `error: the TLS ${what} file "${path}" holds no ${what} (are the certificate and the key swapped?)`,
+  },
   tlsInvalid: (reason: string) => `error: the TLS certificate or key was not accepted: ${reason}`,
   workers: (n: number) => plural(n, "worker", "workers"),
   workersNeedConcurrent: (mode: string) =>
@@ -121,31 +145,17 @@ Exit status: 0 finished, 1 could not listen, 2 usage error,
     `error: worker ${k} keeps ending right after it starts; stopping the server`,
   exitedWith: (code: number | null, signal: string | null) =>
     signal ? `signal ${signal}` : `exit code ${code}`,
-  internalError: (reason: string) => `error: ${reason} (the server keeps running)`,
+  internalError: (reason: string) =>
+    `error: internal error: ${reason}; the server stops (exit status 70)`,
 
   // client
-  clientHelp: `Usage: bun run client [options]
-
-Echo client, the active side: sends each line you type and prints the echo.
-Type fim (or press Ctrl-D) to close the connection and leave; fim is not sent.
-
-Options (environment variable in brackets):
-  --host HOST       server to connect to (default 127.0.0.1)    [ECHO_HOST]
-  --port PORT       server's port (default 5000)                [ECHO_PORT]
-  --timeout SECS    give up when no byte of an awaited echo arrives for
-                    this long (default 10)
-  --tls             connect with TLS, verifying the server's certificate
-                    against the system's trusted certificates
-  --tls-ca FILE     verify against this CA certificate (PEM) instead
-  --insecure        TLS without verifying the server (tests only)
-  --trace           print every socket event on stderr, with a timestamp
-  --lang LANG       en or pt (default: from LC_ALL, LC_MESSAGES, LANG)
-  -h, --help        show this help
-  -v, --version     show the version
-
-Echoes go to stdout, one per line; the prompt and status lines go to stderr.
-Exit status: 0 left with fim or end of input, 1 connection error,
-2 usage error.`,
+  clientUsage: "Usage: bun run client [options]",
+  clientIntro: `Echo client, the active side: sends each line you type and prints the echo.
+Type fim (in any case) or press Ctrl-D to close the connection and leave;
+fim is not sent.`,
+  clientOutro: `Echoes go to stdout, one per line; the prompt and status lines go to stderr.
+Exit status: 0 left with fim or end of input, 1 connection error or lost
+echo, 2 usage error.`,
   connected: (address: string) =>
     `connected to ${address}; type a message, or fim (or Ctrl-D) to leave`,
   connectedTls: (address: string) =>
@@ -161,13 +171,25 @@ Exit status: 0 left with fim or end of input, 1 connection error,
   unexpectedBytes: (n: number) =>
     `warning: the server sent ${plural(n, "byte", "bytes")} that echo no message`,
   refused: (address: string) =>
-    `error: connection refused by ${address}; start the server first (bun run server), or check --host and --port`,
+    `error: connection refused by ${address}: no server is listening there. Start one (bun run server), or check --host and --port; a server in mode once stops listening as soon as its one client connects`,
   unknownHost: (host: string) => `error: unknown host "${host}"`,
   connectFailed: (address: string, reason: string) =>
     `error: cannot connect to ${address}: ${reason}`,
   echoTimeout: (secs: number) =>
     `error: no echo from the server for ${seconds.format(secs)} s; giving up (see --timeout)`,
   serverClosed: "error: the server closed the connection",
+  serverClosedAtOnce:
+    "error: the server closed the connection at once (a server in mode once serves a single client)",
+  notTls: (address: string) =>
+    `error: ${address} does not speak TLS (is it a plain TCP echo server? leave out --tls)`,
+  handshakeTimeout: (secs: number) =>
+    `error: no TLS handshake from the server for ${seconds.format(secs)} s; giving up (see --timeout)`,
+  stillWaiting: (secs: number) =>
+    `still waiting for the server after ${seconds.format(secs)} s (in mode sequential it serves one client at a time: yours comes next); Ctrl-C leaves`,
+  inputFailed: (reason: string) => `error: cannot read standard input (${reason})`,
+  strayFlood: (n: number) =>
+    `warning: the server has sent ${plural(n, "byte", "bytes")} that echo no message`,
+  outputFailed: (reason: string) => `error: cannot write the echo to standard output (${reason})`,
   serverReset: "error: the server reset the connection",
 };
 

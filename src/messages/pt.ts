@@ -8,77 +8,90 @@ const seconds = new Intl.NumberFormat("pt-BR", {
 });
 const plural = (n: number, one: string, many: string) =>
   `${number.format(n)} ${n === 1 ? one : many}`;
+const size = (n: number) => (n >= 1 << 30 ? `${n / (1 << 30)}g` : `${n / (1 << 20)}m`);
 
 export const pt: Messages = {
   // comum
   usageError: (problem, program) => `erro: ${problem} (veja: bun run ${program} --help)`,
-  unknownOption: (option) => `opção desconhecida ${option}`,
-  missingValue: (option) => `a opção ${option} precisa de um valor`,
-  unexpectedArgument: (arg) => `argumento inesperado "${arg}"`,
-  badPort: (source, value) => `${source} deve ser um número inteiro de 0 a 65535, não "${value}"`,
-  badClientPort: (source, value) =>
-    `${source} deve ser um número inteiro de 1 a 65535, não "${value}"`,
-  badMode: (source, value) => `${source} deve ser once, sequential ou concurrent, não "${value}"`,
-  badSeconds: (source, value) =>
-    `${source} deve ser um número positivo de segundos, não "${value}"`,
-  badCount: (source, value) =>
-    `${source} deve ser um número inteiro de pelo menos 1, não "${value}"`,
-  badBytes: (source, value) =>
-    `${source} deve ser um tamanho em bytes como 65536, 64k ou 1m (no máximo 1024m), não "${value}"`,
-  badWorkers: (source, value, max) =>
-    `${source} deve ser auto ou um número inteiro de 1 a ${max}, não "${value}"`,
-  tlsPairNeeded: "--tls-cert e --tls-key andam juntas: dê as duas, ou nenhuma",
-  badLang: (value) => `--lang deve ser en ou pt, não "${value}"`,
+  unknownOption: (option) => `opção desconhecida: ${option}`,
+  missingValue: (option) => `falta o valor da opção ${option}`,
+  flagTakesNoValue: (option) => `a opção ${option} não recebe valor`,
+  unexpectedArgument: (arg) => `argumento inesperado: "${arg}"`,
+  badValue: {
+    port: (source, value) => `${source} deve ser um número inteiro de 0 a 65535, não "${value}"`,
+    clientPort: (source, value) =>
+      `${source} deve ser um número inteiro de 1 a 65535, não "${value}"`,
+    mode: (source, value) => `${source} deve ser once, sequential ou concurrent, não "${value}"`,
+    seconds: (source, value) => `${source} deve ser um número positivo de segundos, não "${value}"`,
+    secondsOrZero: (source, value) =>
+      `${source} deve ser um número de segundos (0 para nunca), não "${value}"`,
+    count: (source, value) => `${source} deve ser um número inteiro maior que zero, não "${value}"`,
+    bytes: (source, value, max) =>
+      `${source} deve ser um tamanho em bytes, como 65536, 64k ou 1m (no máximo ${size(max)}), não "${value}"`,
+    workers: (source, value, max) =>
+      `${source} deve ser auto ou um número inteiro de 1 a ${max}, não "${value}"`,
+    lang: (source, value) => `${source} deve ser en ou pt, não "${value}"`,
+    emptyHost: (source) => `${source} precisa de um nome ou endereço de host, e não de um vazio`,
+    badIp: (source, value) => `${source}: "${value}" não é um endereço IP`,
+    boolean: (source, value) => `${source} deve ser 1 ou 0, não "${value}"`,
+  },
+  tlsPairNeeded: "--tls-cert e --tls-key são usadas juntas: informe as duas ou nenhuma",
+  optionsHeading: "Opções (variável de ambiente entre colchetes):",
+  defaultWord: "padrão:",
+  metavar: { PORT: "PORTA", MODE: "MODO", SECS: "SEG", FILE: "ARQUIVO", LANG: "LÍNGUA" },
+  optionHelp: {
+    serverHost: "endereço em que escutar; 0.0.0.0 ou :: atende também outras máquinas",
+    serverPort: "porta em que escutar; 0 escolhe uma livre",
+    mode: "once        atende um cliente e termina\nsequential  um cliente por vez; os outros esperam\nconcurrent  todos os clientes ao mesmo tempo",
+    maxConnections: "fecha as conexões novas quando já houver N abertas",
+    idleTimeout: "fecha uma conexão que fica esse tempo sem tráfego; 0 = nunca",
+    maxBuffer:
+      "quanto eco guardar para um cliente que lê mais devagar do que envia, antes de o servidor parar de ler dele: 65536, 64k, 1m",
+    workers:
+      "N processos servidores dividindo a porta (SO_REUSEPORT), para usar todos os núcleos; auto = um por núcleo; exige --mode concurrent; os limites valem para cada processo",
+    tlsCert: "serve TLS com este certificado (PEM)",
+    tlsKey: "e esta chave privada (PEM)",
+    quiet: "mostra só a linha de escuta e os erros",
+    trace: "mostra cada evento do socket na saída de erro, com o horário",
+    lang: "en ou pt (padrão: de LC_ALL, LC_MESSAGES, LANG)",
+    clientHost: "servidor ao qual conectar",
+    clientPort: "porta do servidor",
+    timeout:
+      "desiste quando nenhum byte de um eco esperado (ou do handshake TLS) chega nesse tempo; 0 = espera o quanto for preciso",
+    tls: "conecta com TLS, verificando o certificado do servidor com os certificados confiáveis do sistema",
+    tlsCa: "verifica o servidor com este certificado de CA (PEM)",
+    insecure: "TLS sem verificar o servidor (só para testes)",
+    help: "mostra esta ajuda",
+    version: "mostra a versão",
+  },
 
   // servidor
-  serverHelp: `Uso: bun run server [opções]
-
-Servidor de eco, o lado passivo: devolve cada byte que recebe, sem alterar.
-
-Opções (variável de ambiente entre colchetes):
-  --host HOST     endereço em que escutar; 0.0.0.0 ou :: atende também
-                  outras máquinas (padrão 127.0.0.1)            [ECHO_HOST]
-  --port PORTA    porta em que escutar; 0 escolhe uma livre (padrão 5000)
-                                                                [ECHO_PORT]
-  --mode MODO     once        atende um cliente e termina (padrão)
-                  sequential  um cliente por vez; os outros esperam
-                  concurrent  todos os clientes ao mesmo tempo  [ECHO_MODE]
-  --max-connections N   fecha conexões novas além de N abertas
-                        (padrão 10000)               [ECHO_MAX_CONNECTIONS]
-  --idle-timeout SEG    fecha uma conexão sem tráfego por esse tempo;
-                        0 = nunca (padrão 300)          [ECHO_IDLE_TIMEOUT]
-  --max-buffer BYTES    eco guardado para um cliente que lê mais devagar
-                        do que envia, antes de o servidor parar de ler;
-                        65536, 64k, 1m (padrão 256k)      [ECHO_MAX_BUFFER]
-  --workers N     N processos servidores dividindo a porta (SO_REUSEPORT),
-                  para usar todos os núcleos; auto = um por núcleo; exige
-                  --mode concurrent; limites valem por processo (padrão 1)
-                                                             [ECHO_WORKERS]
-  --tls-cert ARQ  serve TLS com este certificado (PEM)     [ECHO_TLS_CERT]
-  --tls-key ARQ   e esta chave privada (PEM)                [ECHO_TLS_KEY]
-  -q, --quiet     mostra só a linha de escuta e os erros
-  --trace         mostra cada evento do socket na saída de erro, com o tempo
-  --lang LÍNGUA   en ou pt (padrão: de LC_ALL, LC_MESSAGES, LANG)
-  -h, --help      mostra esta ajuda
-  -v, --version   mostra a versão
-
-Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso,
-130 ou 143 parado por um segundo Ctrl-C ou SIGTERM.`,
+  serverUsage: "Uso: bun run server [opções]",
+  serverIntro: "Servidor de eco, o lado passivo: devolve cada byte que recebe, sem alteração.",
+  serverOutro: `Um primeiro Ctrl-C, SIGTERM ou SIGHUP faz o servidor parar de aceitar conexões e
+deixa as abertas terminarem o eco; um segundo as fecha na hora.
+Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso, 70 erro
+interno, 130, 143 ou 129 fechado na hora por um segundo Ctrl-C, SIGTERM ou SIGHUP.`,
   listening: (address, mode) => `escutando em ${address} (modo ${mode})`,
-  opened: (id, peer) => `#${id} conectado de ${peer}`,
+  opened: (id, peer) => `#${id} conectada de ${peer}`,
   received: (id, size, preview) => `#${id} recebeu ${plural(size, "byte", "bytes")}: ${preview}`,
-  closed: (id, echoed, secs) =>
-    `#${id} fechada: ${plural(echoed, "byte ecoado", "bytes ecoados")} em ${seconds.format(secs)} s`,
-  closedWithError: (id, echoed, secs, reason) =>
-    `#${id} fechada: ${plural(echoed, "byte ecoado", "bytes ecoados")} em ${seconds.format(secs)} s (${reason})`,
+  closed: (id, echoed, secs, reason, undelivered = 0) =>
+    `#${id} fechada: ${plural(echoed, "byte ecoado", "bytes ecoados")} em ${seconds.format(secs)} s` +
+    (reason || undelivered
+      ? ` (${[reason, undelivered && `${plural(undelivered, "byte", "bytes")} de eco não entregues`].filter(Boolean).join("; ")})`
+      : ""),
+  unknownPeer: "um endereço desconhecido (o outro lado saiu na hora)",
+  tlsHandshakeFailed: (reason) => `o handshake TLS falhou: ${reason}`,
+  filesLimitLower: (limit, max) =>
+    `aviso: este processo pode abrir só ${number.format(limit)} arquivos (ulimit -n): atende no máximo ${number.format(max)} conexões ao mesmo tempo (--max-connections); aumente o limite para atender mais`,
   connectionError: (id, reason) => `#${id} erro: ${reason}`,
   onceStopsListening: "modo once: não aceita mais conexões",
   onceRefused: (id) => `#${id} recusada: o modo once atende um único cliente`,
   waiting: (id, ahead) => `#${id} esperando: ${plural(ahead, "cliente", "clientes")} na frente`,
-  serving: (id) => `#${id} agora sendo atendido`,
+  serving: (id) => `#${id} agora está sendo atendida`,
   stopping: (open) =>
-    `parando: sem novas conexões; esperando ${plural(open, "conexão aberta", "conexões abertas")} terminar (tecle Ctrl-C de novo para fechá-las já)`,
-  stalled: (open) => `fechando ${plural(open, "conexão", "conexões")} sem tráfego desde a parada`,
+    `parando: sem novas conexões; esperando ${plural(open, "conexão aberta", "conexões abertas")} terminar (tecle Ctrl-C outra vez para fechá-las agora)`,
+  stalled: "sem tráfego por 2 s depois da parada",
   forced: (open) => `fechando ${plural(open, "conexão", "conexões")} agora`,
   summary: (connections, echoed, secs) =>
     `parado: ${plural(connections, "conexão", "conexões")}, ${plural(echoed, "byte ecoado", "bytes ecoados")}, ativo por ${seconds.format(secs)} s`,
@@ -90,19 +103,27 @@ Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso,
     `erro: não é possível escutar em ${host}: não é um endereço desta máquina (tente 127.0.0.1, ::1 ou 0.0.0.0)`,
   hostNotFound: (host) => `erro: não foi possível resolver o host "${host}"`,
   listenFailed: (address, reason) => `erro: não é possível escutar em ${address}: ${reason}`,
-  resetByPeer: "conexão reiniciada (reset) pelo outro lado",
+  resetByPeer: "conexão interrompida pelo outro lado (reset)",
   limitReached: (max) =>
     `aviso: ${plural(max, "conexão aberta", "conexões abertas")}, o limite (--max-connections): fechando as novas`,
   limitRefused: (n, max) =>
     `aviso: ${plural(n, "outra conexão nova fechada", "outras conexões novas fechadas")} no último segundo (limite ${number.format(max)})`,
-  idleClosed: (secs) => `sem tráfego por ${seconds.format(secs)} s, o --idle-timeout`,
+  idleClosed: (secs) => `sem tráfego por ${seconds.format(secs)} s (--idle-timeout)`,
   tlsKeyMismatch: "a chave não pertence ao certificado",
   connectionLost: "conexão perdida: o outro lado sumiu (reset ou fechada)",
   brokenPipe: "o outro lado parou de ler (broken pipe)",
-  tlsUnreadable: (what, path, reason) =>
-    `erro: não foi possível ler o arquivo TLS (${what}) "${path}" (${reason})`,
-  tlsNotPem: (what, path) =>
-    `erro: o arquivo TLS (${what}) "${path}" não está em formato PEM (-----BEGIN ...)`,
+  tlsFileKind: { certificate: "certificado", key: "chave", ca: "certificado de CA" },
+  tlsFile: {
+    unreadable: (what, path, reason) =>
+      `erro: não foi possível ler o arquivo TLS "${path}" (${what}): ${reason}`,
+    notRegular: (what, path) => `erro: o arquivo TLS "${path}" (${what}) não é um arquivo comum`,
+    tooLarge: (what, path) =>
+      `erro: o arquivo TLS "${path}" (${what}) tem mais de 1 MiB: não é um arquivo PEM`,
+    notPem: (what, path) =>
+      `erro: o arquivo TLS "${path}" (${what}) não está no formato PEM (-----BEGIN ...)`,
+    wrongKind: (what, path) =>
+      `erro: o arquivo TLS "${path}" não contém ${what === "chave" ? "uma chave" : "um " + what} (o certificado e a chave estão trocados?)`,
+  },
   tlsInvalid: (reason) => `erro: o certificado ou a chave TLS não foi aceito: ${reason}`,
   workers: (n) => (n === 1 ? "1 processo" : `${n} processos`),
   workersNeedConcurrent: (mode) =>
@@ -110,36 +131,21 @@ Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso,
   noReusePort:
     "aviso: SO_REUSEPORT não está disponível aqui, então um só processo atende a porta: rodando 1 processo",
   workerDied: (k, pid, how) =>
-    `aviso: o processo ${k} (pid ${pid}) terminou inesperadamente (${how}); iniciando-o de novo`,
+    `aviso: o processo ${k} (pid ${pid}) terminou inesperadamente (${how}); iniciando-o outra vez`,
   workerFailing: (k) =>
-    `erro: o processo ${k} termina logo depois de iniciar, de novo e de novo; parando o servidor`,
+    `erro: o processo ${k} termina logo depois de iniciar, repetidamente; parando o servidor`,
   exitedWith: (code, signal) => (signal ? `sinal ${signal}` : `código de saída ${code}`),
-  internalError: (reason) => `erro: ${reason} (o servidor continua rodando)`,
+  internalError: (reason) => `erro: erro interno: ${reason}; o servidor para (código de saída 70)`,
 
   // cliente
-  clientHelp: `Uso: bun run client [opções]
-
-Cliente de eco, o lado ativo: envia cada linha digitada e mostra o eco.
-Digite fim (ou tecle Ctrl-D) para fechar a conexão e sair; fim não é enviado.
-
-Opções (variável de ambiente entre colchetes):
-  --host HOST       servidor a que conectar (padrão 127.0.0.1)  [ECHO_HOST]
-  --port PORTA      porta do servidor (padrão 5000)             [ECHO_PORT]
-  --timeout SEG     desiste quando nenhum byte de um eco esperado chega
-                    por esse tempo (padrão 10)
-  --tls             conecta com TLS, verificando o certificado do servidor
-                    com os certificados confiáveis do sistema
-  --tls-ca ARQUIVO  verifica com este certificado de CA (PEM)
-  --insecure        TLS sem verificar o servidor (só para testes)
-  --trace           mostra cada evento do socket na saída de erro, com o tempo
-  --lang LÍNGUA     en ou pt (padrão: de LC_ALL, LC_MESSAGES, LANG)
-  -h, --help        mostra esta ajuda
-  -v, --version     mostra a versão
-
-Os ecos vão para a saída padrão, um por linha; o prompt e as linhas de estado
+  clientUsage: "Uso: bun run client [opções]",
+  clientIntro: `Cliente de eco, o lado ativo: envia cada linha digitada e mostra o eco.
+Digite fim (em maiúsculas ou minúsculas) ou tecle Ctrl-D para fechar a conexão
+e sair; o fim não é enviado.`,
+  clientOutro: `Os ecos vão para a saída padrão, um por linha; o prompt e as linhas de estado
 vão para a saída de erro.
-Código de saída: 0 saiu com fim ou fim da entrada, 1 erro de conexão,
-2 erro de uso.`,
+Código de saída: 0 encerrado com fim ou com o fim da entrada, 1 erro de conexão
+ou eco perdido, 2 erro de uso.`,
   connected: (address) =>
     `conectado a ${address}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
   connectedTls: (address) =>
@@ -155,11 +161,23 @@ Código de saída: 0 saiu com fim ou fim da entrada, 1 erro de conexão,
   unexpectedBytes: (n) =>
     `aviso: o servidor enviou ${plural(n, "byte", "bytes")} que não são eco de nenhuma mensagem`,
   refused: (address) =>
-    `erro: conexão recusada por ${address}; inicie o servidor antes (bun run server), ou confira --host e --port`,
+    `erro: conexão recusada por ${address}: nenhum servidor escuta ali. Inicie um (bun run server) ou confira --host e --port; um servidor no modo once para de escutar assim que seu único cliente se conecta`,
   unknownHost: (host) => `erro: host desconhecido "${host}"`,
   connectFailed: (address, reason) => `erro: não é possível conectar a ${address}: ${reason}`,
   echoTimeout: (secs) =>
     `erro: nenhum eco do servidor por ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   serverClosed: "erro: o servidor fechou a conexão",
-  serverReset: "erro: o servidor reiniciou (reset) a conexão",
+  serverClosedAtOnce:
+    "erro: o servidor fechou a conexão logo de início (um servidor no modo once atende um único cliente)",
+  notTls: (address) =>
+    `erro: ${address} não fala TLS (é um servidor de eco TCP simples? tire o --tls)`,
+  handshakeTimeout: (secs) =>
+    `erro: nenhum handshake TLS do servidor em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
+  stillWaiting: (secs) =>
+    `ainda esperando o servidor depois de ${seconds.format(secs)} s (no modo sequential ele atende um cliente por vez: a sua vez chega); Ctrl-C sai`,
+  inputFailed: (reason) => `erro: não foi possível ler a entrada padrão (${reason})`,
+  strayFlood: (n) =>
+    `aviso: o servidor enviou ${plural(n, "byte", "bytes")} que não são eco de nenhuma mensagem`,
+  outputFailed: (reason) => `erro: não foi possível escrever o eco na saída padrão (${reason})`,
+  serverReset: "erro: o servidor interrompeu a conexão (reset)",
 };

@@ -1,0 +1,221 @@
+/**
+ * One parser for every program: reads a table of options (src/options.ts), the command line and
+ * the environment, and returns typed values, or a `UsageError` worded in the user's language.
+ * `--help` is written from the same table, so a flag, its default and its variable cannot drift.
+ *
+ * A flag wins over its environment variable, which wins over the default.
+ */
+import { BadValue, boolean as parseBoolean } from "./values.ts";
+import { catalogs, type Lang, langFromEnv, type Messages } from "./messages/index.ts";
+
+type HelpKey = keyof Messages["optionHelp"];
+
+interface Common {
+  short?: string;
+  /** Environment variable read when the flag is absent. */
+  env?: string;
+  /** Sentence in both catalogs (`optionHelp`). */
+  help: HelpKey;
+}
+/** An option that takes a value: `--port 5000`, `--port=5000`. */
+export interface ValueOption<R> extends Common {
+  arg: string; // placeholder shown in help: PORT, SECS...
+  /** As the user would type it; shown in --help and the README. */
+  default?: string;
+  parse: (text: string) => R;
+}
+/** An option that is on or off: `--quiet`. */
+export interface FlagOption extends Common {
+  arg?: undefined;
+}
+export type Option = ValueOption<unknown> | FlagOption;
+export type Table = Record<string, Option>;
+
+/** `maxConnections` is `--max-connections`: the table's key is the flag. */
+export const flagOf = (key: string) => "--" + key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+
+export type Values<T extends Table> = {
+  -readonly [K in keyof T]: T[K] extends ValueOption<infer R>
+    ? T[K] extends { default: string }
+      ? R
+      : R | undefined
+    : boolean;
+};
+
+/** A bad command line or environment variable: exit status 2, one line on stderr. */
+export class UsageError extends Error {}
+
+export type Parsed<T extends Table> =
+  | { action: "run"; values: Values<T>; sources: Record<keyof T, string> }
+  | { action: "help" }
+  | { action: "version" };
+
+/**
+ * `--lang` may appear anywhere, and usage errors must already speak it: found before the rest.
+ * An unknown language is reported in English, once the catalog is chosen.
+ */
+export function chooseLanguage(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+): { lang: Lang; t: Messages; asked?: string } {
+  let asked: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") break;
+    if (arg === "--lang") asked = argv[i + 1];
+    else if (arg.startsWith("--lang=")) asked = arg.slice("--lang=".length);
+  }
+  const l = asked?.trim().toLowerCase();
+  const lang: Lang = l === "en" || l === "pt" ? l : langFromEnv(env);
+  return { lang, t: catalogs[lang], asked };
+}
+
+export function parseCommandLine<T extends Table>(
+  table: T,
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+  t: Messages,
+): Parsed<T> {
+  const byFlag = new Map<string, string>();
+  for (const [key, option] of Object.entries(table)) {
+    byFlag.set(flagOf(key), key);
+    if (option.short) byFlag.set("-" + option.short, key);
+  }
+  const given = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "-h" || arg === "--help") return { action: "help" };
+    if (arg === "-v" || arg === "--version") return { action: "version" };
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const key = byFlag.get(name);
+    if (key === undefined) {
+      if (arg.startsWith("-") && arg !== "-") throw new UsageError(t.unknownOption(name));
+      throw new UsageError(t.unexpectedArgument(arg));
+    }
+    const option = table[key]!;
+    if (option.arg === undefined) {
+      if (eq > 0) throw new UsageError(t.flagTakesNoValue(name));
+      given.set(key, true);
+      continue;
+    }
+    // `--timeout -1` gives -1, which the parser then refuses by name; `--port --mode x` is a
+    // forgotten value, not a port called "--mode".
+    const next = eq > 0 ? arg.slice(eq + 1) : argv[i + 1];
+    if (next === undefined || (eq < 0 && byFlag.has(next.split("=")[0]!)))
+      throw new UsageError(t.missingValue(name));
+    if (eq < 0) i++;
+    given.set(key, next);
+  }
+
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, string> = {};
+  for (const [key, option] of Object.entries(table)) {
+    const flag = flagOf(key);
+    const fromFlag = given.get(key);
+    const fromEnv = option.env !== undefined ? env[option.env] : undefined;
+    let text: string | undefined;
+    let source = flag;
+    if (fromFlag !== undefined) text = fromFlag === true ? undefined : fromFlag;
+    else if (fromEnv !== undefined && fromEnv !== "") [text, source] = [fromEnv, option.env!];
+    else if (option.arg !== undefined) text = option.default;
+    sources[key] = source;
+    try {
+      if (option.arg === undefined) {
+        values[key] = fromFlag === true || (text !== undefined && parseBoolean(text));
+      } else {
+        values[key] = text === undefined ? undefined : option.parse(text);
+      }
+    } catch (error) {
+      if (!(error instanceof BadValue)) throw error;
+      throw new UsageError(t.badValue[error.problem](source, text ?? "", error.limit ?? 0));
+    }
+  }
+  return {
+    action: "run",
+    values: values as Values<T>,
+    sources: sources as Record<keyof T, string>,
+  };
+}
+
+const WIDTH = 80;
+const COLUMN = 28; // where help text starts
+
+/** `--help`: the program's introduction, then every row of its table, then its exit codes. */
+export function helpText(
+  table: Table,
+  t: Messages,
+  text: { usage: string; intro: string; outro: string },
+): string {
+  const rows: string[] = [];
+  for (const [key, option] of Object.entries(table)) {
+    const short = option.short ? `-${option.short}, ` : "    ";
+    const arg = option.arg
+      ? " " + (t.metavar[option.arg as keyof Messages["metavar"]] ?? option.arg)
+      : "";
+    const left = `  ${short}${flagOf(key)}${arg}`;
+    let help: string = t.optionHelp[option.help];
+    if (option.arg !== undefined && option.default !== undefined)
+      help += ` (${t.defaultWord} ${option.default})`;
+    if (option.env) help += ` [${option.env}]`;
+    const lines = help.split("\n").flatMap((p) => wrap(p, WIDTH - COLUMN));
+    if (left.length + 2 > COLUMN) (rows.push(left), lines.forEach((l) => rows.push(pad("") + l)));
+    else lines.forEach((l, i) => rows.push((i === 0 ? pad(left) : pad("")) + l));
+  }
+  rows.push(pad("  -h, --help") + t.optionHelp.help);
+  rows.push(pad("  -v, --version") + t.optionHelp.version);
+  return [text.usage, "", text.intro, "", t.optionsHeading, ...rows, "", text.outro].join("\n");
+}
+
+const pad = (s: string) => s.padEnd(COLUMN);
+
+function wrap(paragraph: string, width: number): string[] {
+  if (paragraph.length <= width) return [paragraph]; // keeps a table's own spacing
+  const lead = /^\s*/.exec(paragraph)![0];
+  const out: string[] = [];
+  let line = lead;
+  for (const word of paragraph.trim().split(/(?<=\S) (?=\S)/)) {
+    if (line.trim() !== "" && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = lead + word;
+    } else line += (line.trim() === "" ? "" : " ") + word;
+  }
+  out.push(line);
+  return out;
+}
+
+/** What an entry point does with its command line: run with its settings, or print and exit. */
+export type Startup<S> =
+  | { t: Messages; settings: S; exit?: undefined }
+  | { t: Messages; exit: { code: 0 | 2; text: string; toStderr: boolean } };
+
+/**
+ * Parses a program's command line: `--help`, `--version`, a usage error (exit 2, one line), or
+ * its settings. `settle` turns the values into settings, for rules that span rows (and may
+ * throw UsageError).
+ */
+export function startup<T extends Table, S>(
+  program: "server" | "client",
+  table: T,
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+  version: string,
+  settle: (values: Values<T>, t: Messages) => S,
+): Startup<S> {
+  const { t } = chooseLanguage(argv, env);
+  const text =
+    program === "server"
+      ? { usage: t.serverUsage, intro: t.serverIntro, outro: t.serverOutro }
+      : { usage: t.clientUsage, intro: t.clientIntro, outro: t.clientOutro };
+  try {
+    const parsed = parseCommandLine(table, argv, env, t);
+    if (parsed.action === "help")
+      return { t, exit: { code: 0, text: helpText(table, t, text), toStderr: false } };
+    if (parsed.action === "version")
+      return { t, exit: { code: 0, text: version, toStderr: false } };
+    return { t, settings: settle(parsed.values, t) };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    return { t, exit: { code: 2, text: t.usageError(error.message, program), toStderr: true } };
+  }
+}

@@ -1,0 +1,33 @@
+/** What the server keeps for each connection, on `socket.data`. */
+import { Outbox } from "./outbox.ts";
+
+export interface Conn {
+  id: number;
+  openedAt: number;
+  received: number;
+  outbox: Outbox; // echo bytes the kernel has not taken yet
+  peerEnded: boolean; // the peer half-closed: close once its echo is out
+  paused: boolean; // not reading: the outbox reached --max-buffer
+  waitingTurn: boolean; // sequential: connected, waiting for its turn (not read, not timed out)
+  seen: number; // the coarse clock at the last sign of life (a byte either way)
+  /** Echo was handed to the kernel since the kernel's queue was last seen empty. */
+  unconfirmed: boolean;
+  kernelQueue?: number; // the kernel's send queue when last looked at
+  undelivered: number; // echo lost because the server itself closed the connection
+  failure?: string; // why the server itself ended the connection
+}
+
+export function newConn(id: number, now: number): Conn {
+  return {
+    id,
+    openedAt: performance.now(),
+    received: 0,
+    outbox: new Outbox(),
+    peerEnded: false,
+    paused: false,
+    waitingTurn: false,
+    seen: now,
+    unconfirmed: false,
+    undelivered: 0,
+  };
+}

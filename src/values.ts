@@ -1,0 +1,144 @@
+/**
+ * What a good option value looks like. Each parser returns the value or throws `BadValue` with
+ * a code; the words are chosen later, in the user's language, by src/command-line.ts. So these
+ * serve the programs, the bench and the soak alike, and the tests can call them directly.
+ */
+
+/** The codes a value can be refused with; each has a sentence in both catalogs (`badValue`). */
+export type Problem =
+  | "port"
+  | "clientPort"
+  | "mode"
+  | "seconds"
+  | "secondsOrZero"
+  | "count"
+  | "bytes"
+  | "workers"
+  | "lang"
+  | "emptyHost"
+  | "badIp"
+  | "boolean";
+
+export class BadValue extends Error {
+  constructor(
+    readonly problem: Problem,
+    readonly limit?: number,
+  ) {
+    super(problem);
+  }
+}
+
+export const MODES = ["once", "sequential", "concurrent"] as const;
+export type Mode = (typeof MODES)[number];
+
+export const LANGS = ["en", "pt"] as const;
+export type Lang = (typeof LANGS)[number];
+
+/** More server processes than this is a typo, not a plan: each one is a whole Bun runtime. */
+export const MAX_WORKERS = 64;
+const MAX_SECONDS = 86_400 * 365;
+const MAX_BYTES = 1 << 30;
+
+const whole = (text: string) => (/^\s*\d+\s*$/.test(text) ? Number(text) : NaN);
+
+export function port(text: string): number {
+  const n = whole(text);
+  if (n >= 0 && n <= 65535) return n;
+  throw new BadValue("port");
+}
+
+/** A port to connect to: 0 means "any" only to a listener. */
+export function clientPort(text: string): number {
+  const n = whole(text);
+  if (n >= 1 && n <= 65535) return n;
+  throw new BadValue("clientPort");
+}
+
+export function mode(text: string): Mode {
+  const m = text.trim().toLowerCase();
+  if ((MODES as readonly string[]).includes(m)) return m as Mode;
+  throw new BadValue("mode");
+}
+
+export function seconds(text: string): number {
+  const n = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
+  if (n > 0 && n <= MAX_SECONDS) return n;
+  throw new BadValue("seconds");
+}
+
+/** Seconds, where 0 means "never". */
+export function secondsOrNever(text: string): number {
+  if (/^\s*0+(\.0*)?\s*$/.test(text)) return 0;
+  try {
+    return seconds(text);
+  } catch {
+    throw new BadValue("secondsOrZero");
+  }
+}
+
+/** A whole number of at least 1 (a count of connections, say). */
+export function count(text: string): number {
+  const n = whole(text);
+  if (n >= 1 && Number.isSafeInteger(n)) return n;
+  throw new BadValue("count");
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1 << 20,
+  mb: 1 << 20,
+  mib: 1 << 20,
+  g: 1 << 30,
+  gb: 1 << 30,
+  gib: 1 << 30,
+};
+
+/** A size in bytes: 65536, 64k, 1m, 1g (k, m and g are 1024, 1024² and 1024³). */
+export function bytes(text: string, max = MAX_BYTES): number {
+  const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = match ? UNITS[match[2]!.toLowerCase()] : undefined;
+  const n = match && unit ? Number(match[1]) * unit : NaN;
+  if (n >= 1 && n <= max) return n;
+  throw new BadValue("bytes", max);
+}
+
+/** --workers: a count, or `auto` for one per core. */
+export function workers(text: string, cores = navigator.hardwareConcurrency): number {
+  if (text.trim().toLowerCase() === "auto") return Math.max(1, cores);
+  const n = whole(text);
+  if (n >= 1 && n <= MAX_WORKERS) return n;
+  throw new BadValue("workers", MAX_WORKERS);
+}
+
+export function lang(text: string): Lang {
+  const l = text.trim().toLowerCase();
+  if ((LANGS as readonly string[]).includes(l)) return l as Lang;
+  throw new BadValue("lang");
+}
+
+/**
+ * A host name or address. Empty is refused here (Bun would take it for "any" or throw); so is
+ * something shaped like an IPv4 address that is not one (999.1.1.1), which no resolver can fix.
+ */
+export function host(text: string): string {
+  const h = text.trim();
+  if (h === "") throw new BadValue("emptyHost");
+  if (/^[\d.]+$/.test(h) && !isIPv4(h)) throw new BadValue("badIp");
+  return h;
+}
+
+function isIPv4(text: string): boolean {
+  const parts = text.split(".");
+  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
+
+/** An environment variable that switches something on: 1/true/yes or 0/false/no. */
+export function boolean(text: string): boolean {
+  const b = text.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(b)) return true;
+  if (["0", "false", "no", "off", ""].includes(b)) return false;
+  throw new BadValue("boolean");
+}
