@@ -17,7 +17,7 @@ import pkg from "./package.json";
 import { startup } from "./src/command-line.ts";
 import { clientOptions, clientSettings } from "./src/options.ts";
 import { Outbox } from "./src/outbox.ts";
-import { formatAddress, preview } from "./src/text.ts";
+import { escaped, formatAddress } from "./src/text.ts";
 import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/errors.ts";
 import { EchoTimeout, EchoWaiter } from "./src/echo-waiter.ts";
 import { isStopWord, lines, withoutCR } from "./src/lines.ts";
@@ -156,7 +156,8 @@ try {
       show(out.echo(text.endsWith("\n") ? text.slice(0, -1) : text));
     } else {
       // Not what was sent: shown escaped, so a server cannot drive the terminal.
-      show(preview(got, got.length));
+      const last = got.at(-1) === 0x0a ? got.subarray(0, -1) : got;
+      show(escaped(last));
       console.error(err.warning(t.echoDiffers(sent.length)));
     }
     prompt();

@@ -40,6 +40,11 @@ export function preview(bytes: Uint8Array, limit = PREVIEW_BYTES): string {
   return `"${out}"${bytes.length > limit ? "…" : ""}`;
 }
 
+/** All of `bytes`, escaped as in a preview but without the quotes: safe to show on a terminal. */
+export function escaped(bytes: Uint8Array): string {
+  return preview(bytes, bytes.length).slice(1, -1);
+}
+
 const ESCAPES: Record<number, string> = { 0x00: "\\0", 0x09: "\\t", 0x0a: "\\n", 0x0d: "\\r" };
 
 function decodeOne(bytes: Uint8Array): string | null {

@@ -97,7 +97,7 @@ describe("errors: one line, no stack trace", () => {
     const client = run("client.ts", ["--port", String(port)], { stdin: "oi\n" });
     expect(await client.exited).toBe(1);
     expect(client.err.all).toEqual([
-      `error: connection refused by 127.0.0.1:${port}; start the server first (bun run server), or check --host and --port`,
+      `error: connection refused by 127.0.0.1:${port}: no server is listening there. Start one (bun run server), or check --host and --port; a server in mode once stops listening as soon as its one client connects`,
     ]);
     expect(client.out.text).toBe("");
   });
@@ -142,21 +142,29 @@ describe("errors: one line, no stack trace", () => {
     expect(client.err.text).toMatch(/error: the server (closed|reset) the connection/);
   });
 
-  test("usage errors exit 2 with one line", async () => {
-    for (const [args, message] of [
-      [["--port", "0"], '--port must be a whole number from 1 to 65535, not "0"'],
-      [["--port", "99999"], '--port must be a whole number from 1 to 65535, not "99999"'],
-      [["--timeout", "-1"], "option --timeout needs a value"],
-      [["--timeout", "abc"], '--timeout must be a positive number of seconds, not "abc"'],
-      [["--nope"], "unknown option --nope"],
-      [["extra"], 'unexpected argument "extra"'],
-    ] as const) {
-      const client = run("client.ts", [...args]);
-      expect(await client.exited).toBe(2);
-      expect(client.err.all).toEqual([`error: ${message} (see: bun run client --help)`]);
-    }
+  test.each([
+    [["--port", "0"], '--port must be a whole number from 1 to 65535, not "0"'],
+    [["--port", "99999"], '--port must be a whole number from 1 to 65535, not "99999"'],
+    [["--port"], "option --port needs a value"],
+    [["--port", "--timeout", "3"], "option --port needs a value"],
+    [["--timeout", "-1"], '--timeout must be a number of seconds, 0 for never, not "-1"'],
+    [["--timeout", "abc"], '--timeout must be a number of seconds, 0 for never, not "abc"'],
+    [["--host", ""], "--host needs a host name or address, not an empty one"],
+    [["--host", "999.1.1.1"], '--host: "999.1.1.1" is not an IP address'],
+    [["--tls=yes"], "option --tls takes no value"],
+    [["--nope"], "unknown option --nope"],
+    [["extra"], 'unexpected argument "extra"'],
+  ] as const)("usage error %p: exit 2, one line", async (args, message) => {
+    const client = run("client.ts", [...args]);
+    expect(await client.exited).toBe(2);
+    expect(client.err.all).toEqual([`error: ${message} (see: bun run client --help)`]);
+  });
+
+  test("a bad environment variable is named: exit 2", async () => {
     const env = run("client.ts", [], { env: { ECHO_PORT: "x" } });
     expect(await env.exited).toBe(2);
-    expect(env.err.text).toContain('ECHO_PORT must be a whole number from 1 to 65535, not "x"');
+    expect(env.err.all).toEqual([
+      'error: ECHO_PORT must be a whole number from 1 to 65535, not "x" (see: bun run client --help)',
+    ]);
   });
 });

@@ -60,7 +60,7 @@ describe("--idle-timeout", () => {
     await talking;
     expect(lived).toBeGreaterThanOrEqual(1000);
     expect(
-      await server.out.waitFor(/#1 closed: .*\(no traffic for 1\.0 s, the --idle-timeout\)$/),
+      await server.out.waitFor(/#1 closed: .*\(idle timeout: no traffic for 1\.0 s\)$/),
     ).toBeDefined();
     expect(server.out.count(/#2 closed/)).toBe(0); // the talker is still open
     expect(sent).toBeGreaterThan(3);

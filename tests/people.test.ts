@@ -18,7 +18,7 @@ describe("Portuguese", () => {
       `conectado a 127.0.0.1:${server.port}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
     );
     expect(await server.exited).toBe(0);
-    expect(server.out.text).toContain("#1 conectado de 127.0.0.1:");
+    expect(server.out.text).toContain("#1 conectada de 127.0.0.1:");
     expect(server.out.text).toContain('#1 recebeu 3 bytes: "oi\\n"');
     expect(server.out.text).toMatch(/#1 fechada: 3 bytes ecoados em \d+,\d s/);
     expect(server.out.all.at(-1)).toMatch(
@@ -30,7 +30,7 @@ describe("Portuguese", () => {
     const refused = run("client.ts", ["--port", "1"], { stdin: "oi\n", env: PT });
     expect(await refused.exited).toBe(1);
     expect(refused.err.all).toEqual([
-      "erro: conexão recusada por 127.0.0.1:1; inicie o servidor antes (bun run server), ou confira --host e --port",
+      "erro: conexão recusada por 127.0.0.1:1: nenhum servidor escuta ali. Inicie um (bun run server) ou confira --host e --port; um servidor no modo once para de escutar assim que seu único cliente se conecta",
     ]);
     const usage = run("server.ts", ["--mode", "x"], { env: PT });
     expect(await usage.exited).toBe(2);
@@ -39,7 +39,7 @@ describe("Portuguese", () => {
     );
     const help = run("client.ts", ["--help"], { env: { LC_ALL: "pt_BR.UTF-8" } });
     expect(await help.exited).toBe(0);
-    expect(help.out.text).toContain("Digite fim (ou tecle Ctrl-D)");
+    expect(help.out.text).toContain("Digite fim (em maiúsculas ou minúsculas) ou tecle Ctrl-D");
     const english = run("server.ts", ["--lang", "en", "--mode", "x"], { env: PT });
     expect(await english.exited).toBe(2);
     expect(english.err.text).toStartWith("error: --mode must be");

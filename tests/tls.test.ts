@@ -125,36 +125,73 @@ describe("TLS", () => {
     );
   });
 
-  test("bad or missing certificate files: one line each, exit 1 (2 for a missing half of the pair)", async () => {
-    const cases: [string[], number, RegExp][] = [
-      [["--tls-cert", cert], 2, /^error: --tls-cert and --tls-key go together/],
-      [
-        ["--tls-cert", join(dir, "nope.pem"), "--tls-key", key],
-        1,
-        /^error: cannot read the TLS certificate file ".*nope\.pem" \(ENOENT\)$/,
-      ],
-      [
-        ["--tls-cert", cert, "--tls-key", join(dir, "..")],
-        1,
-        /^error: cannot read the TLS key file/,
-      ],
-      [
-        ["--tls-cert", "package.json", "--tls-key", key],
-        1,
-        /^error: the TLS certificate file "package\.json" is not in PEM format/,
-      ],
-      [
-        ["--tls-cert", cert, "--tls-key", otherKey],
-        1,
-        /^error: the TLS certificate or key was not accepted: the key does not belong to the certificate$/,
-      ],
-    ];
-    for (const [args, code, line] of cases) {
-      const server = run("server.ts", ["--port", "0", ...args]);
-      expect(await server.exited).toBe(code);
-      expect(server.err.all).toHaveLength(1);
-      expect(server.err.all[0]).toMatch(line);
-    }
+  // Each case: the server's arguments (or the client's, for --tls-ca), its exit status, its line.
+  const fifo = join(dir, "fifo.pem");
+  const huge = join(dir, "huge.pem");
+  test.each([
+    ["server", () => ["--tls-cert", cert], 2, /^error: --tls-cert and --tls-key go together/],
+    [
+      "server",
+      () => ["--tls-cert", join(dir, "nope.pem"), "--tls-key", key],
+      1,
+      /^error: cannot read the TLS certificate file ".*nope\.pem" \(ENOENT\)$/,
+    ],
+    [
+      "server",
+      () => ["--tls-cert", cert, "--tls-key", dir],
+      1,
+      /^error: the TLS key file ".*" is not a regular file$/,
+    ],
+    [
+      "server",
+      () => ["--tls-cert", "/dev/zero", "--tls-key", key],
+      1,
+      /^error: the TLS certificate file "\/dev\/zero" is not a regular file$/,
+    ],
+    [
+      "server",
+      () => ["--tls-cert", fifo, "--tls-key", key],
+      1,
+      /^error: the TLS certificate file ".*fifo\.pem" is not a regular file$/,
+    ],
+    [
+      "server",
+      () => ["--tls-cert", huge, "--tls-key", key],
+      1,
+      /^error: the TLS certificate file ".*huge\.pem" is over 1 MiB: not a PEM file$/,
+    ],
+    [
+      "server",
+      () => ["--tls-cert", "package.json", "--tls-key", key],
+      1,
+      /^error: the TLS certificate file "package\.json" is not in PEM format/,
+    ],
+    [
+      "server",
+      () => ["--tls-cert", key, "--tls-key", cert],
+      1,
+      /^error: the TLS certificate file ".*key\.pem" holds no certificate \(are the certificate and the key swapped\?\)$/,
+    ],
+    [
+      "server",
+      () => ["--tls-cert", cert, "--tls-key", otherKey],
+      1,
+      /^error: the TLS certificate or key was not accepted: the key does not belong to the certificate$/,
+    ],
+    [
+      "client",
+      () => ["--tls-ca", fifo],
+      1,
+      /^error: the TLS CA certificate file ".*fifo\.pem" is not a regular file$/,
+    ],
+  ] as const)("bad TLS files (%s): one line, exit %#", async (program, args, code, line) => {
+    if (!(await Bun.file(fifo).exists())) Bun.spawnSync(["mkfifo", fifo]);
+    if (!(await Bun.file(huge).exists()))
+      await Bun.write(huge, "-----BEGIN CERTIFICATE-----\n" + "A".repeat(2 << 20));
+    const child = run(`${program}.ts`, ["--port", program === "server" ? "0" : "1", ...args()]);
+    expect(await child.exited).toBe(code);
+    expect(child.err.all).toHaveLength(1);
+    expect(child.err.all[0]).toMatch(line);
   });
 });
 

@@ -116,7 +116,7 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
     `warning: ${plural(max, "connection", "connections")} open, the limit (--max-connections): closing new ones`,
   limitRefused: (n: number, max: number) =>
     `warning: closed ${plural(n, "more new connection", "more new connections")} in the last second (limit ${number.format(max)})`,
-  idleClosed: (secs: number) => `no traffic for ${seconds.format(secs)} s (--idle-timeout)`,
+  idleClosed: (secs: number) => `idle timeout: no traffic for ${seconds.format(secs)} s`,
   tlsKeyMismatch: "the key does not belong to the certificate",
   connectionLost: "connection lost: the peer is gone (reset or closed)",
   brokenPipe: "the peer stopped reading (broken pipe)",

@@ -108,7 +108,7 @@ interno, 130, 143 ou 129 fechado na hora por um segundo Ctrl-C, SIGTERM ou SIGHU
     `aviso: ${plural(max, "conexão aberta", "conexões abertas")}, o limite (--max-connections): fechando as novas`,
   limitRefused: (n, max) =>
     `aviso: ${plural(n, "outra conexão nova fechada", "outras conexões novas fechadas")} no último segundo (limite ${number.format(max)})`,
-  idleClosed: (secs) => `sem tráfego por ${seconds.format(secs)} s (--idle-timeout)`,
+  idleClosed: (secs) => `tempo ocioso esgotado: sem tráfego por ${seconds.format(secs)} s`,
   tlsKeyMismatch: "a chave não pertence ao certificado",
   connectionLost: "conexão perdida: o outro lado sumiu (reset ou fechada)",
   brokenPipe: "o outro lado parou de ler (broken pipe)",
@@ -116,12 +116,13 @@ interno, 130, 143 ou 129 fechado na hora por um segundo Ctrl-C, SIGTERM ou SIGHU
   tlsFile: {
     unreadable: (what, path, reason) =>
       `erro: não foi possível ler o arquivo TLS "${path}" (${what}): ${reason}`,
-    notRegular: (what, path) => `erro: o arquivo TLS "${path}" (${what}) não é um arquivo comum`,
-    tooLarge: (what, path) =>
+    notRegular: (what, path, _reason) =>
+      `erro: o arquivo TLS "${path}" (${what}) não é um arquivo comum`,
+    tooLarge: (what, path, _reason) =>
       `erro: o arquivo TLS "${path}" (${what}) tem mais de 1 MiB: não é um arquivo PEM`,
-    notPem: (what, path) =>
+    notPem: (what, path, _reason) =>
       `erro: o arquivo TLS "${path}" (${what}) não está no formato PEM (-----BEGIN ...)`,
-    wrongKind: (what, path) =>
+    wrongKind: (what, path, _reason) =>
       `erro: o arquivo TLS "${path}" não contém ${what === "chave" ? "uma chave" : "um " + what} (o certificado e a chave estão trocados?)`,
   },
   tlsInvalid: (reason) => `erro: o certificado ou a chave TLS não foi aceito: ${reason}`,
