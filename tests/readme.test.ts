@@ -193,6 +193,14 @@ test("the README's set-up: npm install once, then its PATH line finds the projec
   expect(README).toContain('`$env:Path = "$PWD\\node_modules\\.bin;$env:Path"`'); // PowerShell
 });
 
+test("the README's commands carry no # notes (zsh, macOS's shell, would run them as arguments)", () => {
+  // zsh without `setopt interactivecomments` (its default) passes `# note` on to the command,
+  // and runs any `backquoted` or (parenthesised) text in it: explain in the prose instead.
+  const commands = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split("\n"));
+  expect(commands.length).toBeGreaterThan(20);
+  expect(commands.filter((line) => /(^|\s)#/.test(line))).toEqual([]);
+});
+
 test("the README names the test command CI runs", async () => {
   expect(README).toContain("`bun test` runs the tests");
   expect(await Bun.file(`${ROOT}/.ci/run`).text()).toContain("npx bun test");
