@@ -81,7 +81,9 @@ const socket: Socket = await (async () =>
       },
       handshake(_socket, ok, error) {
         trace(0, "handshake", ok ? "ok" : `failed: ${error?.message ?? "?"}`);
-        if (!ok && !tls?.insecure) fail(tlsProblem(error));
+        // --insecure waives the certificate check, not TLS itself: a server that does not
+        // speak it fails either way.
+        if (!ok && (!tls?.insecure || notTls(error))) fail(tlsProblem(error));
         secured.resolve();
       },
       binaryType: "uint8array",
@@ -113,12 +115,16 @@ const socket: Socket = await (async () =>
     },
   }))().catch((error: unknown) => fail(connectErrorMessage(t, error, host, port)));
 
-/** Why a TLS connection failed: a plain server answers TLS with bytes that are not TLS. */
+/** A plain server answers TLS with bytes that are not TLS (an echo server, with our own hello). */
+function notTls(error: Error | null | undefined): boolean {
+  return /WRONG_VERSION_NUMBER|UNEXPECTED_MESSAGE|UNKNOWN_PROTOCOL|packet length|record/i.test(
+    error?.message ?? "",
+  );
+}
+
+/** Why a TLS connection failed, said the way the user can act on it. */
 function tlsProblem(error: Error | null | undefined): string {
-  const reason = error?.message ?? "?";
-  if (/WRONG_VERSION_NUMBER|UNEXPECTED_MESSAGE|UNKNOWN_PROTOCOL|packet length|record/i.test(reason))
-    return t.notTls(address);
-  return t.tlsRejected(address, reason);
+  return notTls(error) ? t.notTls(address) : t.tlsRejected(address, error?.message ?? "?");
 }
 
 // ---- the conversation: one line out, its whole echo back ----------------------------------------

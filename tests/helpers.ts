@@ -95,9 +95,18 @@ export function childrenOf(pid: number): number[] {
   }
 }
 
+/** A process's descendants, deepest first (a pseudo-terminal's shell, `bun run`, --workers). */
+export function descendantsOf(pid: number): number[] {
+  return childrenOf(pid).flatMap((child) => [...descendantsOf(child), child]);
+}
+
 export async function killChildren(): Promise<void> {
   for (const child of children) {
-    for (const pid of childrenOf(child.pid)) process.kill(pid, "SIGKILL"); // --workers
+    for (const pid of descendantsOf(child.pid)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {} // gone already
+    }
     child.kill("SIGKILL");
     await child.exited;
   }
@@ -118,7 +127,15 @@ export function run(
   args: string[],
   options: { env?: Record<string, string | undefined>; stdin?: string | Uint8Array } = {},
 ): Child {
-  const proc = Bun.spawn([BUN, script, ...args], {
+  return runCommand([BUN, script, ...args], options);
+}
+
+/** Runs any command from the project root with piped stdio; killed after the test like the rest. */
+export function runCommand(
+  argv: string[],
+  options: { env?: Record<string, string | undefined>; stdin?: string | Uint8Array } = {},
+): Child {
+  const proc = Bun.spawn(argv, {
     cwd: ROOT,
     env: { ...cleanEnv, ...options.env },
     stdin: "pipe",
@@ -135,6 +152,9 @@ export function run(
   const exited = Promise.all([proc.exited, out.closed, err.closed]).then(([code]) => code);
   return { proc, out, err, exited };
 }
+
+/** PATH with the project's own Bun first, as the README's set-up line makes it. */
+export const PATH_WITH_BUN = `${ROOT}/node_modules/.bin:${process.env.PATH}`;
 
 export interface Server extends Child {
   port: number;

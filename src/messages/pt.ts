@@ -31,35 +31,36 @@ export const pt: Messages = {
     workers: (source, value, max) =>
       `${source} deve ser auto ou um número inteiro de 1 a ${max}, não "${value}"`,
     lang: (source, value) => `${source} deve ser en ou pt, não "${value}"`,
-    emptyHost: (source) => `${source} precisa de um nome ou endereço de host, e não de um vazio`,
+    emptyHost: (source) => `${source} não pode ficar vazio: informe um nome de host ou um endereço`,
     badIp: (source, value) => `${source}: "${value}" não é um endereço IP`,
     boolean: (source, value) => `${source} deve ser 1 ou 0, não "${value}"`,
   },
-  tlsPairNeeded: "--tls-cert e --tls-key são usadas juntas: informe as duas ou nenhuma",
+  tlsPairNeeded: "--tls-cert e --tls-key andam juntas: use as duas ou nenhuma",
   optionsHeading: "Opções (variável de ambiente entre colchetes):",
   defaultWord: "padrão:",
-  metavar: { PORT: "PORTA", MODE: "MODO", SECS: "SEG", FILE: "ARQUIVO", LANG: "LÍNGUA" },
+  metavar: { PORT: "PORTA", MODE: "MODO", SECS: "SEG", FILE: "ARQUIVO", LANG: "IDIOMA" },
   optionHelp: {
     serverHost: "endereço em que escutar; 0.0.0.0 ou :: atende também outras máquinas",
     serverPort: "porta em que escutar; 0 escolhe uma livre",
     mode: "once        atende um cliente e termina\nsequential  um cliente por vez; os outros esperam\nconcurrent  todos os clientes ao mesmo tempo",
     maxConnections: "fecha as conexões novas quando já houver N abertas",
-    idleTimeout: "fecha uma conexão que fica esse tempo sem tráfego; 0 = nunca",
+    idleTimeout: "fecha uma conexão que fique esse tempo sem tráfego; 0 = nunca",
     maxBuffer:
       "quanto eco guardar para um cliente que lê mais devagar do que envia, antes de o servidor parar de ler dele: 65536, 64k, 1m",
     workers:
-      "N processos servidores dividindo a porta (SO_REUSEPORT), para usar todos os núcleos; auto = um por núcleo; exige --mode concurrent; os limites valem para cada processo",
-    tlsCert: "serve TLS com este certificado (PEM)",
-    tlsKey: "e esta chave privada (PEM)",
-    quiet: "mostra só a linha de escuta e os erros",
-    trace: "mostra cada evento do socket na saída de erro, com o horário",
-    lang: "en ou pt (padrão: de LC_ALL, LC_MESSAGES, LANG)",
-    clientHost: "servidor ao qual conectar",
+      "N processos do servidor compartilhando a porta (SO_REUSEPORT), para usar todos os núcleos; auto = um por núcleo; exige --mode concurrent; os limites valem para cada processo",
+    tlsCert: "atende com TLS usando este certificado (PEM)",
+    tlsKey: "a chave privada desse certificado (PEM)",
+    quiet: 'mostra só a linha "escutando em" e os erros',
+    trace: "mostra cada evento do socket na saída de erro, com o tempo em ms desde o início",
+    lang: "en ou pt (padrão: conforme LC_ALL, LC_MESSAGES, LANG)",
+    clientHost: "servidor ao qual se conectar",
     clientPort: "porta do servidor",
     timeout:
-      "desiste quando nenhum byte de um eco esperado (ou do handshake TLS) chega nesse tempo; 0 = espera o quanto for preciso",
+      "desiste se nenhum byte do eco esperado (ou do handshake TLS) chegar nesse tempo; 0 = espera o quanto for preciso",
     tls: "conecta com TLS, verificando o certificado do servidor com os certificados confiáveis do sistema",
-    tlsCa: "verifica o servidor com este certificado de CA (PEM)",
+    tlsCa:
+      "verifica o servidor com este certificado de CA (PEM), em vez dos certificados do sistema",
     insecure: "TLS sem verificar o servidor (só para testes)",
     help: "mostra esta ajuda",
     version: "mostra a versão",
@@ -68,19 +69,19 @@ export const pt: Messages = {
   // servidor
   serverUsage: "Uso: bun run server [opções]",
   serverIntro: "Servidor de eco, o lado passivo: devolve cada byte que recebe, sem alteração.",
-  serverOutro: `Um primeiro Ctrl-C, SIGTERM ou SIGHUP faz o servidor parar de aceitar conexões e
-deixa as abertas terminarem o eco; um segundo as fecha na hora.
+  serverOutro: `O primeiro Ctrl-C, SIGTERM ou SIGHUP faz o servidor parar de aceitar conexões
+e deixa as abertas terminarem o eco; o segundo fecha todas na hora.
 Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso, 70 erro
-interno, 130, 143 ou 129 fechado na hora por um segundo Ctrl-C, SIGTERM ou SIGHUP.`,
+interno; 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo na hora.`,
   listening: (address, mode) => `escutando em ${address} (modo ${mode})`,
   opened: (id, peer) => `#${id} conectada de ${peer}`,
   received: (id, size, preview) => `#${id} recebeu ${plural(size, "byte", "bytes")}: ${preview}`,
   closed: (id, echoed, secs, reason, undelivered = 0) =>
     `#${id} fechada: ${plural(echoed, "byte ecoado", "bytes ecoados")} em ${seconds.format(secs)} s` +
     (reason || undelivered
-      ? ` (${[reason, undelivered && `${plural(undelivered, "byte", "bytes")} de eco não entregues`].filter(Boolean).join("; ")})`
+      ? ` (${[reason, undelivered && `${plural(undelivered, "byte de eco não entregue", "bytes de eco não entregues")}`].filter(Boolean).join("; ")})`
       : ""),
-  unknownPeer: "um endereço desconhecido (o outro lado saiu na hora)",
+  unknownPeer: "um endereço desconhecido (o outro lado saiu logo ao conectar)",
   tlsHandshakeFailed: (reason) => `o handshake TLS falhou: ${reason}`,
   filesLimitLower: (limit, max) =>
     `aviso: este processo pode abrir só ${number.format(limit)} arquivos (ulimit -n): atende no máximo ${number.format(max)} conexões ao mesmo tempo (--max-connections); aumente o limite para atender mais`,
@@ -90,8 +91,10 @@ interno, 130, 143 ou 129 fechado na hora por um segundo Ctrl-C, SIGTERM ou SIGHU
   waiting: (id, ahead) => `#${id} esperando: ${plural(ahead, "cliente", "clientes")} na frente`,
   serving: (id) => `#${id} agora está sendo atendida`,
   stopping: (open) =>
-    `parando: sem novas conexões; esperando ${plural(open, "conexão aberta", "conexões abertas")} terminar (tecle Ctrl-C outra vez para fechá-las agora)`,
-  stalled: "sem tráfego por 2 s depois da parada",
+    open === 1
+      ? "parando: sem novas conexões; esperando 1 conexão aberta terminar (outro Ctrl-C fecha essa conexão na hora)"
+      : `parando: sem novas conexões; esperando ${number.format(open)} conexões abertas terminarem (outro Ctrl-C fecha todas na hora)`,
+  stalled: "sem tráfego por 2 s depois do sinal de parada",
   forced: (open) => `fechando ${plural(open, "conexão", "conexões")} agora`,
   summary: (connections, echoed, secs) =>
     `parado: ${plural(connections, "conexão", "conexões")}, ${plural(echoed, "byte ecoado", "bytes ecoados")}, ativo por ${seconds.format(secs)} s`,
@@ -105,12 +108,12 @@ interno, 130, 143 ou 129 fechado na hora por um segundo Ctrl-C, SIGTERM ou SIGHU
   listenFailed: (address, reason) => `erro: não é possível escutar em ${address}: ${reason}`,
   resetByPeer: "conexão interrompida pelo outro lado (reset)",
   limitReached: (max) =>
-    `aviso: ${plural(max, "conexão aberta", "conexões abertas")}, o limite (--max-connections): fechando as novas`,
+    `aviso: ${plural(max, "conexão aberta", "conexões abertas")}, o limite (--max-connections): as novas serão fechadas`,
   limitRefused: (n, max) =>
-    `aviso: ${plural(n, "outra conexão nova fechada", "outras conexões novas fechadas")} no último segundo (limite ${number.format(max)})`,
-  idleClosed: (secs) => `tempo ocioso esgotado: sem tráfego por ${seconds.format(secs)} s`,
+    `aviso: mais ${plural(n, "conexão nova fechada", "conexões novas fechadas")} no último segundo (limite ${number.format(max)})`,
+  idleClosed: (secs) => `tempo de inatividade esgotado: sem tráfego por ${seconds.format(secs)} s`,
   tlsKeyMismatch: "a chave não pertence ao certificado",
-  connectionLost: "conexão perdida: o outro lado sumiu (reset ou fechada)",
+  connectionLost: "conexão perdida: o outro lado sumiu (reset ou fechamento)",
   brokenPipe: "o outro lado parou de ler (broken pipe)",
   tlsFileKind: { certificate: "certificado", key: "chave", ca: "certificado de CA" },
   tlsFile: {
@@ -125,28 +128,29 @@ interno, 130, 143 ou 129 fechado na hora por um segundo Ctrl-C, SIGTERM ou SIGHU
     wrongKind: (what, path, _reason) =>
       `erro: o arquivo TLS "${path}" não contém ${what === "chave" ? "uma chave" : "um " + what} (o certificado e a chave estão trocados?)`,
   },
-  tlsInvalid: (reason) => `erro: o certificado ou a chave TLS não foi aceito: ${reason}`,
+  tlsInvalid: (reason) => `erro: o par certificado e chave TLS não foi aceito: ${reason}`,
   workers: (n) => (n === 1 ? "1 processo" : `${n} processos`),
   workersNeedConcurrent: (mode) =>
     `--workers acima de 1 exige --mode concurrent: no modo ${mode} um só processo precisa ver todos os clientes`,
   noReusePort:
     "aviso: SO_REUSEPORT não está disponível aqui, então um só processo atende a porta: rodando 1 processo",
   workerDied: (k, pid, how) =>
-    `aviso: o processo ${k} (pid ${pid}) terminou inesperadamente (${how}); iniciando-o outra vez`,
+    `aviso: o processo ${k} (pid ${pid}) terminou inesperadamente (${how}); reiniciando`,
   workerFailing: (k) =>
-    `erro: o processo ${k} termina logo depois de iniciar, repetidamente; parando o servidor`,
+    `erro: o processo ${k} sempre termina logo depois de iniciar; parando o servidor`,
   exitedWith: (code, signal) => (signal ? `sinal ${signal}` : `código de saída ${code}`),
-  internalError: (reason) => `erro: erro interno: ${reason}; o servidor para (código de saída 70)`,
+  internalError: (reason) =>
+    `erro: falha interna: ${reason}; o servidor vai parar (código de saída 70)`,
 
   // cliente
   clientUsage: "Uso: bun run client [opções]",
   clientIntro: `Cliente de eco, o lado ativo: envia cada linha digitada e mostra o eco.
 Digite fim (em maiúsculas ou minúsculas) ou tecle Ctrl-D para fechar a conexão
-e sair; o fim não é enviado.`,
+e sair; a palavra fim não é enviada.`,
   clientOutro: `Os ecos vão para a saída padrão, um por linha; o prompt e as linhas de estado
 vão para a saída de erro.
-Código de saída: 0 encerrado com fim ou com o fim da entrada, 1 erro de conexão
-ou eco perdido, 2 erro de uso.`,
+Código de saída: 0 saiu com fim ou no fim da entrada, 1 erro de conexão ou eco
+perdido, 2 erro de uso.`,
   connected: (address) =>
     `conectado a ${address}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
   connectedTls: (address) =>
@@ -160,25 +164,25 @@ ou eco perdido, 2 erro de uso.`,
   echoDiffers: (sent) =>
     `aviso: o eco difere do${sent === 1 ? "" : "s"} ${plural(sent, "byte enviado", "bytes enviados")}`,
   unexpectedBytes: (n) =>
-    `aviso: o servidor enviou ${plural(n, "byte", "bytes")} que não são eco de nenhuma mensagem`,
+    `aviso: o servidor enviou ${plural(n, "byte que não é", "bytes que não são")} eco de nenhuma mensagem`,
   refused: (address) =>
     `erro: conexão recusada por ${address}: nenhum servidor escuta ali. Inicie um (bun run server) ou confira --host e --port; um servidor no modo once para de escutar assim que seu único cliente se conecta`,
   unknownHost: (host) => `erro: host desconhecido "${host}"`,
   connectFailed: (address, reason) => `erro: não é possível conectar a ${address}: ${reason}`,
   echoTimeout: (secs) =>
-    `erro: nenhum eco do servidor por ${seconds.format(secs)} s; desistindo (veja --timeout)`,
+    `erro: nenhum eco do servidor em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   serverClosed: "erro: o servidor fechou a conexão",
   serverClosedAtOnce:
-    "erro: o servidor fechou a conexão logo de início (um servidor no modo once atende um único cliente)",
+    "erro: o servidor fechou a conexão imediatamente (um servidor no modo once atende um único cliente)",
   notTls: (address) =>
-    `erro: ${address} não fala TLS (é um servidor de eco TCP simples? tire o --tls)`,
+    `erro: ${address} não usa TLS (é um servidor de eco TCP comum? então rode sem --tls)`,
   handshakeTimeout: (secs) =>
-    `erro: nenhum handshake TLS do servidor em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
+    `erro: o servidor não completou o handshake TLS em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   stillWaiting: (secs) =>
-    `ainda esperando o servidor depois de ${seconds.format(secs)} s (no modo sequential ele atende um cliente por vez: a sua vez chega); Ctrl-C sai`,
+    `ainda esperando o servidor após ${seconds.format(secs)} s (no modo sequential ele atende um cliente por vez: sua vez vai chegar); Ctrl-C para sair`,
   inputFailed: (reason) => `erro: não foi possível ler a entrada padrão (${reason})`,
   strayFlood: (n) =>
-    `aviso: o servidor enviou ${plural(n, "byte", "bytes")} que não são eco de nenhuma mensagem`,
+    `aviso: ao todo, o servidor enviou ${plural(n, "byte que não é", "bytes que não são")} eco de nenhuma mensagem`,
   outputFailed: (reason) => `erro: não foi possível escrever o eco na saída padrão (${reason})`,
   serverReset: "erro: o servidor interrompeu a conexão (reset)",
 };

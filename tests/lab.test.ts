@@ -1,0 +1,317 @@
+/**
+ * The lab as people meet it, and the promises an adversarial round broke: driven the way a person
+ * (or a hostile peer) does, through `bun run` on a pseudo-terminal, at human pace, with slow
+ * readers, resets, a small `ulimit -n`, and signals.
+ */
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import {
+  BUN,
+  have,
+  Lines,
+  PATH_WITH_BUN,
+  Peer,
+  randomBytes,
+  ROOT,
+  run,
+  runCommand,
+  sha256,
+  startServer,
+} from "./helpers.ts";
+
+const MiB = 1 << 20;
+
+/** The port in a listening line. */
+const portOf = async (lines: Lines) =>
+  Number(/:(\d+) \(/.exec(await lines.waitFor(/^listening on /))![1]);
+
+/** A client that reads its echo in small pieces with pauses: slower than drain can notice. */
+async function slowReader(port: number, size: number, piece: number, everyMs: number) {
+  const python = `
+import socket, sys, time, hashlib
+s = socket.create_connection(("127.0.0.1", ${port}))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+data = bytes(range(256)) * (${size} // 256)
+s.setblocking(True)
+import threading
+def send():
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+threading.Thread(target=send).start()
+got = hashlib.sha256(); n = 0
+while True:
+    chunk = s.recv(${piece})
+    if not chunk: break
+    got.update(chunk); n += len(chunk)
+    time.sleep(${everyMs / 1000})
+print(n, got.hexdigest() == hashlib.sha256(data).hexdigest())
+`;
+  const child = runCommand(["python3", "-c", python]);
+  expect(await child.exited).toBe(0);
+  return child.out.all[0];
+}
+
+describe("one Ctrl-C is one stop, through bun run on a terminal", () => {
+  test.skipIf(!have("script"))(
+    "a connected client finishes its echo; the command ends with status 0",
+    async () => {
+      // script(1) gives the server a real terminal: Ctrl-C there reaches the whole foreground
+      // group (the shell, `bun run`, the server), and `bun run` forwards it once more.
+      const terminal = runCommand(
+        ["script", "-qfec", "bun run server --port 0 --mode concurrent", "/dev/null"],
+        { env: { PATH: PATH_WITH_BUN, TERM: "dumb" } },
+      );
+      const port = await portOf(terminal.out);
+      const peer = new Peer(port);
+      const data = randomBytes(2 * MiB);
+      await peer.send(data.subarray(0, MiB));
+      await peer.until(MiB);
+      terminal.proc.stdin.write("\x03");
+      terminal.proc.stdin.flush();
+      await terminal.out.waitFor("stopping: no new connections; waiting for 1 open connection");
+      await peer.send(data.subarray(MiB));
+      peer.finish();
+      await peer.ended;
+      expect(sha256(peer.all())).toBe(sha256(data));
+      expect(await terminal.exited).toBe(0);
+      expect(terminal.out.text).not.toContain("closing 1 connection now");
+      expect(terminal.out.text).toMatch(/stopped: 1 connection, 2,097,152 bytes echoed/);
+    },
+  );
+
+  test("SIGTERM sent to bun run's own process: one graceful stop, status 0", async () => {
+    const runner = runCommand([BUN, "run", "server", "--port", "0", "--mode", "concurrent"]);
+    const port = await portOf(runner.out);
+    const peer = new Peer(port);
+    await peer.send(randomBytes(1000));
+    await peer.until(1000);
+    runner.proc.kill("SIGTERM");
+    await runner.out.waitFor("stopping");
+    peer.finish();
+    expect(await runner.exited).toBe(0);
+    expect(runner.out.text).toContain("stopped: 1 connection, 1,000 bytes echoed");
+    expect(runner.err.text).toBe(""); // and no line from bun run itself
+  });
+
+  test("SIGHUP (the terminal closed) stops gracefully too", async () => {
+    const server = await startServer(["--mode", "concurrent"]);
+    const peer = new Peer(server.port);
+    await peer.send(randomBytes(500));
+    await peer.until(500);
+    server.proc.kill("SIGHUP");
+    await server.out.waitFor("stopping");
+    peer.finish();
+    expect(await server.exited).toBe(0);
+    expect(server.out.text).toContain("stopped: 1 connection, 500 bytes echoed");
+  });
+});
+
+describe("mode sequential at human speed", () => {
+  test("the second client waits longer than the old 10 s timeout, says so once, then is served", async () => {
+    const server = await startServer(["--mode", "sequential"]);
+    const first = new Peer(server.port);
+    await first.connected;
+    await server.out.waitFor("#1 connected");
+    const second = run("client.ts", ["--port", String(server.port)], { stdin: "segundo\n" });
+    await second.err.waitFor(/^still waiting for the server after 3\.0 s/);
+    await server.out.waitFor("#2 waiting");
+    await Bun.sleep(11_000); // the first student is still typing: longer than the old timeout
+    expect(second.proc.exitCode).toBeNull();
+    first.finish();
+    expect(await second.exited).toBe(0);
+    expect(second.out.all).toEqual(["segundo"]);
+    expect(second.err.count(/still waiting/)).toBe(1);
+  }, 30_000);
+
+  test("--timeout N keeps its meaning for scripts; --timeout 0 means never", async () => {
+    const server = await startServer(["--mode", "sequential"]);
+    const first = new Peer(server.port);
+    await first.connected;
+    await server.out.waitFor("#1 connected");
+    const impatient = run("client.ts", ["--port", String(server.port), "--timeout", "0.5"], {
+      stdin: "x\n",
+    });
+    expect(await impatient.exited).toBe(1);
+    expect(impatient.err.text).toContain("no echo from the server for 0.5 s; giving up");
+    const patient = run("client.ts", ["--port", String(server.port), "--timeout", "0"], {
+      stdin: "y\n",
+    });
+    await server.out.waitFor(/#3 waiting/);
+    first.finish();
+    expect(await patient.exited).toBe(0);
+    expect(patient.out.all).toEqual(["y"]);
+  });
+});
+
+describe("slow readers are not idle", () => {
+  test("--idle-timeout 1: a client reading slower than drain fires gets its whole echo; one that reads nothing is closed", async () => {
+    const server = await startServer(["--mode", "concurrent", "--idle-timeout", "1"]);
+    const silent = new Peer(server.port, "127.0.0.1", false);
+    await silent.send(randomBytes(8 * MiB).subarray(0, 6 * MiB)).catch(() => {});
+    // 3 MiB read 32 KiB every 100 ms (320 KiB/s): about 10 s, ten times the timeout.
+    expect(await slowReader(server.port, 3 * MiB, 32 * 1024, 100)).toBe(`${3 * MiB} True`);
+    await silent.ended;
+    await server.out.waitFor(
+      /#1 closed: .*idle timeout: no traffic for 1\.0 s; [\d,]+ bytes of echo not delivered\)$/,
+    );
+    expect(server.out.text).toMatch(/#2 closed: 3,145,728 bytes echoed/);
+  }, 40_000);
+
+  test("after a stop signal, a slow reader keeps its echo; the server then exits 0", async () => {
+    const server = await startServer(["--mode", "concurrent"]);
+    const reading = slowReader(server.port, 2 * MiB, 32 * 1024, 100);
+    await server.out.waitFor("#1 connected");
+    await server.out.waitFor(/#1 received/);
+    server.proc.kill("SIGTERM");
+    expect(await reading).toBe(`${2 * MiB} True`);
+    expect(await server.exited).toBe(0);
+    expect(server.out.text).toMatch(/#1 closed: 2,097,152 bytes echoed in [\d.]+ s$/m);
+  }, 40_000);
+});
+
+describe("hostile peers", () => {
+  test("a storm of connect-then-reset: no internal error, the server keeps serving", async () => {
+    const server = await startServer(["--mode", "concurrent"]);
+    const storm = runCommand([
+      "python3",
+      "-c",
+      `
+import socket, struct
+for i in range(300):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.connect(("127.0.0.1", ${server.port}))
+    s.close()
+`,
+    ]);
+    expect(await storm.exited).toBe(0);
+    const peer = new Peer(server.port);
+    await peer.send(new TextEncoder().encode("still here\n"));
+    await peer.until(11);
+    expect(peer.text()).toBe("still here\n");
+    peer.close();
+    expect(server.err.text).not.toContain("error");
+    expect(server.out.text).not.toContain("undefined");
+  });
+
+  test("ulimit -n 200 and 300 clients: a warning at start, the extra ones refused, no spin", async () => {
+    const server = runCommand([
+      "bash",
+      "-c",
+      `ulimit -n 200 && exec "${BUN}" server.ts --port 0 --mode concurrent --quiet`,
+    ]);
+    const port = await portOf(server.out);
+    expect(server.err.all[0]).toBe(
+      "warning: this process may open only 200 files (ulimit -n): serving at most 150 connections at once (--max-connections); raise the limit to serve more",
+    );
+    const peers = Array.from({ length: 300 }, () => new Peer(port));
+    await Promise.all(peers.map((p) => p.connected.catch(() => {})));
+    await server.err.waitFor("connections open, the limit");
+    const cpu = () => {
+      const stat = require("node:fs").readFileSync(`/proc/${server.proc.pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in seconds
+    };
+    const before = cpu();
+    await Bun.sleep(1000); // a window to measure CPU in, not a wait for an event
+    expect(cpu() - before).toBeLessThan(0.5); // spinning on accept() would take the whole second
+    for (const p of peers.slice(0, 200)) p.close();
+    const late = new Peer(port);
+    await late.send(new TextEncoder().encode("ok\n"));
+    await late.until(3);
+    expect(late.text()).toBe("ok\n");
+    for (const p of peers) p.close();
+    late.close();
+  });
+});
+
+describe("the client against odd servers", () => {
+  test("a TLS server that never completes the handshake: --timeout applies", async () => {
+    using silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const client = run("client.ts", ["--port", String(silent.port), "--tls", "--timeout", "1"], {
+      stdin: "x\n",
+    });
+    expect(await client.exited).toBe(1);
+    expect(client.err.all).toEqual([
+      "error: no TLS handshake from the server for 1.0 s; giving up (see --timeout)",
+    ]);
+  });
+
+  test("TLS to a plain echo server: said plainly; the plain server is not disturbed", async () => {
+    const server = await startServer(["--mode", "concurrent"]);
+    const client = run("client.ts", ["--port", String(server.port), "--insecure"], {
+      stdin: "x\n",
+    });
+    expect(await client.exited).toBe(1);
+    expect(client.err.text).toContain(`127.0.0.1:${server.port} does not speak TLS`);
+  });
+
+  test("a server that streams endlessly: one warning, with the count at the end", async () => {
+    using flood = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(socket, bytes) {
+          socket.write(bytes);
+          for (let i = 0; i < 200; i++) socket.write(new Uint8Array(1000).fill(0x41));
+        },
+      },
+    });
+    const client = run("client.ts", ["--port", String(flood.port)], { stdin: "a\nb\nc\n" });
+    expect(await client.exited).toBe(0);
+    expect(client.err.count(/echo no message/)).toBeLessThanOrEqual(2);
+    expect(client.err.text).toMatch(/the server has sent [\d,]+ bytes that echo no message/);
+  });
+
+  test("an echo with terminal escapes is printed escaped", async () => {
+    using evil = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        binaryType: "uint8array",
+        data(socket, bytes: Uint8Array) {
+          socket.write(new Uint8Array([0x1b, ...bytes.subarray(1)]));
+        },
+      },
+    });
+    const client = run("client.ts", ["--port", String(evil.port)], { stdin: "[31mX\n" });
+    expect(await client.exited).toBe(0);
+    expect(client.out.all).toEqual(["\\x1b31mX"]);
+    expect(client.out.text).not.toContain("\x1b");
+  });
+
+  test("echoes that cannot be written are not lost silently: /dev/full exits 1 with one line", async () => {
+    const server = await startServer(["--mode", "concurrent"]);
+    const client = runCommand([
+      "bash",
+      "-c",
+      `printf 'oi\\n' | "${BUN}" client.ts --port ${server.port} > /dev/full`,
+    ]);
+    expect(await client.exited).toBe(1);
+    expect(client.err.all.at(-1)).toBe("error: cannot write the echo to standard output (ENOSPC)");
+    expect(client.err.count(/error/)).toBe(1);
+  });
+
+  test("a directory as standard input: one line, exit 1", async () => {
+    const server = await startServer(["--mode", "concurrent"]);
+    const client = runCommand(["bash", "-c", `"${BUN}" client.ts --port ${server.port} < /`]);
+    expect(await client.exited).toBe(1);
+    expect(client.err.text).toMatch(/^error: cannot read standard input \(EISDIR\)$/m);
+    expect(client.err.text).not.toContain("    at ");
+  });
+});
+
+describe("an exception outside a socket handler", () => {
+  test("one line and exit 70: nobody can vouch for the state after it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "echo-crash-"));
+    const preload = join(dir, "crash.ts");
+    writeFileSync(preload, `setTimeout(() => { throw new Error("boom"); }, 300);\n`);
+    const server = runCommand([BUN, "--preload", preload, join(ROOT, "server.ts"), "--port", "0"]);
+    expect(await server.exited).toBe(70);
+    expect(server.err.all).toEqual([
+      "error: internal error: boom; the server stops (exit status 70)",
+    ]);
+  });
+});

@@ -1,0 +1,301 @@
+/**
+ * Every option is one row of src/options.ts; `--help` is written from the rows and the README's
+ * tables by hand. These tests hold all three to the rows: each flag, its default and its
+ * environment variable, in both languages' --help and in the README. And the one parser that
+ * reads the rows: flag over environment over default, and every way a command line goes wrong.
+ */
+import { describe, expect, test } from "bun:test";
+import { flagOf, parseCommandLine, type Table, UsageError } from "../src/command-line.ts";
+import { clientOptions, serverOptions } from "../src/options.ts";
+import { catalogs, type Lang } from "../src/messages/index.ts";
+import { ROOT, run } from "./helpers.ts";
+
+const programs = [
+  { name: "server", script: "server.ts", table: serverOptions as Table },
+  { name: "client", script: "client.ts", table: clientOptions as Table },
+] as const;
+const LANGS: Lang[] = ["en", "pt"];
+
+/** Flags every program has without a row: the parser answers them itself. */
+const BUILT_IN = ["--help", "-h", "--version", "-v"];
+
+// ---- --help -------------------------------------------------------------------------------------
+/** --help's option list, one entry per flag, its wrapped lines joined by single spaces. */
+function helpEntries(help: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  let current: string | undefined;
+  for (const line of help.split("\n")) {
+    const start = /^ {2}(?:-\w, | {4})(--[a-z-]+)/.exec(line);
+    if (start) entries.set((current = start[1]!), line.trim());
+    else if (current !== undefined && /^ {20,}\S/.test(line))
+      entries.set(current, `${entries.get(current)} ${line.trim()}`);
+    else current = undefined;
+  }
+  return entries;
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+describe("--help is written from the rows, in both languages", () => {
+  for (const program of programs) {
+    for (const lang of LANGS) {
+      test(`${program.name} --help --lang ${lang}: every row's flag, default and variable`, async () => {
+        const t = catalogs[lang];
+        const child = run(program.script, ["--help", "--lang", lang]);
+        expect(await child.exited).toBe(0);
+        const entries = helpEntries(child.out.text);
+        const rows = Object.entries(program.table);
+        expect([...entries.keys()].sort()).toEqual(
+          [...rows.map(([key]) => flagOf(key)), "--help", "--version"].sort(),
+        );
+        const shown = rows.map(([key]) => {
+          const flag = flagOf(key);
+          const entry = entries.get(flag) ?? "";
+          return {
+            flag,
+            short: /^-(\w),/.exec(entry)?.[1],
+            default: new RegExp(`\\(${escape(t.defaultWord)} (\\S+)\\)`).exec(entry)?.[1],
+            env: /\[([A-Z_]+)\]$/.exec(entry)?.[1],
+          };
+        });
+        expect(shown).toEqual(
+          rows.map(([key, option]) => ({
+            flag: flagOf(key),
+            short: option.short,
+            default: option.arg !== undefined ? option.default : undefined,
+            env: option.env,
+          })),
+        );
+      });
+    }
+  }
+
+  test("the words around a default: `default X` and `padrão: X`", () => {
+    expect(catalogs.en.defaultWord).toBe("default");
+    expect(catalogs.pt.defaultWord).toBe("padrão:");
+  });
+});
+
+// ---- the README's tables ------------------------------------------------------------------------
+const README = await Bun.file(`${ROOT}/README.md`).text();
+
+interface ReadmeRow {
+  option: string;
+  default: string;
+  environment: string;
+}
+
+/** The table right after `Server (\`bun run server --help\`):`, one object per row. */
+function readmeTable(program: string): ReadmeRow[] {
+  const heading = `(\`bun run ${program} --help\`):`;
+  const at = README.indexOf(heading);
+  expect(at).toBeGreaterThan(0);
+  const lines = README.slice(at + heading.length)
+    .trimStart()
+    .split("\n");
+  const table = lines.slice(
+    0,
+    lines.findIndex((line) => !line.startsWith("|")),
+  );
+  const cells = table.map((line) =>
+    line
+      .slice(1, -1)
+      .split("|")
+      .map((cell) => cell.trim()),
+  );
+  expect(cells[0]).toEqual(["option", "default", "environment", "meaning"]);
+  return cells.slice(2).map(([option, def, environment]) => ({
+    option: option!,
+    default: def!,
+    environment: environment!,
+  }));
+}
+
+/** The flags a README cell names: `--host HOST` names --host; `--quiet`, `-q` names both. */
+const flagsIn = (cell: string) => [...cell.matchAll(/`(--?[a-z][a-z-]*)/g)].map((m) => m[1]!);
+
+/** A default cell: a value as typed (`256k`), `off` for a flag, or words (empty, "from LANG"). */
+const defaultIn = (cell: string) =>
+  /^`[^`]*`$/.test(cell) || cell === "off" ? cell : "no single value";
+
+describe("the README's option tables agree with the rows", () => {
+  for (const program of programs) {
+    const rows = Object.entries(program.table);
+
+    test(`${program.name}: a README row for every option, with its default and its variable`, () => {
+      const readme = readmeTable(program.name);
+      const expected = rows.map(([key, option]) => {
+        const flag = flagOf(key);
+        const short = option.short ? `, \`-${option.short}\`` : "";
+        return {
+          option: `\`${flag}${option.arg ? " " + option.arg : ""}\`${short}`,
+          default:
+            option.arg === undefined
+              ? "off"
+              : option.default !== undefined
+                ? `\`${option.default}\``
+                : "no single value",
+          environment: option.env ?? "",
+        };
+      });
+      const shown = rows.map(([key]) => {
+        const row = readme.find((r) => flagsIn(r.option).includes(flagOf(key)));
+        if (row === undefined) return `no README row names ${flagOf(key)}`;
+        return {
+          option: row.option,
+          default: defaultIn(row.default),
+          // `ECHO_QUIET=1` names ECHO_QUIET and the value that switches it on.
+          environment: [...row.environment.matchAll(/`([A-Z_]+)(?:=[^`]*)?`/g)]
+            .map((m) => m[1])
+            .join(", "),
+        };
+      });
+      expect(shown).toEqual(expected);
+    });
+
+    test(`${program.name}: the README names no flag the rows lack, and each flag once`, () => {
+      const known = new Set(BUILT_IN);
+      for (const [key, option] of rows) {
+        known.add(flagOf(key));
+        if (option.short) known.add(`-${option.short}`);
+      }
+      const named = readmeTable(program.name).flatMap((row) => flagsIn(row.option));
+      expect(named.filter((flag) => !known.has(flag))).toEqual([]);
+      expect(named.filter((flag, i) => named.indexOf(flag) !== i)).toEqual([]);
+    });
+  }
+
+  test("flags win over environment variables, which win over the defaults (as said)", () => {
+    expect(README).toContain("Flags win over environment variables, which win over the defaults.");
+  });
+});
+
+// ---- the parser ---------------------------------------------------------------------------------
+const en = catalogs.en;
+
+/** The usage error a command line gets, or undefined if it parses. */
+function problem(
+  table: Table,
+  argv: string[],
+  env: Record<string, string> = {},
+  t = en,
+): string | undefined {
+  try {
+    parseCommandLine(table, argv, env, t);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    return error.message;
+  }
+}
+
+function values<T extends Table>(table: T, argv: string[], env: Record<string, string> = {}) {
+  const parsed = parseCommandLine(table, argv, env, en);
+  if (parsed.action !== "run") throw new Error(`not a run: ${parsed.action}`);
+  return parsed;
+}
+
+describe("parseCommandLine", () => {
+  test("a flag beats its environment variable, which beats the default", () => {
+    const flag = values(serverOptions, ["--port", "7000"], { ECHO_PORT: "6000" });
+    expect([flag.values.port, flag.sources.port]).toEqual([7000, "--port"]);
+    const env = values(serverOptions, [], { ECHO_PORT: "6000" });
+    expect([env.values.port, env.sources.port]).toEqual([6000, "ECHO_PORT"]);
+    const neither = values(serverOptions, []);
+    expect([neither.values.port, neither.sources.port]).toEqual([5000, "--port"]);
+    // An empty variable is no variable: `ECHO_PORT= bun run server` gets the default.
+    expect(values(serverOptions, [], { ECHO_PORT: "" }).values.port).toBe(5000);
+    // A bad variable does not matter when the flag is given.
+    expect(values(serverOptions, ["--port", "7000"], { ECHO_PORT: "x" }).values.port).toBe(7000);
+  });
+
+  test("every default parses, and gives the documented value", () => {
+    expect(values(serverOptions, []).values).toMatchObject({
+      host: "127.0.0.1",
+      port: 5000,
+      mode: "once",
+      maxConnections: 10000,
+      idleTimeout: 300,
+      maxBuffer: 256 * 1024,
+      workers: 1,
+      tlsCert: undefined,
+      quiet: false,
+      trace: false,
+    });
+    expect(values(clientOptions, []).values).toMatchObject({ timeout: 0, tls: false });
+  });
+
+  test("a bad value from the environment is reported with the variable's name", () => {
+    expect(problem(serverOptions, [], { ECHO_PORT: "abc" })).toBe(
+      en.badValue.port("ECHO_PORT", "abc"),
+    );
+    expect(problem(clientOptions, [], { ECHO_TIMEOUT: "-1" })).toBe(
+      en.badValue.secondsOrZero("ECHO_TIMEOUT", "-1"),
+    );
+    expect(problem(serverOptions, [], { ECHO_QUIET: "maybe" })).toBe(
+      en.badValue.boolean("ECHO_QUIET", "maybe"),
+    );
+    expect(problem(serverOptions, [], { ECHO_MODE: "x" }, catalogs.pt)).toBe(
+      catalogs.pt.badValue.mode("ECHO_MODE", "x"),
+    );
+    // ...and from the command line with the flag's.
+    expect(problem(serverOptions, ["--port", "abc"])).toBe(en.badValue.port("--port", "abc"));
+  });
+
+  test("--flag=value is the same as --flag value", () => {
+    expect(values(serverOptions, ["--port=7000"]).values.port).toBe(7000);
+    expect(values(serverOptions, ["--mode=concurrent", "--max-buffer=1m"]).values).toMatchObject({
+      mode: "concurrent",
+      maxBuffer: 1 << 20,
+    });
+    expect(values(clientOptions, ["--host=::1"]).values.host).toBe("::1");
+    // A value may itself start with a dash when it is attached: refused by its parser, by name.
+    expect(problem(clientOptions, ["--timeout=-1"])).toBe(
+      en.badValue.secondsOrZero("--timeout", "-1"),
+    );
+  });
+
+  test("a missing value", () => {
+    expect(problem(serverOptions, ["--port"])).toBe(en.missingValue("--port"));
+    // `--port --mode x` forgot the port; it is not a port called "--mode".
+    expect(problem(serverOptions, ["--port", "--mode", "x"])).toBe(en.missingValue("--port"));
+    expect(problem(serverOptions, ["--mode", "--quiet"])).toBe(en.missingValue("--mode"));
+  });
+
+  test("--host refuses an empty value and a malformed IPv4 address", () => {
+    expect(problem(serverOptions, ["--host", ""])).toBe(en.badValue.emptyHost("--host"));
+    expect(problem(clientOptions, ["--host="])).toBe(en.badValue.emptyHost("--host"));
+    expect(problem(serverOptions, ["--host", "999.1.1.1"])).toBe(
+      en.badValue.badIp("--host", "999.1.1.1"),
+    );
+    expect(problem(clientOptions, [], { ECHO_HOST: "1.2.3" })).toBe(
+      en.badValue.badIp("ECHO_HOST", "1.2.3"),
+    );
+    expect(values(clientOptions, ["--host", "localhost"]).values.host).toBe("localhost");
+  });
+
+  test("an unknown option, an unexpected argument, a value given to a flag", () => {
+    expect(problem(serverOptions, ["--nope"])).toBe(en.unknownOption("--nope"));
+    expect(problem(serverOptions, ["--nope=1"])).toBe(en.unknownOption("--nope"));
+    expect(problem(clientOptions, ["--quiet"])).toBe(en.unknownOption("--quiet")); // server only
+    expect(problem(serverOptions, ["-x"])).toBe(en.unknownOption("-x"));
+    expect(problem(serverOptions, ["5000"])).toBe(en.unexpectedArgument("5000"));
+    expect(problem(serverOptions, ["--quiet=1"])).toBe(en.flagTakesNoValue("--quiet"));
+    expect(problem(serverOptions, ["--nope"], {}, catalogs.pt)).toBe(
+      catalogs.pt.unknownOption("--nope"),
+    );
+  });
+
+  test("-q is --quiet; ECHO_QUIET=1 too", () => {
+    expect(values(serverOptions, ["-q"]).values.quiet).toBe(true);
+    expect(values(serverOptions, ["--quiet"]).values.quiet).toBe(true);
+    expect(values(serverOptions, [], { ECHO_QUIET: "1" }).values.quiet).toBe(true);
+    expect(values(serverOptions, [], { ECHO_QUIET: "0" }).values.quiet).toBe(false);
+    expect(values(serverOptions, ["-q"], { ECHO_QUIET: "0" }).values.quiet).toBe(true);
+  });
+
+  test("-h and -v answer before anything else is checked", () => {
+    expect(parseCommandLine(serverOptions, ["--port", "x", "-h"], {}, en).action).toBe("help");
+    expect(parseCommandLine(clientOptions, ["-v"], { ECHO_PORT: "x" }, en).action).toBe("version");
+  });
+});
