@@ -67,6 +67,8 @@ const echo = new EchoWaiter();
 const outbox = new Outbox(); // a long line may not fit in the kernel's buffer at once
 let leaving = false;
 let stray = 0; // bytes the server sent that echo nothing we sent
+let connectedAt = 0;
+const AT_ONCE_MS = 1000;
 
 trace(0, "connect", address);
 const socket: Socket = await (async () =>
@@ -77,6 +79,7 @@ const socket: Socket = await (async () =>
     tls: tls && { ca, rejectUnauthorized: !tls.insecure, serverName: host },
     socket: {
       open() {
+        connectedAt = performance.now();
         trace(0, "open");
       },
       handshake(_socket, ok, error) {
@@ -108,7 +111,9 @@ const socket: Socket = await (async () =>
         if (leaving) return;
         if (tls && !handshaken) fail(tlsProblem(error));
         if (errorCode(error) === "ECONNRESET") fail(t.serverReset);
-        fail(sentAny ? t.serverClosed : t.serverClosedAtOnce);
+        // Closed right after connecting, before any message: a server in mode once, busy.
+        const atOnce = !sentAny && performance.now() - connectedAt < AT_ONCE_MS;
+        fail(atOnce ? t.serverClosedAtOnce : t.serverClosed);
       },
       error() {}, // close() follows with the error and says it
       connectError() {}, // Bun.connect rejects too; said below

@@ -114,7 +114,10 @@ const lifecycle: SocketHandler<Conn> = {
 
   handshake(socket, ok, error) {
     // TLS: a client that does not speak it, or gives up, would otherwise close with no reason.
-    if (!ok && socket.data && error) socket.data.failure = t.tlsHandshakeFailed(error.message);
+    if (!ok && socket.data && error)
+      socket.data.failure = /WRONG_VERSION_NUMBER|HTTP_REQUEST/.test(error.message)
+        ? t.clientNotTls
+        : t.tlsHandshakeFailed(error.message);
   },
 };
 

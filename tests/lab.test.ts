@@ -108,6 +108,37 @@ describe("one Ctrl-C is one stop, through bun run on a terminal", () => {
   });
 });
 
+describe.skipIf(!have("script"))("the client on a terminal", () => {
+  const onTerminal = (port: number) =>
+    runCommand(["script", "-qfec", `${BUN} client.ts --port ${port}`, "/dev/null"], {
+      env: { TERM: "dumb" },
+    });
+  const type = (terminal: ReturnType<typeof runCommand>, keys: string) => {
+    terminal.proc.stdin.write(keys);
+    terminal.proc.stdin.flush();
+  };
+
+  test("Ctrl-D in the middle of a line: the echo starts on a line of its own", async () => {
+    const server = await startServer(["--mode", "concurrent"]);
+    const terminal = onTerminal(server.port);
+    await terminal.out.waitFor("connected to");
+    type(terminal, "abc\x04\x04"); // the first Ctrl-D hands over "abc" unfinished; the second ends
+    await server.out.waitFor("received 4 bytes");
+    expect(await terminal.exited).toBe(0);
+    expect(terminal.out.text).toContain("> abc\r\nabc\r\n");
+    expect(terminal.out.text).not.toContain("abcabc");
+  });
+
+  test("an error that arrives while the prompt is showing starts on its own line", async () => {
+    const server = await startServer(["--mode", "concurrent"]);
+    const terminal = onTerminal(server.port);
+    await terminal.out.waitFor("connected to");
+    server.proc.kill("SIGKILL");
+    expect(await terminal.exited).toBe(1);
+    expect(terminal.out.text).toMatch(/^> \r?\nerror: the server closed the connection/m);
+  });
+});
+
 describe("mode sequential at human speed", () => {
   test("the second client waits longer than the old 10 s timeout, says so once, then is served", async () => {
     const server = await startServer(["--mode", "sequential"]);

@@ -86,6 +86,7 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
     (reason || undelivered
       ? ` (${[reason, undelivered && `${plural(undelivered, "byte", "bytes")} of echo not delivered`].filter(Boolean).join("; ")})`
       : ""),
+  clientNotTls: "TLS handshake failed: the client does not speak TLS",
   unknownPeer: "an unknown address (the peer left at once)",
   tlsHandshakeFailed: (reason: string) => `TLS handshake failed: ${reason}`,
   filesLimitLower: (limit: number, max: number) =>

@@ -81,6 +81,7 @@ interno; 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo na hora.
     (reason || undelivered
       ? ` (${[reason, undelivered && `${plural(undelivered, "byte de eco não entregue", "bytes de eco não entregues")}`].filter(Boolean).join("; ")})`
       : ""),
+  clientNotTls: "o handshake TLS falhou: o cliente não fala TLS",
   unknownPeer: "um endereço desconhecido (o outro lado saiu logo ao conectar)",
   tlsHandshakeFailed: (reason) => `o handshake TLS falhou: ${reason}`,
   filesLimitLower: (limit, max) =>
