@@ -41,11 +41,12 @@ export function median(values: number[]): number {
 export function table(rows: Row[], servers: string[], baseline: string | undefined): string {
   const others = servers.filter((s) => s !== baseline);
   const head = ["scenario", "unit", ...servers];
-  if (baseline) for (const s of others) head.push(`${s}/${baseline}`, `cpu ${s}/${baseline}`);
+  // Every ratio reads the same way: above 1, the server did better than the baseline.
+  if (baseline) for (const s of others) head.push(`${s} vs ${baseline}`, `cpu ${s} vs ${baseline}`);
   head.push(...servers.map((s) => `${s} p50/p99/p99.9 ms`));
   const lines = [head];
   for (const row of rows) {
-    const cells = [row.scenario, row.unit + (row.lowerIsBetter ? " (lower is better)" : "")];
+    const cells = [row.scenario, row.unit];
     for (const s of servers) {
       const f = row.figures[s];
       if (f === undefined) cells.push("-");
@@ -58,8 +59,9 @@ export function table(rows: Row[], servers: string[], baseline: string | undefin
       for (const s of others) {
         const f = row.figures[s];
         const ok = typeof f === "object" && typeof b === "object";
-        cells.push(ok && b.value ? (f.value / b.value).toFixed(2) : "-");
-        cells.push(ok && f.cpuPerOp && b.cpuPerOp ? (f.cpuPerOp / b.cpuPerOp).toFixed(2) : "-");
+        const better = ok && (row.lowerIsBetter ? b.value / f.value : f.value / b.value);
+        cells.push(better && Number.isFinite(better) ? better.toFixed(2) : "-");
+        cells.push(ok && f.cpuPerOp && b.cpuPerOp ? (b.cpuPerOp / f.cpuPerOp).toFixed(2) : "-");
       }
     }
     for (const s of servers) {
