@@ -326,15 +326,16 @@ function legend(rows: Row[], baseline: string | undefined, failed: boolean): str
   };
   for (const unit of units) lines.push(`  ${meaning[unit]}`);
   if (options.rounds > 1)
-    lines.push(`  figures: the median of ${options.rounds} rounds, (the lowest-the highest)`);
+    lines.push(`  figures: the median of ${options.rounds} rounds, then (lowest-highest)`);
   if (rows.some((r) => Object.values(r.figures).some((f) => typeof f === "object" && f.latency)))
     lines.push("  p50/p99/p99.9 ms: round-trip time that half, 99% and 99.9% of round trips beat");
+  const others = servers.map((s) => s.name).filter((name) => name !== baseline);
+  const x = others.length === 1 ? others[0]! : "X";
   if (baseline)
     lines.push(
-      `  X vs ${baseline}: how many times better X did than ${baseline}, so above 1 is better for X:`,
-      `    for rt/s, MB/s, conn/s X's figure / ${baseline}'s; for KB/conn ${baseline}'s / X's`,
-      `  cpu X vs ${baseline}: ${baseline}'s server CPU time per unit of work / X's (from /proc), so`,
-      `    above 1 means X needed less CPU for the same work`,
+      `  ${x} vs ${baseline}: ${x}'s figure / ${baseline}'s (KB/conn: ${baseline}'s / ${x}'s); above 1, ${x} did better`,
+      `  cpu ${x} vs ${baseline}: ${baseline}'s server CPU time per unit of work / ${x}'s (from /proc);`,
+      `    above 1, ${x} needed less CPU for the same work`,
     );
   return lines.join("\n");
 }
@@ -491,7 +492,7 @@ try {
   } else console.log(printed);
   note(legend(rows, baseline, failed));
   if (options.svgFile) {
-    const title = `echo bench, Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores, ${options.seconds} s × ${options.rounds}`;
+    const title = `echo bench, Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores, ${options.seconds} s × ${options.rounds} round${options.rounds === 1 ? "" : "s"}`;
     await Bun.write(options.svgFile, svg(rows, names, title));
     note(`chart written to ${options.svgFile}`);
   }
