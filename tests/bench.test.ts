@@ -186,7 +186,7 @@ test("a short soak: header first, progress while it runs, every kind counted, ex
   expect(out).toMatch(/connect\/drop storms of 50: [1-9][\d,]* complete, 0 failed/);
   expect(out).toMatch(/server exit status: 0 after SIGTERM/);
   expect(child.out.all.at(-1)).toBe("result: OK, every echo exact");
-});
+}, 30_000); // 6 s of soak, up to 5 s more for the slow readers to finish
 
 test("a soak against a server that cuts echoes short: failures counted by reason, exit 1", async () => {
   // An echo server that closes each connection after echoing 100,000 bytes.
