@@ -10,120 +10,156 @@
  * against each in turn, checks every echoed byte, and prints a table with the ratio to the
  * baseline. Exit status: 0 all verified, 1 a byte lost or changed or a server failed, 2 usage.
  */
-import { parseArgs } from "node:util";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { connects, Corrupt, idle, pingPong, stream, type Live, type Measured } from "./load.ts";
+import { existsSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import {
+  connects,
+  Corrupt,
+  idle,
+  pingPong,
+  stream,
+  unreachable,
+  type Live,
+  type Measured,
+} from "./load.ts";
 import { median, percentile, svg, table, type Figure, type Row } from "./report.ts";
-import { BadValue, bytes } from "../src/values.ts";
-import { UsageError } from "../src/command-line.ts";
+import { parseTool, usageExit, UsageError } from "./cli.ts";
+import * as v from "../src/values.ts";
+import {
+  cpuSeconds,
+  hasProc,
+  processExists,
+  settledRssBytes,
+  startListening,
+} from "../src/processes.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const DEFAULT_SCENARIOS =
   "pp1,pp100,pp1000,pp1x16k,pp100x16k,pp1000x16k,stream1,stream10,stream1g,connect,idle";
-const DEFAULT_SECONDS = 2; // per scenario, per server, per round (plus 20% warm-up)
-const DEFAULT_IDLE = 10_000;
-const DEFAULT_STREAM_BYTES = "1024m"; // the fixed run: exactly this much, then a half-close
 const CONNECT_PARALLEL = 10;
-const USAGE = `usage: bun run bench [options]
-  --scenarios LIST   comma-separated (default ${DEFAULT_SCENARIOS})
-                     ppN[xSIZE]  N connections in ping-pong with SIZE-byte messages (64 B default)
-                     streamN     N connections streaming for the duration, then half-close
-                     stream1g    one connection, exactly --stream-bytes, then half-close
-                     connect     connect, one round trip, close (${CONNECT_PARALLEL} at a time)
-                     idle        --idle connections open after one round trip: server KB each
-  --duration S       seconds per scenario and server (default ${DEFAULT_SECONDS}), plus 20% warm-up
-  --rounds N         repeat, alternating the order of the servers; medians (default 1);
-                     idle is measured in the first round only, on fresh servers
-  --idle N           connections for the idle scenario (default ${DEFAULT_IDLE})
-  --stream-bytes B   bytes for stream1g (default 1024m = 1 GiB; k and m suffixes)
-  --workers LIST     our server's --workers, one column each: 1,2 (default 1)
-  --host H --port P  measure the echo server already listening there instead of ours
-  --pid PID          that server's process, for its CPU and memory (Linux)
-  --no-baseline      skip the Node.js baseline (bench/node-echo.mjs); ratios are then
-                     to the first of --workers
-  --server-log       our server without --quiet: a line per message makes it CPU-bound,
-                     the load generator has CPU to spare, and --workers 1,2 shows the gain
-  --json             results as JSON on stdout (the table goes to stderr)
-  --svg FILE         also draw the results as an SVG chart
-Loopback servers it starts are stopped at the end. Exit: 0 verified, 1 failed, 2 usage.`;
+const SCENARIO = /^(pp\d+(x\d+[kmg]?)?|stream\d+|stream1g|connect|idle)$/i;
 
 // ---- command line -------------------------------------------------------------------------------
-/** A size for NAME, or a usage error naming it. */
-const parseBytes = (text: string, name: string) => {
-  try {
-    return bytes(text, 2 ** 40);
-  } catch (error) {
-    if (error instanceof BadValue)
-      throw new UsageError(`${name} must be a size such as 64k or 1g, not "${text}"`);
-    throw error;
-  }
-};
-const options = (() => {
-  try {
-    const { values } = parseArgs({
-      args: Bun.argv.slice(2),
-      strict: true,
-      options: {
-        scenarios: { type: "string", default: DEFAULT_SCENARIOS },
-        duration: { type: "string", default: String(DEFAULT_SECONDS) },
-        rounds: { type: "string", default: "1" },
-        idle: { type: "string", default: String(DEFAULT_IDLE) },
-        "stream-bytes": { type: "string", default: DEFAULT_STREAM_BYTES },
-        workers: { type: "string", default: "1" },
-        host: { type: "string" },
-        port: { type: "string" },
-        pid: { type: "string" },
-        "no-baseline": { type: "boolean" },
-        "server-log": { type: "boolean" },
-        json: { type: "boolean" },
-        svg: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      console.log(USAGE);
-      process.exit(0);
+/** A list of values, each checked by `parse`. */
+const list =
+  <T>(parse: (text: string) => T) =>
+  (text: string) =>
+    text.split(",").filter(Boolean).map(parse);
+const table_ = {
+  scenarios: {
+    arg: "LIST",
+    default: DEFAULT_SCENARIOS,
+    parse: list((s) => s),
+    help: `comma-separated:
+ppN[xSIZE]  N connections in ping-pong with SIZE-byte messages (64 B default)
+streamN     N connections streaming for the duration, then half-close
+stream1g    one connection, exactly --stream-bytes, then half-close
+connect     connect, one round trip, close (${CONNECT_PARALLEL} at a time)
+idle        --idle connections open after one round trip: server KB each`,
+  },
+  duration: {
+    arg: "SECS",
+    default: "2",
+    parse: v.seconds,
+    help: "seconds per scenario and server, plus 20% warm-up",
+  },
+  rounds: {
+    arg: "N",
+    default: "1",
+    parse: v.count,
+    help: "repeat, alternating the order of the servers; medians and the\nspread; idle is measured in the first round only, on fresh servers",
+  },
+  idle: { arg: "N", default: "10000", parse: v.count, help: "connections for the idle scenario" },
+  streamBytes: {
+    arg: "BYTES",
+    default: "1024m",
+    parse: (text: string) => v.bytes(text, 2 ** 40),
+    help: "bytes for stream1g (1024m = 1 GiB; k, m and g suffixes)",
+  },
+  workers: {
+    arg: "LIST",
+    default: "1",
+    parse: list((w) => String(v.workers(w))),
+    help: "our server's --workers, one column each: 1,2",
+  },
+  host: { arg: "HOST", parse: v.host, help: "with --port: measure the echo server already there" },
+  port: { arg: "PORT", parse: v.clientPort, help: "instead of ours" },
+  pid: {
+    arg: "PID",
+    parse: v.count,
+    help: "that server's process, for its CPU and memory (Linux)",
+  },
+  noBaseline: {
+    help: "skip the Node.js baseline (bench/node-echo.mjs); ratios are then\nto the first of --workers",
+  },
+  serverLog: {
+    help: "our server without --quiet: a line per message makes it CPU-bound,\nthe load generator has CPU to spare, and --workers 1,2 shows the gain",
+  },
+  json: { help: "results as JSON on stdout (the table goes to stderr)" },
+  svg: {
+    arg: "FILE",
+    parse: (text: string) => text,
+    help: "also draw the results as an SVG chart",
+  },
+} as const;
+
+const options = parseTool(
+  "bench",
+  table_,
+  Bun.argv.slice(2),
+  {
+    intro:
+      "How fast is this echo server, next to a plain Node.js one, on this machine? Every echoed\nbyte is checked. Loopback servers it starts are stopped at the end.",
+    outro:
+      "Exit status: 0 every echo verified, 1 a byte lost or changed or a server failed, 2 usage.",
+  },
+  (o) => {
+    for (const s of o.scenarios)
+      if (!SCENARIO.test(s)) throw new UsageError(`unknown scenario "${s}"`);
+    for (const s of o.scenarios) {
+      const size = /x(\d+[kmg]?)$/i.exec(s)?.[1];
+      try {
+        if (size) v.bytes(size);
+      } catch {
+        throw new UsageError(`scenario ${s}: messages of 1 byte to 1g`);
+      }
     }
-    const positive = (name: string, text: string, integer: boolean) => {
-      const n = Number(text);
-      if (!(n > 0) || (integer && !Number.isInteger(n)) || n > 1e6)
-        throw new UsageError(
-          `${name} must be a positive ${integer ? "whole " : ""}number, not "${text}"`,
-        );
-      return n;
-    };
-    const scenarios = values.scenarios.split(",").filter(Boolean);
-    for (const s of scenarios)
-      if (!/^(pp\d+(x\d+[kmg]?)?|stream\d+|stream1g|connect|idle)$/i.test(s))
-        throw new UsageError(`unknown scenario "${s}" (see --help)`);
-    if ((values.host === undefined) !== (values.port === undefined))
+    if (o.port !== undefined && o.pid === undefined && o.scenarios.includes("idle")) {
+      // Memory needs the process: by default, leave idle out; asked for by name, say so.
+      if (o.scenarios.join(",") !== DEFAULT_SCENARIOS)
+        throw new UsageError("the idle scenario against --host/--port needs --pid (its memory)");
+      o.scenarios = o.scenarios.filter((s) => s !== "idle");
+    }
+    if (o.scenarios.length === 0) throw new UsageError("--scenarios needs at least one scenario");
+    if ((o.host === undefined) !== (o.port === undefined))
       throw new UsageError("--host and --port go together");
-    const workers = values.workers
-      .split(",")
-      .map((w) => (w === "auto" ? w : String(positive("--workers", w, true))));
+    if (o.pid !== undefined && o.port === undefined)
+      throw new UsageError(
+        "--pid goes with --host and --port (the bench knows the servers it starts)",
+      );
+    if (o.pid !== undefined && !processExists(o.pid))
+      throw new UsageError(`--pid ${o.pid}: no such process`);
+    if (o.svg !== undefined) {
+      const folder = dirname(resolve(o.svg));
+      if (!existsSync(folder) || !statSync(folder).isDirectory())
+        throw new UsageError(`--svg ${o.svg}: no folder ${folder}`);
+    }
     return {
-      scenarios,
-      seconds: positive("--duration", values.duration, false),
-      rounds: positive("--rounds", values.rounds, true),
-      idle: positive("--idle", values.idle, true),
-      streamBytes: parseBytes(values["stream-bytes"], "--stream-bytes"),
-      workers,
-      target:
-        values.port === undefined
-          ? undefined
-          : { host: values.host!, port: Number(positive("--port", values.port, true)) },
-      pid: values.pid === undefined ? undefined : positive("--pid", values.pid, true),
-      baseline: values["no-baseline"] !== true,
-      serverLog: values["server-log"] === true,
-      json: values.json === true,
-      svgFile: values.svg,
+      scenarios: o.scenarios,
+      seconds: o.duration,
+      rounds: o.rounds,
+      idle: o.idle,
+      streamBytes: o.streamBytes,
+      workers: o.workers,
+      target: o.port === undefined ? undefined : { host: o.host!, port: o.port },
+      pid: o.pid,
+      baseline: !o.noBaseline,
+      serverLog: o.serverLog,
+      json: o.json,
+      svgFile: o.svg,
     };
-  } catch (error) {
-    console.error(`bench: ${(error as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-})();
+  },
+);
 
 // ---- the servers under test ---------------------------------------------------------------------
 interface Server {
@@ -135,31 +171,14 @@ interface Server {
   describe: string;
 }
 
+const started: Bun.Subprocess[] = [];
 /** Starts a server that prints "listening on HOST:PORT" and returns once it does. */
 async function start(name: string, cmd: string[], describe: string): Promise<Server> {
-  const child = Bun.spawn(cmd, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "inherit" });
-  started.push(child);
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  const deadline = Bun.sleep(30_000).then(() => undefined);
-  while (true) {
-    const next = await Promise.race([reader.read(), deadline]);
-    if (next === undefined || next.done) throw new Error(`${name} server did not start: ${text}`);
-    text += decoder.decode(next.value, { stream: true });
-    const m = /listening on (\S+):(\d+)/.exec(text);
-    if (m) {
-      // Keep reading so a chatty server never blocks on a full pipe.
-      (async () => {
-        while (!(await reader.read()).done);
-      })().catch(() => {});
-      const host = m[1]!.replace(/^\[|\]$/g, "");
-      return { name, host, port: Number(m[2]), pid: child.pid, process: child, describe };
-    }
-  }
+  const s = await startListening(cmd, { cwd: ROOT });
+  started.push(s.process);
+  describe = describe.replace(/ --port 0\b/, ` --port ${s.port}`).replace(/ 0$/, ` ${s.port}`);
+  return { name, host: s.host, port: s.port, pid: s.process.pid, process: s.process, describe };
 }
-
-const started: Bun.Subprocess[] = [];
 function stopAll(): void {
   for (const child of started) if (child.exitCode === null) child.kill("SIGTERM");
 }
@@ -180,56 +199,6 @@ function nodeCommand(): { cmd: string[]; describe: string } {
   };
 }
 
-// ---- measuring a server from the outside: /proc (Linux) ---------------------------------------
-const hasProc = existsSync("/proc/self/stat");
-function processTree(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {} // it exited meanwhile
-  }
-  const all = [pid];
-  for (let i = 0; i < all.length; i++) all.push(...(children.get(all[i]!) ?? []));
-  return all;
-}
-const TICKS = 100; // USER_HZ: 100 on every Linux Bun runs on
-function cpuSeconds(pid: number | undefined): number {
-  if (!hasProc || pid === undefined) return NaN;
-  let ticks = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const fields = readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {}
-  }
-  return ticks / TICKS;
-}
-function rssKB(pid: number): number {
-  let kb = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, "utf8"));
-      kb += Number(m?.[1] ?? 0);
-    } catch {}
-  }
-  return kb;
-}
-/** RSS once it has stopped moving (two readings 200 ms apart within 1%), at most 3 s. */
-async function settledRssKB(pid: number): Promise<number> {
-  let last = rssKB(pid);
-  for (let i = 0; i < 15; i++) {
-    await Bun.sleep(200);
-    const now = rssKB(pid);
-    if (Math.abs(now - last) <= last * 0.01) return now;
-    last = now;
-  }
-  return last;
-}
-
 // ---- one scenario against one server ------------------------------------------------------------
 interface Outcome {
   value: number;
@@ -247,7 +216,7 @@ function specFor(name: string): Spec {
   const pp = /^pp(\d+)(?:x(\d+[kmg]?))?$/i.exec(name);
   if (pp) {
     const conns = Number(pp[1]);
-    const size = pp[2] ? parseBytes(pp[2], name) : 64;
+    const size = pp[2] ? v.bytes(pp[2]) : 64;
     return {
       name,
       unit: "rt/s",
@@ -297,9 +266,9 @@ function specFor(name: string): Spec {
       if (!hasProc || server.pid === undefined)
         throw new Error(hasProc ? "needs --pid to read the server's memory" : "needs Linux /proc");
       const pid = server.pid;
-      const before = await settledRssKB(pid);
-      const during = await idle(server, options.idle, live, () => settledRssKB(pid));
-      return { value: (during - before) / options.idle };
+      const before = await settledRssBytes(pid);
+      const during = await idle(server, options.idle, live, () => settledRssBytes(pid));
+      return { value: (during - before) / 1024 / options.idle };
     },
   };
 }
@@ -338,13 +307,55 @@ const DONE: Record<string, (live: Live) => string> = {
   "KB/conn": (live) => `${live.ops.toLocaleString("en-US")} connections open`,
 };
 
+const formatValue = (n: number) =>
+  n.toLocaleString("en-US", { maximumFractionDigits: n >= 100 ? 0 : 2 });
+
+/** The units and columns explained once, under the table. */
+function legend(rows: Row[], baseline: string | undefined, failed: boolean): string {
+  const units = new Set(rows.map((r) => r.unit));
+  const lines = [
+    failed
+      ? "Some runs FAILED (above): their figures are missing."
+      : "Every echoed byte was checked against what was sent: all exact.",
+  ];
+  const meaning: Record<string, string> = {
+    "rt/s": "rt/s: round trips per second (a message sent and its whole echo received)",
+    "MB/s": "MB/s: megabytes (10^6 bytes) echoed and checked per second",
+    "conn/s": "conn/s: connections per second (connect, one round trip, close)",
+    "KB/conn": "KB/conn: server memory per idle connection (KiB, from /proc; lower is better)",
+  };
+  for (const unit of units) lines.push(`  ${meaning[unit]}`);
+  if (options.rounds > 1)
+    lines.push(`  figures: the median of ${options.rounds} rounds, then (lowest-highest)`);
+  if (rows.some((r) => Object.values(r.figures).some((f) => typeof f === "object" && f.latency)))
+    lines.push("  p50/p99/p99.9 ms: round-trip time that half, 99% and 99.9% of round trips beat");
+  const others = servers.map((s) => s.name).filter((name) => name !== baseline);
+  const x = others.length === 1 ? others[0]! : "X";
+  if (baseline)
+    lines.push(
+      `  ${x} vs ${baseline}: ${x}'s figure / ${baseline}'s (KB/conn: ${baseline}'s / ${x}'s); above 1, ${x} did better`,
+      `  cpu ${x} vs ${baseline}: ${baseline}'s server CPU time per unit of work / ${x}'s (from /proc);`,
+      `    above 1, ${x} needed less CPU for the same work`,
+    );
+  return lines.join("\n");
+}
+
 // ---- the run ------------------------------------------------------------------------------------
 const servers: Server[] = [];
 let failed = false;
 try {
   if (options.target) {
     const { host, port } = options.target;
-    servers.push({ name: "target", host, port, pid: options.pid, describe: `${host}:${port}` });
+    const why = await unreachable(options.target);
+    if (why) {
+      console.error(`error: nothing is listening at ${host}:${port} (${why})`);
+      process.exit(1);
+    }
+    const describe =
+      options.pid === undefined
+        ? "the server already listening (no --pid: its CPU and memory are not measured)"
+        : `the server already listening, process ${options.pid}`;
+    servers.push({ name: "target", host, port, pid: options.pid, describe });
   } else {
     for (const w of options.workers) {
       const name = options.workers.length === 1 && w === "1" ? "ours" : `ours-w${w}`;
@@ -370,11 +381,19 @@ try {
   specs.sort((a, b) => Number(b.name.startsWith("idle")) - Number(a.name.startsWith("idle")));
   const results = new Map<string, Map<string, Outcome[] | string>>();
 
-  const header = [
-    `echo bench: ${options.rounds} round(s), ${options.seconds} s per scenario and server, Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores`,
-    ...servers.map((s) => `  ${s.name}: ${s.describe} on ${s.host}:${s.port}`),
-  ].join("\n");
-  note(header);
+  // Every (round, scenario, server) run, for "k of n" in the progress; idle runs in round 1 only.
+  const total =
+    servers.length *
+    specs.reduce((n, spec) => n + (spec.unit === "KB/conn" ? 1 : options.rounds), 0);
+  let step = 0;
+  const rounds = options.rounds === 1 ? "1 round" : `${options.rounds} rounds`;
+  note(
+    [
+      `echo bench: ${total} runs (${specs.length} scenarios × ${servers.length} servers, ${rounds}), ${options.seconds} s each plus 20% warm-up; Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores`,
+      ...servers.map((s) => `  ${s.name} at ${s.host}:${s.port}: ${s.describe}`),
+      "  every echoed byte is compared with what was sent: one wrong or missing byte fails the run",
+    ].join("\n"),
+  );
 
   for (let round = 0; round < options.rounds; round++) {
     for (const spec of specs) {
@@ -387,17 +406,16 @@ try {
         if (round > 0 && spec.unit === "KB/conn") continue;
         const live: Live = { ops: 0, bytes: 0 };
         const t0 = performance.now();
+        const where = `${++step}/${total} · round ${round + 1}/${options.rounds} · ${spec.name} · ${server.name}`;
         const timer = setInterval(() => {
           const secs = (performance.now() - t0) / 1000;
-          const done = DONE[spec.unit]!(live);
-          progress(
-            `round ${round + 1}/${options.rounds} · ${spec.name} · ${server.name} · ${secs.toFixed(1)} s · ${done}`,
-          );
+          progress(`${where} · ${secs.toFixed(1)} s · ${DONE[spec.unit]!(live)}`);
         }, 250);
         try {
           const outcome = await spec.run(server, live);
           const list = byServer.get(server.name);
           byServer.set(server.name, [...((list as Outcome[] | undefined) ?? []), outcome]);
+          if (!tty) note(`${where}: ${formatValue(outcome.value)} ${spec.unit}`);
         } catch (error) {
           failed = true;
           const why =
@@ -472,15 +490,16 @@ try {
       ),
     );
   } else console.log(printed);
+  note(legend(rows, baseline, failed));
   if (options.svgFile) {
-    const title = `echo bench, Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores, ${options.seconds} s × ${options.rounds}`;
+    const title = `echo bench, Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores, ${options.seconds} s × ${options.rounds} round${options.rounds === 1 ? "" : "s"}`;
     await Bun.write(options.svgFile, svg(rows, names, title));
     note(`chart written to ${options.svgFile}`);
   }
 } catch (error) {
   failed = true;
   progress("");
-  console.error(`bench: ${(error as Error).message}`);
+  console.error(`error: ${(error as Error).message}`);
 } finally {
   stopAll();
 }

@@ -213,6 +213,21 @@ const pattern = (() => {
   return twice;
 })();
 
+/**
+ * Checks an echoed `chunk` that should be the pattern from `start + got`, when `sent` bytes were
+ * sent: the offset within chunk of the first wrong byte (or of the first byte beyond what was
+ * sent), or -1 when all is exact.
+ */
+function patternDifference(chunk: Uint8Array, start: number, got: number, sent: number): number {
+  if (got + chunk.length > sent) return Math.max(0, sent - got);
+  for (let from = 0; from < chunk.length; from += PATTERN_BYTES) {
+    const piece = chunk.subarray(from, from + PATTERN_BYTES);
+    const bad = firstDifference(piece, pattern, (start + got + from) % PATTERN_BYTES);
+    if (bad >= 0) return from + bad;
+  }
+  return -1;
+}
+
 interface StreamConn {
   index: number;
   start: number; // this connection's offset into the pattern
@@ -272,19 +287,15 @@ export async function stream(
       binaryType: "uint8array",
       data(socket, chunk: Uint8Array) {
         const c = socket.data;
-        for (let from = 0; from < chunk.length; from += PATTERN_BYTES) {
-          const piece = chunk.subarray(from, from + PATTERN_BYTES);
-          const at = (c.start + c.got) % PATTERN_BYTES;
-          const bad = c.got + piece.length > c.sent ? 0 : firstDifference(piece, pattern, at);
-          if (bad >= 0) {
-            const extra = c.got + piece.length > c.sent;
-            return fail(
-              socket,
-              new Corrupt(c.index, c.got + bad, extra ? "more bytes than were sent" : "differs"),
-            );
-          }
-          c.got += piece.length;
+        const bad = patternDifference(chunk, c.start, c.got, c.sent);
+        if (bad >= 0) {
+          const extra = c.got + chunk.length > c.sent;
+          return fail(
+            socket,
+            new Corrupt(c.index, c.got + bad, extra ? "more bytes than were sent" : "differs"),
+          );
         }
+        c.got += chunk.length;
         if (clock.counting) live.bytes += chunk.length;
       },
       drain: pump,
@@ -441,5 +452,192 @@ export async function idle<T>(
     return await measure();
   } finally {
     for (const socket of sockets) socket.end();
+  }
+}
+
+// ---- soak: mixed traffic for minutes (scripts/soak.ts) ------------------------------------------
+/** The soak's kinds of client; each loops on its own kind of exchange until the deadline. */
+export type SoakKind = "exact" | "slow" | "reset" | "storm";
+
+/** What the soak counts, per kind of client; `failures` by reason, for the report. */
+export interface SoakTally {
+  /** Echoed bytes checked against what was sent, all kinds together. */
+  verified: number;
+  ok: Record<SoakKind, number>;
+  failed: Record<SoakKind, number>;
+  failures: Map<string, number>;
+}
+
+export const newTally = (): SoakTally => ({
+  verified: 0,
+  ok: { exact: 0, slow: 0, reset: 0, storm: 0 },
+  failed: { exact: 0, slow: 0, reset: 0, storm: 0 },
+  failures: new Map(),
+});
+
+const MiB = 1 << 20;
+const KiB = 1024;
+const STORM = 50;
+const rand = (n: number) => Math.floor(Math.random() * n);
+
+/** How slow readers read: a rate, in bytes per second, from this range. */
+export const SLOW_RATE = { min: 64 * KiB, max: 512 * KiB };
+
+interface Exchange {
+  size: number;
+  /** Read the echo at this many bytes per second on average: pause after each piece. */
+  readRate?: number;
+  /** Reset the connection (RST) once this many bytes have come back. */
+  resetAfter?: number;
+}
+
+/**
+ * One connection: sends `size` bytes of the pattern in random pieces, then half-closes, and
+ * checks every echoed byte and the end of stream. Resolves with the bytes verified, or the
+ * reason it went wrong. Bounded: gives up when nothing moves for `stallMs`.
+ */
+function exchange(target: Target, x: Exchange, stallMs = 30_000): Promise<string | number> {
+  const start = rand(PATTERN_BYTES);
+  let sent = 0;
+  let got = 0;
+  let shut = false;
+  let outcome: string | number | undefined;
+  const { promise, resolve } = Promise.withResolvers<string | number>();
+  const finish = (socket: Socket<undefined> | undefined, result: string | number) => {
+    if (outcome !== undefined) return;
+    outcome = result;
+    clearInterval(watchdog);
+    clearTimeout(resumeTimer);
+    resolve(result);
+    if (socket && socket.readyState !== -1) socket.terminate();
+  };
+  let moved = performance.now();
+  let resumeTimer: Timer | undefined;
+  let current: Socket<undefined> | undefined;
+  const watchdog = setInterval(() => {
+    if (performance.now() - moved > stallMs)
+      finish(current, `no byte moved for ${stallMs / 1000} s (${got} of ${x.size} echoed)`);
+  }, 1000);
+  const pump = (socket: Socket<undefined>) => {
+    while (sent < x.size) {
+      const n = Math.min(1 + rand(64 * KiB), x.size - sent);
+      const at = (start + sent) % PATTERN_BYTES;
+      const took = socket.write(pattern.subarray(at, at + n));
+      if (took < 0) return;
+      if (took > 0) moved = performance.now();
+      sent += took;
+      if (took < n) return; // drain() continues
+    }
+    if (!shut) {
+      shut = true;
+      socket.shutdown(); // half-close: the echo keeps coming
+    }
+  };
+  Bun.connect({
+    hostname: target.host,
+    port: target.port,
+    allowHalfOpen: true,
+    socket: {
+      binaryType: "uint8array",
+      open(socket) {
+        current = socket;
+        pump(socket);
+      },
+      drain: pump,
+      data(socket, chunk: Uint8Array) {
+        moved = performance.now();
+        const bad = patternDifference(chunk, start, got, sent);
+        if (bad >= 0) {
+          const beyond = got + chunk.length > sent && bad === sent - got;
+          return finish(socket, `byte ${got + bad} ${beyond ? "was never sent" : "differs"}`);
+        }
+        got += chunk.length;
+        if (x.resetAfter !== undefined && got >= x.resetAfter) return finish(socket, got);
+        if (x.readRate) {
+          socket.pause();
+          const ms = (chunk.length / x.readRate) * 1000;
+          resumeTimer = setTimeout(() => outcome === undefined && socket.resume(), ms);
+        }
+      },
+      close(socket, error) {
+        if (outcome !== undefined) return;
+        if (error) finish(socket, `reset by the server after ${got} of ${x.size} bytes echoed`);
+        else if (got < x.size)
+          finish(socket, `closed by the server after ${got} of ${x.size} bytes echoed`);
+        else finish(socket, got);
+      },
+      error() {}, // close() follows with the error
+    },
+  }).catch((error) => finish(undefined, `could not connect: ${error.code ?? error.message}`));
+  return promise;
+}
+
+/** `STORM` connections opened at once and closed at once; how many could not connect. */
+async function storm(target: Target): Promise<number> {
+  const batch = Array.from({ length: STORM }, () =>
+    Bun.connect({
+      hostname: target.host,
+      port: target.port,
+      socket: { data() {}, error() {} },
+    }).then(
+      (socket) => (socket.end(), 0),
+      () => 1,
+    ),
+  );
+  return (await Promise.all(batch)).reduce((a: number, b) => a + b, 0);
+}
+
+/**
+ * One soak client: loops on exchanges of its kind until `deadline` (performance.now() ms),
+ * counting into `tally`. A slow reader picks its rate in SLOW_RATE and a payload of 2-6 MiB,
+ * smaller near the deadline so that it ends at most a few seconds after it.
+ */
+export async function soakClient(
+  kind: SoakKind,
+  target: Target,
+  deadline: number,
+  tally: SoakTally,
+): Promise<void> {
+  const failed = (why: string) => {
+    tally.failed[kind]++;
+    const key = `${kind}: ${why.replace(/\d+ of \d+/, "N of M").replace(/byte \d+/, "byte N")}`;
+    tally.failures.set(key, (tally.failures.get(key) ?? 0) + 1);
+  };
+  while (performance.now() < deadline) {
+    if (kind === "storm") {
+      const refused = await storm(target);
+      if (refused) failed(`${refused} of ${STORM} connections refused`);
+      else tally.ok.storm++;
+      continue;
+    }
+    let x: Exchange;
+    if (kind === "slow") {
+      const rate = SLOW_RATE.min + rand(SLOW_RATE.max - SLOW_RATE.min);
+      const left = Math.max(5, (deadline - performance.now()) / 1000);
+      x = { size: Math.min(2 * MiB + rand(4 * MiB), Math.round(rate * left)), readRate: rate };
+    } else if (kind === "reset") x = { size: 4 * MiB, resetAfter: rand(MiB) };
+    else x = { size: 1 + rand(rand(2) ? 4096 : 2 * MiB) };
+    const result = await exchange(target, x);
+    if (typeof result === "string") failed(result);
+    else {
+      tally.ok[kind]++;
+      tally.verified += result;
+    }
+  }
+}
+
+/** Connects once and closes: undefined when something listens at `target`, else why not. */
+export async function unreachable(target: Target): Promise<string | undefined> {
+  try {
+    const socket = await Bun.connect({
+      hostname: target.host,
+      port: target.port,
+      socket: { data() {}, error() {} },
+    });
+    socket.end();
+    return undefined;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return code === "ECONNREFUSED" ? "connection refused" : (code ?? String(error));
   }
 }

@@ -41,11 +41,12 @@ export function median(values: number[]): number {
 export function table(rows: Row[], servers: string[], baseline: string | undefined): string {
   const others = servers.filter((s) => s !== baseline);
   const head = ["scenario", "unit", ...servers];
-  if (baseline) for (const s of others) head.push(`${s}/${baseline}`, `cpu ${s}/${baseline}`);
+  // Every ratio reads the same way: above 1, the server did better than the baseline.
+  if (baseline) for (const s of others) head.push(`${s} vs ${baseline}`, `cpu ${s} vs ${baseline}`);
   head.push(...servers.map((s) => `${s} p50/p99/p99.9 ms`));
   const lines = [head];
   for (const row of rows) {
-    const cells = [row.scenario, row.unit + (row.lowerIsBetter ? " (lower is better)" : "")];
+    const cells = [row.scenario, row.unit];
     for (const s of servers) {
       const f = row.figures[s];
       if (f === undefined) cells.push("-");
@@ -58,8 +59,9 @@ export function table(rows: Row[], servers: string[], baseline: string | undefin
       for (const s of others) {
         const f = row.figures[s];
         const ok = typeof f === "object" && typeof b === "object";
-        cells.push(ok && b.value ? (f.value / b.value).toFixed(2) : "-");
-        cells.push(ok && f.cpuPerOp && b.cpuPerOp ? (f.cpuPerOp / b.cpuPerOp).toFixed(2) : "-");
+        const better = ok && (row.lowerIsBetter ? b.value / f.value : f.value / b.value);
+        cells.push(better && Number.isFinite(better) ? better.toFixed(2) : "-");
+        cells.push(ok && f.cpuPerOp && b.cpuPerOp ? (b.cpuPerOp / f.cpuPerOp).toFixed(2) : "-");
       }
     }
     for (const s of servers) {
@@ -83,8 +85,9 @@ const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 
 /**
  * A chart a person can read at a glance: for each scenario, one bar per server scaled to the
- * best of that scenario (units differ between scenarios), the figure written on the bar; and for
- * ping-pong scenarios a second panel with p50, p99 and p99.9 latency per server.
+ * best of that scenario (units differ between scenarios), the median written after the bar and
+ * the spread of the rounds drawn over it (lowest-highest); and for ping-pong scenarios a second
+ * panel, on a log axis in ms, with p50 (filled), p99 (outlined) and p99.9 (whisker) per server.
  */
 export function svg(rows: Row[], servers: string[], title: string): string {
   const W = 860;
@@ -95,26 +98,50 @@ export function svg(rows: Row[], servers: string[], title: string): string {
   const parts: string[] = [];
   let y = 56;
   const text = (x: number, yy: number, s: string, extra = "") =>
-    `<text x="${x}" y="${yy}" ${extra}>${esc(s)}</text>`;
+    `<text x="${x.toFixed(1)}" y="${yy.toFixed(1)}" ${extra}>${esc(s)}</text>`;
+  const line = (x1: number, y1: number, x2: number, y2: number, extra: string) =>
+    `<line x1="${x1.toFixed(1)}" y1="${y1.toFixed(1)}" x2="${x2.toFixed(1)}" y2="${y2.toFixed(1)}" ${extra}/>`;
+  const figure = (row: Row, s: string) => {
+    const f = row.figures[s];
+    return typeof f === "object" ? f : undefined;
+  };
   parts.push(text(20, 28, title, 'font-size="16" font-weight="bold"'));
   servers.forEach((s, i) => {
     const x = 20 + i * 150;
     parts.push(`<rect x="${x}" y="36" width="12" height="12" fill="${COLORS[i % 5]}"/>`);
     parts.push(text(x + 18, 46, s));
   });
+  const spreads = rows.some((r) =>
+    servers.some((s) => figure(r, s) && figure(r, s)!.spread[0] !== figure(r, s)!.spread[1]),
+  );
+  if (spreads) {
+    const x = 20 + servers.length * 150;
+    const ink = 'stroke="#222" stroke-width="1.5"';
+    parts.push(
+      line(x, 42, x + 24, 42, ink),
+      line(x, 37, x, 47, ink),
+      line(x + 24, 37, x + 24, 47, ink),
+    );
+    parts.push(text(x + 32, 46, "lowest-highest of the rounds"));
+  }
   y += 10;
+  const memory = rows.some((r) => r.lowerIsBetter);
   parts.push(
     text(
       20,
       y,
-      "Throughput (longer is better; idle memory: shorter is better)",
+      `Throughput (longer is better${memory ? "; memory per idle connection: shorter is better" : ""})`,
       'font-weight="bold"',
     ),
   );
   y += 12;
   for (const row of rows) {
     const values = servers.map((s) => row.figures[s]);
-    const best = Math.max(...values.map((f) => (typeof f === "object" ? f.value : 0)), 1e-9);
+    const best = Math.max(
+      ...values.map((f) => (typeof f === "object" ? Math.max(f.value, f.spread[1]) : 0)),
+      1e-9,
+    );
+    const xOf = (v: number) => labelW + Math.max(1, (v / best) * plotW);
     parts.push(text(20, y + barH * 0.8 * servers.length, `${row.scenario} (${row.unit})`));
     values.forEach((f, i) => {
       const yy = y + i * barH;
@@ -122,48 +149,65 @@ export function svg(rows: Row[], servers: string[], title: string): string {
         parts.push(text(labelW, yy + barH - 4, f === undefined ? "-" : "FAILED", 'fill="#c0392b"'));
         return;
       }
-      const w = Math.max(1, (f.value / best) * plotW);
       parts.push(
-        `<rect x="${labelW}" y="${yy}" width="${w.toFixed(1)}" height="${barH - 2}" fill="${COLORS[i % 5]}"/>`,
+        `<rect x="${labelW}" y="${yy}" width="${(xOf(f.value) - labelW).toFixed(1)}" height="${barH - 2}" fill="${COLORS[i % 5]}"/>`,
       );
-      parts.push(text(labelW + w + 6, yy + barH - 4, number(f.value), 'font-size="12"'));
+      let end = xOf(f.value);
+      if (f.spread[0] !== f.spread[1]) {
+        const [a, b] = [xOf(f.spread[0]), xOf(f.spread[1])];
+        const mid = yy + (barH - 2) / 2;
+        const ink = 'stroke="#222" stroke-width="1.5"';
+        parts.push(line(a, mid, b, mid, ink), line(a, yy + 3, a, yy + barH - 5, ink));
+        parts.push(line(b, yy + 3, b, yy + barH - 5, ink));
+        end = Math.max(end, b);
+      }
+      parts.push(text(end + 6, yy + barH - 4, number(f.value), 'font-size="12"'));
     });
     y += servers.length * barH + gap;
   }
-  const pp = rows.filter((r) => servers.some((s) => (r.figures[s] as Figure | undefined)?.latency));
+  const pp = rows.filter((r) => servers.some((s) => figure(r, s)?.latency));
   if (pp.length > 0) {
     y += 16;
     parts.push(
       text(
         20,
         y,
-        "Round-trip latency, ms (log scale; shorter is better): p50 ▮ p99 ▯ p99.9 |",
+        "Round-trip latency, ms, log scale (shorter is better): p50 filled, p99 outlined, p99.9 whisker",
         'font-weight="bold"',
       ),
     );
-    y += 12;
+    y += 20;
     const all = pp.flatMap((r) =>
       servers.flatMap((s) => {
-        const l = (r.figures[s] as Figure | undefined)?.latency;
+        const l = figure(r, s)?.latency;
         return l ? [l.p50, l.p999] : [];
       }),
     );
-    const lo = Math.log10(Math.max(1e-3, Math.min(...all)) / 1.5);
-    const hi = Math.log10(Math.max(...all) * 1.5);
-    const xOf = (v: number) => labelW + ((Math.log10(Math.max(v, 1e-3)) - lo) / (hi - lo)) * plotW;
+    // The axis runs between 1-2-5 steps around the figures; gridlines at each power of ten.
+    const steps = (e: number) => [1, 2, 5].map((m) => m * 10 ** e);
+    const ladder = [-4, -3, -2, -1, 0, 1, 2, 3, 4, 5].flatMap(steps);
+    const from = Math.max(...ladder.filter((v) => v <= Math.min(...all) / 1.5), 1e-4);
+    const to = Math.min(...ladder.filter((v) => v >= Math.max(...all) * 1.05), 1e6);
+    const [lo, hi] = [Math.log10(from), Math.log10(to)];
+    const xOf = (v: number) => labelW + ((Math.log10(Math.max(v, from)) - lo) / (hi - lo)) * plotW;
+    const top = y;
+    parts.push(text(labelW + plotW + 8, top - 4, "p50 / p99 / p99.9", 'font-size="11"'));
     for (const row of pp) {
       parts.push(text(20, y + barH * 0.8 * servers.length, row.scenario));
       servers.forEach((s, i) => {
-        const l = (row.figures[s] as Figure | undefined)?.latency;
+        const l = figure(row, s)?.latency;
         if (!l) return;
         const yy = y + i * barH;
+        const mid = yy + (barH - 2) / 2;
         const c = COLORS[i % 5];
+        const [x50, x99, x999] = [xOf(l.p50), xOf(l.p99), xOf(l.p999)];
         parts.push(
-          `<rect x="${labelW}" y="${yy}" width="${(xOf(l.p50) - labelW).toFixed(1)}" height="${barH - 2}" fill="${c}"/>`,
-          `<rect x="${xOf(l.p50).toFixed(1)}" y="${yy}" width="${(xOf(l.p99) - xOf(l.p50)).toFixed(1)}" height="${barH - 2}" fill="none" stroke="${c}"/>`,
-          `<line x1="${xOf(l.p999).toFixed(1)}" x2="${xOf(l.p999).toFixed(1)}" y1="${yy}" y2="${yy + barH - 2}" stroke="${c}" stroke-width="2"/>`,
+          `<rect x="${labelW}" y="${yy}" width="${(x50 - labelW).toFixed(1)}" height="${barH - 2}" fill="${c}"/>`,
+          `<rect x="${x50.toFixed(1)}" y="${yy + 0.5}" width="${Math.max(0, x99 - x50).toFixed(1)}" height="${barH - 3}" fill="white" stroke="${c}"/>`,
+          line(x99, mid, x999, mid, `stroke="${c}" stroke-width="1.5"`),
+          line(x999, yy + 2, x999, yy + barH - 4, `stroke="${c}" stroke-width="2"`),
           text(
-            xOf(l.p999) + 6,
+            labelW + plotW + 8,
             yy + barH - 4,
             `${ms(l.p50)} / ${ms(l.p99)} / ${ms(l.p999)}`,
             'font-size="12"',
@@ -172,6 +216,20 @@ export function svg(rows: Row[], servers: string[], title: string): string {
       });
       y += servers.length * barH + gap;
     }
+    // The axis: a gridline and a label at each power of ten.
+    parts.push(line(labelW, y - gap + 4, labelW + plotW, y - gap + 4, 'stroke="#444"'));
+    const tenth = (v: number) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9;
+    const ticks = [from, ...ladder.filter((v) => v > from * 1.5 && v <= to && tenth(v))];
+    if (to >= ticks.at(-1)! * 3) ticks.push(to);
+    for (const v of ticks) {
+      const x = xOf(v);
+      parts.splice(1, 0, line(x, top - 4, x, y - gap + 4, 'stroke="#ddd"'));
+      parts.push(line(x, y - gap + 4, x, y - gap + 8, 'stroke="#444"'));
+      const label = Number(v.toPrecision(1)).toLocaleString("en-US", { maximumFractionDigits: 4 });
+      parts.push(text(x, y - gap + 20, label, 'font-size="11" text-anchor="middle"'));
+    }
+    parts.push(text(labelW + plotW + 24, y - gap + 20, "ms", 'font-size="11"'));
+    y += 20;
   }
   y += 10;
   return [

@@ -1,171 +1,226 @@
 #!/usr/bin/env bun
 /**
- * Soak: minutes of mixed traffic against the echo server, then a report.
+ * bun run soak: a minute (or more) of mixed traffic against the echo server, every byte checked.
  *
  *   bun run soak                      # 60 s against a server it starts (concurrent, quiet)
  *   bun run soak --seconds 300
- *   bun run soak --port 5000          # against a server you started
+ *   bun run soak --port 5000          # against a server you started (--pid for its memory)
  *
- * Traffic (loopback only): clients that send random payloads in random pieces and check every
- * byte; slow readers; clients that reset mid-echo; connect-and-drop storms. Reports bytes
- * echoed and verified, errors, and the server's memory at the start and the end.
- * Exit status 0 when every echo was exact.
+ * Clients (bench/load.ts, loopback only): exact-echo clients with random sizes and pieces; slow
+ * readers that read several MB of echo at 64-512 KiB/s while the server runs with a short
+ * --idle-timeout; clients that reset mid-echo; connect/drop storms. It prints what it runs
+ * first, progress while it runs, and at the end the counts per kind, each failure by reason,
+ * and the server's memory. Exit status: 0 every echo exact, 1 a failure, 2 usage.
  */
-import { parseArgs } from "node:util";
-import { createHash } from "node:crypto";
-import { Outbox } from "../src/outbox.ts";
+import { resolve } from "node:path";
+import * as v from "../src/values.ts";
+import { parseTool, UsageError } from "../bench/cli.ts";
+import { newTally, SLOW_RATE, soakClient, unreachable, type SoakKind } from "../bench/load.ts";
+import {
+  hasProc,
+  processExists,
+  rssBytes,
+  settledRssBytes,
+  startListening,
+  type Started,
+} from "../src/processes.ts";
 
-const { values } = parseArgs({
-  args: Bun.argv.slice(2),
-  options: {
-    seconds: { type: "string", default: "60" },
-    port: { type: "string" },
-    host: { type: "string", default: "127.0.0.1" },
-    clients: { type: "string", default: "32" },
+const ROOT = resolve(import.meta.dir, "..");
+const MAX_SECONDS = 3600;
+const table = {
+  seconds: { arg: "SECS", default: "60", parse: v.seconds, help: "how long to run" },
+  clients: {
+    arg: "N",
+    default: "32",
+    parse: v.count,
+    help: "clients besides the slow readers: of each 8, one resets mid-echo,\none runs connect/drop storms, six check exact echoes",
   },
-});
-const seconds = Math.min(Math.max(Number(values.seconds), 1), 3600); // bounded
-const clients = Math.min(Math.max(Number(values.clients), 1), 1000);
-const host = values.host!;
-if (host !== "127.0.0.1" && host !== "::1" && host !== "localhost") {
-  console.error("error: the soak only runs against this machine (127.0.0.1, ::1)");
-  process.exit(2);
-}
+  slowReaders: {
+    arg: "N",
+    default: "4",
+    parse: (text: string) => (/^\s*0+\s*$/.test(text) ? 0 : v.count(text)),
+    help: "clients that read 2-6 MiB of echo at 64-512 KiB/s, in pieces\nwith pauses",
+  },
+  idleTimeout: {
+    arg: "SECS",
+    default: "3",
+    parse: v.secondsOrNever,
+    help: "the --idle-timeout of the server it starts (slow readers must not\nbe taken for idle)",
+  },
+  host: { arg: "HOST", default: "127.0.0.1", parse: v.host, help: "127.0.0.1 or ::1" },
+  port: {
+    arg: "PORT",
+    parse: v.clientPort,
+    help: "soak the server already listening there instead of starting one",
+  },
+  pid: { arg: "PID", parse: v.count, help: "that server's process, for its memory (Linux)" },
+} as const;
 
-// The server under test: the project's own unless --port names one.
-let server: Bun.Subprocess<"ignore", "pipe", "inherit"> | undefined;
-let port = Number(values.port ?? 0);
-if (!values.port) {
-  server = Bun.spawn(
-    [
-      process.execPath,
-      "server.ts",
-      "--mode",
-      "concurrent",
-      "--quiet",
-      "--port",
-      "0",
-      "--max-connections",
-      "100000",
-    ],
-    { cwd: `${import.meta.dir}/..`, stdin: "ignore", stdout: "pipe", stderr: "inherit" },
-  );
-  const reader = server.stdout.getReader();
-  const first = new TextDecoder().decode((await reader.read()).value);
-  port = Number(/:(\d+) \(/.exec(first)?.[1]);
-  reader.releaseLock();
-}
-const rss = async () =>
-  server
-    ? Number(/VmRSS:\s+(\d+)/.exec(await Bun.file(`/proc/${server.pid}/status`).text())?.[1]) * 1024
-    : NaN;
-
-const totals = { echoed: 0, exchanges: 0, mismatches: 0, errors: 0, resets: 0, storms: 0 };
-const deadline = performance.now() + seconds * 1000;
-const rand = (n: number) => Math.floor(Math.random() * n);
-const MiB = 1 << 20;
-
-/** One exchange: connect, send `size` random bytes in random pieces, read all back, compare. */
-function exchange(size: number, opts: { slowReader?: boolean; resetAfter?: number } = {}) {
-  return new Promise<void>((done) => {
-    const payload = crypto.getRandomValues(new Uint8Array(Math.min(size, 65536)));
-    const sent = createHash("sha256");
-    const got = createHash("sha256");
-    const outbox = new Outbox();
-    let offered = 0;
-    let received = 0;
-    let finished = false;
-    const finish = (ok: boolean) => {
-      if (finished) return;
-      finished = true;
-      if (!ok) totals.errors++;
-      done();
-    };
-    const pump = (socket: Bun.Socket) => {
-      while (offered < size && outbox.empty) {
-        const piece = payload.subarray(0, Math.min(1 + rand(payload.length), size - offered));
-        sent.update(piece);
-        offered += piece.length;
-        outbox.send(socket, piece.slice());
-      }
-      if (offered >= size && outbox.empty) socket.shutdown();
-    };
-    Bun.connect({
-      hostname: host,
-      port,
-      socket: {
-        binaryType: "uint8array",
-        open(socket) {
-          if (opts.slowReader) {
-            socket.pause();
-            setTimeout(() => socket.resume(), 200 + rand(800));
-          }
-          pump(socket);
-        },
-        drain(socket) {
-          if (outbox.flush(socket)) pump(socket);
-        },
-        data(socket, chunk: Uint8Array) {
-          got.update(chunk);
-          received += chunk.length;
-          if (opts.resetAfter !== undefined && received >= opts.resetAfter) {
-            totals.resets++;
-            finish(true); // first: terminate() calls close() at once
-            socket.terminate();
-          }
-        },
-        close() {
-          if (finished) return;
-          totals.echoed += received;
-          totals.exchanges++;
-          const exact = received === size && got.digest("hex") === sent.digest("hex");
-          if (!exact) totals.mismatches++;
-          finish(exact);
-        },
-        connectError: () => finish(false),
-        error: () => {},
-      },
-    }).catch(() => finish(false));
-  });
-}
-
-async function worker(kind: number) {
-  while (performance.now() < deadline) {
-    if (kind % 8 === 0) await exchange(MiB + rand(4 * MiB), { slowReader: true });
-    else if (kind % 8 === 1) await exchange(4 * MiB, { resetAfter: rand(MiB) });
-    else if (kind % 8 === 2) {
-      const batch = Array.from({ length: 50 }, () =>
-        Bun.connect({ hostname: host, port, socket: { data() {}, error() {} } }).then(
-          (socket) => socket.end(),
-          () => {},
-        ),
+const options = parseTool(
+  "soak",
+  table,
+  Bun.argv.slice(2),
+  {
+    intro:
+      "Soak: mixed traffic against the echo server for SECS seconds, every echoed byte checked.",
+    outro: "Exit status: 0 every echo exact, 1 a failure (counted by kind and reason), 2 usage.",
+  },
+  (o) => {
+    if (o.seconds > MAX_SECONDS) throw new UsageError(`--seconds must be at most ${MAX_SECONDS}`);
+    if (o.clients > 1000) throw new UsageError("--clients must be at most 1000");
+    if (o.slowReaders > 1000) throw new UsageError("--slow-readers must be at most 1000");
+    if (!["127.0.0.1", "::1", "localhost"].includes(o.host))
+      throw new UsageError(
+        `the soak runs against this machine only (127.0.0.1, ::1), not ${o.host}`,
       );
-      await Promise.all(batch);
-      totals.storms++;
-    } else await exchange(1 + rand(rand(2) ? 4096 : 2 * MiB));
+    if (o.pid !== undefined && o.port === undefined)
+      throw new UsageError("--pid goes with --port (the soak knows the server it starts)");
+    if (o.pid !== undefined && !processExists(o.pid))
+      throw new UsageError(`--pid ${o.pid}: no such process`);
+    return o;
+  },
+);
+
+// ---- formatting: Intl, en-US, with units --------------------------------------------------------
+const fmt = (unit: string | undefined, digits = 0) =>
+  new Intl.NumberFormat("en-US", {
+    ...(unit ? { style: "unit", unit, unitDisplay: "short" } : {}),
+    maximumFractionDigits: digits,
+  }).format;
+const count = fmt(undefined);
+const mb = fmt("megabyte", 1);
+const mbps = fmt("megabyte-per-second", 1);
+const secs = fmt("second", 1);
+const MB = 1e6;
+
+// ---- the server under test ----------------------------------------------------------------------
+let server: Started | undefined;
+const stop = () => server?.process.kill("SIGTERM");
+process.on("SIGINT", () => {
+  stop();
+  process.exit(130);
+});
+const host = options.host === "localhost" ? "127.0.0.1" : options.host;
+let target = { host, port: options.port ?? 0 };
+let describe: string;
+let pid = options.pid;
+if (options.port === undefined) {
+  const args = ["--mode", "concurrent", "--quiet", "--lang", "en", "--host", host, "--port", "0"];
+  args.push("--idle-timeout", String(options.idleTimeout));
+  try {
+    server = await startListening([process.execPath, "server.ts", ...args], { cwd: ROOT });
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  target = { host: server.host, port: server.port };
+  pid = server.process.pid;
+  describe = `bun server.ts ${args.join(" ").replace("--port 0", `--port ${server.port}`)} (pid ${pid})`;
+} else {
+  const why = await unreachable(target);
+  if (why) {
+    console.error(`error: nothing is listening at ${host}:${target.port} (${why})`);
+    process.exit(1);
+  }
+  describe = `the server at ${host}:${target.port}${pid ? ` (pid ${pid})` : ""}`;
+}
+const memory = () => (pid !== undefined && hasProc ? rssBytes(pid, true) : NaN);
+
+// ---- the clients --------------------------------------------------------------------------------
+const kinds: SoakKind[] = [
+  ...Array.from({ length: options.clients }, (_, i): SoakKind =>
+    i % 8 === 1 ? "reset" : i % 8 === 2 ? "storm" : "exact",
+  ),
+  ...Array.from({ length: options.slowReaders }, (): SoakKind => "slow"),
+];
+const howMany = (kind: SoakKind) => kinds.filter((k) => k === kind).length;
+console.log(
+  [
+    `soak: ${secs(options.seconds)} against ${describe}`,
+    `  ${howMany("exact")} exact-echo clients (random sizes up to 2 MiB, sent in random pieces)`,
+    `  ${howMany("slow")} slow readers (2-6 MiB read at ${SLOW_RATE.min / 1024}-${SLOW_RATE.max / 1024} KiB/s: a pause after each piece the runtime hands over, up to 512 KiB)`,
+    `  ${howMany("reset")} clients that reset mid-echo, ${howMany("storm")} running connect/drop storms of 50`,
+    "  every echoed byte is compared with what was sent; each echo must end with the server's end of stream",
+  ].join("\n"),
+);
+
+const tally = newTally();
+const failures = () => Object.values(tally.failed).reduce((a, b) => a + b, 0);
+const exchanges = () => Object.values(tally.ok).reduce((a, b) => a + b, 0) + failures();
+const startMemory = memory();
+const t0 = performance.now();
+const deadline = t0 + options.seconds * 1000;
+
+// Progress on stderr: a live line on a terminal, a line every 5 s in a pipe.
+const tty = process.stderr.isTTY === true;
+let lastLine = t0;
+const ticker = setInterval(
+  () => {
+    const elapsed = (performance.now() - t0) / 1000;
+    const line =
+      `  ${secs(Math.min(elapsed, options.seconds))} of ${secs(options.seconds)}` +
+      (elapsed > options.seconds ? " (finishing the last exchanges)" : "") +
+      `: ${mb(tally.verified / MB)} verified, ${count(exchanges())} exchanges, ` +
+      `${count(failures())} failed` +
+      (Number.isNaN(startMemory) ? "" : `, server ${mb(memory() / MB)}`);
+    if (tty) process.stderr.write(`\r\x1b[K${line}`);
+    else if (performance.now() - lastLine >= 4900) {
+      lastLine = performance.now();
+      process.stderr.write(`${line}\n`);
+    }
+  },
+  tty ? 250 : 1000,
+);
+await Promise.all(kinds.map((kind) => soakClient(kind, target, deadline, tally)));
+clearInterval(ticker);
+if (tty) process.stderr.write("\r\x1b[K");
+const elapsed = (performance.now() - t0) / 1000;
+const endMemory = pid !== undefined && hasProc ? await settledRssBytes(pid).catch(() => NaN) : NaN;
+
+// ---- the server's exit ---------------------------------------------------------------------------
+let exit: string | undefined;
+let serverFailed = false;
+if (server) {
+  const died = server.process.exitCode;
+  if (died !== null) {
+    exit = `exited by itself during the soak (status ${died})`;
+    serverFailed = true;
+  } else {
+    stop();
+    const code = await Promise.race([server.process.exited, Bun.sleep(10_000).then(() => null)]);
+    if (code === null) server.process.kill("SIGKILL");
+    exit = code === null ? "still running 10 s after SIGTERM (killed)" : `${code} after SIGTERM`;
+    serverFailed = code !== 0;
   }
 }
 
-const startRss = await rss();
-const progress = setInterval(() => {
-  const left = Math.max(0, (deadline - performance.now()) / 1000).toFixed(0);
-  console.error(
-    `  ${left} s left: ${(totals.echoed / MiB).toFixed(0)} MiB echoed, ${totals.exchanges} exchanges, ${totals.errors} errors`,
-  );
-}, 10_000);
-await Promise.all(Array.from({ length: clients }, (_, i) => worker(i)));
-clearInterval(progress);
-await Bun.sleep(500); // let the server settle before the last memory reading
-const endRss = await rss();
-server?.kill("SIGTERM");
-const code = server ? await server.exited : 0;
-
-const mb = (n: number) =>
-  Number.isNaN(n) ? "n/a (external server)" : `${(n / MiB).toFixed(1)} MiB`;
-console.log(`soak: ${seconds} s, ${clients} clients against ${host}:${port}
-  bytes echoed and verified: ${totals.echoed.toLocaleString("en-US")} (${(totals.echoed / MiB / seconds).toFixed(1)} MiB/s)
-  exchanges: ${totals.exchanges}, resets mid-echo: ${totals.resets}, connect/drop storms: ${totals.storms} x 50
-  mismatches: ${totals.mismatches}, other errors: ${totals.errors - totals.mismatches}
-  server memory: start ${mb(startRss)}, end ${mb(endRss)}
-  server exit status after SIGTERM: ${server ? code : "n/a"}`);
-process.exit(totals.mismatches === 0 && code === 0 ? 0 : 1);
+// ---- the report ---------------------------------------------------------------------------------
+const line = (label: string, kind: SoakKind, what = "exact") =>
+  `  ${label}: ${count(tally.ok[kind])} ${what}, ${count(tally.failed[kind])} failed`;
+const report = [
+  `soak: ran ${secs(elapsed)}`,
+  `  bytes echoed and verified: ${mb(tally.verified / MB)} (${mbps(tally.verified / MB / elapsed)})`,
+  line("exact-echo clients", "exact"),
+  line("slow readers", "slow"),
+  line("resets mid-echo", "reset", "exact up to the reset"),
+  line("connect/drop storms of 50", "storm", "complete"),
+  `  server memory: ${
+    Number.isNaN(startMemory)
+      ? "not measured (give --pid with --port)"
+      : `${mb(startMemory / MB)} at the start, ${mb(endMemory / MB)} at the end`
+  }`,
+];
+if (exit) report.push(`  server exit status: ${exit}`);
+if (tally.failures.size) {
+  report.push("failures, by reason:");
+  const sorted = [...tally.failures].sort((a, b) => b[1] - a[1]);
+  for (const [why, n] of sorted) report.push(`  ${count(n)} × ${why}`);
+}
+const ok = failures() === 0 && !serverFailed;
+report.push(
+  ok
+    ? "result: OK, every echo exact"
+    : `result: FAILED, ${count(failures())} failed exchange(s)${serverFailed ? " and the server's exit" : ""}`,
+);
+console.log(report.join("\n"));
+process.exit(ok ? 0 : 1);

@@ -33,9 +33,16 @@ test("runs each kind of scenario on both servers; --json and --svg; exit 0", asy
       else expect(figure.value).toBeGreaterThan(0);
       if (row.scenario.startsWith("pp")) expect(figure.latency.p99).toBeGreaterThan(0);
     }
-  // Piped: no progress line. The table (stderr with --json) has the ratio column; the chart
-  // names every scenario.
+  // Piped: no live line, but a line per run, k of n. The table (stderr with --json) has the
+  // ratio column, and the legend says every byte was checked; the chart names every scenario.
   expect(child.err.text).not.toContain("\r");
+  expect(child.err.all[0]).toMatch(/^echo bench: 12 runs \(6 scenarios × 2 servers, 1 round\)/);
+  expect(child.err.text).toMatch(/^1\/12 · round 1\/1 · idle300 · ours: [\d.,]+ KB\/conn$/m);
+  expect(child.err.text).toMatch(/^12\/12 · round 1\/1 · connect · (ours|node): [\d,]+ conn\/s$/m);
+  expect(child.err.text).toContain(
+    "Every echoed byte was checked against what was sent: all exact.",
+  );
+  expect(child.err.text).toContain("rt/s: round trips per second");
   expect(child.err.text).toMatch(/\| stream1g +\| MB\/s .*\| +\d+\.\d\d \|/);
   const svg = readFileSync(svgFile, "utf8");
   expect(svg).toStartWith("<svg");
@@ -74,10 +81,44 @@ test("one changed byte fails the run loudly, with its offset", async () => {
   );
 });
 
-test("a usage error: one line and the usage, exit 2", async () => {
-  const child = run("bench/bench.ts", ["--scenarios", "pingpong"]);
-  expect(await child.exited).toBe(2);
-  expect(child.err.all[0]).toBe('bench: unknown scenario "pingpong" (see --help)');
+const USAGE_ERRORS: [string[], string][] = [
+  [["--scenarios", "pingpong"], 'unknown scenario "pingpong"'],
+  [["--duration", "abc"], '--duration must be a positive number of seconds, not "abc"'],
+  [["--pid", "4194304", "--host", "127.0.0.1", "--port", "9"], "--pid 4194304: no such process"],
+  [
+    ["--svg", "/nonexistent-echo-folder/chart.svg"],
+    "--svg /nonexistent-echo-folder/chart.svg: no folder /nonexistent-echo-folder",
+  ],
+  [["--host", "127.0.0.1"], "--host and --port go together"],
+];
+test.each(USAGE_ERRORS)(
+  "bench %p: one line, exit 2, before running anything",
+  async (args, message) => {
+    const child = run("bench/bench.ts", args);
+    expect(await child.exited).toBe(2);
+    expect(child.err.all).toEqual([`error: ${message} (see: bun run bench --help)`]);
+    expect(child.out.text).toBe("");
+  },
+);
+
+test("nothing listening at --host/--port: one line, exit 1", async () => {
+  // A port that was free a moment ago: listen on 0, note the port, close.
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  const child = run("bench/bench.ts", ["--host", "127.0.0.1", "--port", String(port)]);
+  expect(await child.exited).toBe(1);
+  expect(child.err.all).toEqual([
+    `error: nothing is listening at 127.0.0.1:${port} (connection refused)`,
+  ]);
+});
+
+test("--help: the options and exit status, exit 0", async () => {
+  const child = run("bench/bench.ts", ["--help"]);
+  expect(await child.exited).toBe(0);
+  expect(child.out.all[0]).toBe("usage: bun run bench [options]");
+  for (const flag of ["--scenarios", "--duration", "--rounds", "--pid", "--svg", "--json"])
+    expect(child.out.text).toContain(flag);
 });
 
 test.skipIf(!have("script"))(
@@ -92,8 +133,90 @@ test.skipIf(!have("script"))(
     });
     const screen = await new Response(proc.stdout).text();
     expect(await proc.exited).toBe(0);
-    expect(screen).toMatch(/\r\x1b\[Kround 1\/1 · pp2 · ours · \d\.\d s · [\d,]+ round trips/);
-    expect(screen).toMatch(/\r\x1b\[Kround 1\/1 · stream1 · ours · \d\.\d s · [\d,]+ MB/);
+    expect(screen).toMatch(
+      /\r\x1b\[K1\/2 · round 1\/1 · pp2 · ours · \d\.\d s · [\d,]+ round trips/,
+    );
+    expect(screen).toMatch(/\r\x1b\[K2\/2 · round 1\/1 · stream1 · ours · \d\.\d s · [\d,]+ MB/);
     expect(screen).toMatch(/\| stream1 +\| MB\/s +\| +[\d,]+ \|/);
   },
 );
+
+// ---- bun run soak -----------------------------------------------------------------------------
+test.each([
+  [["--seconds", "abc"], '--seconds must be a positive number of seconds, not "abc"'],
+  [["--seconds", "0"], '--seconds must be a positive number of seconds, not "0"'],
+  [["--clients", "x"], '--clients must be a whole number of at least 1, not "x"'],
+  [["--port", "0"], '--port must be a whole number from 1 to 65535, not "0"'],
+  [
+    ["--host", "192.0.2.1"],
+    "the soak runs against this machine only (127.0.0.1, ::1), not 192.0.2.1",
+  ],
+  [["--frobnicate"], "unknown option --frobnicate"],
+])("soak %p: one line, exit 2, nothing run", async (args, message) => {
+  const child = run("scripts/soak.ts", args);
+  expect(await child.exited).toBe(2);
+  expect(child.err.all).toEqual([`error: ${message} (see: bun run soak --help)`]);
+  expect(child.out.text).toBe("");
+});
+
+test("soak --help: usage and options on stdout, exit 0, no stack trace", async () => {
+  const child = run("scripts/soak.ts", ["--help"]);
+  expect(await child.exited).toBe(0);
+  expect(child.out.all[0]).toBe("usage: bun run soak [options]");
+  for (const flag of ["--seconds", "--port", "--slow-readers", "--idle-timeout"])
+    expect(child.out.text).toContain(flag);
+  expect(child.err.text).toBe("");
+});
+
+test("a short soak: header first, progress while it runs, every kind counted, exit 0", async () => {
+  const child = run("scripts/soak.ts", ["--seconds", "6", "--clients", "8", "--slow-readers", "2"]);
+  // The header comes before any result, and progress lines (a pipe: every 5 s) during the run.
+  expect(
+    await child.out.waitFor(/^soak: 6 sec against bun server.ts .*--idle-timeout 3/),
+  ).toBeTruthy();
+  await child.err.waitFor(
+    /^ {2}5(\.\d)? sec of 6 sec: [\d,.]+ MB verified, [\d,]+ exchanges, 0 failed, server [\d,.]+ MB$/,
+  );
+  expect(child.out.text).not.toContain("result:");
+  expect(await child.exited).toBe(0);
+  const out = child.out.text;
+  expect(out).toContain("every echoed byte is compared with what was sent");
+  expect(out).toMatch(/exact-echo clients: [1-9][\d,]* exact, 0 failed/);
+  expect(out).toMatch(/slow readers: [1-9][\d,]* exact, 0 failed/);
+  expect(out).toMatch(/connect\/drop storms of 50: [1-9][\d,]* complete, 0 failed/);
+  expect(out).toMatch(/server exit status: 0 after SIGTERM/);
+  expect(child.out.all.at(-1)).toBe("result: OK, every echo exact");
+}, 30_000); // 6 s of soak, up to 5 s more for the slow readers to finish
+
+test("a soak against a server that cuts echoes short: failures counted by reason, exit 1", async () => {
+  // An echo server that closes each connection after echoing 100,000 bytes.
+  using server = Bun.listen<{ outbox: Outbox; echoed: number }>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(socket) {
+        socket.data = { outbox: new Outbox(), echoed: 0 };
+      },
+      data(socket, chunk: Buffer) {
+        const d = socket.data;
+        const piece = chunk.subarray(0, Math.max(0, 100_000 - d.echoed));
+        d.echoed += piece.length;
+        d.outbox.send(socket, piece);
+        if (d.echoed >= 100_000 && d.outbox.empty) socket.end();
+      },
+      drain(socket) {
+        if (socket.data.outbox.flush(socket) && socket.data.echoed >= 100_000) socket.end();
+      },
+    },
+  });
+  const child = run("scripts/soak.ts", [
+    ...["--port", String(server.port), "--seconds", "1", "--clients", "4", "--slow-readers", "1"],
+  ]);
+  expect(await child.exited).toBe(1);
+  const out = child.out.text;
+  expect(out).toMatch(/slow readers: 0 exact, [1-9][\d,]* failed/);
+  expect(out).toMatch(
+    /^ {2}[\d,]+ × slow: (closed|reset) by the server after N of M bytes echoed$/m,
+  );
+  expect(out).toMatch(/^result: FAILED, [1-9][\d,]* failed exchange\(s\)$/m);
+});

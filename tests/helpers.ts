@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
 import { resolve } from "node:path";
+import { listeningAddress, rssBytes } from "../src/processes.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const BUN = process.execPath;
@@ -167,17 +168,15 @@ export async function startServer(
   env?: Record<string, string>,
 ): Promise<Server> {
   const child = run("server.ts", ["--port", "0", ...args], { env });
-  const line = await child.out.waitFor(/^(listening on|escutando em) /).catch(async (error) => {
+  const { host, port } = await listeningAddress(child.out).catch(async (error) => {
     throw new Error(`${error.message}\nstderr:\n${child.err.text}`);
   });
-  const [, host, port] = / (?:on|em) \[?([^\]\s]+?)\]?:(\d+) /.exec(line)!;
-  return { ...child, host: host!, port: Number(port) };
+  return { ...child, host, port };
 }
 
 /** Resident memory of a process in bytes (Linux). */
 export async function rssOf(pid: number): Promise<number> {
-  const status = await Bun.file(`/proc/${pid}/status`).text();
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+  return rssBytes(pid);
 }
 
 export function have(program: string): boolean {
