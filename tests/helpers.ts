@@ -14,6 +14,9 @@ export class Lines {
   readonly closed: Promise<void>;
   private waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
   private ended = false;
+  /** What came after the last newline: a prompt, say. */
+  partial = "";
+  private onChunk: (() => void)[] = [];
 
   constructor(stream: ReadableStream<Uint8Array>) {
     this.closed = this.pump(stream);
@@ -37,6 +40,14 @@ export class Lines {
     });
   }
 
+  /** Resolves once the unfinished last line ends with `text` (a prompt waiting for input). */
+  async prompts(text: string): Promise<void> {
+    while (!this.partial.endsWith(text)) {
+      if (this.ended) throw new Error(`never prompted ${text}; got:\n${this.text}`);
+      await new Promise<void>((resolve) => this.onChunk.push(resolve));
+    }
+  }
+
   /** Number of lines so far that match. */
   count(pattern: RegExp): number {
     return this.all.filter((line) => pattern.test(line)).length;
@@ -52,9 +63,12 @@ export class Lines {
         this.add(rest.slice(0, nl));
         rest = rest.slice(nl + 1);
       }
+      this.partial = rest;
+      for (const wake of this.onChunk.splice(0)) wake();
     }
     if (rest !== "") this.add(rest);
     this.ended = true;
+    for (const wake of this.onChunk.splice(0)) wake();
   }
 
   private add(line: string): void {

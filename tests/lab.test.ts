@@ -121,7 +121,7 @@ describe.skipIf(!have("script"))("the client on a terminal", () => {
   test("Ctrl-D in the middle of a line: the echo starts on a line of its own", async () => {
     const server = await startServer(["--mode", "concurrent"]);
     const terminal = onTerminal(server.port);
-    await terminal.out.waitFor("connected to");
+    await terminal.out.prompts("> ");
     type(terminal, "abc\x04\x04"); // the first Ctrl-D hands over "abc" unfinished; the second ends
     await server.out.waitFor("received 4 bytes");
     expect(await terminal.exited).toBe(0);
@@ -132,7 +132,7 @@ describe.skipIf(!have("script"))("the client on a terminal", () => {
   test("an error that arrives while the prompt is showing starts on its own line", async () => {
     const server = await startServer(["--mode", "concurrent"]);
     const terminal = onTerminal(server.port);
-    await terminal.out.waitFor("connected to");
+    await terminal.out.prompts("> ");
     server.proc.kill("SIGKILL");
     expect(await terminal.exited).toBe(1);
     expect(terminal.out.text).toMatch(/^> \r?\nerror: the server closed the connection/m);
