@@ -67,7 +67,7 @@ idle        --idle connections open after one round trip: server KB each`,
     arg: "N",
     default: "1",
     parse: v.count,
-    help: "repeat, alternating the order of the servers; medians and the\nspread; idle is measured in the first round only, on fresh servers",
+    help: "repeat, alternating the order of the servers; medians and the spread; idle is measured in the first round only, on fresh servers",
   },
   idle: { arg: "N", default: "10000", parse: v.count, help: "connections for the idle scenario" },
   streamBytes: {
@@ -90,10 +90,10 @@ idle        --idle connections open after one round trip: server KB each`,
     help: "that server's process, for its CPU and memory (Linux)",
   },
   noBaseline: {
-    help: "skip the Node.js baseline (bench/node-echo.mjs); ratios are then\nto the first of --workers",
+    help: "skip the Node.js baseline (bench/node-echo.mjs); ratios are then to the first of --workers",
   },
   serverLog: {
-    help: "our server without --quiet: a line per message makes it CPU-bound,\nthe load generator has CPU to spare, and --workers 1,2 shows the gain",
+    help: "our server without --quiet: a line per message makes it CPU-bound, the load generator has CPU to spare, and --workers 1,2 shows the gain",
   },
   json: { help: "results as JSON on stdout (the table goes to stderr)" },
   svg: {

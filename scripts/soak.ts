@@ -33,19 +33,19 @@ const table = {
     arg: "N",
     default: "32",
     parse: v.count,
-    help: "clients besides the slow readers: of each 8, one resets mid-echo,\none runs connect/drop storms, six check exact echoes",
+    help: "clients besides the slow readers: of each 8, one resets mid-echo, one runs connect/drop storms, six check exact echoes",
   },
   slowReaders: {
     arg: "N",
     default: "4",
     parse: (text: string) => (/^\s*0+\s*$/.test(text) ? 0 : v.count(text)),
-    help: "clients that read 2-6 MiB of echo at 64-512 KiB/s, in pieces\nwith pauses",
+    help: "clients that read 2-6 MiB of echo at 64-512 KiB/s, in pieces with pauses",
   },
   idleTimeout: {
     arg: "SECS",
     default: "3",
     parse: v.secondsOrNever,
-    help: "the --idle-timeout of the server it starts (slow readers must not\nbe taken for idle)",
+    help: "the --idle-timeout of the server it starts (slow readers must not be taken for idle)",
   },
   host: { arg: "HOST", default: "127.0.0.1", parse: v.host, help: "127.0.0.1 or ::1" },
   port: {

@@ -14,8 +14,11 @@ interface Common {
   short?: string;
   /** Environment variable read when the flag is absent. */
   env?: string;
-  /** Sentence in both catalogs (`optionHelp`). */
-  help: HelpKey;
+  /**
+   * A key of both catalogs' `optionHelp` (the programs); or the sentence itself, in English, for
+   * the developer tools (bench, soak).
+   */
+  help: HelpKey | (string & {});
 }
 /** An option that takes a value: `--port 5000`, `--port=5000`. */
 export interface ValueOption<R> extends Common {
@@ -154,7 +157,7 @@ export function helpText(
       ? " " + (t.metavar[option.arg as keyof Messages["metavar"]] ?? option.arg)
       : "";
     const left = `  ${short}${flagOf(key)}${arg}`;
-    let help: string = t.optionHelp[option.help];
+    let help: string = t.optionHelp[option.help as HelpKey] ?? option.help;
     if (option.arg !== undefined && option.default !== undefined)
       help += ` (${t.defaultWord} ${option.default})`;
     if (option.env) help += ` [${option.env}]`;
@@ -195,18 +198,21 @@ export type Startup<S> =
  * throw UsageError).
  */
 export function startup<T extends Table, S>(
-  program: "server" | "client",
+  program: string,
   table: T,
   argv: readonly string[],
   env: Record<string, string | undefined>,
   version: string,
   settle: (values: Values<T>, t: Messages) => S,
+  words?: { intro: string; outro: string }, // the tools' own, in English
 ): Startup<S> {
   const { t } = chooseLanguage(argv, env);
   const text =
     program === "server"
       ? { usage: t.serverUsage, intro: t.serverIntro, outro: t.serverOutro }
-      : { usage: t.clientUsage, intro: t.clientIntro, outro: t.clientOutro };
+      : program === "client"
+        ? { usage: t.clientUsage, intro: t.clientIntro, outro: t.clientOutro }
+        : { usage: `Usage: bun run ${program} [options]`, intro: "", outro: "", ...words };
   try {
     const parsed = parseCommandLine(table, argv, env, t);
     if (parsed.action === "help")

@@ -116,7 +116,7 @@ test("nothing listening at --host/--port: one line, exit 1", async () => {
 test("--help: the options and exit status, exit 0", async () => {
   const child = run("bench/bench.ts", ["--help"]);
   expect(await child.exited).toBe(0);
-  expect(child.out.all[0]).toBe("usage: bun run bench [options]");
+  expect(child.out.all[0]).toBe("Usage: bun run bench [options]");
   for (const flag of ["--scenarios", "--duration", "--rounds", "--pid", "--svg", "--json"])
     expect(child.out.text).toContain(flag);
 });
@@ -162,7 +162,7 @@ test.each([
 test("soak --help: usage and options on stdout, exit 0, no stack trace", async () => {
   const child = run("scripts/soak.ts", ["--help"]);
   expect(await child.exited).toBe(0);
-  expect(child.out.all[0]).toBe("usage: bun run soak [options]");
+  expect(child.out.all[0]).toBe("Usage: bun run soak [options]");
   for (const flag of ["--seconds", "--port", "--slow-readers", "--idle-timeout"])
     expect(child.out.text).toContain(flag);
   expect(child.err.text).toBe("");
