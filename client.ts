@@ -12,7 +12,7 @@
  * Echoes go to stdout and nothing else does, so `printf 'oi\nfim\n' | bun run client > out`
  * leaves just `oi` in out. Prompt, hints and errors go to stderr.
  */
-import type { Socket } from "bun";
+import type { Socket, SocketHandler } from "bun";
 import pkg from "./package.json";
 import { startup } from "./src/command-line.ts";
 import { clientOptions, clientSettings } from "./src/options.ts";
@@ -26,11 +26,18 @@ import { stylesFor } from "./src/colors.ts";
 import { printExit } from "./src/say.ts";
 import { traceTo, tracedSink } from "./src/trace.ts";
 import { writeOut } from "./src/stdout.ts";
+import { DatagramConversation, NoEcho, Unreachable } from "./src/datagram-client.ts";
+import { MAX_DATAGRAM_IPV4, MAX_DATAGRAM_IPV6 } from "./src/datagrams.ts";
 
 const STILL_WAITING_MS = 3000; // then say, once, that the client is waiting on purpose
 
-const started = startup("client", clientOptions, Bun.argv.slice(2), process.env, pkg.version, (v) =>
-  clientSettings(v),
+const started = startup(
+  "client",
+  clientOptions,
+  Bun.argv.slice(2),
+  process.env,
+  pkg.version,
+  clientSettings,
 );
 if (started.exit) (printExit(started.exit), process.exit(started.exit.code));
 const { t, settings } = started;
@@ -53,7 +60,7 @@ function fail(line: string): never {
 }
 
 // ---- the connection -----------------------------------------------------------------------------
-const address = formatAddress(host, port);
+const address = settings.unix ?? formatAddress(host, port);
 if (tls?.insecure) console.error(err.warning(t.insecureWarning));
 const ca =
   tls?.ca === undefined
@@ -70,55 +77,63 @@ let stray = 0; // bytes the server sent that echo nothing we sent
 let connectedAt = 0;
 const AT_ONCE_MS = 1000;
 
+const stream: SocketHandler<undefined> = {
+  open() {
+    connectedAt = performance.now();
+    trace(0, "open");
+  },
+  handshake(_socket, ok, error) {
+    trace(0, "handshake", ok ? "ok" : `failed: ${error?.message ?? "?"}`);
+    // --insecure waives the certificate check, not TLS itself: a server that does not
+    // speak it fails either way.
+    if (!ok && (!tls?.insecure || notTls(error))) fail(tlsProblem(error));
+    secured.resolve();
+  },
+  binaryType: "uint8array",
+  data(_socket, chunk: Uint8Array) {
+    trace(0, "data", chunk.length);
+    const extra = echo.push(chunk);
+    // Said once; a server that streams on would otherwise flood the terminal.
+    if (extra > 0 && stray === 0) note(err.warning(t.unexpectedBytes(extra)));
+    stray += extra;
+  },
+  drain(socket) {
+    trace(0, "drain", outbox.bytes);
+    outbox.flush(sink(socket));
+    if (outbox.broken) fail(t.serverClosed); // Bun may not call close() after a -1
+  },
+  end() {
+    trace(0, "end");
+  },
+  close(_socket, error) {
+    trace(0, "close", error?.message ?? "");
+    // Said at once, even while the user is still typing.
+    if (leaving) return;
+    if (tls && !handshaken) fail(tlsProblem(error));
+    if (errorCode(error) === "ECONNRESET") fail(t.serverReset);
+    // Closed right after connecting, before any message: a server in mode once, busy.
+    const atOnce = !sentAny && performance.now() - connectedAt < AT_ONCE_MS;
+    fail(atOnce ? t.serverClosedAtOnce : t.serverClosed);
+  },
+  error() {}, // close() follows with the error and says it
+  connectError() {}, // Bun.connect rejects too; said below
+};
+
 trace(0, "connect", address);
-const socket: Socket = await (async () =>
-  Bun.connect({
-    hostname: host,
-    port,
-    // Verified against the system's store, or --tls-ca; serverName makes the name count.
-    tls: tls && { ca, rejectUnauthorized: !tls.insecure, serverName: host },
-    socket: {
-      open() {
-        connectedAt = performance.now();
-        trace(0, "open");
-      },
-      handshake(_socket, ok, error) {
-        trace(0, "handshake", ok ? "ok" : `failed: ${error?.message ?? "?"}`);
-        // --insecure waives the certificate check, not TLS itself: a server that does not
-        // speak it fails either way.
-        if (!ok && (!tls?.insecure || notTls(error))) fail(tlsProblem(error));
-        secured.resolve();
-      },
-      binaryType: "uint8array",
-      data(_socket, chunk: Uint8Array) {
-        trace(0, "data", chunk.length);
-        const extra = echo.push(chunk);
-        // Said once; a server that streams on would otherwise flood the terminal.
-        if (extra > 0 && stray === 0) note(err.warning(t.unexpectedBytes(extra)));
-        stray += extra;
-      },
-      drain(socket) {
-        trace(0, "drain", outbox.bytes);
-        outbox.flush(sink(socket));
-        if (outbox.broken) fail(t.serverClosed); // Bun may not call close() after a -1
-      },
-      end() {
-        trace(0, "end");
-      },
-      close(_socket, error) {
-        trace(0, "close", error?.message ?? "");
-        // Said at once, even while the user is still typing.
-        if (leaving) return;
-        if (tls && !handshaken) fail(tlsProblem(error));
-        if (errorCode(error) === "ECONNRESET") fail(t.serverReset);
-        // Closed right after connecting, before any message: a server in mode once, busy.
-        const atOnce = !sentAny && performance.now() - connectedAt < AT_ONCE_MS;
-        fail(atOnce ? t.serverClosedAtOnce : t.serverClosed);
-      },
-      error() {}, // close() follows with the error and says it
-      connectError() {}, // Bun.connect rejects too; said below
-    },
-  }))().catch((error: unknown) => fail(connectErrorMessage(t, error, host, port)));
+// --udp: datagrams, no connection (src/datagram-client.ts); else a stream, over TCP or --unix.
+const datagrams = settings.udp ? new DatagramConversation(settings.retries, trace) : undefined;
+const socket: Socket | undefined = datagrams
+  ? await datagrams.connect(host, port).then(
+      () => undefined,
+      (error: unknown) => fail(connectErrorMessage(t, error, host, port)),
+    )
+  : await (async () => {
+      // Verified against the system's store, or --tls-ca; serverName makes the name count.
+      const verify = tls && { ca, rejectUnauthorized: !tls.insecure, serverName: host };
+      return settings.unix !== undefined
+        ? Bun.connect({ unix: settings.unix, tls: verify, socket: stream })
+        : Bun.connect({ hostname: host, port, tls: verify, socket: stream });
+    })().catch((error: unknown) => fail(connectErrorMessage(t, error, host, port, settings.unix)));
 
 /** A plain server answers TLS with bytes that are not TLS (an echo server, with our own hello). */
 function notTls(error: Error | null | undefined): boolean {
@@ -146,7 +161,8 @@ let handshaken = !tls;
 // Say "connected" only once the server has been verified.
 if (tls) await waitFor(secured.promise, timeout, () => true, t.handshakeTimeout(timeout));
 handshaken = true;
-console.error(err.status(tls ? t.connectedTls(address) : t.connected(address)));
+const hello = datagrams ? t.connectedUdp : tls ? t.connectedTls : t.connected;
+console.error(err.status(hello(address)));
 prompt();
 let stopWord = false;
 try {
@@ -156,11 +172,8 @@ try {
     const sent = encoder.encode(withoutCR(line.text) + "\n");
     // Ctrl-D in the middle of a line sends it without a newline: the echo starts on a new one.
     if (interactive && !line.ended) console.error();
-    const echoed = echo.expect(sent.length, timeout * 1000);
-    trace(0, "send", `${sent.length} bytes`);
     sentAny = true;
-    if (!outbox.send(sink(socket), sent) && outbox.broken) fail(t.serverClosed);
-    const got = await waitFor(echoed, 0, () => echo.received === 0, t.echoTimeout(timeout));
+    const got = datagrams ? await exchangeDatagram(datagrams, sent) : await exchange(socket!, sent);
     trace(0, "echo", `${got.length} bytes complete`);
     if (Buffer.from(got.buffer, got.byteOffset, got.length).equals(sent)) {
       const text = decoder.decode(got);
@@ -180,11 +193,31 @@ try {
 
 // `fim` or end of input: close our side and leave.
 leaving = true;
-socket.end();
+socket?.end();
+datagrams?.close();
 if (stray > 0) console.error(err.warning(t.strayFlood(stray)));
 // After Ctrl-D the cursor still sits after the prompt; after fim the terminal echoed a newline.
 if (interactive) console.error((stopWord ? "" : "\n") + err.status(t.bye));
 process.exit(0);
+
+/** Over a stream: writes the message and waits for as many bytes as it has, however cut. */
+async function exchange(socket: Socket, sent: Uint8Array): Promise<Uint8Array> {
+  const echoed = echo.expect(sent.length, timeout * 1000);
+  trace(0, "send", `${sent.length} bytes`);
+  if (!outbox.send(sink(socket), sent) && outbox.broken) fail(t.serverClosed);
+  return waitFor(echoed, 0, () => echo.received === 0, t.echoTimeout(timeout));
+}
+
+/** Over UDP: one datagram, sent again while its echo is late. */
+async function exchangeDatagram(d: DatagramConversation, sent: Uint8Array): Promise<Uint8Array> {
+  const max = host.includes(":") ? MAX_DATAGRAM_IPV6 : MAX_DATAGRAM_IPV4;
+  if (sent.length > max) fail(t.lineTooLong(sent.length, max));
+  return d.exchange(sent).catch((error: unknown) => {
+    if (error instanceof Unreachable) fail(t.udpUnreachable(address));
+    if (error instanceof NoEcho) fail(t.udpNoEcho(error.tries, address));
+    throw error;
+  });
+}
 
 /**
  * Waits for the echo (or the TLS handshake), giving up after `limitS` seconds (0: as long as it

@@ -13,7 +13,7 @@
  * `--mode sequential` serves one client at a time while the others wait; `--mode concurrent`
  * serves everyone at once. `bun run server --help` lists every option.
  */
-import type { Socket, SocketHandler, TCPSocketListener } from "bun";
+import type { Socket, SocketHandler, TCPSocketListener, UnixSocketListener } from "bun";
 import pkg from "./package.json";
 import { startup } from "./src/command-line.ts";
 import { serverOptions, serverSettings } from "./src/options.ts";
@@ -27,6 +27,10 @@ import { errorReason, listenErrorMessage, tlsFileMessage } from "./src/errors.ts
 import { readTls, TlsFileError } from "./src/tls.ts";
 import { hostResolves } from "./src/net.ts";
 import { tracedSink } from "./src/trace.ts";
+import { DatagramEcho } from "./src/datagrams.ts";
+import { claimSocketPath, removeOnExit } from "./src/unix-socket.ts";
+
+type UnixKey = "unixInUse" | "unixNotSocket" | "unixNoDirectory" | "unixDenied";
 
 const started = startup(
   "server",
@@ -45,7 +49,7 @@ const role = roleFrom(process.env); // alone, or one of --workers N
 const connections = new Set<Socket<Conn>>();
 const stats = { connections: 0, echoed: 0, startedAt: performance.now() };
 let now = 0; // a coarse clock, moved by the sweep below: the hot path only stores it
-let listener: TCPSocketListener<Conn> | undefined;
+let listener: TCPSocketListener<Conn> | UnixSocketListener<Conn> | undefined;
 let stopping = false;
 
 // ---- one connection's life: one handler object shared by every connection ----------------------
@@ -159,6 +163,7 @@ function sink(socket: Socket<Conn>) {
 
 /** Bun leaves remoteAddress undefined for a peer that reset before open() ran: not an error. */
 function peerOf(socket: Socket<Conn>): string {
+  if (settings.unix !== undefined) return t.unixPeer;
   const host = socket.remoteAddress;
   return host ? formatAddress(host, socket.remotePort) : t.unknownPeer;
 }
@@ -294,9 +299,13 @@ for (const event of ["uncaughtException", "unhandledRejection"] as const)
 const { host } = settings;
 const workers = settings.workers > 1 && role.alone && !reusePortWorks(host) ? 1 : settings.workers;
 if (workers < settings.workers) say.warn(t.noReusePort);
-const label = [mode, workers > 1 && t.workers(workers), settings.tlsFiles && "TLS"].filter(Boolean);
-const announce = (port: number) =>
-  say.always(t.listening(formatAddress(host, port), label.join(", ")));
+const place = (port: number) => settings.unix ?? formatAddress(host, port);
+const label = [
+  settings.udp ? "UDP" : t.modeLabel(mode),
+  workers > 1 && t.workers(workers),
+  settings.tlsFiles && "TLS",
+].filter(Boolean);
+const announce = (port: number) => say.always(t.listening(place(port), label.join(", ")));
 
 if (workers > 1 && role.alone) {
   process.exit(
@@ -315,6 +324,7 @@ if (workers > 1 && role.alone) {
     }),
   );
 }
+if (settings.udp) process.exit(await serveDatagrams());
 
 // More connections than descriptors would make accept() fail again and again (EMFILE): cap them.
 const filesLimit = openFilesLimit();
@@ -330,16 +340,25 @@ const tls =
     say.error(tlsFileMessage(t, error));
     process.exit(1);
   }));
+if (settings.unix !== undefined) {
+  const problem = await claimSocketPath(settings.unix);
+  if (problem)
+    (say.error(t[`unix${problem[0]!.toUpperCase()}${problem.slice(1)}` as UnixKey](settings.unix)),
+      process.exit(1));
+  removeOnExit(settings.unix);
+}
 try {
-  const options: Bun.TCPSocketListenOptions<Conn> & ReusePort = {
-    hostname: host,
-    port: role.port(settings.port),
-    tls,
-    allowHalfOpen: true,
-    reusePort: !role.alone,
-    socket: lifecycle,
-  };
-  listener = Bun.listen<Conn>(options);
+  const common = { tls, allowHalfOpen: true, socket: lifecycle };
+  if (settings.unix !== undefined) listener = Bun.listen<Conn>({ unix: settings.unix, ...common });
+  else {
+    const options: Bun.TCPSocketListenOptions<Conn> & ReusePort = {
+      hostname: host,
+      port: role.port(settings.port),
+      reusePort: !role.alone,
+      ...common,
+    };
+    listener = Bun.listen<Conn>(options);
+  }
 } catch (error) {
   const resolves = await hostResolves(host);
   say.error(listenErrorMessage(t, error, host, settings.port, tls !== undefined, resolves));
@@ -353,5 +372,35 @@ if (settings.idleTimeout > 0) {
   const every = Math.min(1000, limitMs / 4);
   setInterval(() => sweep(limitMs, () => t.idleClosed(settings.idleTimeout)), every).unref();
 }
-say.trace(0, "listen", formatAddress(host, listener.port));
-role.listening(listener.port, () => announce(listener!.port));
+const port = "port" in listener! ? listener.port : 0;
+say.trace(0, "listen", place(port));
+role.listening(port, () => announce(port));
+
+/** --udp: datagrams instead of connections (src/datagrams.ts), until a stop signal. */
+async function serveDatagrams(): Promise<number> {
+  const echo = new DatagramEcho(t, say, settings);
+  let socket: Bun.udp.Socket<"buffer">;
+  try {
+    socket = await Bun.udpSocket({
+      hostname: host,
+      port: settings.port,
+      binaryType: "buffer",
+      socket: echo.handler,
+    });
+  } catch (error) {
+    const resolves = await hostResolves(host);
+    say.error(listenErrorMessage(t, error, host, settings.port, false, resolves));
+    return 1;
+  }
+  const stopped = Promise.withResolvers<number>();
+  onStopSignal(() => {
+    socket.close();
+    const { datagrams, bytes, dropped, unreachable } = echo.stats;
+    const secs = (performance.now() - stats.startedAt) / 1000;
+    say.strong(t.udpSummary(datagrams, bytes, dropped, unreachable, secs));
+    stopped.resolve(0);
+  });
+  say.trace(0, "listen", formatAddress(host, socket.port));
+  announce(socket.port);
+  return stopped.promise;
+}

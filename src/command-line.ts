@@ -49,7 +49,7 @@ export type Values<T extends Table> = {
 export class UsageError extends Error {}
 
 export type Parsed<T extends Table> =
-  | { action: "run"; values: Values<T>; sources: Record<keyof T, string> }
+  | { action: "run"; values: Values<T>; sources: Record<keyof T, string>; given: Set<keyof T> }
   | { action: "help" }
   | { action: "version" };
 
@@ -113,6 +113,7 @@ export function parseCommandLine<T extends Table>(
 
   const values: Record<string, unknown> = {};
   const sources: Record<string, string> = {};
+  const set = new Set<string>(); // given by flag or environment, not defaulted
   for (const [key, option] of Object.entries(table)) {
     const flag = flagOf(key);
     const fromFlag = given.get(key);
@@ -122,6 +123,7 @@ export function parseCommandLine<T extends Table>(
     if (fromFlag !== undefined) text = fromFlag === true ? undefined : fromFlag;
     else if (fromEnv !== undefined && fromEnv !== "") [text, source] = [fromEnv, option.env!];
     else if (option.arg !== undefined) text = option.default;
+    if (fromFlag !== undefined || (fromEnv !== undefined && fromEnv !== "")) set.add(key);
     sources[key] = source;
     try {
       if (option.arg === undefined) {
@@ -138,6 +140,7 @@ export function parseCommandLine<T extends Table>(
     action: "run",
     values: values as Values<T>,
     sources: sources as Record<keyof T, string>,
+    given: set as Set<keyof T>,
   };
 }
 
@@ -203,7 +206,7 @@ export function startup<T extends Table, S>(
   argv: readonly string[],
   env: Record<string, string | undefined>,
   version: string,
-  settle: (values: Values<T>, t: Messages) => S,
+  settle: (values: Values<T>, t: Messages, given: Set<keyof T>) => S,
   words?: { intro: string; outro: string }, // the tools' own, in English
 ): Startup<S> {
   const { t } = chooseLanguage(argv, env);
@@ -219,7 +222,7 @@ export function startup<T extends Table, S>(
       return { t, exit: { code: 0, text: helpText(table, t, text), toStderr: false } };
     if (parsed.action === "version")
       return { t, exit: { code: 0, text: version, toStderr: false } };
-    return { t, settings: settle(parsed.values, t) };
+    return { t, settings: settle(parsed.values, t, parsed.given) };
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     return { t, exit: { code: 2, text: t.usageError(error.message, program), toStderr: true } };

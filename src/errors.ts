@@ -66,9 +66,13 @@ export function connectErrorMessage(
   error: unknown,
   host: string,
   port: number,
+  unix?: string,
 ): string {
-  const address = formatAddress(host, port);
+  const address = unix ?? formatAddress(host, port);
   switch (errorCode(error)) {
+    case "ENOENT":
+      if (unix !== undefined) return t.unixMissing(unix);
+      break;
     case "ECONNREFUSED":
       return t.refused(address);
     case "ENOTFOUND":

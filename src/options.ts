@@ -47,6 +47,8 @@ export const serverOptions = {
   },
   tlsCert: { arg: "FILE", env: "ECHO_TLS_CERT", parse: file, help: "tlsCert" },
   tlsKey: { arg: "FILE", env: "ECHO_TLS_KEY", parse: file, help: "tlsKey" },
+  udp: { env: "ECHO_UDP", help: "serverUdp" },
+  unix: { arg: "PATH", env: "ECHO_UNIX", parse: v.path, help: "serverUnix" },
   quiet: { short: "q", env: "ECHO_QUIET", help: "quiet" },
   trace,
   lang,
@@ -65,6 +67,9 @@ export const clientOptions = {
   tls: { help: "tls" },
   tlsCa: { arg: "FILE", parse: file, help: "tlsCa" },
   insecure: { help: "insecure" },
+  udp: { env: "ECHO_UDP", help: "clientUdp" },
+  retries: { arg: "N", env: "ECHO_RETRIES", default: "3", parse: v.retries, help: "retries" },
+  unix: { arg: "PATH", env: "ECHO_UNIX", parse: v.path, help: "clientUnix" },
   trace,
   lang,
 } as const satisfies Table;
@@ -73,19 +78,40 @@ export type ServerValues = Values<typeof serverOptions>;
 export type ClientValues = Values<typeof clientOptions>;
 
 /** The server's settings, once the rows that depend on each other agree. */
-export function serverSettings(values: ServerValues, t: Messages) {
+export function serverSettings(values: ServerValues, t: Messages, given: Set<string>) {
   const { tlsCert, tlsKey, ...rest } = values;
   if (rest.workers > 1 && rest.mode !== "concurrent")
     throw new UsageError(t.workersNeedConcurrent(rest.mode));
   if (!tlsCert !== !tlsKey) throw new UsageError(t.tlsPairNeeded);
-  return { ...rest, tlsFiles: tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey } : undefined };
+  const tlsFiles = tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey } : undefined;
+  if (rest.udp) {
+    // Datagrams have no connection: no mode but "serve every sender", no TLS, no file.
+    if (given.has("mode") && rest.mode !== "concurrent") throw new UsageError(t.udpMode(rest.mode));
+    if (tlsFiles) throw new UsageError(t.notWith("--udp", "--tls-cert"));
+    if (rest.unix !== undefined) throw new UsageError(t.notWith("--udp", "--unix"));
+    if (rest.workers > 1) throw new UsageError(t.notWith("--udp", "--workers"));
+    rest.mode = "concurrent";
+  }
+  if (rest.unix !== undefined) {
+    // A Unix socket is a file: no host or port, and one process owns it (TLS over it is fine).
+    for (const key of ["host", "port"] as const)
+      if (given.has(key)) throw new UsageError(t.notWith("--unix", `--${key}`));
+    if (rest.workers > 1) throw new UsageError(t.notWith("--unix", "--workers"));
+  }
+  return { ...rest, tlsFiles };
 }
 export type ServerSettings = ReturnType<typeof serverSettings>;
 
 /** The client's settings: --tls-ca and --insecure only make sense with TLS, so they imply it. */
-export function clientSettings(values: ClientValues) {
+export function clientSettings(values: ClientValues, t: Messages, given: Set<string>) {
   const { tls, tlsCa, insecure, ...rest } = values;
   const secure = tls || tlsCa !== undefined || insecure;
+  if (rest.udp && secure) throw new UsageError(t.notWith("--udp", "--tls"));
+  if (rest.udp && rest.unix !== undefined) throw new UsageError(t.notWith("--udp", "--unix"));
+  if (given.has("retries") && !rest.udp) throw new UsageError(t.onlyWith("--retries", "--udp"));
+  if (rest.unix !== undefined)
+    for (const key of ["host", "port"] as const)
+      if (given.has(key)) throw new UsageError(t.notWith("--unix", `--${key}`));
   return { ...rest, tls: secure ? { ca: tlsCa, insecure } : undefined };
 }
 export type ClientSettings = ReturnType<typeof clientSettings>;

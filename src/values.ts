@@ -17,7 +17,9 @@ export type Problem =
   | "lang"
   | "emptyHost"
   | "badIp"
-  | "boolean";
+  | "boolean"
+  | "path"
+  | "retries";
 
 export class BadValue extends Error {
   constructor(
@@ -141,4 +143,17 @@ export function boolean(text: string): boolean {
   if (["1", "true", "yes", "on"].includes(b)) return true;
   if (["0", "false", "no", "off", ""].includes(b)) return false;
   throw new BadValue("boolean");
+}
+
+/** A file system path (a Unix socket): not empty, and short enough for sockaddr_un (108 bytes). */
+export function path(text: string): string {
+  if (text === "" || Buffer.byteLength(text) > 107) throw new BadValue("path", 107);
+  return text;
+}
+
+/** How many times the UDP client sends a message again before it gives up: 0 to 20. */
+export function retries(text: string): number {
+  const n = whole(text);
+  if (n >= 0 && n <= 20) return n;
+  throw new BadValue("retries", 20);
 }

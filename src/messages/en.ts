@@ -39,8 +39,16 @@ export const en = {
     emptyHost: (source: string) => `${source} needs a host name or address, not an empty one`,
     badIp: (source: string, value: string) => `${source}: "${value}" is not an IP address`,
     boolean: (source: string, value: string) => `${source} must be 1 or 0, not "${value}"`,
+    path: (source: string, value: string, max: number) =>
+      `${source} must be a file path of 1 to ${max} bytes, not "${value}"`,
+    retries: (source: string, value: string, max: number) =>
+      `${source} must be a whole number from 0 to ${max}, not "${value}"`,
   },
   tlsPairNeeded: "--tls-cert and --tls-key go together: give both or neither",
+  notWith: (option: string, other: string) => `${option} does not go with ${other}`,
+  onlyWith: (option: string, other: string) => `${option} only makes sense with ${other}`,
+  udpMode: (mode: string) =>
+    `--udp serves every sender at once (datagrams have no connection): --mode ${mode} does not apply`,
   optionsHeading: "Options (environment variable in brackets):",
   defaultWord: "default",
   metavar: {} as Record<string, string>, // placeholders are the same in English
@@ -56,6 +64,10 @@ export const en = {
       "N server processes sharing the port (SO_REUSEPORT), for every core; auto = one per core; needs --mode concurrent; limits apply per process",
     tlsCert: "serve TLS with this certificate (PEM)",
     tlsKey: "and this private key (PEM)",
+    serverUdp:
+      "serve UDP instead of TCP: each datagram goes back to its sender as it came (RFC 862); runs until stopped",
+    serverUnix:
+      "listen on this Unix-domain socket file instead of --host/--port; removed when the server exits",
     quiet: "print only the listening line and errors",
     trace: "print every socket event on stderr, with a timestamp",
     lang: "en or pt (default: from LC_ALL, LC_MESSAGES, LANG)",
@@ -66,18 +78,42 @@ export const en = {
     tls: "connect with TLS, verifying the server's certificate against the system's trusted certificates",
     tlsCa: "verify the server against this CA certificate (PEM) instead",
     insecure: "TLS without verifying the server (tests only)",
+    clientUdp: "send each line as one UDP datagram; resend it when its echo is late",
+    retries: "with --udp, how many times to send a message again before giving up",
+    clientUnix: "connect to this Unix-domain socket file instead of --host/--port",
     help: "show this help",
     version: "show the version",
   },
 
   // server
+  datagram: (from: string, size: number, preview: string) =>
+    `${from} sent ${plural(size, "byte", "bytes")}: ${preview}`,
+  udpSummary: (
+    datagrams: number,
+    bytes: number,
+    dropped: number,
+    unreachable: number,
+    secs: number,
+  ) =>
+    `stopped: ${plural(datagrams, "datagram", "datagrams")}, ${plural(bytes, "byte", "bytes")} echoed, ${number.format(dropped)} dropped (queue full), ${number.format(unreachable)} to senders gone (port unreachable), up ${seconds.format(secs)} s`,
+  unixInUse: (path: string) =>
+    `error: a server already answers on ${path}; stop it first, or choose another --unix path`,
+  unixNotSocket: (path: string) =>
+    `error: ${path} exists and is not a socket: refusing to replace it (choose another --unix path)`,
+  unixNoDirectory: (path: string) =>
+    `error: cannot create the socket ${path}: its directory does not exist`,
+  unixDenied: (path: string) =>
+    `error: cannot create the socket ${path}: permission denied in its directory`,
+  unixPeer: "a local process",
   serverUsage: "Usage: bun run server [options]",
   serverIntro: "Echo server, the passive side: sends back every byte it receives, unchanged.",
   serverOutro: `A first Ctrl-C, SIGTERM or SIGHUP stops accepting new connections and lets the
 open ones finish their echo; a second one closes them at once.
 Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
 130, 143 or 129 closed at once by a second Ctrl-C, SIGTERM or SIGHUP.`,
-  listening: (address: string, mode: string) => `listening on ${address} (mode ${mode})`,
+  listening: (address: string, details: string) => `listening on ${address} (${details})`,
+  modeLabel: (mode: string) => `mode ${mode}`,
+
   opened: (id: number, peer: string) => `#${id} connected from ${peer}`,
   received: (id: number, size: number, preview: string) =>
     `#${id} received ${plural(size, "byte", "bytes")}: ${preview}`,
@@ -192,6 +228,16 @@ echo, 2 usage error.`,
     `warning: the server has sent ${plural(n, "byte", "bytes")} that echo no message`,
   outputFailed: (reason: string) => `error: cannot write the echo to standard output (${reason})`,
   serverReset: "error: the server reset the connection",
+  connectedUdp: (address: string) =>
+    `sending UDP datagrams to ${address}; type a message, or fim (or Ctrl-D) to leave`,
+  udpUnreachable: (address: string) =>
+    `error: nobody listens on UDP ${address} (the machine answered "port unreachable")`,
+  udpNoEcho: (tries: number, address: string) =>
+    `error: no echo from ${address} after ${plural(tries, "try", "tries")}; UDP may lose datagrams, or no server is there (see --retries)`,
+  lineTooLong: (size: number, max: number) =>
+    `error: this line is ${number.format(size)} bytes with its newline; one UDP datagram carries at most ${number.format(max)}`,
+  unixMissing: (path: string) =>
+    `error: no socket at ${path}; start the server first (bun run server --unix ${path})`,
 };
 
 export type Messages = typeof en;

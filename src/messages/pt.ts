@@ -34,11 +34,26 @@ export const pt: Messages = {
     emptyHost: (source) => `${source} não pode ficar vazio: informe um nome de host ou um endereço`,
     badIp: (source, value) => `${source}: "${value}" não é um endereço IP`,
     boolean: (source, value) => `${source} deve ser 1 ou 0, não "${value}"`,
+    path: (source, value, max) =>
+      `${source} deve ser um caminho de arquivo com 1 a ${max} bytes, não "${value}"`,
+    retries: (source, value, max) =>
+      `${source} deve ser um número inteiro de 0 a ${max}, não "${value}"`,
   },
   tlsPairNeeded: "--tls-cert e --tls-key andam juntas: use as duas ou nenhuma",
+  notWith: (option, other) => `${option} não pode ser usada com ${other}`,
+  onlyWith: (option, other) => `${option} só faz sentido com ${other}`,
+  udpMode: (mode) =>
+    `--udp atende todos os remetentes ao mesmo tempo (datagramas não têm conexão): --mode ${mode} não se aplica`,
   optionsHeading: "Opções (variável de ambiente entre colchetes):",
   defaultWord: "padrão:",
-  metavar: { PORT: "PORTA", MODE: "MODO", SECS: "SEG", FILE: "ARQUIVO", LANG: "IDIOMA" },
+  metavar: {
+    PATH: "CAMINHO",
+    PORT: "PORTA",
+    MODE: "MODO",
+    SECS: "SEG",
+    FILE: "ARQUIVO",
+    LANG: "IDIOMA",
+  },
   optionHelp: {
     serverHost: "endereço em que escutar; 0.0.0.0 ou :: atende também outras máquinas",
     serverPort: "porta em que escutar; 0 escolhe uma livre",
@@ -51,6 +66,10 @@ export const pt: Messages = {
       "N processos do servidor compartilhando a porta (SO_REUSEPORT), para usar todos os núcleos; auto = um por núcleo; exige --mode concurrent; os limites valem para cada processo",
     tlsCert: "atende com TLS usando este certificado (PEM)",
     tlsKey: "a chave privada desse certificado (PEM)",
+    serverUdp:
+      "atende UDP em vez de TCP: cada datagrama volta ao remetente como chegou (RFC 862); roda até ser parado",
+    serverUnix:
+      "escuta neste arquivo de socket Unix em vez de --host/--port; o arquivo é removido quando o servidor termina",
     quiet: 'mostra só a linha "escutando em" e os erros',
     trace: "mostra cada evento do socket na saída de erro, com o tempo em ms desde o início",
     lang: "en ou pt (padrão: conforme LC_ALL, LC_MESSAGES, LANG)",
@@ -62,10 +81,24 @@ export const pt: Messages = {
     tlsCa:
       "verifica o servidor com este certificado de CA (PEM), em vez dos certificados do sistema",
     insecure: "TLS sem verificar o servidor (só para testes)",
+    clientUdp: "envia cada linha como um datagrama UDP; reenvia se o eco demorar",
+    retries: "com --udp, quantas vezes reenviar uma mensagem antes de desistir",
+    clientUnix: "conecta a este arquivo de socket Unix em vez de --host/--port",
     help: "mostra esta ajuda",
     version: "mostra a versão",
   },
 
+  datagram: (from, size, preview) => `${from} enviou ${plural(size, "byte", "bytes")}: ${preview}`,
+  udpSummary: (datagrams, bytes, dropped, unreachable, secs) =>
+    `parado: ${plural(datagrams, "datagrama", "datagramas")}, ${plural(bytes, "byte ecoado", "bytes ecoados")}, ${number.format(dropped)} descartados (fila cheia), ${number.format(unreachable)} para remetentes que já saíram (porta inalcançável), ativo por ${seconds.format(secs)} s`,
+  unixInUse: (path) =>
+    `erro: já há um servidor respondendo em ${path}; pare-o antes ou escolha outro caminho em --unix`,
+  unixNotSocket: (path) =>
+    `erro: ${path} existe e não é um socket: ele não será substituído (escolha outro caminho em --unix)`,
+  unixNoDirectory: (path) => `erro: não foi possível criar o socket ${path}: a pasta não existe`,
+  unixDenied: (path) =>
+    `erro: não foi possível criar o socket ${path}: sem permissão de escrita na pasta`,
+  unixPeer: "um processo local",
   // servidor
   serverUsage: "Uso: bun run server [opções]",
   serverIntro: "Servidor de eco, o lado passivo: devolve cada byte que recebe, sem alteração.",
@@ -73,7 +106,9 @@ export const pt: Messages = {
 e deixa as abertas terminarem o eco; o segundo fecha todas na hora.
 Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso, 70 erro
 interno; 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo na hora.`,
-  listening: (address, mode) => `escutando em ${address} (modo ${mode})`,
+  listening: (address, details) => `escutando em ${address} (${details})`,
+  modeLabel: (mode) => `modo ${mode}`,
+
   opened: (id, peer) => `#${id} conectada de ${peer}`,
   received: (id, size, preview) => `#${id} recebeu ${plural(size, "byte", "bytes")}: ${preview}`,
   closed: (id, echoed, secs, reason, undelivered = 0) =>
@@ -186,4 +221,14 @@ perdido, 2 erro de uso.`,
     `aviso: ao todo, o servidor enviou ${plural(n, "byte que não é", "bytes que não são")} eco de nenhuma mensagem`,
   outputFailed: (reason) => `erro: não foi possível escrever o eco na saída padrão (${reason})`,
   serverReset: "erro: o servidor interrompeu a conexão (reset)",
+  connectedUdp: (address) =>
+    `enviando datagramas UDP para ${address}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
+  udpUnreachable: (address) =>
+    `erro: ninguém escuta em UDP ${address} (a máquina respondeu "porta inalcançável")`,
+  udpNoEcho: (tries, address) =>
+    `erro: nenhum eco de ${address} depois de ${plural(tries, "tentativa", "tentativas")}; o UDP pode perder datagramas, ou não há servidor ali (veja --retries)`,
+  lineTooLong: (size, max) =>
+    `erro: esta linha tem ${number.format(size)} bytes com a quebra de linha; um datagrama UDP leva no máximo ${number.format(max)}`,
+  unixMissing: (path) =>
+    `erro: não há socket em ${path}; inicie o servidor antes (bun run server --unix ${path})`,
 };

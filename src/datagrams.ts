@@ -1,0 +1,97 @@
+/**
+ * `--udp`: the other half of RFC 862. "When a datagram is received, the data from it is sent back
+ * in an answering datagram." No connection: no open, end or close; each datagram stands alone,
+ * and may be lost, duplicated or reordered on the way (the client resends, see client.ts).
+ *
+ * Two things can go wrong on our side, and neither may stop the service:
+ * - A sender that has left makes the kernel answer our echo with ICMP "port unreachable", which
+ *   Bun 1.4.5 raises as ECONNREFUSED on the socket (a naive server dies of it): counted, ignored.
+ * - send() refuses when the kernel's buffer is full: the echo waits in a queue bounded by
+ *   --max-buffer and goes out on drain; past the bound the newest is dropped and counted.
+ */
+import type { udp } from "bun";
+import type { Messages } from "./messages/index.ts";
+import type { Say } from "./say.ts";
+import { formatAddress, preview } from "./text.ts";
+import { errorCode } from "./errors.ts";
+
+/** The largest UDP payload: 65,535 less the UDP (8) and IPv4 (20) headers; IPv6 carries 65,527. */
+export const MAX_DATAGRAM_IPV4 = 65_507;
+export const MAX_DATAGRAM_IPV6 = 65_527;
+
+export interface DatagramStats {
+  datagrams: number;
+  bytes: number; // echoed: handed to the kernel
+  dropped: number; // echoes dropped: the queue was at --max-buffer
+  unreachable: number; // ICMP port unreachable for an echo: its sender had left
+}
+
+interface Pending {
+  data: Uint8Array;
+  port: number;
+  address: string;
+}
+
+export class DatagramEcho {
+  readonly stats: DatagramStats = { datagrams: 0, bytes: 0, dropped: 0, unreachable: 0 };
+  private queue: Pending[] = [];
+  private queued = 0; // bytes in the queue
+
+  constructor(
+    private readonly t: Messages,
+    private readonly say: Say,
+    private readonly options: { quiet: boolean; maxBuffer: number },
+  ) {}
+
+  /** The handler object for Bun.udpSocket: one datagram in, the same datagram back. */
+  readonly handler: udp.SocketHandler<"buffer"> = {
+    data: (socket, data, port, address) => {
+      this.stats.datagrams++;
+      const from = formatAddress(address, port);
+      this.say.trace(0, "datagram", from, data.length);
+      if (!this.options.quiet) this.say.info(this.t.datagram(from, data.length, preview(data)));
+      // Bun hands each datagram its own buffer; queued, it is kept as it came.
+      if (this.queue.length > 0 || !this.send(socket, { data, port, address }))
+        this.hold({ data, port, address });
+    },
+    drain: (socket) => {
+      this.say.trace(0, "drain", this.queued);
+      while (this.queue.length > 0 && this.send(socket, this.queue[0]!)) {
+        this.queued -= this.queue.shift()!.data.length;
+      }
+    },
+    // Bun 1.4.5 passes the error first (its type definitions say the socket): find it either way.
+    error: (...args: unknown[]) => {
+      const error = args.find((a) => a instanceof Error);
+      if (errorCode(error) === "ECONNREFUSED") this.stats.unreachable++;
+      this.say.trace(0, "error", errorCode(error) ?? String(error));
+    },
+  };
+
+  /** True when the kernel took the datagram (or refused it for good: nothing more to do). */
+  private send(socket: udp.Socket<"buffer">, p: Pending): boolean {
+    let sent: boolean;
+    try {
+      sent = socket.send(p.data, p.port, p.address);
+    } catch (error) {
+      // ECONNREFUSED from an earlier echo's ICMP, surfacing here: that sender is gone.
+      if (errorCode(error) === "ECONNREFUSED") this.stats.unreachable++;
+      this.say.trace(0, "send", errorCode(error) ?? String(error));
+      return true;
+    }
+    this.say.trace(0, "send", sent ? p.data.length : "refused (buffer full)");
+    if (sent) this.stats.bytes += p.data.length;
+    return sent;
+  }
+
+  private hold(p: Pending): void {
+    if (this.queued + p.data.length > this.options.maxBuffer) {
+      this.stats.dropped++;
+      this.say.trace(0, "drop", p.data.length);
+      return;
+    }
+    this.queue.push(p);
+    this.queued += p.data.length;
+    this.say.trace(0, "queue", this.queued);
+  }
+}
