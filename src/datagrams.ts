@@ -19,6 +19,9 @@ import { errorCode } from "./errors.ts";
 export const MAX_DATAGRAM_IPV4 = 65_507;
 export const MAX_DATAGRAM_IPV6 = 65_527;
 
+/** ICMP errors of earlier echoes that one send may have to step over before it goes out. */
+const MAX_STALE_ERRORS = 64;
+
 export interface DatagramStats {
   datagrams: number;
   bytes: number; // echoed: handed to the kernel
@@ -70,18 +73,23 @@ export class DatagramEcho {
 
   /** True when the kernel took the datagram (or refused it for good: nothing more to do). */
   private send(socket: udp.Socket<"buffer">, p: Pending): boolean {
-    let sent: boolean;
-    try {
-      sent = socket.send(p.data, p.port, p.address);
-    } catch (error) {
-      // ECONNREFUSED from an earlier echo's ICMP, surfacing here: that sender is gone.
-      if (errorCode(error) === "ECONNREFUSED") this.stats.unreachable++;
-      this.say.trace(0, "send", errorCode(error) ?? String(error));
-      return true;
+    // An ICMP error for an earlier echo surfaces on the next send, which then did not go out:
+    // each failed try consumes one such error, so try again (a bounded number of times).
+    for (let tries = 0; tries < MAX_STALE_ERRORS; tries++) {
+      let sent: boolean;
+      try {
+        sent = socket.send(p.data, p.port, p.address);
+      } catch (error) {
+        this.say.trace(0, "send", errorCode(error) ?? String(error));
+        if (errorCode(error) !== "ECONNREFUSED") return true; // not ours to fix: drop this echo
+        this.stats.unreachable++; // that earlier sender is gone
+        continue;
+      }
+      this.say.trace(0, "send", sent ? p.data.length : "refused (buffer full)");
+      if (sent) this.stats.bytes += p.data.length;
+      return sent;
     }
-    this.say.trace(0, "send", sent ? p.data.length : "refused (buffer full)");
-    if (sent) this.stats.bytes += p.data.length;
-    return sent;
+    return true;
   }
 
   private hold(p: Pending): void {
