@@ -29,6 +29,10 @@ import { hostResolves } from "./src/net.ts";
 import { tracedSink } from "./src/trace.ts";
 import { DatagramEcho } from "./src/datagrams.ts";
 import { claimSocketPath, removeOnExit } from "./src/unix-socket.ts";
+import { ProxyHeaderReader } from "./src/proxy-protocol.ts";
+import { type Figures, exposition, addUp, noFigures } from "./src/metrics.ts";
+import { serveEndpoint } from "./src/http-endpoint.ts";
+import type { Messages } from "./src/messages/index.ts";
 
 type UnixKey = "unixInUse" | "unixNotSocket" | "unixNoDirectory" | "unixDenied";
 
@@ -47,10 +51,19 @@ const say = sayTo(settings);
 const role = roleFrom(process.env); // alone, or one of --workers N
 
 const connections = new Set<Socket<Conn>>();
-const stats = { connections: 0, echoed: 0, startedAt: performance.now() };
+const stats = {
+  connections: 0,
+  received: 0,
+  echoed: 0, // by connections that have closed
+  refused: noFigures().refused,
+  idleTimeouts: 0,
+  startedAt: performance.now(),
+};
 let now = 0; // a coarse clock, moved by the sweep below: the hot path only stores it
 let listener: TCPSocketListener<Conn> | UnixSocketListener<Conn> | undefined;
 let stopping = false;
+let datagrams: DatagramEcho | undefined; // --udp
+const startTime = Date.now() / 1000;
 
 // ---- one connection's life: one handler object shared by every connection ----------------------
 const lifecycle: SocketHandler<Conn> = {
@@ -60,22 +73,29 @@ const lifecycle: SocketHandler<Conn> = {
     if (connections.size >= settings.maxConnections) return refuse(socket);
     const c = (socket.data = newConn(role.nextId(stats.connections++), now));
     connections.add(socket);
+    // Behind a balancer, who the client is comes first, in the PROXY header (src/proxy-header.ts).
+    if (settings.proxyProtocol) return awaitProxyHeader(socket);
     if (!quiet || settings.trace) {
       // Made only to be printed: kept on every connection, it cost 0.2 KB each (bench idle).
       const peer = peerOf(socket);
       say.trace(c.id, "open", peer);
-      say.info(t.opened(c.id, peer));
+      say.event("open", { id: c.id, peer }, () => t.opened(c.id, peer));
     }
     admit(socket);
   },
 
   data(socket, chunk: Buffer) {
     const c = socket.data;
+    if (c.proxy !== undefined && (chunk = proxyHeaderOf(socket, chunk)).length === 0) return;
     c.received += chunk.length;
+    stats.received += chunk.length;
     c.seen = now;
     c.unconfirmed = true;
     say.trace(c.id, "data", chunk.length);
-    if (!quiet) say.info(t.received(c.id, chunk.length, preview(chunk)));
+    if (!quiet) {
+      const size = chunk.length;
+      say.event("data", { id: c.id, bytes: size }, () => t.received(c.id, size, preview(chunk)));
+    }
     if (!c.outbox.send(sink(socket), chunk)) holdBack(socket);
   },
 
@@ -99,11 +119,14 @@ const lifecycle: SocketHandler<Conn> = {
     const echoed = c.received - undelivered;
     stats.echoed += echoed;
     connections.delete(socket);
-    if (!quiet || settings.trace) {
+    clearTimeout(c.proxyTimer);
+    if ((!quiet || settings.trace) && !c.refused) {
       const reason = error ? errorReason(t, error) : c.failure;
       say.trace(c.id, "close", reason ?? "");
       const secs = (performance.now() - c.openedAt) / 1000;
-      say.info(t.closed(c.id, echoed, secs, reason, undelivered));
+      say.event("close", { id: c.id, echoed, undelivered, seconds: secs, reason }, () =>
+        t.closed(c.id, echoed, secs, reason, undelivered),
+      );
     }
     release(socket);
   },
@@ -168,6 +191,61 @@ function peerOf(socket: Socket<Conn>): string {
   return host ? formatAddress(host, socket.remotePort) : t.unknownPeer;
 }
 
+// ---- behind a load balancer: the PROXY header names the client (src/proxy-protocol.ts) ---------
+const PROXY_HEADER_MS = 3000; // a balancer sends it at once; a client that does not, never will
+
+function awaitProxyHeader(socket: Socket<Conn>): void {
+  const c = socket.data;
+  c.proxy = new ProxyHeaderReader();
+  c.proxyTimer = setTimeout(() => refuseProxy(socket, "timeout"), PROXY_HEADER_MS);
+  say.trace(c.id, "open", peerOf(socket));
+}
+
+/** Feeds the header reader; returns the bytes after the header (none until it is complete). */
+function proxyHeaderOf(socket: Socket<Conn>, chunk: Buffer): Buffer {
+  const c = socket.data;
+  const result = c.proxy!.push(chunk);
+  if (result.state === "more") return EMPTY;
+  if (result.state === "invalid") return (refuseProxy(socket, result.problem), EMPTY);
+  c.proxy = undefined;
+  clearTimeout(c.proxyTimer);
+  const { header } = result;
+  const balancer = peerOf(socket);
+  const client = header.source && formatAddress(header.source.address, header.source.port);
+  say.trace(c.id, "proxy", `v${header.version}`, header.command, client ?? "");
+  const fields = {
+    id: c.id,
+    peer: client,
+    balancer,
+    proxy: header.version,
+    command: header.command,
+  };
+  if (header.command === "LOCAL")
+    say.event("open", fields, () => t.proxyLocal(c.id, balancer, header.version));
+  else if (client === undefined)
+    say.event("open", fields, () => t.proxyUnknown(c.id, balancer, header.version));
+  else say.event("open", fields, () => t.viaProxy(c.id, client, balancer, header.version));
+  // A balancer's own check is not a client: it takes no one's turn.
+  if (header.command !== "LOCAL") admit(socket);
+  const rest = Buffer.from(result.rest.buffer, result.rest.byteOffset, result.rest.length);
+  if (c.waitingTurn && rest.length > 0) return ((c.early = [rest]), EMPTY);
+  return rest;
+}
+const EMPTY = Buffer.alloc(0);
+
+function refuseProxy(socket: Socket<Conn>, problem: keyof Messages["proxyProblem"]): void {
+  const c = socket.data;
+  if (c.proxy === undefined) return;
+  c.proxy = undefined;
+  c.refused = true;
+  stats.refused.proxy_header++;
+  const peer = peerOf(socket);
+  say.event("refused", { id: c.id, peer, reason: "proxy_header", problem }, () =>
+    t.proxyRefused(c.id, peer, t.proxyProblem[problem]),
+  );
+  socket.terminate(); // nothing of it is echoed
+}
+
 // ---- modes: who is served now -------------------------------------------------------------------
 let current: Socket<Conn> | undefined; // once and sequential: the one client being echoed
 const queue: Socket<Conn>[] = []; // sequential: connected, not read from, in arrival order
@@ -178,17 +256,20 @@ function admit(socket: Socket<Conn>): void {
     current = socket;
     if (mode === "once") {
       listener?.stop(); // later attempts are refused by the kernel
-      say.info(t.onceStopsListening);
+      say.event("onceStopsListening", {}, () => t.onceStopsListening);
     }
   } else if (mode === "once") {
     // Accepted by the kernel before stop() took effect.
-    say.info(t.onceRefused(socket.data.id));
+    const id = socket.data.id;
+    stats.refused.mode_once++;
+    say.event("refused", { id, reason: "mode_once" }, () => t.onceRefused(id));
     socket.end();
   } else {
     socket.pause(); // its bytes wait in the kernel, untouched, until its turn
     socket.data.waitingTurn = true;
     queue.push(socket);
-    say.info(t.waiting(socket.data.id, queue.length));
+    const [id, ahead] = [socket.data.id, queue.length];
+    say.event("waiting", { id, ahead }, () => t.waiting(id, ahead));
   }
 }
 
@@ -201,10 +282,13 @@ function release(socket: Socket<Conn>): void {
   } else {
     current = queue.shift();
     if (current !== undefined) {
-      say.info(t.serving(current.data.id));
-      current.data.waitingTurn = false;
-      current.data.seen = now;
+      const c = current.data;
+      say.event("serving", { id: c.id }, () => t.serving(c.id));
+      c.waitingTurn = false;
+      c.seen = now;
       current.resume();
+      // Bytes that came with its PROXY header, held while it waited: echoed now, in order.
+      for (const early of c.early?.splice(0) ?? []) lifecycle.data!(current, early);
     }
   }
   if (stopping && connections.size === 0) finish();
@@ -215,6 +299,7 @@ let refusedSince = 0; // over --max-connections, since the last warning
 let refusals: ReturnType<typeof setInterval> | undefined;
 function refuse(socket: Socket<Conn>): void {
   socket.end();
+  stats.refused.max_connections++;
   refusedSince++;
   if (refusals !== undefined) return;
   say.warn(t.limitReached(settings.maxConnections));
@@ -232,7 +317,7 @@ function refuse(socket: Socket<Conn>): void {
  * Ends a connection that moved no byte for `limitMs`. A peer that reads its echo slowly is not
  * idle: echo leaving the outbox, or the kernel's queue shrinking, counts as traffic.
  */
-function sweep(limitMs: number, reason: () => string): void {
+function sweep(limitMs: number, reason: () => string, counted?: "idle"): void {
   now = performance.now();
   const idle = [...connections].filter((s) => !s.data.waitingTurn && now - s.data.seen >= 250);
   for (const socket of idle) {
@@ -246,43 +331,76 @@ function sweep(limitMs: number, reason: () => string): void {
     if (now - c.seen < limitMs) continue;
     c.failure = reason();
     c.undelivered = c.outbox.bytes + (queued ?? 0);
+    if (counted === "idle") stats.idleTimeouts++;
     socket.end();
   }
 }
 
-// ---- stopping, in three phases (as in tokio's graceful-shutdown example) ------------------------
+// ---- stopping, in phases (as in tokio's graceful-shutdown example) -----------------------------
+// 0. tell the balancer (with --http-port): /readyz answers 503 at once; the server accepts a
+//    little longer, until the balancer has asked and heard it (at most BALANCER_GRACE_MS), so
+//    that no client it sends meanwhile meets a closed port.
 // 1. stop accepting: the listener closes; clients still waiting their turn are let go.
-// 2. drain: open connections finish their echo; one that moves no byte for STOP_GRACE_MS is closed.
-// 3. force: a second stop signal closes every connection at once (exit status 130 or 143).
+// 2. drain: open connections finish their echo; one that moves no byte for STOP_GRACE_MS is
+//    closed, and --drain-timeout bounds the whole phase.
+// 3. force: a second stop signal closes every connection at once (exit status 130, 143 or 129).
 const STOP_GRACE_MS = 2000;
+const BALANCER_GRACE_MS = 5000;
 let exitCode = 0;
+let balancerTold = () => {}; // set while phase 0 waits
 
 function stop(signal: StopSignal): void {
   if (stopping) return force(signal);
   stopping = true;
   if (process.stdout.isTTY && !quiet && role.alone) console.log(); // below the terminal's "^C"
+  if (settings.httpPort === undefined || !role.alone) return stopAccepting();
+  const told = Promise.withResolvers<void>();
+  balancerTold = told.resolve;
+  setTimeout(told.resolve, BALANCER_GRACE_MS).unref();
+  told.promise.then(stopAccepting);
+}
+
+function stopAccepting(): void {
   listener?.stop();
   for (const socket of queue.splice(0)) socket.end(); // never served: nothing to finish
   if (connections.size === 0) return finish();
-  say.info(t.stopping(connections.size));
+  const open = connections.size;
+  say.event("stopping", { open }, () => t.stopping(open));
   const draining = setInterval(() => sweep(STOP_GRACE_MS, () => t.stalled), 250);
   draining.unref();
+  const limit = settings.drainTimeout;
+  if (limit > 0) {
+    const cut = () => cutAll("drainTimedOut", t.drainTimedOut(connections.size, limit));
+    setTimeout(cut, limit * 1000).unref();
+  }
+}
+
+/** Closes every open connection now, counting the echo that will not be delivered. */
+function cutAll(event: string, line: string): void {
+  say.event(event, { open: connections.size }, () => line);
+  for (const socket of connections) {
+    socket.data.undelivered = socket.data.outbox.bytes + (unsentBytes(socket) ?? 0);
+    socket.end(); // the last close() calls finish()
+  }
 }
 
 function force(signal: StopSignal): void {
   exitCode = forcedStatus(signal);
-  say.info(t.forced(connections.size));
-  for (const socket of connections) {
-    socket.data.undelivered = socket.data.outbox.bytes;
-    socket.end(); // the last close() calls finish()
-  }
+  cutAll("forced", t.forced(connections.size));
 }
 
 function finish(): void {
   const secs = (performance.now() - stats.startedAt) / 1000;
   const summary = { connections: stats.connections, echoed: stats.echoed };
   role
-    .finish(summary, () => say.strong(t.summary(summary.connections, summary.echoed, secs)))
+    .finish(summary, () =>
+      say.event(
+        "stopped",
+        { ...summary, seconds: secs },
+        () => t.summary(summary.connections, summary.echoed, secs),
+        "strong",
+      ),
+    )
     .then(() => process.exit(exitCode));
 }
 
@@ -305,7 +423,13 @@ const label = [
   workers > 1 && t.workers(workers),
   settings.tlsFiles && "TLS",
 ].filter(Boolean);
-const announce = (port: number) => say.always(t.listening(place(port), label.join(", ")));
+const announce = (port: number) =>
+  say.event(
+    "listening",
+    { address: place(port), mode: settings.udp ? "udp" : mode },
+    () => t.listening(place(port), label.join(", ")),
+    "always",
+  );
 
 if (workers > 1 && role.alone) {
   process.exit(
@@ -316,10 +440,19 @@ if (workers > 1 && role.alone) {
       stopping: () => process.stdout.isTTY && !quiet && console.log(),
       died: (k, pid, code, signal) => say.warn(t.workerDied(k, pid, t.exitedWith(code, signal))),
       failing: (k) => say.error(t.workerFailing(k)),
+      serving: (collect, ready) =>
+        startEndpoint(ready, async () =>
+          exposition(addUp(await collect()), startTime, settings.udp),
+        ),
       summary: (all, code) => {
         const secs = (performance.now() - stats.startedAt) / 1000;
         if (all.connections > 0 || code === 0)
-          say.strong(t.summary(all.connections, all.echoed, secs));
+          say.event(
+            "stopped",
+            { ...all, seconds: secs },
+            () => t.summary(all.connections, all.echoed, secs),
+            "strong",
+          );
       },
     }),
   );
@@ -370,15 +503,66 @@ role.onOrphaned(() => stop("SIGTERM"));
 if (settings.idleTimeout > 0) {
   const limitMs = settings.idleTimeout * 1000;
   const every = Math.min(1000, limitMs / 4);
-  setInterval(() => sweep(limitMs, () => t.idleClosed(settings.idleTimeout)), every).unref();
+  setInterval(
+    () => sweep(limitMs, () => t.idleClosed(settings.idleTimeout), "idle"),
+    every,
+  ).unref();
 }
 const port = "port" in listener! ? listener.port : 0;
 say.trace(0, "listen", place(port));
 role.listening(port, () => announce(port));
+role.answerFigures(figures);
+if (role.alone) startEndpoint(ready, () => exposition(figures(), startTime, false));
+
+/** Serving, as a balancer asks: not once a stop came, nor in mode once once its client came. */
+function ready(): boolean {
+  return listener !== undefined && !stopping && !(mode === "once" && current !== undefined);
+}
+
+/** This process's figures for GET /metrics (with --workers, the parent adds up everyone's). */
+function figures(): Figures {
+  const f = noFigures();
+  for (const socket of connections) {
+    const c = socket.data;
+    if (c.paused) f.connectionsPaused++;
+    f.bytesEchoed += c.received - c.outbox.bytes;
+  }
+  f.connectionsTotal = stats.connections;
+  f.connectionsOpen = connections.size;
+  f.bytesReceived = stats.received;
+  f.bytesEchoed += stats.echoed;
+  f.refused = { ...stats.refused };
+  f.idleTimeouts = stats.idleTimeouts;
+  if (datagrams) {
+    f.datagrams = datagrams.stats.datagrams;
+    f.datagramBytesEchoed = datagrams.stats.bytes;
+    f.datagramsDropped = datagrams.stats.dropped;
+    f.datagramsUnreachable = datagrams.stats.unreachable;
+  }
+  return f;
+}
+
+/** --http-port: /healthz, /readyz and /metrics on a port of their own (src/http-endpoint.ts). */
+function startEndpoint(ready: () => boolean, metrics: () => Promise<string> | string): void {
+  if (settings.httpPort === undefined) return;
+  const where = formatAddress(settings.httpHost, settings.httpPort);
+  try {
+    const http = serveEndpoint(settings.httpHost, settings.httpPort, {
+      ready,
+      metrics,
+      toldNotReady: () => balancerTold(),
+    });
+    const address = formatAddress(settings.httpHost, http.port ?? settings.httpPort);
+    say.event("http", { address }, () => t.httpListening(address), "always");
+  } catch (error) {
+    say.error(t.httpFailed(where, errorReason(t, error)));
+    process.exit(1);
+  }
+}
 
 /** --udp: datagrams instead of connections (src/datagrams.ts), until a stop signal. */
 async function serveDatagrams(): Promise<number> {
-  const echo = new DatagramEcho(t, say, settings);
+  const echo = (datagrams = new DatagramEcho(t, say, settings));
   let socket: Bun.udp.Socket<"buffer">;
   try {
     socket = await Bun.udpSocket({
@@ -397,10 +581,19 @@ async function serveDatagrams(): Promise<number> {
     socket.close();
     const { datagrams, bytes, dropped, unreachable } = echo.stats;
     const secs = (performance.now() - stats.startedAt) / 1000;
-    say.strong(t.udpSummary(datagrams, bytes, dropped, unreachable, secs));
+    say.event(
+      "stopped",
+      { ...echo.stats, seconds: secs },
+      () => t.udpSummary(datagrams, bytes, dropped, unreachable, secs),
+      "strong",
+    );
     stopped.resolve(0);
   });
   say.trace(0, "listen", formatAddress(host, socket.port));
   announce(socket.port);
+  startEndpoint(
+    () => !socket.closed,
+    () => exposition(figures(), startTime, true),
+  );
   return stopped.promise;
 }

@@ -1,5 +1,6 @@
 /** What the server keeps for each connection, on `socket.data`. */
 import { Outbox } from "./outbox.ts";
+import type { ProxyHeaderReader } from "./proxy-protocol.ts";
 
 export interface Conn {
   id: number;
@@ -15,6 +16,13 @@ export interface Conn {
   kernelQueue?: number; // the kernel's send queue when last looked at
   undelivered: number; // echo lost because the server itself closed the connection
   failure?: string; // why the server itself ended the connection
+  /** --proxy-protocol: reading the header, and how long we wait for it. */
+  proxy?: ProxyHeaderReader;
+  proxyTimer?: ReturnType<typeof setTimeout>;
+  /** Bytes that came with the PROXY header while the connection waits its turn (sequential). */
+  early?: Buffer[];
+  /** Closed without being served (a bad PROXY header): its close is not logged again. */
+  refused?: boolean;
 }
 
 export function newConn(id: number, now: number): Conn {

@@ -52,7 +52,12 @@ export class DatagramEcho {
       this.stats.datagrams++;
       const from = formatAddress(address, port);
       this.say.trace(0, "datagram", from, data.length);
-      if (!this.options.quiet) this.say.info(this.t.datagram(from, data.length, preview(data)));
+      if (!this.options.quiet) {
+        const size = data.length;
+        this.say.event("datagram", { peer: from, bytes: size }, () =>
+          this.t.datagram(from, size, preview(data)),
+        );
+      }
       // Bun hands each datagram its own buffer; queued, it is kept as it came.
       if (this.queue.length > 0 || !this.send(socket, { data, port, address }))
         this.hold({ data, port, address });

@@ -49,6 +49,29 @@ export const serverOptions = {
   tlsKey: { arg: "FILE", env: "ECHO_TLS_KEY", parse: file, help: "tlsKey" },
   udp: { env: "ECHO_UDP", help: "serverUdp" },
   unix: { arg: "PATH", env: "ECHO_UNIX", parse: v.path, help: "serverUnix" },
+  proxyProtocol: { env: "ECHO_PROXY_PROTOCOL", help: "proxyProtocol" },
+  httpPort: { arg: "PORT", env: "ECHO_HTTP_PORT", parse: v.port, help: "httpPort" },
+  httpHost: {
+    arg: "HOST",
+    env: "ECHO_HTTP_HOST",
+    default: "127.0.0.1",
+    parse: v.host,
+    help: "httpHost",
+  },
+  drainTimeout: {
+    arg: "SECS",
+    env: "ECHO_DRAIN_TIMEOUT",
+    default: "0",
+    parse: v.secondsOrNever,
+    help: "drainTimeout",
+  },
+  logFormat: {
+    arg: "FORMAT",
+    env: "ECHO_LOG_FORMAT",
+    default: "text",
+    parse: v.logFormat,
+    help: "logFormat",
+  },
   quiet: { short: "q", env: "ECHO_QUIET", help: "quiet" },
   trace,
   lang,
@@ -92,6 +115,14 @@ export function serverSettings(values: ServerValues, t: Messages, given: Set<str
     if (rest.workers > 1) throw new UsageError(t.notWith("--udp", "--workers"));
     rest.mode = "concurrent";
   }
+  if (rest.proxyProtocol && tlsFiles) {
+    // Balancers send the header before the TLS handshake; Bun.listen with `tls` starts the
+    // handshake on the first bytes, so the header would be taken for a broken ClientHello.
+    throw new UsageError(t.notWith("--proxy-protocol", "--tls-cert"));
+  }
+  if (rest.proxyProtocol && rest.udp) throw new UsageError(t.notWith("--proxy-protocol", "--udp"));
+  if (given.has("httpHost") && rest.httpPort === undefined)
+    throw new UsageError(t.onlyWith("--http-host", "--http-port"));
   if (rest.unix !== undefined) {
     // A Unix socket is a file: no host or port, and one process owns it (TLS over it is fine).
     for (const key of ["host", "port"] as const)

@@ -6,7 +6,20 @@
 import { stylesFor } from "./colors.ts";
 import { traceTo, type Trace } from "./trace.ts";
 
+export type LogFormat = "text" | "json";
+
 export interface Say {
+  /**
+   * A status event on stdout: its text line, or with --log-format json one JSON object (time,
+   * level, event, and `fields`). `always` is shown even with --quiet (the listening line);
+   * `strong` is printed bold on a terminal (the summary).
+   */
+  event: (
+    name: string,
+    fields: Record<string, unknown>,
+    text: () => string,
+    kind?: "info" | "strong" | "always",
+  ) => void;
   info: (line: string) => void;
   strong: (line: string) => void;
   /** The listening line: shown even with --quiet, since scripts wait for it. */
@@ -16,10 +29,18 @@ export interface Say {
   trace: Trace;
 }
 
-export function sayTo(options: { quiet: boolean; trace: boolean }): Say {
+export function sayTo(options: { quiet: boolean; trace: boolean; logFormat?: LogFormat }): Say {
   const out = stylesFor(process.stdout.isTTY, process.env);
   const err = stylesFor(process.stderr.isTTY, process.env);
+  const json = options.logFormat === "json";
   return {
+    event: (name, fields, text, kind = "info") => {
+      if (options.quiet && kind !== "always") return;
+      if (json) {
+        const record = { time: new Date().toISOString(), level: "info", event: name, ...fields };
+        console.log(JSON.stringify(record));
+      } else console.log(kind === "info" ? text() : out.strong(text()));
+    },
     info: options.quiet ? () => {} : (line) => console.log(line),
     strong: options.quiet ? () => {} : (line) => console.log(out.strong(line)),
     always: (line) => console.log(out.strong(line)),

@@ -19,7 +19,8 @@ export type Problem =
   | "badIp"
   | "boolean"
   | "path"
-  | "retries";
+  | "retries"
+  | "logFormat";
 
 export class BadValue extends Error {
   constructor(
@@ -156,4 +157,11 @@ export function retries(text: string): number {
   const n = whole(text);
   if (n >= 0 && n <= 20) return n;
   throw new BadValue("retries", 20);
+}
+
+export const LOG_FORMATS = ["text", "json"] as const;
+export function logFormat(text: string): (typeof LOG_FORMATS)[number] {
+  const f = text.trim().toLowerCase();
+  if ((LOG_FORMATS as readonly string[]).includes(f)) return f as (typeof LOG_FORMATS)[number];
+  throw new BadValue("logFormat");
 }

@@ -8,6 +8,7 @@
  * never twice (once from the terminal, once forwarded), which they would take as "force".
  */
 import type { Subprocess } from "bun";
+import type { Figures } from "./metrics.ts";
 import { onStopSignal, type StopSignal } from "./signals.ts";
 
 /** Set by the parent in each worker's environment: "K/N", and the port they all share. */
@@ -15,7 +16,10 @@ export const WORKER_ENV = "ECHO_WORKER";
 export const WORKER_PORT_ENV = "ECHO_WORKER_PORT";
 
 /** Worker → parent. */
-export type WorkerReport = { listening: number } | { summary: Summary };
+export type WorkerReport =
+  { listening: number } | { summary: Summary } | { figures: Figures; request: number };
+/** Parent → worker: send your figures now (for GET /metrics). */
+export type WorkerRequest = { figuresRequest: number };
 
 export interface Summary {
   connections: number;
@@ -37,6 +41,8 @@ export interface Role {
   finish(summary: Summary, print: () => void): Promise<void>;
   /** A worker whose parent is gone must stop too. */
   onOrphaned(stop: () => void): void;
+  /** A worker answers its parent's requests for its figures (the parent serves /metrics). */
+  answerFigures(figures: () => Figures): void;
 }
 
 export function roleFrom(env: Record<string, string | undefined>): Role {
@@ -49,6 +55,7 @@ export function roleFrom(env: Record<string, string | undefined>): Role {
       listening: (_port, announce) => announce(),
       finish: async (_summary, print) => print(),
       onOrphaned: () => {},
+      answerFigures: () => {},
     };
   }
   const [index, count] = [Number(m[1]), Number(m[2])];
@@ -68,6 +75,11 @@ export function roleFrom(env: Record<string, string | undefined>): Role {
         }
       }),
     onOrphaned: (stop) => process.on("disconnect", stop),
+    answerFigures: (figures) =>
+      process.on("message", (m: WorkerRequest) => {
+        if (typeof m?.figuresRequest === "number")
+          process.send?.({ figures: figures(), request: m.figuresRequest } satisfies WorkerReport);
+      }),
   };
 }
 
@@ -116,6 +128,8 @@ export interface SuperviseOptions {
   summary: (totals: Summary, exitCode: number) => void;
   died: (index: number, pid: number, code: number | null, signal: string | null) => void;
   failing: (index: number) => void;
+  /** Every worker listens: `collect` asks each one for its figures, `ready` says if all serve. */
+  serving?: (collect: () => Promise<Figures[]>, ready: () => boolean) => void;
 }
 
 /**
@@ -140,6 +154,21 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   let stopping = false;
   let ready = false; // every worker has listened once
   let exitCode = 0;
+  const answers = new Map<number, { got: Figures[]; done: () => void; left: number }>();
+  let requests = 0;
+  /** Asks every running worker for its figures; those that do not answer within 1 s are left out. */
+  const collect = (): Promise<Figures[]> => {
+    const running = workers.filter((w): w is Subprocess => w !== undefined);
+    const request = ++requests;
+    return new Promise((resolve) => {
+      const entry = { got: [] as Figures[], left: running.length, done: () => {} };
+      entry.done = () => (answers.delete(request), resolve(entry.got));
+      answers.set(request, entry);
+      for (const w of running) w.send({ figuresRequest: request } satisfies WorkerRequest);
+      if (running.length === 0) entry.done();
+      setTimeout(entry.done, 1000).unref();
+    });
+  };
 
   const finishIfDone = () => {
     if (workers.every((w) => w === undefined)) {
@@ -161,7 +190,12 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
         stdio: ["ignore", "inherit", "inherit"],
         detached: true,
         ipc(report: WorkerReport) {
-          if ("listening" in report) {
+          if ("figures" in report) {
+            const entry = answers.get(report.request);
+            if (entry === undefined) return;
+            entry.got.push(report.figures);
+            if (--entry.left === 0) entry.done();
+          } else if ("listening" in report) {
             port = report.listening;
             quickDeaths[index - 1] = 0;
             resolve(true);
@@ -213,6 +247,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     if (!stopping) {
       ready = true;
       o.listening(port);
+      o.serving?.(collect, () => !stopping && workers.every((w) => w !== undefined));
     }
   }
   return done.promise;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket } from "bun";
 import { Outbox } from "../src/outbox.ts";
-import { BUN, have, ROOT, run } from "./helpers.ts";
+import { BUN, freePort, have, onTerminal, run } from "./helpers.ts";
 
 test("runs each kind of scenario on both servers; --json and --svg; exit 0", async () => {
   const svgFile = join(mkdtempSync(join(tmpdir(), "echo-bench-")), "chart.svg");
@@ -102,10 +102,7 @@ test.each(USAGE_ERRORS)(
 );
 
 test("nothing listening at --host/--port: one line, exit 1", async () => {
-  // A port that was free a moment ago: listen on 0, note the port, close.
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = probe.port;
-  probe.stop(true);
+  const port = freePort();
   const child = run("bench/bench.ts", ["--host", "127.0.0.1", "--port", String(port)]);
   expect(await child.exited).toBe(1);
   expect(child.err.all).toEqual([
@@ -124,15 +121,11 @@ test("--help: the options and exit status, exit 0", async () => {
 test.skipIf(!have("script"))(
   "on a terminal, a live progress line; the table at the end",
   async () => {
-    const command = `${BUN} bench/bench.ts --scenarios pp2,stream1 --duration 0.6 --no-baseline`;
-    const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], {
-      cwd: ROOT,
-      stdin: "ignore",
-      stdout: "pipe",
-      env: { ...process.env, TERM: "xterm" },
-    });
-    const screen = await new Response(proc.stdout).text();
-    expect(await proc.exited).toBe(0);
+    const terminal = onTerminal(
+      `${BUN} bench/bench.ts --scenarios pp2,stream1 --duration 0.6 --no-baseline`,
+    );
+    expect(await terminal.exited).toBe(0);
+    const screen = terminal.screen;
     expect(screen).toMatch(
       /\r\x1b\[K1\/2 · round 1\/1 · pp2 · ours · \d\.\d s · [\d,]+ round trips/,
     );
@@ -171,9 +164,8 @@ test("soak --help: usage and options on stdout, exit 0, no stack trace", async (
 test("a short soak: header first, progress while it runs, every kind counted, exit 0", async () => {
   const child = run("scripts/soak.ts", ["--seconds", "6", "--clients", "8", "--slow-readers", "2"]);
   // The header comes before any result, and progress lines (a pipe: every 5 s) during the run.
-  expect(
-    await child.out.waitFor(/^soak: 6 sec against bun server.ts .*--idle-timeout 3/),
-  ).toBeTruthy();
+  await child.out.waitFor(/^soak: /);
+  expect(child.out.all[0]).toMatch(/^soak: 6 sec against bun server.ts .*--idle-timeout 3/);
   await child.err.waitFor(
     /^ {2}5(\.\d)? sec of 6 sec: [\d,.]+ MB verified, [\d,]+ exchanges, 0 failed, server [\d,.]+ MB$/,
   );

@@ -1,28 +1,6 @@
 /** The client, as a real process reading a pipe, against the real server and odd test servers. */
 import { describe, expect, test } from "bun:test";
-import type { Socket, TCPSocketListener } from "bun";
-import { run, startServer } from "./helpers.ts";
-
-/** A test server that records what it receives and answers with `reply(bytes, socket)`. */
-function testServer(reply: (socket: Socket<undefined>, bytes: Uint8Array) => void) {
-  const received: number[] = [];
-  const listener: TCPSocketListener<undefined> = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      binaryType: "uint8array",
-      data(socket, bytes: Uint8Array) {
-        received.push(...bytes);
-        reply(socket, bytes);
-      },
-    },
-  });
-  return {
-    port: listener.port,
-    received: () => new TextDecoder().decode(new Uint8Array(received)),
-    [Symbol.dispose]: () => listener.stop(true),
-  };
-}
+import { freePort, run, startServer, testServer } from "./helpers.ts";
 
 describe("through a pipe, against the real server", () => {
   test("echoes go to stdout, one per line; fim is not sent and ends with exit 0", async () => {
@@ -91,9 +69,7 @@ describe("what goes on the wire", () => {
 
 describe("errors: one line, no stack trace", () => {
   test("a closed port: connection refused, start the server first, exit 1", async () => {
-    using server = testServer(() => {});
-    const port = server.port;
-    server[Symbol.dispose](); // nothing listens there now
+    const port = freePort();
     const client = run("client.ts", ["--port", String(port)], { stdin: "oi\n" });
     expect(await client.exited).toBe(1);
     expect(client.err.all).toEqual([

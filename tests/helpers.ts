@@ -1,8 +1,10 @@
 /** Real processes and real sockets for the tests: no mocks, no fixed sleeps. */
+import { expect } from "bun:test";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
 import { resolve } from "node:path";
+import type { Socket, TCPSocketListener } from "bun";
 import { listeningAddress, rssBytes } from "../src/processes.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
@@ -16,6 +18,8 @@ export class Lines {
   private ended = false;
   /** What came after the last newline: a prompt, say. */
   partial = "";
+  /** Everything that came, exactly as it came: newlines, CRs, escapes (a terminal's screen). */
+  raw = "";
   private onChunk: (() => void)[] = [];
 
   constructor(stream: ReadableStream<Uint8Array>) {
@@ -48,6 +52,15 @@ export class Lines {
     }
   }
 
+  /** Resolves once `text` has come `times` times in all (a terminal showing it). */
+  async shows(text: string, times = 1): Promise<void> {
+    while (this.raw.split(text).length - 1 < times) {
+      if (this.ended)
+        throw new Error(`never showed ${JSON.stringify(text)} ×${times}; got:\n${this.raw}`);
+      await new Promise<void>((resolve) => this.onChunk.push(resolve));
+    }
+  }
+
   /** Number of lines so far that match. */
   count(pattern: RegExp): number {
     return this.all.filter((line) => pattern.test(line)).length;
@@ -57,7 +70,9 @@ export class Lines {
     const decoder = new TextDecoder();
     let rest = "";
     for await (const chunk of stream) {
-      rest += decoder.decode(chunk, { stream: true });
+      const text = decoder.decode(chunk, { stream: true });
+      this.raw += text;
+      rest += text;
       let nl: number;
       while ((nl = rest.indexOf("\n")) >= 0) {
         this.add(rest.slice(0, nl));
@@ -95,11 +110,6 @@ export const cleanEnv: Record<string, string | undefined> = Object.fromEntries(
 
 const children = new Set<Bun.Subprocess>();
 
-/**
- * Kills every process a test started, even when the test failed half-way. Registered for every
- * test file by tests/setup.ts (bunfig.toml preload): a hook registered here would belong to the
- * first file that imports this module only, and the other files' processes would outlive them.
- */
 /** A process's own children (Linux /proc; none once it has exited). */
 export function childrenOf(pid: number): number[] {
   try {
@@ -115,6 +125,11 @@ export function descendantsOf(pid: number): number[] {
   return childrenOf(pid).flatMap((child) => [...descendantsOf(child), child]);
 }
 
+/**
+ * Kills every process a test started, even when the test failed half-way. Registered for every
+ * test file by tests/setup.ts (bunfig.toml preload): a hook registered here would belong to the
+ * first file that imports this module only, and the other files' processes would outlive them.
+ */
 export async function killChildren(): Promise<void> {
   for (const child of children) {
     for (const pid of descendantsOf(child.pid)) {
@@ -168,9 +183,86 @@ export function runCommand(
   return { proc, out, err, exited };
 }
 
+/**
+ * Runs `argv` with `input` on its stdin, and returns what it wrote on stdout as bytes (a real
+ * peer such as socat or nc, given a payload) with its exit status; killed after the test too.
+ */
+export async function pipeThrough(
+  argv: string[],
+  input: Uint8Array,
+): Promise<{ code: number; output: Uint8Array; err: string }> {
+  const proc = Bun.spawn(argv, {
+    cwd: ROOT,
+    env: cleanEnv,
+    stdin: input,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  children.add(proc);
+  const [output, err, code] = await Promise.all([
+    new Response(proc.stdout).bytes(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, output, err };
+}
+
 /** PATH with the project's own Bun first, as the README's set-up line makes it. */
 export const PATH_WITH_BUN = `${ROOT}/node_modules/.bin:${process.env.PATH}`;
 
+// ---- terminals ----------------------------------------------------------------------------------
+/** A command on a pseudo-terminal of its own: what the terminal shows, and a keyboard. */
+export interface Terminal extends Child {
+  /** The command line, as given. */
+  readonly command: string;
+  /** All the terminal has shown so far, as it came: CR LF line ends, escapes and all. */
+  readonly screen: string;
+  /** Presses `keys` now: "\x03" is Ctrl-C, "\x04" Ctrl-D, "\n" Enter. */
+  type(keys: string): void;
+  /** Types `line` and Enter once the next prompt is showing (one more than answered so far). */
+  answer(line: string, prompt?: string): Promise<void>;
+  /** Resolves once the screen has shown `text`, `times` times; rejects if the terminal ends first. */
+  shows(text: string, times?: number): Promise<void>;
+  /** Resolves once the last, unfinished line ends with `text`: a prompt waiting for input. */
+  prompts(text: string): Promise<void>;
+}
+
+/**
+ * Runs a shell command line on a pseudo-terminal (script(1)), as a person at a terminal runs
+ * it: the project's Bun first on PATH (for `bun run`), TERM=dumb, and the clean environment,
+ * so no colour unless `env` gives NO_COLOR "". Killed after the test like every other child.
+ */
+export function onTerminal(
+  command: string,
+  env: Record<string, string | undefined> = {},
+): Terminal {
+  // -q: no "Script started" lines; -f: each write shown at once; -e: the command's exit status;
+  // -c: the command line; /dev/null: no typescript file.
+  const child = runCommand(["script", "-qfec", command, "/dev/null"], {
+    env: { PATH: PATH_WITH_BUN, TERM: "dumb", ...env },
+  });
+  const type = (keys: string) => {
+    child.proc.stdin.write(keys);
+    child.proc.stdin.flush();
+  };
+  let answered = 0;
+  return {
+    ...child,
+    command,
+    get screen() {
+      return child.out.raw;
+    },
+    type,
+    async answer(line, prompt = "> ") {
+      await child.out.shows(prompt, ++answered);
+      type(`${line}\n`);
+    },
+    shows: (text, times) => child.out.shows(text, times),
+    prompts: (text) => child.out.prompts(text),
+  };
+}
+
+// ---- servers ------------------------------------------------------------------------------------
 export interface Server extends Child {
   port: number;
   host: string;
@@ -188,6 +280,42 @@ export async function startServer(
   return { ...child, host, port };
 }
 
+/**
+ * Server arguments for watching backpressure: concurrent, and with --trace alone (pause, drain,
+ * resume, end, close on stderr) without a line per message on stdout.
+ */
+export const TRACE_ONLY = ["--mode", "concurrent", "--quiet", "--trace"];
+
+/**
+ * A stand-in server on a free port, for what the real one never does: it records the bytes it
+ * receives and answers each piece with `reply` (nothing, a changed echo, a flood...).
+ */
+export function testServer(reply: (socket: Socket<undefined>, bytes: Uint8Array) => void) {
+  const received: number[] = [];
+  const listener: TCPSocketListener<undefined> = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      binaryType: "uint8array",
+      data(socket, bytes: Uint8Array) {
+        received.push(...bytes);
+        reply(socket, bytes);
+      },
+    },
+  });
+  return {
+    port: listener.port,
+    received: () => new TextDecoder().decode(new Uint8Array(received)),
+    [Symbol.dispose]: () => listener.stop(true),
+  };
+}
+
+/** A port that was free a moment ago (listened on, then closed): nothing listens there now. */
+export function freePort(): number {
+  using probe = testServer(() => {});
+  return probe.port;
+}
+
 /** Resident memory of a process in bytes (Linux). */
 export async function rssOf(pid: number): Promise<number> {
   return rssBytes(pid);
@@ -195,6 +323,29 @@ export async function rssOf(pid: number): Promise<number> {
 
 export function have(program: string): boolean {
   return Bun.which(program) !== null;
+}
+
+/** Whether a process is still running (signal 0 checks without sending anything). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Polls a condition nothing announces, every 20 ms, for at most `withinMs` (by default until the
+ * test's own timeout); resolves with whether it came true, so an `expect` after it can say how not.
+ */
+export async function until(condition: () => boolean, withinMs = Infinity): Promise<boolean> {
+  const deadline = performance.now() + withinMs;
+  while (!condition()) {
+    if (performance.now() >= deadline) return false;
+    await Bun.sleep(20);
+  }
+  return true;
 }
 
 // ---- bytes and peers ----------------------------------------------------------------------------
@@ -275,4 +426,27 @@ export class Peer {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** Sends `data` on a new connection (in pieces of `piece` bytes), half-closes, returns the echo. */
+export async function echoOf(port: number, data: Uint8Array, piece?: number): Promise<Uint8Array> {
+  const peer = new Peer(port);
+  await peer.send(data, piece);
+  peer.finish();
+  await peer.ended;
+  return peer.all();
+}
+
+/** A well-behaved client: sends `size` random bytes, half-closes, checks the whole echo. */
+export async function goodClient(server: Server, size = 256 * 1024): Promise<void> {
+  const payload = randomBytes(size);
+  expect(sha256(await echoOf(server.port, payload, 16 * 1024))).toBe(sha256(payload));
+}
+
+/** A new connection, once the server has logged it (`#id connected`). */
+export async function connectedPeer(server: Server, id = 1): Promise<Peer> {
+  const peer = new Peer(server.port);
+  await peer.connected;
+  await server.out.waitFor(new RegExp(`^#${id} connected`));
+  return peer;
 }

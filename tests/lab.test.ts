@@ -7,11 +7,12 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { listeningAddress } from "../src/processes.ts";
 import {
   BUN,
+  connectedPeer,
   have,
-  Lines,
-  PATH_WITH_BUN,
+  onTerminal,
   Peer,
   randomBytes,
   ROOT,
@@ -19,13 +20,10 @@ import {
   runCommand,
   sha256,
   startServer,
+  testServer,
 } from "./helpers.ts";
 
 const MiB = 1 << 20;
-
-/** The port in a listening line. */
-const portOf = async (lines: Lines) =>
-  Number(/:(\d+) \(/.exec(await lines.waitFor(/^listening on /))![1]);
 
 /** A client that reads its echo in small pieces with pauses: slower than drain can notice. */
 async function slowReader(port: number, size: number, piece: number, everyMs: number) {
@@ -59,17 +57,13 @@ describe("one Ctrl-C is one stop, through bun run on a terminal", () => {
     async () => {
       // script(1) gives the server a real terminal: Ctrl-C there reaches the whole foreground
       // group (the shell, `bun run`, the server), and `bun run` forwards it once more.
-      const terminal = runCommand(
-        ["script", "-qfec", "bun run server --port 0 --mode concurrent", "/dev/null"],
-        { env: { PATH: PATH_WITH_BUN, TERM: "dumb" } },
-      );
-      const port = await portOf(terminal.out);
+      const terminal = onTerminal("bun run server --port 0 --mode concurrent");
+      const { port } = await listeningAddress(terminal.out);
       const peer = new Peer(port);
       const data = randomBytes(2 * MiB);
       await peer.send(data.subarray(0, MiB));
       await peer.until(MiB);
-      terminal.proc.stdin.write("\x03");
-      terminal.proc.stdin.flush();
+      terminal.type("\x03"); // Ctrl-C
       await terminal.out.waitFor("stopping: no new connections; waiting for 1 open connection");
       await peer.send(data.subarray(MiB));
       peer.finish();
@@ -81,70 +75,58 @@ describe("one Ctrl-C is one stop, through bun run on a terminal", () => {
     },
   );
 
-  test("SIGTERM sent to bun run's own process: one graceful stop, status 0", async () => {
-    const runner = runCommand([BUN, "run", "server", "--port", "0", "--mode", "concurrent"]);
-    const port = await portOf(runner.out);
-    const peer = new Peer(port);
+  test.each([
+    [
+      "SIGTERM sent to bun run's own process",
+      "SIGTERM",
+      async () => {
+        const runner = runCommand([BUN, "run", "server", "--port", "0", "--mode", "concurrent"]);
+        return { ...runner, ...(await listeningAddress(runner.out)) };
+      },
+    ],
+    ["SIGHUP (the terminal closed)", "SIGHUP", () => startServer(["--mode", "concurrent"])],
+  ] as const)("%s: one graceful stop, status 0", async (_, signal, start) => {
+    const server = await start();
+    const peer = new Peer(server.port);
     await peer.send(randomBytes(1000));
     await peer.until(1000);
-    runner.proc.kill("SIGTERM");
-    await runner.out.waitFor("stopping");
-    peer.finish();
-    expect(await runner.exited).toBe(0);
-    expect(runner.out.text).toContain("stopped: 1 connection, 1,000 bytes echoed");
-    expect(runner.err.text).toBe(""); // and no line from bun run itself
-  });
-
-  test("SIGHUP (the terminal closed) stops gracefully too", async () => {
-    const server = await startServer(["--mode", "concurrent"]);
-    const peer = new Peer(server.port);
-    await peer.send(randomBytes(500));
-    await peer.until(500);
-    server.proc.kill("SIGHUP");
+    server.proc.kill(signal);
     await server.out.waitFor("stopping");
     peer.finish();
     expect(await server.exited).toBe(0);
-    expect(server.out.text).toContain("stopped: 1 connection, 500 bytes echoed");
+    expect(server.out.text).toContain("stopped: 1 connection, 1,000 bytes echoed");
+    expect(server.err.text).toBe(""); // nothing on stderr, from `bun run` itself either
   });
 });
 
 describe.skipIf(!have("script"))("the client on a terminal", () => {
-  const onTerminal = (port: number) =>
-    runCommand(["script", "-qfec", `${BUN} client.ts --port ${port}`, "/dev/null"], {
-      env: { TERM: "dumb" },
-    });
-  const type = (terminal: ReturnType<typeof runCommand>, keys: string) => {
-    terminal.proc.stdin.write(keys);
-    terminal.proc.stdin.flush();
-  };
+  const client = (port: number) => onTerminal(`${BUN} client.ts --port ${port}`);
 
   test("Ctrl-D in the middle of a line: the echo starts on a line of its own", async () => {
     const server = await startServer(["--mode", "concurrent"]);
-    const terminal = onTerminal(server.port);
-    await terminal.out.prompts("> ");
-    type(terminal, "abc\x04\x04"); // the first Ctrl-D hands over "abc" unfinished; the second ends
+    const terminal = client(server.port);
+    await terminal.prompts("> ");
+    terminal.type("abc\x04\x04"); // the first Ctrl-D hands over "abc" unfinished; the second ends
     await server.out.waitFor("received 4 bytes");
     expect(await terminal.exited).toBe(0);
-    expect(terminal.out.text).toContain("> abc\r\nabc\r\n");
-    expect(terminal.out.text).not.toContain("abcabc");
+    expect(terminal.screen).toContain("> abc\r\nabc\r\n");
+    expect(terminal.screen).not.toContain("abcabc");
   });
 
   test("an error that arrives while the prompt is showing starts on its own line", async () => {
     const server = await startServer(["--mode", "concurrent"]);
-    const terminal = onTerminal(server.port);
-    await terminal.out.prompts("> ");
+    const terminal = client(server.port);
+    await terminal.prompts("> ");
     server.proc.kill("SIGKILL");
     expect(await terminal.exited).toBe(1);
-    expect(terminal.out.text).toMatch(/^> \r?\nerror: the server closed the connection/m);
+    expect(terminal.screen).toMatch(/^> \r?\nerror: the server closed the connection/m);
   });
 });
 
 describe("mode sequential at human speed", () => {
   test("the second client waits longer than the old 10 s timeout, says so once, then is served", async () => {
     const server = await startServer(["--mode", "sequential"]);
-    const first = new Peer(server.port);
-    await first.connected;
-    await server.out.waitFor("#1 connected");
+    const first = await connectedPeer(server);
     const second = run("client.ts", ["--port", String(server.port)], { stdin: "segundo\n" });
     await second.err.waitFor(/^still waiting for the server after 3\.0 s/);
     await server.out.waitFor("#2 waiting");
@@ -158,9 +140,7 @@ describe("mode sequential at human speed", () => {
 
   test("--timeout N keeps its meaning for scripts; --timeout 0 means never", async () => {
     const server = await startServer(["--mode", "sequential"]);
-    const first = new Peer(server.port);
-    await first.connected;
-    await server.out.waitFor("#1 connected");
+    const first = await connectedPeer(server);
     const impatient = run("client.ts", ["--port", String(server.port), "--timeout", "0.5"], {
       stdin: "x\n",
     });
@@ -233,7 +213,7 @@ for i in range(300):
       "-c",
       `ulimit -n 200 && exec "${BUN}" server.ts --port 0 --mode concurrent --quiet`,
     ]);
-    const port = await portOf(server.out);
+    const { port } = await listeningAddress(server.out);
     expect(server.err.all[0]).toBe(
       "warning: this process may open only 200 files (ulimit -n): serving at most 150 connections at once (--max-connections); raise the limit to serve more",
     );
@@ -260,7 +240,7 @@ for i in range(300):
 
 describe("the client against odd servers", () => {
   test("a TLS server that never completes the handshake: --timeout applies", async () => {
-    using silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    using silent = testServer(() => {});
     const client = run("client.ts", ["--port", String(silent.port), "--tls", "--timeout", "1"], {
       stdin: "x\n",
     });
@@ -280,15 +260,9 @@ describe("the client against odd servers", () => {
   });
 
   test("a server that streams endlessly: one warning, with the count at the end", async () => {
-    using flood = Bun.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: {
-        data(socket, bytes) {
-          socket.write(bytes);
-          for (let i = 0; i < 200; i++) socket.write(new Uint8Array(1000).fill(0x41));
-        },
-      },
+    using flood = testServer((socket, bytes) => {
+      socket.write(bytes);
+      for (let i = 0; i < 200; i++) socket.write(new Uint8Array(1000).fill(0x41));
     });
     const client = run("client.ts", ["--port", String(flood.port)], { stdin: "a\nb\nc\n" });
     expect(await client.exited).toBe(0);
@@ -297,16 +271,9 @@ describe("the client against odd servers", () => {
   });
 
   test("an echo with terminal escapes is printed escaped", async () => {
-    using evil = Bun.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: {
-        binaryType: "uint8array",
-        data(socket, bytes: Uint8Array) {
-          socket.write(new Uint8Array([0x1b, ...bytes.subarray(1)]));
-        },
-      },
-    });
+    using evil = testServer((socket, bytes) =>
+      socket.write(new Uint8Array([0x1b, ...bytes.subarray(1)])),
+    );
     const client = run("client.ts", ["--port", String(evil.port)], { stdin: "[31mX\n" });
     expect(await client.exited).toBe(0);
     expect(client.out.all).toEqual(["\\x1b31mX"]);

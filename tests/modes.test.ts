@@ -52,7 +52,7 @@ describe("mode sequential", () => {
     await first.ended;
     await second.until(7);
     expect(second.text()).toBe("second\n");
-    expect(await server.out.waitFor("#2 now being served")).toBeDefined();
+    expect(await server.out.waitFor(/^#2 now/)).toBe("#2 now being served");
     // And the server keeps running for the next one.
     second.finish();
     await second.ended;

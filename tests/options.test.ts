@@ -37,38 +37,37 @@ function helpEntries(help: string): Map<string, string> {
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 describe("--help is written from the rows, in both languages", () => {
-  for (const program of programs) {
-    for (const lang of LANGS) {
-      test(`${program.name} --help --lang ${lang}: every row's flag, default and variable`, async () => {
-        const t = catalogs[lang];
-        const child = run(program.script, ["--help", "--lang", lang]);
-        expect(await child.exited).toBe(0);
-        const entries = helpEntries(child.out.text);
-        const rows = Object.entries(program.table);
-        expect([...entries.keys()].sort()).toEqual(
-          [...rows.map(([key]) => flagOf(key)), "--help", "--version"].sort(),
-        );
-        const shown = rows.map(([key]) => {
-          const flag = flagOf(key);
-          const entry = entries.get(flag) ?? "";
-          return {
-            flag,
-            short: /^-(\w),/.exec(entry)?.[1],
-            default: new RegExp(`\\(${escape(t.defaultWord)} (\\S+)\\)`).exec(entry)?.[1],
-            env: /\[([A-Z_]+)\]$/.exec(entry)?.[1],
-          };
-        });
-        expect(shown).toEqual(
-          rows.map(([key, option]) => ({
-            flag: flagOf(key),
-            short: option.short,
-            default: option.arg !== undefined ? option.default : undefined,
-            env: option.env,
-          })),
-        );
+  test.each(programs.flatMap((program) => LANGS.map((lang) => ({ ...program, lang }))))(
+    "$name --help --lang $lang: every row's flag, default and variable",
+    async ({ script, table, lang }) => {
+      const t = catalogs[lang];
+      const child = run(script, ["--help", "--lang", lang]);
+      expect(await child.exited).toBe(0);
+      const entries = helpEntries(child.out.text);
+      const rows = Object.entries(table);
+      expect([...entries.keys()].sort()).toEqual(
+        [...rows.map(([key]) => flagOf(key)), "--help", "--version"].sort(),
+      );
+      const shown = rows.map(([key]) => {
+        const flag = flagOf(key);
+        const entry = entries.get(flag) ?? "";
+        return {
+          flag,
+          short: /^-(\w),/.exec(entry)?.[1],
+          default: new RegExp(`\\(${escape(t.defaultWord)} (\\S+)\\)`).exec(entry)?.[1],
+          env: /\[([A-Z_]+)\]$/.exec(entry)?.[1],
+        };
       });
-    }
-  }
+      expect(shown).toEqual(
+        rows.map(([key, option]) => ({
+          flag: flagOf(key),
+          short: option.short,
+          default: option.arg !== undefined ? option.default : undefined,
+          env: option.env,
+        })),
+      );
+    },
+  );
 
   test("the words around a default: `default X` and `padrão: X`", () => {
     expect(catalogs.en.defaultWord).toBe("default");
@@ -119,11 +118,11 @@ const defaultIn = (cell: string) =>
   /^`[^`]*`$/.test(cell) || cell === "off" ? cell : "no single value";
 
 describe("the README's option tables agree with the rows", () => {
-  for (const program of programs) {
-    const rows = Object.entries(program.table);
-
-    test(`${program.name}: a README row for every option, with its default and its variable`, () => {
-      const readme = readmeTable(program.name);
+  test.each(programs)(
+    "$name: a README row for every option, with its default and its variable",
+    ({ name, table }) => {
+      const rows = Object.entries(table);
+      const readme = readmeTable(name);
       const expected = rows.map(([key, option]) => {
         const flag = flagOf(key);
         const short = option.short ? `, \`-${option.short}\`` : "";
@@ -151,19 +150,22 @@ describe("the README's option tables agree with the rows", () => {
         };
       });
       expect(shown).toEqual(expected);
-    });
+    },
+  );
 
-    test(`${program.name}: the README names no flag the rows lack, and each flag once`, () => {
+  test.each(programs)(
+    "$name: the README names no flag the rows lack, and each flag once",
+    ({ name, table }) => {
       const known = new Set(BUILT_IN);
-      for (const [key, option] of rows) {
+      for (const [key, option] of Object.entries(table)) {
         known.add(flagOf(key));
         if (option.short) known.add(`-${option.short}`);
       }
-      const named = readmeTable(program.name).flatMap((row) => flagsIn(row.option));
+      const named = readmeTable(name).flatMap((row) => flagsIn(row.option));
       expect(named.filter((flag) => !known.has(flag))).toEqual([]);
       expect(named.filter((flag, i) => named.indexOf(flag) !== i)).toEqual([]);
-    });
-  }
+    },
+  );
 
   test("flags win over environment variables, which win over the defaults (as said)", () => {
     expect(README).toContain("Flags win over environment variables, which win over the defaults.");

@@ -1,6 +1,15 @@
 /** For the people who learn with it: Portuguese, --trace, and a real terminal. */
 import { describe, expect, test } from "bun:test";
-import { BUN, have, Peer, randomBytes, ROOT, run, startServer } from "./helpers.ts";
+import {
+  BUN,
+  have,
+  onTerminal,
+  Peer,
+  randomBytes,
+  run,
+  startServer,
+  TRACE_ONLY,
+} from "./helpers.ts";
 
 const PT = { LANG: "pt_BR.UTF-8" };
 
@@ -26,23 +35,38 @@ describe("Portuguese", () => {
     );
   });
 
-  test("errors and help in Portuguese; --lang en wins over LANG; the stop word stays fim", async () => {
-    const refused = run("client.ts", ["--port", "1"], { stdin: "oi\n", env: PT });
-    expect(await refused.exited).toBe(1);
-    expect(refused.err.all).toEqual([
+  test.each([
+    [
+      "connection refused",
+      1,
+      "client.ts",
+      ["--port", "1"],
       "erro: conexão recusada por 127.0.0.1:1: nenhum servidor escuta ali. Inicie um (bun run server) ou confira --host e --port; um servidor no modo once para de escutar assim que seu único cliente se conecta",
-    ]);
-    const usage = run("server.ts", ["--mode", "x"], { env: PT });
-    expect(await usage.exited).toBe(2);
-    expect(usage.err.text).toBe(
+    ],
+    [
+      "a usage error",
+      2,
+      "server.ts",
+      ["--mode", "x"],
       'erro: --mode deve ser once, sequential ou concurrent, não "x" (veja: bun run server --help)',
-    );
+    ],
+    [
+      "--lang en wins over LANG",
+      2,
+      "server.ts",
+      ["--lang", "en", "--mode", "x"],
+      'error: --mode must be once, sequential or concurrent, not "x" (see: bun run server --help)',
+    ],
+  ])("LANG=pt_BR.UTF-8, %s: one line, exit %d", async (_, code, script, args, line) => {
+    const child = run(script, args, { stdin: "oi\n", env: PT });
+    expect(await child.exited).toBe(code);
+    expect(child.err.all).toEqual([line]);
+  });
+
+  test("--help in Portuguese (LC_ALL): the stop word stays fim", async () => {
     const help = run("client.ts", ["--help"], { env: { LC_ALL: "pt_BR.UTF-8" } });
     expect(await help.exited).toBe(0);
     expect(help.out.text).toContain("Digite fim (em maiúsculas ou minúsculas) ou tecle Ctrl-D");
-    const english = run("server.ts", ["--lang", "en", "--mode", "x"], { env: PT });
-    expect(await english.exited).toBe(2);
-    expect(english.err.text).toStartWith("error: --mode must be");
   });
 });
 
@@ -73,20 +97,13 @@ describe("--trace", () => {
     const serverEvents = server.err.all.map(
       (l) => l.replace(stamp, "").replace(/^#1 /, "").split(" ")[0],
     );
-    for (const event of ["listen", "open", "data", "write", "end", "close"]) {
-      expect(serverEvents).toContain(event);
-    }
+    expect(serverEvents).toEqual(
+      expect.arrayContaining(["listen", "open", "data", "write", "end", "close"]),
+    );
   });
 
   test("backpressure is visible: pause, drain, resume, in that order", async () => {
-    const server = await startServer([
-      "--mode",
-      "concurrent",
-      "--trace",
-      "--quiet",
-      "--max-buffer",
-      "1",
-    ]);
+    const server = await startServer([...TRACE_ONLY, "--max-buffer", "1"]);
     const peer = new Peer(server.port, "127.0.0.1", false);
     const payload = randomBytes(16 << 20);
     const sending = peer.send(payload);
@@ -107,28 +124,22 @@ describe("--trace", () => {
 });
 
 describe.skipIf(!have("script"))("on a terminal", () => {
-  /** Runs the client on a pseudo-terminal (script(1)), typing `input`; returns what the terminal showed. */
-  async function onTerminal(port: number, input: string, env: Record<string, string> = {}) {
-    const proc = Bun.spawn(["script", "-qec", `${BUN} client.ts --port ${port}`, "/dev/null"], {
-      cwd: ROOT,
-      stdin: new TextEncoder().encode(input),
-      stdout: "pipe",
-      stderr: "pipe",
-      env: { ...process.env, LANG: "C", TERM: "xterm", ...env },
-    });
-    const screen = await new Response(proc.stdout).text();
-    expect(await proc.exited).toBe(0);
-    return screen;
+  /** The client on a pseudo-terminal: types a line at each prompt; what the terminal showed. */
+  async function session(port: number, lines: string[], env: Record<string, string> = {}) {
+    const terminal = onTerminal(`${BUN} client.ts --port ${port}`, env);
+    for (const line of lines) await terminal.answer(line);
+    expect(await terminal.exited).toBe(0);
+    return terminal.screen;
   }
 
   test("colour for the prompt and the echo, the hint once at the start; none with NO_COLOR", async () => {
     const server = await startServer(["--mode", "concurrent"]);
-    const screen = await onTerminal(server.port, "oi\nfim\n");
+    const screen = await session(server.port, ["oi", "fim"], { NO_COLOR: "" });
     expect(screen).toContain("\x1b[36m> \x1b[39m"); // the prompt, in cyan
     expect(screen).toContain("\x1b[32moi\x1b[39m"); // the echo, in green
     expect(screen.match(/type a message, or fim \(or Ctrl-D\) to leave/g)).toHaveLength(1);
 
-    const plain = await onTerminal(server.port, "oi\nfim\n", { NO_COLOR: "1" });
+    const plain = await session(server.port, ["oi", "fim"], { NO_COLOR: "1" });
     expect(plain).not.toContain("\x1b[");
     expect(plain).toContain("> ");
   });

@@ -1,12 +1,24 @@
 /** The server, as a real process, against real sockets: every byte back, in order, unchanged. */
 import { describe, expect, test } from "bun:test";
-import { have, Peer, randomBytes, rssOf, run, sha256, startServer } from "./helpers.ts";
+import {
+  echoOf,
+  goodClient,
+  have,
+  Peer,
+  pipeThrough,
+  randomBytes,
+  rssOf,
+  run,
+  sha256,
+  startServer,
+  TRACE_ONLY,
+} from "./helpers.ts";
 
 const MiB = 1 << 20;
 
 describe("byte-exact echo", () => {
   test("64 MiB random payload, writer half-closes, reader starts only after the server paused", async () => {
-    const server = await startServer(["--mode", "concurrent", "--quiet", "--trace"]);
+    const server = await startServer(TRACE_ONLY);
     const payload = randomBytes(64 * MiB);
     const peer = new Peer(server.port, "127.0.0.1", false); // not reading yet
     await peer.connected;
@@ -23,14 +35,7 @@ describe("byte-exact echo", () => {
 
   test("half-close while echo is still queued in the server: it finishes the echo, then closes", async () => {
     // A big --max-buffer lets the server read to the FIN while megabytes wait to be written.
-    const server = await startServer([
-      "--mode",
-      "concurrent",
-      "--quiet",
-      "--trace",
-      "--max-buffer",
-      "64m",
-    ]);
+    const server = await startServer([...TRACE_ONLY, "--max-buffer", "64m"]);
     const payload = randomBytes(24 * MiB);
     const peer = new Peer(server.port, "127.0.0.1", false);
     await peer.connected;
@@ -62,12 +67,8 @@ describe("byte-exact echo", () => {
   });
 
   test("a client that sends 100 MB and does not read: server memory stays bounded, every byte comes back", async () => {
-    const server = await startServer(["--mode", "concurrent", "--quiet", "--trace"]);
-    // Warm up the echo path so the baseline includes it.
-    const warm = new Peer(server.port);
-    await warm.send(randomBytes(4 * MiB));
-    warm.finish();
-    await warm.ended;
+    const server = await startServer(TRACE_ONLY);
+    await goodClient(server, 4 * MiB); // warm up the echo path, so the baseline includes it
     Bun.gc(true);
     const baseline = await rssOf(server.proc.pid);
 
@@ -94,15 +95,8 @@ describe("byte-exact echo", () => {
   test("100 clients at once each get exactly their own bytes back", async () => {
     const server = await startServer(["--mode", "concurrent", "--quiet"]);
     const payloads = Array.from({ length: 100 }, (_, i) => randomBytes(32 * 1024 + i * 517));
-    const peers = payloads.map(() => new Peer(server.port));
-    await Promise.all(
-      peers.map(async (peer, i) => {
-        await peer.send(payloads[i]!, 4096);
-        peer.finish();
-        await peer.ended;
-      }),
-    );
-    peers.forEach((peer, i) => expect(sha256(peer.received)).toBe(sha256(payloads[i]!)));
+    const echoes = await Promise.all(payloads.map((payload) => echoOf(server.port, payload, 4096)));
+    echoes.forEach((echo, i) => expect(sha256(echo)).toBe(sha256(payloads[i]!)));
   });
 });
 
@@ -111,27 +105,21 @@ describe("real peers", () => {
 
   test.skipIf(!have("socat"))("socat: 8 MiB through stdin, half-close, whole echo", async () => {
     const server = await startServer(["--quiet"]);
-    const socat = Bun.spawn(["socat", "-t", "30", "-", `TCP:127.0.0.1:${server.port}`], {
-      stdin: payload,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const got = new Uint8Array(await new Response(socat.stdout).arrayBuffer());
-    expect(await socat.exited).toBe(0);
-    expect(sha256(got)).toBe(sha256(payload));
+    const socat = await pipeThrough(
+      ["socat", "-t", "30", "-", `TCP:127.0.0.1:${server.port}`],
+      payload,
+    );
+    expect(socat.code).toBe(0);
+    expect(sha256(socat.output)).toBe(sha256(payload));
     expect(await server.exited).toBe(0); // mode once: exits after its client
   });
 
   test.skipIf(!have("nc"))("nc -N: 8 MiB, half-close, whole echo", async () => {
     const server = await startServer(["--quiet"]);
-    const nc = Bun.spawn(["nc", "-N", "127.0.0.1", String(server.port)], {
-      stdin: payload,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const got = new Uint8Array(await new Response(nc.stdout).arrayBuffer());
-    expect(await nc.exited).toBe(0);
-    expect(sha256(got)).toBe(sha256(payload));
+    const nc = await pipeThrough(["nc", "-N", "127.0.0.1", String(server.port)], payload);
+    expect(nc.code).toBe(0);
+    expect(sha256(nc.output)).toBe(sha256(payload));
+    expect(await server.exited).toBe(0); // mode once: exits after its client
   });
 });
 
@@ -143,9 +131,13 @@ describe("output", () => {
     await peer.until(3);
     peer.finish();
     await peer.ended;
-    expect(await server.out.waitFor("#1 connected from 127.0.0.1:")).toBeDefined();
-    expect(await server.out.waitFor('#1 received 3 bytes: "oi\\n"')).toBeDefined();
-    expect(await server.out.waitFor(/#1 closed: 3 bytes echoed in \d+\.\d s$/)).toBeDefined();
+    await server.out.waitFor(/^#1 closed/);
+    expect(server.out.all).toEqual([
+      `listening on 127.0.0.1:${server.port} (mode concurrent)`,
+      expect.stringMatching(/^#1 connected from 127\.0\.0\.1:\d+$/),
+      '#1 received 3 bytes: "oi\\n"',
+      expect.stringMatching(/^#1 closed: 3 bytes echoed in \d+\.\d s$/),
+    ]);
 
     const quiet = await startServer(["--mode", "concurrent", "--quiet"]);
     const other = new Peer(quiet.port);

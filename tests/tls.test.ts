@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { have, randomBytes, run, sha256, startServer } from "./helpers.ts";
+import { have, pipeThrough, randomBytes, run, runCommand, sha256, startServer } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "echo-tls-"));
 const cert = join(dir, "cert.pem");
@@ -13,27 +13,24 @@ const otherKey = join(dir, "other-key.pem");
 
 /** A throwaway self-signed certificate, made with openssl at test time. */
 async function makeCert(certPath: string, keyPath: string, name: string) {
-  const openssl = Bun.spawn(
-    [
-      "openssl",
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "1",
-      "-keyout",
-      keyPath,
-      "-out",
-      certPath,
-      "-subj",
-      `/CN=${name}`,
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost",
-    ],
-    { stdout: "ignore", stderr: "pipe" },
-  );
+  const openssl = runCommand([
+    "openssl",
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "1",
+    "-keyout",
+    keyPath,
+    "-out",
+    certPath,
+    "-subj",
+    `/CN=${name}`,
+    "-addext",
+    "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost",
+  ]);
   expect(await openssl.exited).toBe(0);
 }
 
@@ -51,14 +48,13 @@ describe("TLS", () => {
       const server = await startServer([...tlsArgs(), "--quiet"]);
       expect(server.out.all[0]).toContain("(mode once, TLS)");
       const payload = randomBytes(16 << 20);
-      const socat = Bun.spawn(
+      const socat = await pipeThrough(
         ["socat", "-t", "30", "-", `OPENSSL:127.0.0.1:${server.port},cafile=${cert}`],
-        { stdin: payload, stdout: "pipe", stderr: "pipe" },
+        payload,
       );
-      const got = new Uint8Array(await new Response(socat.stdout).arrayBuffer());
-      expect(await socat.exited).toBe(0);
-      expect(got.length).toBe(payload.length);
-      expect(sha256(got)).toBe(sha256(payload));
+      expect(socat.code).toBe(0);
+      expect(socat.output.length).toBe(payload.length);
+      expect(sha256(socat.output)).toBe(sha256(payload));
       expect(await server.exited).toBe(0);
     },
   );
@@ -125,74 +121,77 @@ describe("TLS", () => {
     );
   });
 
-  // Each case: the server's arguments (or the client's, for --tls-ca), its exit status, its line.
+  // Each case: the program, its exit status, its arguments (--tls-ca is the client's), its line.
   const fifo = join(dir, "fifo.pem");
   const huge = join(dir, "huge.pem");
   test.each([
-    ["server", () => ["--tls-cert", cert], 2, /^error: --tls-cert and --tls-key go together/],
+    ["server", 2, () => ["--tls-cert", cert], /^error: --tls-cert and --tls-key go together/],
     [
       "server",
-      () => ["--tls-cert", join(dir, "nope.pem"), "--tls-key", key],
       1,
+      () => ["--tls-cert", join(dir, "nope.pem"), "--tls-key", key],
       /^error: cannot read the TLS certificate file ".*nope\.pem" \(ENOENT\)$/,
     ],
     [
       "server",
-      () => ["--tls-cert", cert, "--tls-key", dir],
       1,
+      () => ["--tls-cert", cert, "--tls-key", dir],
       /^error: the TLS key file ".*" is not a regular file$/,
     ],
     [
       "server",
-      () => ["--tls-cert", "/dev/zero", "--tls-key", key],
       1,
+      () => ["--tls-cert", "/dev/zero", "--tls-key", key],
       /^error: the TLS certificate file "\/dev\/zero" is not a regular file$/,
     ],
     [
       "server",
-      () => ["--tls-cert", fifo, "--tls-key", key],
       1,
+      () => ["--tls-cert", fifo, "--tls-key", key],
       /^error: the TLS certificate file ".*fifo\.pem" is not a regular file$/,
     ],
     [
       "server",
-      () => ["--tls-cert", huge, "--tls-key", key],
       1,
+      () => ["--tls-cert", huge, "--tls-key", key],
       /^error: the TLS certificate file ".*huge\.pem" is over 1 MiB: not a PEM file$/,
     ],
     [
       "server",
-      () => ["--tls-cert", "package.json", "--tls-key", key],
       1,
+      () => ["--tls-cert", "package.json", "--tls-key", key],
       /^error: the TLS certificate file "package\.json" is not in PEM format/,
     ],
     [
       "server",
-      () => ["--tls-cert", key, "--tls-key", cert],
       1,
+      () => ["--tls-cert", key, "--tls-key", cert],
       /^error: the TLS certificate file ".*key\.pem" holds no certificate \(are the certificate and the key swapped\?\)$/,
     ],
     [
       "server",
-      () => ["--tls-cert", cert, "--tls-key", otherKey],
       1,
+      () => ["--tls-cert", cert, "--tls-key", otherKey],
       /^error: the TLS certificate or key was not accepted: the key does not belong to the certificate$/,
     ],
     [
       "client",
-      () => ["--tls-ca", fifo],
       1,
+      () => ["--tls-ca", fifo],
       /^error: the TLS CA certificate file ".*fifo\.pem" is not a regular file$/,
     ],
-  ] as const)("bad TLS files (%s): one line, exit %#", async (program, args, code, line) => {
-    if (!(await Bun.file(fifo).exists())) Bun.spawnSync(["mkfifo", fifo]);
-    if (!(await Bun.file(huge).exists()))
-      await Bun.write(huge, "-----BEGIN CERTIFICATE-----\n" + "A".repeat(2 << 20));
-    const child = run(`${program}.ts`, ["--port", program === "server" ? "0" : "1", ...args()]);
-    expect(await child.exited).toBe(code);
-    expect(child.err.all).toHaveLength(1);
-    expect(child.err.all[0]).toMatch(line);
-  });
+  ] as const)(
+    "bad TLS files, case %# (%s): one line, exit %d",
+    async (program, code, args, line) => {
+      if (!(await Bun.file(fifo).exists())) Bun.spawnSync(["mkfifo", fifo]);
+      if (!(await Bun.file(huge).exists()))
+        await Bun.write(huge, "-----BEGIN CERTIFICATE-----\n" + "A".repeat(2 << 20));
+      const child = run(`${program}.ts`, ["--port", program === "server" ? "0" : "1", ...args()]);
+      expect(await child.exited).toBe(code);
+      expect(child.err.all).toHaveLength(1);
+      expect(child.err.all[0]).toMatch(line);
+    },
+  );
 });
 
 describe("IPv6", () => {

@@ -1,31 +1,21 @@
 /** --workers N: N server processes on one port (SO_REUSEPORT), supervised by the parent. */
 import { describe, expect, test } from "bun:test";
-import { childrenOf, Peer, randomBytes, run, sha256, startServer } from "./helpers.ts";
+import {
+  alive,
+  childrenOf,
+  echoOf,
+  goodClient,
+  Peer,
+  randomBytes,
+  run,
+  sha256,
+  startServer,
+  testServer,
+  until,
+} from "./helpers.ts";
 
 /** The worker processes: the parent's direct children. */
 const workersOf = childrenOf;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Polls a condition the server does not announce (bounded: the test timeout). */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await Bun.sleep(20);
-}
-
-async function echoOf(port: number, data: Uint8Array): Promise<Uint8Array> {
-  const peer = new Peer(port);
-  await peer.send(data);
-  peer.finish();
-  await peer.ended;
-  return peer.all();
-}
 
 describe("--workers", () => {
   test("two processes share the port, both serve, every echo exact; SIGTERM stops all", async () => {
@@ -64,8 +54,7 @@ describe("--workers", () => {
     const now = workersOf(server.proc.pid);
     expect(now).toContain(second!);
     expect(now).not.toContain(first!);
-    const data = randomBytes(50_000);
-    for (let i = 0; i < 6; i++) expect(sha256(await echoOf(server.port, data))).toBe(sha256(data));
+    for (let i = 0; i < 6; i++) await goodClient(server, 50_000);
   });
 
   test("Ctrl-C (SIGINT) reaches every worker; an echo in flight finishes, then exit 0", async () => {
@@ -93,33 +82,33 @@ describe("--workers", () => {
     await until(() => workers.every((pid) => !alive(pid)));
   });
 
-  test("mode once and sequential refuse --workers above 1: exit 2, one line", async () => {
-    for (const args of [
-      ["--workers", "2"],
-      ["--mode", "sequential", "--workers", "auto"],
-    ]) {
-      const child = run("server.ts", ["--port", "0", ...args], { env: { ECHO_WORKERS: "" } });
-      const code = await child.exited;
-      // `auto` on a one-core machine is 1 worker, which every mode accepts.
-      if (navigator.hardwareConcurrency < 2 && args.includes("auto")) continue;
-      expect(code).toBe(2);
-      expect(child.err.all).toEqual([
-        expect.stringMatching(
-          /^error: --workers above 1 needs --mode concurrent: in mode (once|sequential) one process must see every client/,
-        ),
-      ]);
-    }
-    for (const bad of ["0", "65", "two"]) {
-      const child = run("server.ts", ["--mode", "concurrent", "--workers", bad]);
-      expect(await child.exited).toBe(2);
-      expect(child.err.text).toContain(
+  test.each([
+    ["once", ["--workers", "2"]],
+    ["sequential", ["--mode", "sequential", "--workers", "auto"]],
+  ])("mode %s refuses %p: exit 2, one line", async (_, args) => {
+    // `auto` on a one-core machine is 1 worker, which every mode accepts.
+    if (navigator.hardwareConcurrency < 2 && args.includes("auto")) return;
+    const child = run("server.ts", ["--port", "0", ...args]);
+    expect(await child.exited).toBe(2);
+    expect(child.err.all).toEqual([
+      expect.stringMatching(
+        /^error: --workers above 1 needs --mode concurrent: in mode (once|sequential) one process must see every client/,
+      ),
+    ]);
+  });
+
+  test.each(["0", "65", "two"])("--workers %p: exit 2, one line", async (bad) => {
+    const child = run("server.ts", ["--mode", "concurrent", "--workers", bad]);
+    expect(await child.exited).toBe(2);
+    expect(child.err.all).toEqual([
+      expect.stringContaining(
         `--workers must be auto or a whole number from 1 to 64, not "${bad}"`,
-      );
-    }
+      ),
+    ]);
   });
 
   test("a port already in use: the worker's error, exit 1, nothing left running", async () => {
-    using taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    using taken = testServer(() => {});
     const child = run("server.ts", [
       "--mode",
       "concurrent",

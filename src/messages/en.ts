@@ -43,6 +43,7 @@ export const en = {
       `${source} must be a file path of 1 to ${max} bytes, not "${value}"`,
     retries: (source: string, value: string, max: number) =>
       `${source} must be a whole number from 0 to ${max}, not "${value}"`,
+    logFormat: (source: string, value: string) => `${source} must be text or json, not "${value}"`,
   },
   tlsPairNeeded: "--tls-cert and --tls-key go together: give both or neither",
   notWith: (option: string, other: string) => `${option} does not go with ${other}`,
@@ -68,6 +69,14 @@ export const en = {
       "serve UDP instead of TCP: each datagram goes back to its sender as it came (RFC 862); runs until stopped",
     serverUnix:
       "listen on this Unix-domain socket file instead of --host/--port; removed when the server exits",
+    proxyProtocol:
+      "every connection starts with a PROXY protocol header (v1 or v2) from a load balancer: read, never echoed; the client it names is shown",
+    httpPort:
+      "serve GET /healthz, /readyz and /metrics (Prometheus) on this port; 0 picks a free one",
+    httpHost: "address for --http-port",
+    drainTimeout:
+      "after a stop signal, close connections still open after this long; 0 = wait for them",
+    logFormat: "text, or json: one JSON object per line on stdout, for log collectors",
     quiet: "print only the listening line and errors",
     trace: "print every socket event on stderr, with a timestamp",
     lang: "en or pt (default: from LC_ALL, LC_MESSAGES, LANG)",
@@ -105,6 +114,30 @@ export const en = {
   unixDenied: (path: string) =>
     `error: cannot create the socket ${path}: permission denied in its directory`,
   unixPeer: "a local process",
+  viaProxy: (id: number, client: string, balancer: string, version: number) =>
+    `#${id} connected from ${client} via ${balancer} (PROXY v${version})`,
+  proxyLocal: (id: number, balancer: string, version: number) =>
+    `#${id} connected from ${balancer}: the balancer's own check (PROXY v${version} LOCAL)`,
+  proxyUnknown: (id: number, balancer: string, version: number) =>
+    `#${id} connected via ${balancer}, client address not given (PROXY v${version} UNKNOWN)`,
+  proxyRefused: (id: number, peer: string, problem: string) =>
+    `#${id} from ${peer} closed: no valid PROXY header (${problem}); nothing echoed`,
+  proxyProblem: {
+    signature: "its first bytes are not a PROXY header",
+    v1TooLong: "a v1 header longer than 107 bytes",
+    v1Malformed: "a malformed v1 header",
+    v2Version: "an unknown v2 version",
+    v2Command: "an unknown v2 command",
+    v2TooLong: "a v2 header longer than the limit",
+    v2Malformed: "a malformed v2 header",
+    timeout: "no header within 3 s",
+  },
+  drainTimedOut: (n: number, secs: number) =>
+    `closing ${plural(n, "connection", "connections")} still open ${seconds.format(secs)} s after the stop (--drain-timeout)`,
+  httpListening: (address: string) =>
+    `health and metrics on http://${address}/ (/healthz, /readyz, /metrics)`,
+  httpFailed: (address: string, reason: string) =>
+    `error: cannot serve health and metrics on ${address}: ${reason}`,
   serverUsage: "Usage: bun run server [options]",
   serverIntro: "Echo server, the passive side: sends back every byte it receives, unchanged.",
   serverOutro: `A first Ctrl-C, SIGTERM or SIGHUP stops accepting new connections and lets the

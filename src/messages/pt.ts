@@ -38,6 +38,7 @@ export const pt: Messages = {
       `${source} deve ser um caminho de arquivo com 1 a ${max} bytes, não "${value}"`,
     retries: (source, value, max) =>
       `${source} deve ser um número inteiro de 0 a ${max}, não "${value}"`,
+    logFormat: (source, value) => `${source} deve ser text ou json, não "${value}"`,
   },
   tlsPairNeeded: "--tls-cert e --tls-key andam juntas: use as duas ou nenhuma",
   notWith: (option, other) => `${option} não pode ser usada com ${other}`,
@@ -70,6 +71,14 @@ export const pt: Messages = {
       "atende UDP em vez de TCP: cada datagrama volta ao remetente como chegou (RFC 862); roda até ser parado",
     serverUnix:
       "escuta neste arquivo de socket Unix em vez de --host/--port; o arquivo é removido quando o servidor termina",
+    proxyProtocol:
+      "toda conexão começa com um cabeçalho do protocolo PROXY (v1 ou v2) vindo de um balanceador de carga: lido, nunca ecoado; mostra o cliente que ele indica",
+    httpPort:
+      "atende GET /healthz, /readyz e /metrics (Prometheus) nesta porta; 0 escolhe uma livre",
+    httpHost: "endereço para --http-port",
+    drainTimeout:
+      "depois de um sinal de parada, fecha as conexões ainda abertas após esse tempo; 0 = espera por elas",
+    logFormat: "text, ou json: um objeto JSON por linha na saída padrão, para coletores de log",
     quiet: 'mostra só a linha "escutando em" e os erros',
     trace: "mostra cada evento do socket na saída de erro, com o tempo em ms desde o início",
     lang: "en ou pt (padrão: conforme LC_ALL, LC_MESSAGES, LANG)",
@@ -99,6 +108,30 @@ export const pt: Messages = {
   unixDenied: (path) =>
     `erro: não foi possível criar o socket ${path}: sem permissão de escrita na pasta`,
   unixPeer: "um processo local",
+  viaProxy: (id, client, balancer, version) =>
+    `#${id} conectada de ${client} via ${balancer} (PROXY v${version})`,
+  proxyLocal: (id, balancer, version) =>
+    `#${id} conectada de ${balancer}: verificação do próprio balanceador (PROXY v${version} LOCAL)`,
+  proxyUnknown: (id, balancer, version) =>
+    `#${id} conectada via ${balancer}, sem o endereço do cliente (PROXY v${version} UNKNOWN)`,
+  proxyRefused: (id, peer, problem) =>
+    `#${id} de ${peer} fechada: sem cabeçalho PROXY válido (${problem}); nada foi ecoado`,
+  proxyProblem: {
+    signature: "os primeiros bytes não são um cabeçalho PROXY",
+    v1TooLong: "um cabeçalho v1 com mais de 107 bytes",
+    v1Malformed: "um cabeçalho v1 malformado",
+    v2Version: "uma versão v2 desconhecida",
+    v2Command: "um comando v2 desconhecido",
+    v2TooLong: "um cabeçalho v2 maior que o limite",
+    v2Malformed: "um cabeçalho v2 malformado",
+    timeout: "nenhum cabeçalho em 3 s",
+  },
+  drainTimedOut: (n, secs) =>
+    `fechando ${plural(n, "conexão ainda aberta", "conexões ainda abertas")} ${seconds.format(secs)} s depois da parada (--drain-timeout)`,
+  httpListening: (address) =>
+    `saúde e métricas em http://${address}/ (/healthz, /readyz, /metrics)`,
+  httpFailed: (address, reason) =>
+    `erro: não foi possível servir saúde e métricas em ${address}: ${reason}`,
   // servidor
   serverUsage: "Uso: bun run server [opções]",
   serverIntro: "Servidor de eco, o lado passivo: devolve cada byte que recebe, sem alteração.",

@@ -1,0 +1,59 @@
+/**
+ * `--http-port`: what a load balancer and a monitoring system ask of a backend, on a port of its
+ * own (Bun.serve), never on the echo port.
+ *
+ *   GET /healthz   200 while the process runs
+ *   GET /readyz    200 while it accepts connections; 503 once a stop signal came (so the
+ *                  balancer sends new clients elsewhere while these drain) or, in mode once,
+ *                  once its one client has come
+ *   GET /metrics   Prometheus text, format 0.0.4
+ *
+ * Anything else is 404, any method but GET and HEAD is 405, and no request can reach the echo.
+ */
+import type { Server } from "bun";
+
+export interface Endpoint {
+  ready: () => boolean;
+  metrics: () => Promise<string> | string;
+  /** /readyz has answered 503: whoever balances the load knows. */
+  toldNotReady?: () => void;
+}
+
+/**
+ * The path of a request. HAProxy's default health check is `GET /readyz HTTP/1.0` with no Host
+ * header, and Bun then gives `req.url` as "/readyz", not an absolute URL: take both forms.
+ */
+export function pathOf(url: string): string {
+  const path = url.startsWith("/") ? url : (/^[a-z]+:\/\/[^/]*(\/[^?#]*)?/i.exec(url)?.[1] ?? "/");
+  return path.split(/[?#]/)[0]!;
+}
+
+export function serveEndpoint(hostname: string, port: number, e: Endpoint): Server<undefined> {
+  return Bun.serve({
+    hostname,
+    port,
+    async fetch(req) {
+      if (req.method !== "GET" && req.method !== "HEAD")
+        return new Response("method not allowed\n", {
+          status: 405,
+          headers: { allow: "GET, HEAD" },
+        });
+      switch (pathOf(req.url)) {
+        case "/healthz":
+          return text("ok\n");
+        case "/readyz":
+          if (e.ready()) return text("ready\n");
+          e.toldNotReady?.();
+          return text("not ready\n", 503);
+        case "/metrics":
+          return text(await e.metrics(), 200, "text/plain; version=0.0.4; charset=utf-8");
+        default:
+          return text("not found\n", 404);
+      }
+    },
+    error: () => text("internal error\n", 500),
+  });
+}
+
+const text = (body: string, status = 200, type = "text/plain; charset=utf-8") =>
+  new Response(body, { status, headers: { "content-type": type } });
