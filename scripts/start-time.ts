@@ -29,6 +29,9 @@ const VARIANTS: Record<string, Flags> = {
 
 const dir = await mkdtemp(join(tmpdir(), "echo-start-"));
 const commands: Record<string, { argv: string[]; size?: number }> = {
+  "bun run server (the README's way, from the project's folder)": {
+    argv: [process.execPath, "run", "server"],
+  },
   "bun server.ts": { argv: [process.execPath, join(ROOT, "server.ts")] },
   "node bench/node-echo.mjs (a bare Node.js server, for scale)": {
     argv: ["node", join(ROOT, "bench/node-echo.mjs")],
@@ -43,7 +46,8 @@ for (const [name, flags] of Object.entries(VARIANTS)) {
 async function startOnce(argv: string[]): Promise<number> {
   const args = argv[0] === "node" ? ["0"] : ["--port", "0", "--quiet"];
   const t0 = performance.now();
-  const proc = Bun.spawn([...argv, ...args], { stdout: "pipe", stderr: "inherit", cwd: dir });
+  const cwd = argv[1] === "run" ? ROOT : dir; // the executables start far from the sources
+  const proc = Bun.spawn([...argv, ...args], { stdout: "pipe", stderr: "inherit", cwd });
   const decoder = new TextDecoder();
   let text = "";
   for await (const chunk of proc.stdout) {
