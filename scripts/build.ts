@@ -79,10 +79,9 @@ export function sha256(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
+const USAGE = `bun run build [--target ${Object.keys(TARGETS)}] [--outdir DIR]`;
 function usage(message: string): never {
-  console.error(
-    `error: ${message} (bun run build [--target ${Object.keys(TARGETS)}] [--outdir DIR])`,
-  );
+  console.error(`error: ${message} (${USAGE})`);
   process.exit(2);
 }
 
@@ -91,15 +90,21 @@ async function main(): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: Bun.argv.slice(2),
-      options: { target: { type: "string", multiple: true }, outdir: { type: "string" } },
+      options: {
+        target: { type: "string", multiple: true },
+        outdir: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
     }));
   } catch (error) {
     usage((error as Error).message.split("\n")[0]!);
   }
+  if (values.help) return (console.log(`usage: ${USAGE}`), 0);
   const wanted = (values.target ?? Object.keys(TARGETS))
     .flatMap((t) => t.split(","))
     .filter(Boolean);
   for (const t of wanted) if (!(t in TARGETS)) usage(`unknown target "${t}"`);
+  if (wanted.length === 0) usage("no target");
   const outdir = resolve(values.outdir ?? join(ROOT, "dist"));
   await mkdir(outdir, { recursive: true });
 

@@ -114,6 +114,8 @@ describe("bun run build", () => {
             BUN_INSTALL_CACHE_DIR: join(home, "cache"),
             HTTPS_PROXY: "http://127.0.0.1:1",
             https_proxy: "http://127.0.0.1:1",
+            NO_PROXY: "",
+            no_proxy: "",
           },
         },
       );
