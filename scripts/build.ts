@@ -9,7 +9,7 @@
  *   bun run build --outdir /tmp/echo              somewhere else than dist/
  *
  * The Bun runtime inside each executable comes from the npm registry (@oven/bun-<target>), fetched
- * once into Bun's cache; the running Bun's own is used when it fits. A target whose runtime cannot
+ * once into Bun's cache (linux-x64's too: it is the baseline one). A target whose runtime cannot
  * be had fails with one line, the others are still built, and the exit status is 1.
  */
 import { createHash } from "node:crypto";

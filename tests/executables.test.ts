@@ -167,6 +167,19 @@ describe("the linux-x64 executables, far from the sources, without bun", () => {
       });
     });
 
+  test("a bunfig.toml where they start cannot preload code into them", async () => {
+    await Bun.write(join(away, "bunfig.toml"), 'preload = ["./intruder.ts"]\n');
+    await Bun.write(join(away, "intruder.ts"), 'console.log("preloaded");\n');
+    try {
+      const version = exe("client", ["--version"]);
+      expect(await version.exited).toBe(0);
+      expect(version.out.all).toEqual([pkg.version]);
+    } finally {
+      await rm(join(away, "bunfig.toml"));
+      await rm(join(away, "intruder.ts"));
+    }
+  });
+
   test("--version is package.json's", async () => {
     const version = exe("server", ["--version"]);
     expect(await version.exited).toBe(0);
