@@ -160,13 +160,20 @@ export function run(
   return runCommand([BUN, script, ...args], options);
 }
 
-/** Runs any command from the project root with piped stdio; killed after the test like the rest. */
+/**
+ * Runs any command with piped stdio, from the project root unless `cwd` says otherwise (the
+ * executables' tests run far from it); killed after the test like the rest.
+ */
 export function runCommand(
   argv: string[],
-  options: { env?: Record<string, string | undefined>; stdin?: string | Uint8Array } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    stdin?: string | Uint8Array;
+    cwd?: string;
+  } = {},
 ): Child {
   const proc = Bun.spawn(argv, {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: { ...cleanEnv, ...options.env },
     stdin: "pipe",
     stdout: "pipe",

@@ -1,0 +1,136 @@
+#!/usr/bin/env bun
+/**
+ * bun run build: the server and the client as single-file executables, for machines with
+ * neither Bun nor Node.js. Writes dist/echo-server-<target> and dist/echo-client-<target> (.exe
+ * on Windows), and dist/SHA256SUMS for the files this run built.
+ *
+ *   bun run build                                 every target
+ *   bun run build --target linux-x64,windows-x64  only these (a list, or the option repeated)
+ *   bun run build --outdir /tmp/echo              somewhere else than dist/
+ *
+ * The Bun runtime inside each executable comes from the npm registry (@oven/bun-<target>), fetched
+ * once into Bun's cache (linux-x64's too: it is the baseline one). A target whose runtime cannot
+ * be had fails with one line, the others are still built, and the exit status is 1.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+const ROOT = resolve(import.meta.dir, "..");
+
+/** Target → Bun's runtime. x64 gets the `baseline` runtime: it runs on CPUs without AVX2 too. */
+export const TARGETS = {
+  "linux-x64": "bun-linux-x64-baseline",
+  "linux-arm64": "bun-linux-arm64",
+  "darwin-x64": "bun-darwin-x64-baseline",
+  "darwin-arm64": "bun-darwin-arm64",
+  "windows-x64": "bun-windows-x64-baseline",
+} as const satisfies Record<string, Bun.Build.CompileTarget>;
+export type Target = keyof typeof TARGETS;
+export const PROGRAMS = ["server", "client"] as const;
+
+/** The flags measured in bench/RESULTS.md ("Single-file executables"); these are the chosen ones. */
+export interface Flags {
+  minify: boolean;
+  bytecode: boolean;
+  baseline: boolean;
+}
+export const CHOSEN: Flags = { minify: true, bytecode: true, baseline: true };
+
+export function fileName(program: (typeof PROGRAMS)[number], target: Target): string {
+  return `echo-${program}-${target}${target.startsWith("windows") ? ".exe" : ""}`;
+}
+
+/** Builds one program for one target into `outdir`; throws an Error of one line. */
+export async function compile(
+  program: (typeof PROGRAMS)[number],
+  target: Target,
+  outdir: string,
+  flags: Flags = CHOSEN,
+): Promise<string> {
+  const runtime = flags.baseline ? TARGETS[target] : TARGETS[target].replace("-baseline", "");
+  const outfile = join(outdir, fileName(program, target));
+  try {
+    await Bun.build({
+      entrypoints: [join(ROOT, `${program}.ts`)],
+      compile: {
+        target: runtime as Bun.Build.CompileTarget,
+        outfile,
+        // A bunfig.toml in whatever folder the executable starts in could preload code into it.
+        // A .env there is still read, as `bun server.ts` would (ECHO_* settings).
+        autoloadBunfig: false,
+      },
+      minify: flags.minify,
+      bytecode: flags.bytecode,
+      format: "esm", // the programs await at top level; bytecode alone would mean CommonJS
+      throw: true,
+    });
+  } catch (error) {
+    // Bun throws an AggregateError whose first message says why ("Failed to download ...").
+    const first = error instanceof AggregateError ? error.errors[0] : error;
+    const why = String((first as Error)?.message ?? first).split("\n")[0];
+    throw new Error(`cannot build ${basename(outfile)} (${runtime}): ${why}`);
+  }
+  return outfile;
+}
+
+export function sha256(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+const USAGE = `bun run build [--target ${Object.keys(TARGETS)}] [--outdir DIR]`;
+function usage(message: string): never {
+  console.error(`error: ${message} (${USAGE})`);
+  process.exit(2);
+}
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Bun.argv.slice(2),
+      options: {
+        target: { type: "string", multiple: true },
+        outdir: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    usage((error as Error).message.split("\n")[0]!);
+  }
+  if (values.help) return (console.log(`usage: ${USAGE}`), 0);
+  const wanted = (values.target ?? Object.keys(TARGETS))
+    .flatMap((t) => t.split(","))
+    .filter(Boolean);
+  for (const t of wanted) if (!(t in TARGETS)) usage(`unknown target "${t}"`);
+  if (wanted.length === 0) usage("no target");
+  const outdir = resolve(values.outdir ?? join(ROOT, "dist"));
+  await mkdir(outdir, { recursive: true });
+
+  const sums: string[] = [];
+  let failed = 0;
+  for (const target of new Set(wanted) as Set<Target>) {
+    for (const program of PROGRAMS) {
+      try {
+        const file = await compile(program, target, outdir);
+        const bytes = await Bun.file(file).bytes();
+        sums.push(`${sha256(bytes)}  ${basename(file)}`);
+        console.log(`${basename(file).padEnd(30)} ${(bytes.length / 2 ** 20).toFixed(1)} MiB`);
+      } catch (error) {
+        console.error(`error: ${(error as Error).message}`);
+        failed++;
+        break; // the other program needs the same runtime
+      }
+    }
+  }
+  // Written whole, then renamed: a reader never sees half a list. `sha256sum -c SHA256SUMS`.
+  const list = join(outdir, "SHA256SUMS");
+  await Bun.write(`${list}.tmp`, sums.map((line) => line + "\n").join(""));
+  await rename(`${list}.tmp`, list);
+  if (sums.length === 0) await rm(list);
+  else console.log(`${"SHA256SUMS".padEnd(30)} ${sums.length} files`);
+  return failed > 0 ? 1 : 0;
+}
+
+if (import.meta.main) process.exit(await main());
