@@ -61,7 +61,8 @@ const stats = {
 };
 let now = 0; // a coarse clock, moved by the sweep below: the hot path only stores it
 let listener: TCPSocketListener<Conn> | UnixSocketListener<Conn> | undefined;
-let stopping = false;
+let stopping = false; // a stop signal came: not ready any more
+let draining = false; // and the listener is closed: the last connection to close ends it all
 let datagrams: DatagramEcho | undefined; // --udp
 const startTime = Date.now() / 1000;
 
@@ -291,7 +292,7 @@ function release(socket: Socket<Conn>): void {
       for (const early of c.early?.splice(0) ?? []) lifecycle.data!(current, early);
     }
   }
-  if (stopping && connections.size === 0) finish();
+  if (draining && connections.size === 0) finish();
 }
 
 // ---- limits: how many connections, and how long one may sit without progress -------------------
@@ -361,13 +362,13 @@ function stop(signal: StopSignal): void {
 }
 
 function stopAccepting(): void {
+  draining = true;
   listener?.stop();
   for (const socket of queue.splice(0)) socket.end(); // never served: nothing to finish
   if (connections.size === 0) return finish();
   const open = connections.size;
   say.event("stopping", { open }, () => t.stopping(open));
-  const draining = setInterval(() => sweep(STOP_GRACE_MS, () => t.stalled), 250);
-  draining.unref();
+  setInterval(() => sweep(STOP_GRACE_MS, () => t.stalled), 250).unref();
   const limit = settings.drainTimeout;
   if (limit > 0) {
     const cut = () => cutAll("drainTimedOut", t.drainTimedOut(connections.size, limit));

@@ -298,21 +298,21 @@ export const TRACE_ONLY = ["--mode", "concurrent", "--quiet", "--trace"];
  * receives and answers each piece with `reply` (nothing, a changed echo, a flood...).
  */
 export function testServer(reply: (socket: Socket<undefined>, bytes: Uint8Array) => void) {
-  const received: number[] = [];
+  const received: Uint8Array[] = [];
   const listener: TCPSocketListener<undefined> = Bun.listen({
     hostname: "127.0.0.1",
     port: 0,
     socket: {
       binaryType: "uint8array",
       data(socket, bytes: Uint8Array) {
-        received.push(...bytes);
+        received.push(bytes.slice());
         reply(socket, bytes);
       },
     },
   });
   return {
     port: listener.port,
-    received: () => new TextDecoder().decode(new Uint8Array(received)),
+    received: () => Buffer.concat(received).toString("utf8"),
     [Symbol.dispose]: () => listener.stop(true),
   };
 }
@@ -433,6 +433,15 @@ export class Peer {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** Sends `text` and waits for its echo; returns all the peer has received so far, as text. */
+export async function roundTrip(peer: Peer, text: string): Promise<string> {
+  const data = new TextEncoder().encode(text);
+  const before = peer.bytes;
+  await peer.send(data);
+  await peer.until(before + data.length);
+  return peer.text();
 }
 
 /** Sends `data` on a new connection (in pieces of `piece` bytes), half-closes, returns the echo. */

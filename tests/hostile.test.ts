@@ -4,6 +4,7 @@ import {
   goodClient,
   Peer,
   randomBytes,
+  roundTrip,
   rssOf,
   sha256,
   startServer,
@@ -26,9 +27,7 @@ describe("--max-connections", () => {
     expect(server.err.count(/warning/)).toBeLessThanOrEqual(2); // not one line per connection
     // The three kept connections still echo exactly.
     for (const peer of kept) {
-      await peer.send(new TextEncoder().encode("still here\n"));
-      await peer.until(11);
-      expect(peer.text()).toBe("still here\n");
+      expect(await roundTrip(peer, "still here\n")).toBe("still here\n");
     }
     expect(server.out.count(/connected/)).toBe(3);
   });

@@ -15,6 +15,7 @@ import {
   onTerminal,
   Peer,
   randomBytes,
+  roundTrip,
   ROOT,
   run,
   runCommand,
@@ -199,9 +200,7 @@ for i in range(300):
     ]);
     expect(await storm.exited).toBe(0);
     const peer = new Peer(server.port);
-    await peer.send(new TextEncoder().encode("still here\n"));
-    await peer.until(11);
-    expect(peer.text()).toBe("still here\n");
+    expect(await roundTrip(peer, "still here\n")).toBe("still here\n");
     peer.close();
     expect(server.err.text).not.toContain("error");
     expect(server.out.text).not.toContain("undefined");
@@ -230,9 +229,7 @@ for i in range(300):
     expect(cpu() - before).toBeLessThan(0.5); // spinning on accept() would take the whole second
     for (const p of peers.slice(0, 200)) p.close();
     const late = new Peer(port);
-    await late.send(new TextEncoder().encode("ok\n"));
-    await late.until(3);
-    expect(late.text()).toBe("ok\n");
+    expect(await roundTrip(late, "ok\n")).toBe("ok\n");
     for (const p of peers) p.close();
     late.close();
   });

@@ -1,16 +1,8 @@
 /** The three server modes: once (the lab's rule), sequential and concurrent. */
 import { describe, expect, test } from "bun:test";
-import { Peer, startServer } from "./helpers.ts";
+import { Peer, roundTrip, startServer } from "./helpers.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
-
-/** Sends `text` and waits for its echo; returns everything received so far as text. */
-async function roundTrip(peer: Peer, text: string): Promise<string> {
-  const before = peer.bytes;
-  await peer.send(bytes(text));
-  await peer.until(before + bytes(text).length);
-  return peer.text();
-}
 
 describe("mode once (default)", () => {
   test("serves the first client, refuses a second, and exits 0 when the first leaves", async () => {

@@ -7,6 +7,7 @@ import {
   Peer,
   pipeThrough,
   randomBytes,
+  roundTrip,
   rssOf,
   run,
   sha256,
@@ -127,8 +128,7 @@ describe("output", () => {
   test("one line per connection, per message and per close; --quiet keeps only the listening line", async () => {
     const server = await startServer(["--mode", "concurrent"]);
     const peer = new Peer(server.port);
-    await peer.send(new TextEncoder().encode("oi\n"));
-    await peer.until(3);
+    await roundTrip(peer, "oi\n");
     peer.finish();
     await peer.ended;
     await server.out.waitFor(/^#1 closed/);
@@ -141,8 +141,7 @@ describe("output", () => {
 
     const quiet = await startServer(["--mode", "concurrent", "--quiet"]);
     const other = new Peer(quiet.port);
-    await other.send(new TextEncoder().encode("oi\n"));
-    await other.until(3);
+    await roundTrip(other, "oi\n");
     other.close();
     quiet.proc.kill("SIGTERM");
     expect(await quiet.exited).toBe(0);
