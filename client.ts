@@ -25,6 +25,8 @@ import { readCa, TlsFileError } from "./src/tls.ts";
 import { stylesFor } from "./src/colors.ts";
 import { printExit } from "./src/say.ts";
 import { traceTo, tracedSink } from "./src/trace.ts";
+import { dumpedSink, hexdump } from "./src/hexdump.ts";
+import type { ByteSink } from "./src/outbox.ts";
 import { writeOut } from "./src/stdout.ts";
 import { DatagramConversation, NoEcho, Unreachable } from "./src/datagram-client.ts";
 import { MAX_DATAGRAM_IPV4, MAX_DATAGRAM_IPV6 } from "./src/datagrams.ts";
@@ -92,6 +94,7 @@ const stream: SocketHandler<undefined> = {
   binaryType: "uint8array",
   data(_socket, chunk: Uint8Array) {
     trace(0, "data", chunk.length);
+    if (settings.hexdump) dump("in", chunk);
     const extra = echo.push(chunk);
     // Said once; a server that streams on would otherwise flood the terminal.
     if (extra > 0 && stray === 0) note(err.warning(t.unexpectedBytes(extra)));
@@ -154,7 +157,18 @@ const prompt = () => {
   if (interactive) (process.stderr.write(err.prompt(t.prompt)), (promptShown = true));
 };
 // With --trace every write is reported (bytes taken of bytes offered); without, the socket itself.
-const sink = (socket: Socket) => (settings.trace ? tracedSink(socket, 0, trace) : socket);
+const sink = (socket: Socket): ByteSink => {
+  const traced = settings.trace ? tracedSink(socket, 0, trace) : socket;
+  return settings.hexdump ? dumpedSink(traced, (bytes) => dump("out", bytes)) : traced;
+};
+const dumped = { in: 0, out: 0 }; // --hexdump: where each direction's next piece starts
+
+/** --hexdump: a piece received, or taken by the kernel, on stderr (stdout is for echoes). */
+function dump(way: "in" | "out", bytes: Uint8Array): void {
+  const head = (way === "in" ? t.hexIn : t.hexOut)(0, bytes.length).slice(3); // no "#0 "
+  note(err.status(hexdump(head, bytes, dumped[way], t.hexNotShown).join("\n")));
+  dumped[way] += bytes.length;
+}
 let sentAny = false;
 let handshaken = !tls;
 

@@ -27,6 +27,8 @@ import { errorReason, listenErrorMessage, tlsFileMessage } from "./src/errors.ts
 import { readTls, TlsFileError } from "./src/tls.ts";
 import { hostResolves } from "./src/net.ts";
 import { tracedSink } from "./src/trace.ts";
+import { dumpedSink, hexdump, MAX_SHOWN } from "./src/hexdump.ts";
+import type { ByteSink } from "./src/outbox.ts";
 import { DatagramEcho } from "./src/datagrams.ts";
 import { claimSocketPath, removeOnExit } from "./src/unix-socket.ts";
 import { ProxyHeaderReader } from "./src/proxy-protocol.ts";
@@ -93,7 +95,8 @@ const lifecycle: SocketHandler<Conn> = {
     c.seen = now;
     c.unconfirmed = true;
     say.trace(c.id, "data", chunk.length);
-    if (!quiet) {
+    if (settings.hexdump) dumpPiece(c, "in", chunk);
+    else if (!quiet) {
       const size = chunk.length;
       say.event("data", { id: c.id, bytes: size }, () => t.received(c.id, size, preview(chunk)));
     }
@@ -180,9 +183,29 @@ function flush(socket: Socket<Conn>): void {
   }
 }
 
-// With --trace every write is reported (bytes taken of bytes offered); without, the socket itself.
-function sink(socket: Socket<Conn>) {
-  return settings.trace ? tracedSink(socket, socket.data.id, say.trace) : socket;
+// With --trace every write is reported (bytes taken of bytes offered), with --hexdump every byte
+// the kernel took; without either, the socket itself.
+function sink(socket: Socket<Conn>): ByteSink {
+  const c = socket.data;
+  const traced = settings.trace ? tracedSink(socket, c.id, say.trace) : socket;
+  return settings.hexdump ? dumpedSink(traced, (bytes) => dumpPiece(c, "out", bytes)) : traced;
+}
+
+/** --hexdump: one piece, in (received) or out (taken by the kernel), at its stream offset. */
+function dumpPiece(c: Conn, way: "in" | "out", bytes: Uint8Array): void {
+  const offset = way === "in" ? (c.dumpedIn ??= 0) : (c.dumpedOut ??= 0);
+  if (way === "in") c.dumpedIn! += bytes.length;
+  else c.dumpedOut! += bytes.length;
+  const head = way === "in" ? t.hexIn(c.id, bytes.length) : t.hexOut(c.id, bytes.length);
+  const lines = hexdump(head, bytes, offset, t.hexNotShown);
+  const fields = {
+    id: c.id,
+    way,
+    offset,
+    bytes: bytes.length,
+    hex: Buffer.from(bytes.subarray(0, MAX_SHOWN)).toString("hex"),
+  };
+  say.event(way === "in" ? "data" : "write", fields, () => lines.join("\n"));
 }
 
 /** Bun leaves remoteAddress undefined for a peer that reset before open() ran: not an error. */

@@ -21,6 +21,9 @@ export interface Conn {
   proxyTimer?: ReturnType<typeof setTimeout>;
   /** Bytes that came with the PROXY header while the connection waits its turn (sequential). */
   early?: Buffer[];
+  /** --hexdump: where in each direction's stream the next piece starts. */
+  dumpedIn?: number;
+  dumpedOut?: number;
   /** Closed without being served (a bad PROXY header): its close is not logged again. */
   refused?: boolean;
 }

@@ -12,6 +12,7 @@ const file = (text: string) => text;
 
 const lang = { arg: "LANG", help: "lang", parse: v.lang } as const;
 const trace = { help: "trace" } as const;
+const hexdump = { env: "ECHO_HEXDUMP", help: "hexdump" } as const;
 
 export const serverOptions = {
   host: { arg: "HOST", env: "ECHO_HOST", default: "127.0.0.1", parse: v.host, help: "serverHost" },
@@ -74,6 +75,7 @@ export const serverOptions = {
   },
   quiet: { short: "q", env: "ECHO_QUIET", help: "quiet" },
   trace,
+  hexdump,
   lang,
 } as const satisfies Table;
 
@@ -94,6 +96,7 @@ export const clientOptions = {
   retries: { arg: "N", env: "ECHO_RETRIES", default: "3", parse: v.retries, help: "retries" },
   unix: { arg: "PATH", env: "ECHO_UNIX", parse: v.path, help: "clientUnix" },
   trace,
+  hexdump,
   lang,
 } as const satisfies Table;
 

@@ -79,6 +79,8 @@ export const en = {
     logFormat: "text, or json: one JSON object per line on stdout, for log collectors",
     quiet: "print only the listening line and errors",
     trace: "print every socket event on stderr, with a timestamp",
+    hexdump:
+      "show every piece received and sent as hex and text, like xxd (at most 256 bytes of each)",
     lang: "en or pt (default: from LC_ALL, LC_MESSAGES, LANG)",
     clientHost: "server to connect to",
     clientPort: "server's port",
@@ -114,6 +116,9 @@ export const en = {
   unixDenied: (path: string) =>
     `error: cannot create the socket ${path}: permission denied in its directory`,
   unixPeer: "a local process",
+  hexIn: (id: number, size: number) => `#${id} < received ${plural(size, "byte", "bytes")}`,
+  hexOut: (id: number, size: number) => `#${id} > sent ${plural(size, "byte", "bytes")}`,
+  hexNotShown: (n: number) => `… and ${plural(n, "more byte", "more bytes")}, not shown`,
   viaProxy: (id: number, client: string, balancer: string, version: number) =>
     `#${id} connected from ${client} via ${balancer} (PROXY v${version})`,
   proxyLocal: (id: number, balancer: string, version: number) =>

@@ -81,6 +81,8 @@ export const pt: Messages = {
     logFormat: "text, ou json: um objeto JSON por linha na saída padrão, para coletores de log",
     quiet: 'mostra só a linha "escutando em" e os erros',
     trace: "mostra cada evento do socket na saída de erro, com o tempo em ms desde o início",
+    hexdump:
+      "mostra cada pedaço recebido e enviado em hexa e texto, como o xxd (até 256 bytes de cada)",
     lang: "en ou pt (padrão: conforme LC_ALL, LC_MESSAGES, LANG)",
     clientHost: "servidor ao qual se conectar",
     clientPort: "porta do servidor",
@@ -108,6 +110,9 @@ export const pt: Messages = {
   unixDenied: (path) =>
     `erro: não foi possível criar o socket ${path}: sem permissão de escrita na pasta`,
   unixPeer: "um processo local",
+  hexIn: (id, size) => `#${id} < recebeu ${plural(size, "byte", "bytes")}`,
+  hexOut: (id, size) => `#${id} > enviou ${plural(size, "byte", "bytes")}`,
+  hexNotShown: (n) => `… e mais ${plural(n, "byte", "bytes")}, não mostrados`,
   viaProxy: (id, client, balancer, version) =>
     `#${id} conectada de ${client} via ${balancer} (PROXY v${version})`,
   proxyLocal: (id, balancer, version) =>
