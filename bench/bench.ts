@@ -156,6 +156,7 @@ const options = parseTool(
       "Exit status: 0 every echo verified, 1 a byte lost or changed or a server failed, 2 usage.",
   },
   (o, given) => {
+    const defaulted = !given.has("scenarios");
     for (const t of o.transport)
       if (!TRANSPORTS.includes(t)) throw new UsageError(`--transport: tcp or unix, not "${t}"`);
     if (o.transport.length === 0) throw new UsageError("--transport needs tcp, unix or both");
@@ -177,13 +178,13 @@ const options = parseTool(
     const targeted = o.port !== undefined || o.unix !== undefined;
     if (o.unix !== undefined && o.port === undefined && o.scenarios.some((s) => /^udp/i.test(s))) {
       // A Unix stream socket carries no datagrams: by default, leave udp out; asked for, say so.
-      if (o.scenarios.join(",") !== DEFAULT_SCENARIOS)
+      if (!defaulted)
         throw new UsageError("the udp scenarios need --host and --port (a UDP echo there)");
       o.scenarios = o.scenarios.filter((s) => !/^udp/i.test(s));
     }
     if (targeted && o.pid === undefined && o.scenarios.includes("idle")) {
       // Memory needs the process: by default, leave idle out; asked for by name, say so.
-      if (o.scenarios.join(",") !== DEFAULT_SCENARIOS)
+      if (!defaulted)
         throw new UsageError("the idle scenario against --host/--port needs --pid (its memory)");
       o.scenarios = o.scenarios.filter((s) => s !== "idle");
     }
