@@ -5,16 +5,22 @@
  *   $ bun run bench                       # our server and bench/node-echo.mjs, side by side
  *   $ bun run bench --scenarios pp100,stream1 --rounds 3 --svg bench.svg
  *   $ bun run bench --host 127.0.0.1 --port 7 --no-baseline      # any echo server
+ *   $ bun run bench --scenarios udp64,udp1400 --floor              # UDP, with Bun's floor
+ *   $ bun run bench --scenarios pp1,pp100 --transport tcp,unix     # TCP loopback and Unix
  *
- * It starts both servers on free loopback ports (ours in concurrent mode), runs each scenario
+ * It starts both servers on free loopback ports (ours in concurrent mode; for the udp scenarios
+ * ours with --udp and bench/node-udp-echo.mjs), runs each scenario
  * against each in turn, checks every echoed byte, and prints a table with the ratio to the
  * baseline. Exit status: 0 all verified, 1 a byte lost or changed or a server failed, 2 usage.
  */
-import { existsSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import {
   connects,
   Corrupt,
+  datagrams,
+  LOST_MS,
   idle,
   pingPong,
   stream,
@@ -31,13 +37,17 @@ import {
   processExists,
   settledRssBytes,
   startListening,
+  StreamLines,
 } from "../src/processes.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const DEFAULT_SCENARIOS =
-  "pp1,pp100,pp1000,pp1x16k,pp100x16k,pp1000x16k,stream1,stream10,stream1g,connect,idle";
+  "pp1,pp100,pp1000,pp1x16k,pp100x16k,pp1000x16k,stream1,stream10,stream1g,connect,idle,udp64,udp1400";
 const CONNECT_PARALLEL = 10;
-const SCENARIO = /^(pp\d+(x\d+[kmg]?)?|stream\d+|stream1g|connect|idle)$/i;
+const SCENARIO = /^(pp\d+(x\d+[kmg]?)?|stream\d+|stream1g|connect|idle|udp\d+k?)$/i;
+const MAX_DATAGRAM = 65_507; // the largest UDP payload over IPv4
+const TRANSPORTS = ["tcp", "unix"] as const;
+type Transport = (typeof TRANSPORTS)[number];
 
 // ---- command line -------------------------------------------------------------------------------
 /** A list of values, each checked by `parse`. */
@@ -55,7 +65,9 @@ ppN[xSIZE]  N connections in ping-pong with SIZE-byte messages (64 B default)
 streamN     N connections streaming for the duration, then half-close
 stream1g    one connection, exactly --stream-bytes, then half-close
 connect     connect, one round trip, close (${CONNECT_PARALLEL} at a time)
-idle        --idle connections open after one round trip: server KB each`,
+idle        --idle connections open after one round trip: server KB each
+udpSIZE     UDP: --udp-sockets connected sockets, each with --window SIZE-byte
+            datagrams in flight; a datagram lost is counted, a changed one fails`,
   },
   duration: {
     arg: "SECS",
@@ -82,8 +94,38 @@ idle        --idle connections open after one round trip: server KB each`,
     parse: list((w) => String(v.workers(w))),
     help: "our server's --workers, one column each: 1,2",
   },
-  host: { arg: "HOST", parse: v.host, help: "with --port: measure the echo server already there" },
+  udpSockets: {
+    arg: "N",
+    default: "4",
+    parse: v.count,
+    help: "connected UDP sockets for the udp scenarios",
+  },
+  window: {
+    arg: "N",
+    default: "16",
+    parse: v.count,
+    help: `datagrams in flight per UDP socket; one with no echo after ${LOST_MS} ms is lost (counted)`,
+  },
+  transport: {
+    arg: "LIST",
+    default: "tcp",
+    parse: list((t) => t as Transport),
+    help: "the TCP scenarios over tcp (loopback), unix (servers started with --unix on a temporary path; columns NAME-unix), or both: tcp,unix",
+  },
+  floor: {
+    help: "also run the least a Bun echo server can do (bench/floor-echo.ts, bench/floor-udp-echo.ts): column floor",
+  },
+  host: {
+    arg: "HOST",
+    parse: v.host,
+    help: "with --port: measure the echo server already there (TCP, and UDP for the udp scenarios)",
+  },
   port: { arg: "PORT", parse: v.clientPort, help: "instead of ours" },
+  unix: {
+    arg: "PATH",
+    parse: v.path,
+    help: "measure the echo server already listening on this Unix socket (TCP scenarios)",
+  },
   pid: {
     arg: "PID",
     parse: v.count,
@@ -113,7 +155,11 @@ const options = parseTool(
     outro:
       "Exit status: 0 every echo verified, 1 a byte lost or changed or a server failed, 2 usage.",
   },
-  (o) => {
+  (o, given) => {
+    const defaulted = !given.has("scenarios");
+    for (const t of o.transport)
+      if (!TRANSPORTS.includes(t)) throw new UsageError(`--transport: tcp or unix, not "${t}"`);
+    if (o.transport.length === 0) throw new UsageError("--transport needs tcp, unix or both");
     for (const s of o.scenarios)
       if (!SCENARIO.test(s)) throw new UsageError(`unknown scenario "${s}"`);
     for (const s of o.scenarios) {
@@ -124,19 +170,37 @@ const options = parseTool(
         throw new UsageError(`scenario ${s}: messages of 1 byte to 1g`);
       }
     }
-    if (o.port !== undefined && o.pid === undefined && o.scenarios.includes("idle")) {
+    for (const s of o.scenarios) {
+      const size = /^udp(\d+k?)$/i.exec(s)?.[1];
+      if (size && !(v.bytes(size) >= 4 && v.bytes(size) <= MAX_DATAGRAM))
+        throw new UsageError(`scenario ${s}: datagrams of 4 to ${MAX_DATAGRAM} bytes`);
+    }
+    const targeted = o.port !== undefined || o.unix !== undefined;
+    if (o.unix !== undefined && o.port === undefined && o.scenarios.some((s) => /^udp/i.test(s))) {
+      // A Unix stream socket carries no datagrams: by default, leave udp out; asked for, say so.
+      if (!defaulted)
+        throw new UsageError("the udp scenarios need --host and --port (a UDP echo there)");
+      o.scenarios = o.scenarios.filter((s) => !/^udp/i.test(s));
+    }
+    if (targeted && o.pid === undefined && o.scenarios.includes("idle")) {
       // Memory needs the process: by default, leave idle out; asked for by name, say so.
-      if (o.scenarios.join(",") !== DEFAULT_SCENARIOS)
+      if (!defaulted)
         throw new UsageError("the idle scenario against --host/--port needs --pid (its memory)");
       o.scenarios = o.scenarios.filter((s) => s !== "idle");
     }
     if (o.scenarios.length === 0) throw new UsageError("--scenarios needs at least one scenario");
     if ((o.host === undefined) !== (o.port === undefined))
       throw new UsageError("--host and --port go together");
-    if (o.pid !== undefined && o.port === undefined)
+    if (o.pid !== undefined && !targeted)
       throw new UsageError(
-        "--pid goes with --host and --port (the bench knows the servers it starts)",
+        "--pid goes with --host and --port or --unix (the bench knows the servers it starts)",
       );
+    if (targeted && (given.has("transport") || o.floor))
+      throw new UsageError(
+        "--transport and --floor choose the servers the bench starts, not --host/--port or --unix",
+      );
+    if (o.transport.includes("unix") && o.workers.some((w) => w !== "1"))
+      throw new UsageError("--transport unix serves one process: --workers is for tcp only");
     if (o.pid !== undefined && !processExists(o.pid))
       throw new UsageError(`--pid ${o.pid}: no such process`);
     if (o.svg !== undefined) {
@@ -152,6 +216,11 @@ const options = parseTool(
       streamBytes: o.streamBytes,
       workers: o.workers,
       target: o.port === undefined ? undefined : { host: o.host!, port: o.port },
+      unixTarget: o.unix,
+      transports: [...new Set(o.transport)],
+      udpSockets: o.udpSockets,
+      window: o.window,
+      floor: o.floor,
       pid: o.pid,
       baseline: !o.noBaseline,
       serverLog: o.serverLog,
@@ -164,8 +233,10 @@ const options = parseTool(
 // ---- the servers under test ---------------------------------------------------------------------
 interface Server {
   name: string;
+  transport: Transport | "udp";
   host: string;
   port: number;
+  unix?: string; // a Unix socket's path: the stream scenarios connect there
   pid?: number;
   process?: Bun.Subprocess;
   describe: string;
@@ -173,14 +244,39 @@ interface Server {
 
 const started: Bun.Subprocess[] = [];
 /** Starts a server that prints "listening on HOST:PORT" and returns once it does. */
-async function start(name: string, cmd: string[], describe: string): Promise<Server> {
+async function start(
+  name: string,
+  cmd: string[],
+  describe: string,
+  transport: "tcp" | "udp" = "tcp",
+): Promise<Server> {
   const s = await startListening(cmd, { cwd: ROOT });
   started.push(s.process);
   describe = describe.replace(/ --port 0\b/, ` --port ${s.port}`).replace(/ 0$/, ` ${s.port}`);
-  return { name, host: s.host, port: s.port, pid: s.process.pid, process: s.process, describe };
+  const { host, port, process } = s;
+  return { name, transport, host, port, pid: process.pid, process, describe };
+}
+/** Unix sockets of the servers the bench starts, in a folder of their own, removed at the end. */
+let socketDir: string | undefined;
+function socketPath(name: string): string {
+  socketDir ??= mkdtempSync(join(tmpdir(), "echo-bench-"));
+  return join(socketDir, `${name}.sock`);
+}
+/** Starts a server on a Unix socket at `path`: returns once it prints "listening on PATH". */
+async function startUnix(name: string, cmd: string[], path: string, describe: string) {
+  const child = Bun.spawn(cmd, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+  started.push(child);
+  const out = new StreamLines(child.stdout);
+  const timeout = Bun.sleep(30_000).then(() => {
+    throw new Error(`${cmd.join(" ")} did not start (silent for 30 s)`);
+  });
+  await Promise.race([out.waitFor(/^listening on \//), timeout]);
+  const server: Server = { name, transport: "unix", host: "", port: 0, unix: path, describe };
+  return { ...server, pid: child.pid, process: child };
 }
 function stopAll(): void {
   for (const child of started) if (child.exitCode === null) child.kill("SIGTERM");
+  if (socketDir) rmSync(socketDir, { recursive: true, force: true });
 }
 process.on("SIGINT", () => {
   stopAll();
@@ -204,15 +300,44 @@ interface Outcome {
   value: number;
   cpuPerOp?: number;
   latency?: { p50: number; p99: number; p999: number };
+  lost?: { lost: number; sent: number }; // udp: datagrams with no echo, of those sent
 }
 interface Spec {
   name: string;
+  /** Stream scenarios run on TCP and Unix sockets; udp ones on UDP servers. */
+  transport: "stream" | "udp";
   unit: string;
   lowerIsBetter?: boolean;
   run(server: Server, live: Live): Promise<Outcome>;
 }
 
 function specFor(name: string): Spec {
+  const udp = /^udp(\d+k?)$/i.exec(name);
+  if (udp) {
+    const size = v.bytes(udp[1]!);
+    return {
+      name,
+      transport: "udp",
+      unit: "dg/s",
+      async run(server, live) {
+        const cpu0 = cpuSeconds(server.pid);
+        const m = await datagrams(
+          server,
+          options.udpSockets,
+          options.window,
+          size,
+          options.seconds,
+          live,
+        );
+        const outcome = withCpu(m, cpu0, server, m.ops / m.seconds, m.ops);
+        return { ...outcome, lost: { lost: m.lost, sent: m.ops + m.lost } };
+      },
+    };
+  }
+  return { transport: "stream", ...streamSpecFor(name) };
+}
+
+function streamSpecFor(name: string): Omit<Spec, "transport"> {
   const pp = /^pp(\d+)(?:x(\d+[kmg]?))?$/i.exec(name);
   if (pp) {
     const conns = Number(pp[1]);
@@ -305,6 +430,7 @@ const DONE: Record<string, (live: Live) => string> = {
     `${(live.bytes / 1e6).toLocaleString("en-US", { maximumFractionDigits: 0 })} MB`,
   "conn/s": (live) => `${live.ops.toLocaleString("en-US")} connections`,
   "KB/conn": (live) => `${live.ops.toLocaleString("en-US")} connections open`,
+  "dg/s": (live) => `${live.ops.toLocaleString("en-US")} datagrams`,
 };
 
 const formatValue = (n: number) =>
@@ -323,13 +449,24 @@ function legend(rows: Row[], baseline: string | undefined, failed: boolean): str
     "MB/s": "MB/s: megabytes (10^6 bytes) echoed and checked per second",
     "conn/s": "conn/s: connections per second (connect, one round trip, close)",
     "KB/conn": "KB/conn: server memory per idle connection (KiB, from /proc; lower is better)",
+    "dg/s": `dg/s: datagrams per second echoed and checked (${options.udpSockets} UDP sockets × ${options.window} in flight); lost: no echo within ${LOST_MS} ms (UDP may lose; a changed datagram fails)`,
   };
   for (const unit of units) lines.push(`  ${meaning[unit]}`);
+  for (const row of rows) {
+    const lost = Object.entries(row.figures).flatMap(([name, f]) =>
+      typeof f === "object" && f.lost
+        ? [
+            `${name} ${f.lost.lost.toLocaleString("en-US")} of ${f.lost.sent.toLocaleString("en-US")}`,
+          ]
+        : [],
+    );
+    if (lost.length) lines.push(`  ${row.scenario} datagrams lost: ${lost.join(", ")}`);
+  }
   if (options.rounds > 1)
     lines.push(`  figures: the median of ${options.rounds} rounds, then (lowest-highest)`);
   if (rows.some((r) => Object.values(r.figures).some((f) => typeof f === "object" && f.latency)))
     lines.push("  p50/p99/p99.9 ms: round-trip time that half, 99% and 99.9% of round trips beat");
-  const others = servers.map((s) => s.name).filter((name) => name !== baseline);
+  const others = names().filter((name) => name !== baseline);
   const x = others.length === 1 ? others[0]! : "X";
   if (baseline)
     lines.push(
@@ -342,55 +479,136 @@ function legend(rows: Row[], baseline: string | undefined, failed: boolean): str
 
 // ---- the run ------------------------------------------------------------------------------------
 const servers: Server[] = [];
+/** The table's columns: a name can serve both kinds of scenario (ours over TCP and over UDP). */
+const names = () => [...new Set(servers.map((s) => s.name))];
+const fits = (spec: Spec, server: Server) =>
+  (spec.transport === "udp") === (server.transport === "udp");
+const placeOf = (s: Server) =>
+  s.unix ??
+  `${s.host.includes(":") ? `[${s.host}]` : s.host}:${s.port}${s.transport === "udp" ? " (UDP)" : ""}`;
 let failed = false;
 try {
-  if (options.target) {
-    const { host, port } = options.target;
-    const why = await unreachable(options.target);
-    if (why) {
-      console.error(`error: nothing is listening at ${host}:${port} (${why})`);
-      process.exit(1);
+  const specs = options.scenarios.map(specFor);
+  const streams = specs.some((spec) => spec.transport === "stream");
+  const udp = specs.some((spec) => spec.transport === "udp");
+  const describe =
+    options.pid === undefined
+      ? "the server already listening (no --pid: its CPU and memory are not measured)"
+      : `the server already listening, process ${options.pid}`;
+  if (options.target || options.unixTarget) {
+    const targets: Server[] = [];
+    if (options.target && streams)
+      targets.push({ name: "target", transport: "tcp", ...options.target, describe });
+    if (options.unixTarget !== undefined && streams) {
+      const name = options.target ? "target-unix" : "target";
+      targets.push({
+        name,
+        transport: "unix",
+        host: "",
+        port: 0,
+        unix: options.unixTarget,
+        describe,
+      });
     }
-    const describe =
-      options.pid === undefined
-        ? "the server already listening (no --pid: its CPU and memory are not measured)"
-        : `the server already listening, process ${options.pid}`;
-    servers.push({ name: "target", host, port, pid: options.pid, describe });
+    for (const target of targets) {
+      const why = await unreachable(target);
+      if (why) {
+        console.error(`error: nothing is listening at ${placeOf(target)} (${why})`);
+        process.exit(1);
+      }
+    }
+    if (options.target && udp)
+      targets.push({ name: "target", transport: "udp", ...options.target, describe });
+    servers.push(...targets.map((t) => ({ ...t, pid: options.pid })));
   } else {
-    for (const w of options.workers) {
-      const name = options.workers.length === 1 && w === "1" ? "ours" : `ours-w${w}`;
-      const extra = w === "1" ? [] : ["--workers", w];
-      const cmd = [
-        process.execPath,
-        "server.ts",
-        ...["--mode", "concurrent", ...(options.serverLog ? [] : ["--quiet"]), "--lang", "en"],
-        ...["--port", "0"],
-        ...["--idle-timeout", "0", "--max-connections", String(options.idle + 1000), ...extra],
-      ];
-      servers.push(await start(name, cmd, `bun ${cmd.slice(1).join(" ")}`));
+    const quiet = options.serverLog ? [] : ["--quiet"];
+    if (streams)
+      for (const transport of options.transports)
+        for (const w of options.workers) {
+          const base = options.workers.length === 1 && w === "1" ? "ours" : `ours-w${w}`;
+          const name = transport === "unix" ? `${base}-unix` : base;
+          const extra = w === "1" ? [] : ["--workers", w];
+          const path = transport === "unix" ? socketPath(name) : undefined;
+          const cmd = [
+            process.execPath,
+            "server.ts",
+            ...["--mode", "concurrent", ...quiet, "--lang", "en"],
+            ...(path ? ["--unix", path] : ["--port", "0"]),
+            ...["--idle-timeout", "0", "--max-connections", String(options.idle + 1000), ...extra],
+          ];
+          const line = `bun ${cmd.slice(1).join(" ")}`;
+          servers.push(await (path ? startUnix(name, cmd, path, line) : start(name, cmd, line)));
+        }
+    if (udp) {
+      const cmd = [process.execPath, "server.ts", "--udp", ...quiet, "--lang", "en", "--port", "0"];
+      servers.push(await start("ours", cmd, `bun ${cmd.slice(1).join(" ")}`, "udp"));
     }
   }
   if (options.baseline) {
     const node = nodeCommand();
-    servers.push(await start("node", [...node.cmd, "bench/node-echo.mjs", "0"], node.describe));
+    if (streams)
+      for (const transport of options.target || options.unixTarget ? [] : options.transports) {
+        if (transport === "tcp")
+          servers.push(
+            await start("node", [...node.cmd, "bench/node-echo.mjs", "0"], node.describe),
+          );
+        else {
+          const path = socketPath("node-unix");
+          const cmd = [...node.cmd, "bench/node-echo.mjs", "--unix", path];
+          servers.push(await startUnix("node-unix", cmd, path, `${node.describe}, --unix`));
+        }
+      }
+    if ((options.target || options.unixTarget) && streams)
+      servers.push(await start("node", [...node.cmd, "bench/node-echo.mjs", "0"], node.describe));
+    if (udp) {
+      const cmd = [...node.cmd, "bench/node-udp-echo.mjs", "0"];
+      const what = node.describe.replace(
+        " net, bench/node-echo.mjs",
+        " dgram, bench/node-udp-echo.mjs",
+      );
+      servers.push(await start("node", cmd, what.replace("node:net", "node:dgram"), "udp"));
+    }
+  }
+  if (options.floor) {
+    const floor = "the least a Bun echo server can do (not for use)";
+    if (streams && options.transports.includes("tcp"))
+      servers.push(
+        await start(
+          "floor",
+          [process.execPath, "bench/floor-echo.ts", "0"],
+          `bun bench/floor-echo.ts 0: ${floor}`,
+        ),
+      );
+    if (udp)
+      servers.push(
+        await start(
+          "floor",
+          [process.execPath, "bench/floor-udp-echo.ts", "0"],
+          `bun bench/floor-udp-echo.ts 0: ${floor}`,
+          "udp",
+        ),
+      );
   }
   // Ratios are to Node.js, or without it to the first server (--workers 1,2: two workers / one).
-  const baseline = options.baseline ? "node" : servers.length > 1 ? servers[0]!.name : undefined;
-  const specs = options.scenarios.map(specFor);
+  const columns = names();
+  const baseline = options.baseline ? "node" : columns.length > 1 ? columns[0]! : undefined;
   // idle first, while every server is fresh: its memory figure is then not garbage from before.
   specs.sort((a, b) => Number(b.name.startsWith("idle")) - Number(a.name.startsWith("idle")));
   const results = new Map<string, Map<string, Outcome[] | string>>();
 
   // Every (round, scenario, server) run, for "k of n" in the progress; idle runs in round 1 only.
-  const total =
-    servers.length *
-    specs.reduce((n, spec) => n + (spec.unit === "KB/conn" ? 1 : options.rounds), 0);
+  const total = specs.reduce(
+    (n, spec) =>
+      n +
+      servers.filter((s) => fits(spec, s)).length * (spec.unit === "KB/conn" ? 1 : options.rounds),
+    0,
+  );
   let step = 0;
   const rounds = options.rounds === 1 ? "1 round" : `${options.rounds} rounds`;
   note(
     [
-      `echo bench: ${total} runs (${specs.length} scenarios × ${servers.length} servers, ${rounds}), ${options.seconds} s each plus 20% warm-up; Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores`,
-      ...servers.map((s) => `  ${s.name} at ${s.host}:${s.port}: ${s.describe}`),
+      `echo bench: ${total} runs (${specs.length} scenarios × ${columns.length} servers, ${rounds}), ${options.seconds} s each plus 20% warm-up; Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores`,
+      ...servers.map((s) => `  ${s.name} at ${placeOf(s)}: ${s.describe}`),
       "  every echoed byte is compared with what was sent: one wrong or missing byte fails the run",
     ].join("\n"),
   );
@@ -399,6 +617,7 @@ try {
     for (const spec of specs) {
       const order = round % 2 === 0 ? servers : [...servers].reverse();
       for (const server of order) {
+        if (!fits(spec, server)) continue;
         const byServer = results.get(spec.name) ?? new Map<string, Outcome[] | string>();
         results.set(spec.name, byServer);
         if (typeof byServer.get(server.name) === "string") continue; // failed once: enough
@@ -449,6 +668,7 @@ try {
       const values = outcomes.map((o) => o.value);
       const cpus = outcomes.flatMap((o) => (o.cpuPerOp === undefined ? [] : [o.cpuPerOp]));
       const lats = outcomes.flatMap((o) => (o.latency ? [o.latency] : []));
+      const losses = outcomes.flatMap((o) => (o.lost ? [o.lost] : []));
       figures[name] = {
         value: median(values),
         spread: [Math.min(...values), Math.max(...values)],
@@ -460,12 +680,17 @@ try {
               p999: median(lats.map((l) => l.p999)),
             }
           : undefined,
+        lost: losses.length
+          ? {
+              lost: losses.reduce((n, l) => n + l.lost, 0),
+              sent: losses.reduce((n, l) => n + l.sent, 0),
+            }
+          : undefined,
       };
     }
     return { scenario: spec.name, unit: spec.unit, lowerIsBetter: spec.lowerIsBetter, figures };
   });
-  const names = servers.map((s) => s.name);
-  const printed = table(rows, names, baseline);
+  const printed = table(rows, columns, baseline);
   if (options.json) {
     note(printed);
     console.log(
@@ -476,11 +701,11 @@ try {
           cores: navigator.hardwareConcurrency,
           seconds: options.seconds,
           rounds: options.rounds,
-          servers: servers.map(({ name, describe, host, port }) => ({
+          servers: servers.map(({ name, transport, describe, host, port, unix }) => ({
             name,
+            transport,
             describe,
-            host,
-            port,
+            ...(unix === undefined ? { host, port } : { unix }),
           })),
           baseline,
           rows,
@@ -493,7 +718,7 @@ try {
   note(legend(rows, baseline, failed));
   if (options.svgFile) {
     const title = `echo bench, Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores, ${options.seconds} s × ${options.rounds} round${options.rounds === 1 ? "" : "s"}`;
-    await Bun.write(options.svgFile, svg(rows, names, title));
+    await Bun.write(options.svgFile, svg(rows, columns, title));
     note(`chart written to ${options.svgFile}`);
   }
 } catch (error) {

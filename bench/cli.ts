@@ -25,16 +25,18 @@ export function usageExit(program: string, message: string): never {
 
 /**
  * Parses `argv` against `table`; `--help` prints `intro`, the rows and `outro` and exits 0.
- * `check` may throw UsageError for rules that span rows. Never returns on a usage error.
+ * `check` may throw UsageError for rules that span rows; `given` holds the options set on the
+ * command line (not defaulted). Never returns on a usage error.
  */
 export function parseTool<T extends Table, S>(
   program: string,
   table: T,
   argv: readonly string[],
   text: { intro: string; outro: string },
-  check: (values: Values<T>) => S,
+  check: (values: Values<T>, given: Set<keyof T>) => S,
 ): S {
-  const started = startup(program, table, argv, {}, pkg.version, check, text);
+  const settle = (values: Values<T>, _t: unknown, given: Set<keyof T>) => check(values, given);
+  const started = startup(program, table, argv, {}, pkg.version, settle, text);
   if (started.exit) (printExit(started.exit), process.exit(started.exit.code));
   return started.settings;
 }

@@ -1,6 +1,7 @@
 // The floor: the least a Bun echo server can do. It ignores write()'s return and loses data under
 // backpressure: for measuring the runtime's own cost only, never for use.
-Bun.listen({
+//   bun bench/floor-echo.ts PORT [buffer|uint8array]      prints "listening on 127.0.0.1:PORT"
+const listener = Bun.listen({
   hostname: "127.0.0.1",
   port: Number(process.argv[2]),
   socket: {
@@ -10,3 +11,4 @@ Bun.listen({
     },
   },
 });
+console.log(`listening on 127.0.0.1:${listener.port}`);

@@ -8,6 +8,18 @@ import { Outbox } from "../src/outbox.ts";
 export interface Target {
   host: string;
   port: number;
+  /** A Unix-domain socket's path: when set, connections go there instead of host:port. */
+  unix?: string;
+}
+
+/** Bun.connect to `target`: its Unix socket, or its host and port. */
+function dial<T = undefined>(
+  target: Target,
+  options: Omit<Bun.TCPSocketConnectOptions<T>, "hostname" | "port">,
+): Promise<Socket<T>> {
+  return target.unix !== undefined
+    ? Bun.connect<T>({ ...options, unix: target.unix })
+    : Bun.connect<T>({ ...options, hostname: target.host, port: target.port });
 }
 
 /** Counters the runner samples for its progress line. */
@@ -58,9 +70,7 @@ async function connectMany<T>(
     const batch = [];
     for (let j = i; j < Math.min(count, i + CONNECT_BATCH); j++)
       batch.push(
-        Bun.connect<T>({
-          hostname: target.host,
-          port: target.port,
+        dial<T>(target, {
           data: data(j),
           allowHalfOpen: true,
           socket,
@@ -355,9 +365,7 @@ export async function connects(
   const once = (index: number) =>
     new Promise<void>((resolve, reject) => {
       let got = 0;
-      Bun.connect({
-        hostname: target.host,
-        port: target.port,
+      dial(target, {
         socket: {
           binaryType: "uint8array",
           open(socket) {
@@ -395,6 +403,222 @@ export async function connects(
   await Promise.all(loops);
   if (failure) throw failure;
   return { ops, bytes: ops * message.length, seconds: elapsed };
+}
+
+// ---- udp: datagrams in flight on connected UDP sockets --------------------------------------
+/** A datagram echoed wrong: which socket, which datagram (its sequence number), which byte. */
+export class DatagramCorrupt extends Corrupt {
+  constructor(socket: number, seq: number, offset: number, detail: string) {
+    super(socket, offset, detail);
+    this.message = `socket ${socket}, datagram ${seq}, byte ${offset}: ${detail}`;
+  }
+}
+
+export interface DatagramsMeasured extends Measured {
+  /** Datagrams sent inside the measured window whose echo never came (given up after LOST_MS). */
+  lost: number;
+  /** Echoes that came after they had been given up for lost, or twice. */
+  late: number;
+  duplicates: number;
+}
+
+/** A datagram whose echo has not come back after this long is counted lost, and replaced. */
+export const LOST_MS = 250;
+const RING = 1 << 16; // sequence numbers remembered per socket: far more than any window
+
+interface UdpConn {
+  index: number;
+  message: Buffer; // bytes 0-3: the sequence number; the rest: this socket's random bytes
+  seq: number; // the last sequence number sent
+  oldest: number; // no datagram before this one is in flight
+  /** Per slot (seq % RING): the sequence number there, when it was sent, and its state. */
+  seqs: Uint32Array;
+  sentAt: Float64Array;
+  state: Uint8Array; // 0 free or echoed, 1 in flight, 2 given up for lost
+  inFlight: number;
+  owed: number; // datagrams to send once the kernel takes them again (drain)
+  socket?: Bun.udp.ConnectedSocket<"buffer">;
+}
+
+/**
+ * `sockets` connected UDP sockets, each keeping `depth` datagrams of `size` bytes in flight:
+ * each echo is checked byte for byte (a changed or unknown datagram fails the run) and answered
+ * with a new datagram. A datagram lost (no echo after LOST_MS) is counted, not a failure: UDP
+ * may lose datagrams. Latency is per datagram, from its send to its echo.
+ */
+export async function datagrams(
+  target: Target,
+  sockets: number,
+  depth: number,
+  size: number,
+  seconds: number,
+  live: Live,
+): Promise<DatagramsMeasured> {
+  const clock: Clock = { counting: false, running: false };
+  const samples = new Samples();
+  let failure: Error | undefined;
+  let lost = 0;
+  let late = 0;
+  let duplicates = 0;
+  size = Math.max(size, 4);
+
+  const batch = (c: UdpConn, n: number): Buffer[] => {
+    // send() copies into the kernel: one buffer per datagram in a batch, rewritten each time.
+    const out: Buffer[] = [];
+    for (let i = 0; i < n; i++) {
+      const slot = ++c.seq & (RING - 1);
+      if (c.state[slot] === 1) break; // the whole ring in flight: never with sane windows
+      c.seqs[slot] = c.seq;
+      c.state[slot] = 1;
+      c.sentAt[slot] = performance.now();
+      c.inFlight++;
+      const m = i === 0 ? c.message : Buffer.from(c.message);
+      m.writeUInt32BE(c.seq >>> 0, 0);
+      out.push(m);
+    }
+    return out;
+  };
+  /** Sends `n` more datagrams on `c`; what the kernel does not take is owed until drain. */
+  const send = (c: UdpConn, n: number) => {
+    if (!clock.running || failure) return;
+    try {
+      if (n === 1) {
+        const [m] = batch(c, 1);
+        if (m && !c.socket!.send(m)) unsend(c, 1);
+        return;
+      }
+      const all = batch(c, n);
+      const took = c.socket!.sendMany(all);
+      if (took < all.length) unsend(c, all.length - took);
+    } catch (error) {
+      failure ??= sendError(error);
+    }
+  };
+  /** The last `n` datagrams of a batch did not go out: forget them, owe them. */
+  const unsend = (c: UdpConn, n: number) => {
+    for (let i = 0; i < n; i++) {
+      const slot = c.seq-- & (RING - 1);
+      c.state[slot] = 0;
+      c.inFlight--;
+    }
+    c.owed += n;
+  };
+  const sendError = (error: unknown) => {
+    const code = (error as { code?: string }).code;
+    return new Error(
+      code === "ECONNREFUSED" ? "nobody listening (ICMP port unreachable)" : String(error),
+    );
+  };
+
+  const conns: UdpConn[] = [];
+  for (let index = 0; index < sockets; index++) {
+    const message = Buffer.alloc(size);
+    crypto.getRandomValues(message.subarray(4, Math.min(size, 65536)));
+    const c: UdpConn = {
+      index,
+      message,
+      seq: 0,
+      oldest: 1,
+      seqs: new Uint32Array(RING),
+      sentAt: new Float64Array(RING),
+      state: new Uint8Array(RING),
+      inFlight: 0,
+      owed: 0,
+    };
+    conns.push(c);
+    c.socket = await Bun.udpSocket({
+      binaryType: "buffer",
+      connect: { hostname: target.host, port: target.port },
+      socket: {
+        data(_socket, data: Buffer) {
+          if (data.length !== size) {
+            failure ??= new DatagramCorrupt(
+              index,
+              data.length >= 4 ? data.readUInt32BE(0) : -1,
+              Math.min(data.length, size),
+              `${data.length} bytes came back for ${size} sent`,
+            );
+            return;
+          }
+          const seq = data.readUInt32BE(0);
+          const slot = seq & (RING - 1);
+          if (c.seqs[slot] !== seq || seq > c.seq || seq === 0) {
+            failure ??= new DatagramCorrupt(index, seq, 0, "a datagram that was never sent");
+            return;
+          }
+          if (Buffer.compare(data.subarray(4), message.subarray(4)) !== 0) {
+            let at = 4;
+            while (data[at] === message[at]) at++;
+            failure ??= new DatagramCorrupt(index, seq, at, "differs");
+            return;
+          }
+          const state = c.state[slot];
+          c.state[slot] = 0;
+          if (state === 0) duplicates++;
+          else if (state === 2) (late++, lost--);
+          else {
+            c.inFlight--;
+            if (clock.counting) {
+              samples.add(performance.now() - c.sentAt[slot]!);
+              live.ops++;
+              live.bytes += size;
+            }
+            if (c.owed === 0) send(c, 1);
+            else c.owed++;
+          }
+        },
+        drain() {
+          const n = c.owed;
+          c.owed = 0;
+          if (n > 0) send(c, n);
+        },
+        // Bun 1.4.5 passes the error first (its type definitions say the socket).
+        error(...args: unknown[]) {
+          failure ??= sendError(args.find((a) => a instanceof Error));
+        },
+      },
+    });
+  }
+
+  // Every LOST_MS / 2: datagrams in flight for longer than LOST_MS are lost; send others instead.
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const c of conns) {
+      let replaced = 0;
+      // Oldest first; sequence numbers go out in time order, so stop at the first recent one.
+      for (; c.oldest <= c.seq; c.oldest++) {
+        const slot = c.oldest & (RING - 1);
+        if (c.seqs[slot] !== c.oldest || c.state[slot] !== 1) continue;
+        if (now - c.sentAt[slot]! < LOST_MS) break;
+        c.state[slot] = 2;
+        c.inFlight--;
+        if (clock.counting) lost++;
+        replaced++;
+      }
+      if (replaced > 0) send(c, replaced);
+    }
+  }, LOST_MS / 2);
+
+  const go = window(seconds, clock, live);
+  for (const c of conns) send(c, depth);
+  const elapsed = await go;
+  const ops = live.ops;
+  const bytes = live.bytes;
+  // The last echoes: wait until none is in flight, or LOST_MS more.
+  const until = performance.now() + LOST_MS;
+  while (conns.some((c) => c.inFlight > 0) && performance.now() < until) await Bun.sleep(5);
+  clearInterval(sweep);
+  for (const c of conns) c.socket!.close();
+  if (failure) throw failure;
+  return {
+    ops,
+    bytes,
+    seconds: elapsed,
+    latencies: samples.sorted(),
+    lost,
+    late,
+    duplicates,
+  };
 }
 
 // ---- idle: hold many connections after one round trip each -------------------------------------
@@ -533,9 +757,7 @@ function exchange(target: Target, x: Exchange, stallMs = 30_000): Promise<string
       socket.shutdown(); // half-close: the echo keeps coming
     }
   };
-  Bun.connect({
-    hostname: target.host,
-    port: target.port,
+  dial(target, {
     allowHalfOpen: true,
     socket: {
       binaryType: "uint8array",
@@ -575,9 +797,7 @@ function exchange(target: Target, x: Exchange, stallMs = 30_000): Promise<string
 /** `STORM` connections opened at once and closed at once; how many could not connect. */
 async function storm(target: Target): Promise<number> {
   const batch = Array.from({ length: STORM }, () =>
-    Bun.connect({
-      hostname: target.host,
-      port: target.port,
+    dial(target, {
       socket: { data() {}, error() {} },
     }).then(
       (socket) => (socket.end(), 0),
@@ -629,9 +849,7 @@ export async function soakClient(
 /** Connects once and closes: undefined when something listens at `target`, else why not. */
 export async function unreachable(target: Target): Promise<string | undefined> {
   try {
-    const socket = await Bun.connect({
-      hostname: target.host,
-      port: target.port,
+    const socket = await dial(target, {
       socket: { data() {}, error() {} },
     });
     socket.end();

@@ -5,6 +5,7 @@ export interface Figure {
   spread: [number, number]; // lowest and highest of the rounds
   cpuPerOp?: number; // server CPU µs per unit of work (Linux /proc), median of the rounds
   latency?: { p50: number; p99: number; p999: number }; // ms, median of the rounds
+  lost?: { lost: number; sent: number }; // udp: datagrams with no echo, of those sent, all rounds
 }
 
 export interface Row {

@@ -30,7 +30,7 @@ export interface DatagramStats {
 }
 
 interface Pending {
-  data: Uint8Array;
+  data: Buffer;
   port: number;
   address: string;
 }
@@ -43,28 +43,34 @@ export class DatagramEcho {
   constructor(
     private readonly t: Messages,
     private readonly say: Say,
-    private readonly options: { quiet: boolean; maxBuffer: number },
-  ) {}
+    private readonly options: { quiet: boolean; maxBuffer: number; trace?: boolean },
+  ) {
+    // With neither a log line nor a trace to write, a datagram costs no string at all.
+    this.speaks = options.trace === true || !options.quiet;
+  }
+  private readonly speaks: boolean;
 
   /** The handler object for Bun.udpSocket: one datagram in, the same datagram back. */
   readonly handler: udp.SocketHandler<"buffer"> = {
     data: (socket, data, port, address) => {
       this.stats.datagrams++;
-      const from = formatAddress(address, port);
-      this.say.trace(0, "datagram", from, data.length);
-      if (!this.options.quiet) {
-        const size = data.length;
-        this.say.event("datagram", { peer: from, bytes: size }, () =>
-          this.t.datagram(from, size, preview(data)),
-        );
+      if (this.speaks) {
+        const from = formatAddress(address, port);
+        this.say.trace(0, "datagram", from, data.length);
+        if (!this.options.quiet) {
+          const size = data.length;
+          this.say.event("datagram", { peer: from, bytes: size }, () =>
+            this.t.datagram(from, size, preview(data)),
+          );
+        }
       }
       // Bun hands each datagram its own buffer; queued, it is kept as it came.
-      if (this.queue.length > 0 || !this.send(socket, { data, port, address }))
+      if (this.queue.length > 0 || !this.send(socket, data, port, address))
         this.hold({ data, port, address });
     },
     drain: (socket) => {
       this.say.trace(0, "drain", this.queued);
-      while (this.queue.length > 0 && this.send(socket, this.queue[0]!)) {
+      while (this.queue.length > 0 && this.sendPending(socket, this.queue[0]!)) {
         this.queued -= this.queue.shift()!.data.length;
       }
     },
@@ -77,21 +83,26 @@ export class DatagramEcho {
   };
 
   /** True when the kernel took the datagram (or refused it for good: nothing more to do). */
-  private send(socket: udp.Socket<"buffer">, p: Pending): boolean {
+  private sendPending(socket: udp.Socket<"buffer">, p: Pending): boolean {
+    return this.send(socket, p.data, p.port, p.address);
+  }
+
+  private send(socket: udp.Socket<"buffer">, data: Buffer, port: number, address: string): boolean {
     // An ICMP error for an earlier echo surfaces on the next send, which then did not go out:
     // each failed try consumes one such error, so try again (a bounded number of times).
     for (let tries = 0; tries < MAX_STALE_ERRORS; tries++) {
       let sent: boolean;
       try {
-        sent = socket.send(p.data, p.port, p.address);
+        sent = socket.send(data, port, address);
       } catch (error) {
         this.say.trace(0, "send", errorCode(error) ?? String(error));
         if (errorCode(error) !== "ECONNREFUSED") return true; // not ours to fix: drop this echo
         this.stats.unreachable++; // that earlier sender is gone
         continue;
       }
-      this.say.trace(0, "send", sent ? p.data.length : "refused (buffer full)");
-      if (sent) this.stats.bytes += p.data.length;
+      if (this.options.trace)
+        this.say.trace(0, "send", sent ? data.length : "refused (buffer full)");
+      if (sent) this.stats.bytes += data.length;
       return sent;
     }
     return true;

@@ -1,6 +1,6 @@
 /** bun run bench: every scenario kind against our server and the Node.js baseline, verified. */
 import { expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket } from "bun";
@@ -81,6 +81,106 @@ test("one changed byte fails the run loudly, with its offset", async () => {
   );
 });
 
+// ---- UDP and Unix sockets -----------------------------------------------------------------------
+test("udp: our --udp server, Node's dgram and the floor, every datagram verified, losses shown; exit 0", async () => {
+  const child = run("bench/bench.ts", [
+    ...["--scenarios", "udp64,udp1400", "--duration", "0.25", "--floor", "--json"],
+  ]);
+  expect(await child.exited).toBe(0);
+  const report = JSON.parse(child.out.text);
+  expect(report.ok).toBe(true);
+  expect(report.servers.map((s: { name: string; transport: string }) => s.transport)).toEqual([
+    "udp",
+    "udp",
+    "udp",
+  ]);
+  expect(report.servers[0].describe).toContain("server.ts --udp --quiet");
+  for (const row of report.rows)
+    for (const server of ["ours", "node", "floor"]) {
+      const figure = row.figures[server];
+      expect(figure.value).toBeGreaterThan(0);
+      expect(figure.latency.p99).toBeGreaterThan(0);
+      expect(figure.lost.sent).toBeGreaterThan(figure.lost.lost);
+    }
+  expect(child.err.text).toMatch(/^ {2}udp64 datagrams lost: ours [\d,]+ of [\d,]+, /m);
+  expect(child.err.text).toContain("dg/s: datagrams per second echoed and checked");
+});
+
+test("udp: a server that changes one datagram fails the run, exit 1, naming the datagram", async () => {
+  // A UDP echo that flips byte 10 of the 500th datagram it echoes.
+  let n = 0;
+  const server = await Bun.udpSocket({
+    hostname: "127.0.0.1",
+    port: 0,
+    binaryType: "buffer",
+    socket: {
+      data(socket, data: Buffer, port, address) {
+        if (++n === 500) data[10]! ^= 0xff;
+        socket.send(data, port, address);
+      },
+      error() {},
+    },
+  });
+  try {
+    const child = run("bench/bench.ts", [
+      ...["--host", "127.0.0.1", "--port", String(server.port), "--no-baseline"],
+      ...["--scenarios", "udp64", "--duration", "0.3"],
+    ]);
+    expect(await child.exited).toBe(1);
+    expect(child.err.text).toMatch(
+      /^FAILED: udp64 against target: echo wrong: socket \d, datagram \d+, byte 10: differs$/m,
+    );
+  } finally {
+    server.close();
+  }
+});
+
+test("--transport tcp,unix: our server over TCP loopback and a Unix socket, side by side; socket files removed", async () => {
+  const child = run("bench/bench.ts", [
+    ...["--scenarios", "pp2,stream1", "--transport", "tcp,unix", "--no-baseline"],
+    ...["--duration", "0.25", "--json"],
+  ]);
+  expect(await child.exited).toBe(0);
+  const report = JSON.parse(child.out.text);
+  expect(report.ok).toBe(true);
+  expect(report.baseline).toBe("ours");
+  const [tcp, unix] = report.servers;
+  expect(tcp).toMatchObject({ name: "ours", transport: "tcp" });
+  expect(unix).toMatchObject({ name: "ours-unix", transport: "unix" });
+  expect(unix.describe).toContain(`--unix ${unix.unix}`);
+  expect(existsSync(unix.unix)).toBe(false);
+  for (const row of report.rows) {
+    expect(row.figures.ours.value).toBeGreaterThan(0);
+    expect(row.figures["ours-unix"].value).toBeGreaterThan(0);
+  }
+  expect(child.err.text).toMatch(/\| pp2 +\| rt\/s .*\| +\d+\.\d\d \|/); // ours-unix vs ours
+});
+
+test("--unix PATH: the echo server already listening there", async () => {
+  const path = join(mkdtempSync(join(tmpdir(), "echo-bench-unix-")), "echo.sock");
+  using server = Bun.listen<Outbox>({
+    unix: path,
+    socket: {
+      open(socket: Socket<Outbox>) {
+        socket.data = new Outbox();
+      },
+      data(socket, chunk: Buffer) {
+        socket.data.send(socket, chunk);
+      },
+      drain(socket) {
+        socket.data.flush(socket);
+      },
+    },
+  });
+  expect(server.unix).toBe(path);
+  const child = run("bench/bench.ts", [
+    ...["--unix", path, "--no-baseline", "--scenarios", "pp2", "--duration", "0.25"],
+  ]);
+  expect(await child.exited).toBe(0);
+  expect(child.err.text).toContain(`target at ${path}: the server already listening`);
+  expect(child.out.text).toMatch(/\| pp2 +\| rt\/s +\| +[\d,]+ \|/);
+});
+
 const USAGE_ERRORS: [string[], string][] = [
   [["--scenarios", "pingpong"], 'unknown scenario "pingpong"'],
   [["--duration", "abc"], '--duration must be a positive number of seconds, not "abc"'],
@@ -90,6 +190,21 @@ const USAGE_ERRORS: [string[], string][] = [
     "--svg /nonexistent-echo-folder/chart.svg: no folder /nonexistent-echo-folder",
   ],
   [["--host", "127.0.0.1"], "--host and --port go together"],
+  [["--transport", "udp"], '--transport: tcp or unix, not "udp"'],
+  [["--scenarios", "udp2"], "scenario udp2: datagrams of 4 to 65507 bytes"],
+  [["--scenarios", "udp70000"], "scenario udp70000: datagrams of 4 to 65507 bytes"],
+  [
+    ["--unix", "/tmp/x.sock", "--scenarios", "udp64"],
+    "the udp scenarios need --host and --port (a UDP echo there)",
+  ],
+  [
+    ["--unix", "/tmp/x.sock", "--floor"],
+    "--transport and --floor choose the servers the bench starts, not --host/--port or --unix",
+  ],
+  [
+    ["--transport", "unix", "--workers", "1,2"],
+    "--transport unix serves one process: --workers is for tcp only",
+  ],
 ];
 test.each(USAGE_ERRORS)(
   "bench %p: one line, exit 2, before running anything",
