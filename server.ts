@@ -34,6 +34,9 @@ import { claimSocketPath, removeOnExit } from "./src/unix-socket.ts";
 import { ProxyHeaderReader } from "./src/proxy-protocol.ts";
 import { type Figures, exposition, addUp, noFigures } from "./src/metrics.ts";
 import { serveEndpoint } from "./src/http-endpoint.ts";
+import { LiveView, SHOWN, type LiveRow, type LiveState } from "./src/live.ts";
+import { livePage } from "./src/live-page.ts";
+import { catalogs } from "./src/messages/index.ts";
 import type { Messages } from "./src/messages/index.ts";
 
 type UnixKey = "unixInUse" | "unixNotSocket" | "unixNoDirectory" | "unixDenied";
@@ -66,6 +69,7 @@ let listener: TCPSocketListener<Conn> | UnixSocketListener<Conn> | undefined;
 let stopping = false; // a stop signal came: not ready any more
 let draining = false; // and the listener is closed: the last connection to close ends it all
 let datagrams: DatagramEcho | undefined; // --udp
+let liveView: LiveView | undefined; // --http-port: the live page
 const startTime = Date.now() / 1000;
 
 // ---- one connection's life: one handler object shared by every connection ----------------------
@@ -78,7 +82,7 @@ const lifecycle: SocketHandler<Conn> = {
     connections.add(socket);
     // Behind a balancer, who the client is comes first, in the PROXY header (src/proxy-header.ts).
     if (settings.proxyProtocol) return awaitProxyHeader(socket);
-    if (!quiet || settings.trace) {
+    if (!quiet || settings.trace || liveView?.watched) {
       // Made only to be printed: kept on every connection, it cost 0.2 KB each (bench idle).
       const peer = peerOf(socket);
       say.trace(c.id, "open", peer);
@@ -124,7 +128,7 @@ const lifecycle: SocketHandler<Conn> = {
     stats.echoed += echoed;
     connections.delete(socket);
     clearTimeout(c.proxyTimer);
-    if ((!quiet || settings.trace) && !c.refused) {
+    if ((!quiet || settings.trace || liveView?.watched) && !c.refused) {
       const reason = error ? errorReason(t, error) : c.failure;
       say.trace(c.id, "close", reason ?? "");
       const secs = (performance.now() - c.openedAt) / 1000;
@@ -236,6 +240,7 @@ function proxyHeaderOf(socket: Socket<Conn>, chunk: Buffer): Buffer {
   const { header } = result;
   const balancer = peerOf(socket);
   const client = header.source && formatAddress(header.source.address, header.source.port);
+  c.client = client;
   say.trace(c.id, "proxy", `v${header.version}`, header.command, client ?? "");
   const fields = {
     id: c.id,
@@ -566,15 +571,58 @@ function figures(): Figures {
   return f;
 }
 
+/** What the live page shows: the first connections, as the README's state diagram names them. */
+function liveState(): LiveState {
+  const rows: LiveRow[] = [];
+  const at = performance.now();
+  for (const socket of connections) {
+    if (rows.length >= SHOWN) break;
+    const c = socket.data;
+    const state = c.waitingTurn
+      ? "waiting"
+      : c.peerEnded
+        ? "half-closed"
+        : c.paused
+          ? "paused"
+          : "echoing";
+    const age = (at - c.openedAt) / 1000;
+    rows.push({
+      id: c.id,
+      peer: c.client ?? peerOf(socket),
+      state,
+      in: c.received,
+      out: c.received - c.outbox.bytes,
+      age,
+    });
+  }
+  const f = figures();
+  return {
+    rows,
+    open: f.connectionsOpen,
+    connections: f.connectionsTotal,
+    received: f.bytesReceived,
+    echoed: f.bytesEchoed,
+  };
+}
+
 /** --http-port: /healthz, /readyz and /metrics on a port of their own (src/http-endpoint.ts). */
 function startEndpoint(ready: () => boolean, metrics: () => Promise<string> | string): void {
   if (settings.httpPort === undefined) return;
   const where = formatAddress(settings.httpHost, settings.httpPort);
   try {
-    const http = serveEndpoint(settings.httpHost, settings.httpPort, {
+    // The live page needs the connections themselves: one process serving TCP has them.
+    let http: ReturnType<typeof serveEndpoint> | undefined;
+    const view =
+      role.alone && workers === 1 && !settings.udp
+        ? new LiveView(liveState, (json) => http?.publish("live", json))
+        : undefined;
+    if (view) ((say.trace = view.tap(say.trace)), (liveView = view));
+    const page = livePage(t, t === catalogs.pt ? "pt" : "en");
+    http = serveEndpoint(settings.httpHost, settings.httpPort, {
       ready,
       metrics,
       toldNotReady: () => balancerTold(),
+      live: view && { page, view },
     });
     const address = formatAddress(settings.httpHost, http.port ?? settings.httpPort);
     say.event("http", { address }, () => t.httpListening(address), "always");

@@ -112,6 +112,9 @@ udpSIZE     UDP: --udp-sockets connected sockets, each with --window SIZE-byte
     parse: list((t) => t as Transport),
     help: "the TCP scenarios over tcp (loopback), unix (servers started with --unix on a temporary path; columns NAME-unix), or both: tcp,unix",
   },
+  proxyProtocol: {
+    help: "also run our server with --proxy-protocol, every connection starting with a PROXY v1 header: column ours-proxy (its cost)",
+  },
   floor: {
     help: "also run the least a Bun echo server can do (bench/floor-echo.ts, bench/floor-udp-echo.ts): column floor",
   },
@@ -221,6 +224,7 @@ const options = parseTool(
       udpSockets: o.udpSockets,
       window: o.window,
       floor: o.floor,
+      proxyProtocol: o.proxyProtocol,
       pid: o.pid,
       baseline: !o.noBaseline,
       serverLog: o.serverLog,
@@ -237,6 +241,7 @@ interface Server {
   host: string;
   port: number;
   unix?: string; // a Unix socket's path: the stream scenarios connect there
+  proxy?: boolean; // the load sends a PROXY v1 header first on each connection
   pid?: number;
   process?: Bun.Subprocess;
   describe: string;
@@ -539,6 +544,12 @@ try {
           const line = `bun ${cmd.slice(1).join(" ")}`;
           servers.push(await (path ? startUnix(name, cmd, path, line) : start(name, cmd, line)));
         }
+    if (streams && options.proxyProtocol) {
+      const cmd = [process.execPath, "server.ts", "--mode", "concurrent", ...quiet, "--lang", "en"];
+      cmd.push("--port", "0", "--idle-timeout", "0", "--proxy-protocol");
+      const server = await start("ours-proxy", cmd, `bun ${cmd.slice(1).join(" ")}`);
+      servers.push({ ...server, proxy: true });
+    }
     if (udp) {
       const cmd = [process.execPath, "server.ts", "--udp", ...quiet, "--lang", "en", "--port", "0"];
       servers.push(await start("ours", cmd, `bun ${cmd.slice(1).join(" ")}`, "udp"));

@@ -10,6 +10,8 @@ export interface Target {
   port: number;
   /** A Unix-domain socket's path: when set, connections go there instead of host:port. */
   unix?: string;
+  /** Each connection starts with a PROXY v1 header, as from a balancer (--proxy-protocol). */
+  proxy?: boolean;
 }
 
 /** Bun.connect to `target`: its Unix socket, or its host and port. */
@@ -17,9 +19,21 @@ function dial<T = undefined>(
   target: Target,
   options: Omit<Bun.TCPSocketConnectOptions<T>, "hostname" | "port">,
 ): Promise<Socket<T>> {
+  if (target.proxy) options = { ...options, socket: withProxyHeader(options.socket) };
   return target.unix !== undefined
     ? Bun.connect<T>({ ...options, unix: target.unix })
     : Bun.connect<T>({ ...options, hostname: target.host, port: target.port });
+}
+
+/** The same handler, with a PROXY v1 header written first on open (a few bytes: one write). */
+function withProxyHeader<T>(handler: Bun.SocketHandler<T>): Bun.SocketHandler<T> {
+  return {
+    ...handler,
+    open(socket) {
+      socket.write(`PROXY TCP4 127.0.0.1 127.0.0.1 ${socket.localPort} ${socket.remotePort}\r\n`);
+      return handler.open?.(socket);
+    },
+  };
 }
 
 /** Counters the runner samples for its progress line. */

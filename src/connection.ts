@@ -21,6 +21,8 @@ export interface Conn {
   proxyTimer?: ReturnType<typeof setTimeout>;
   /** Bytes that came with the PROXY header while the connection waits its turn (sequential). */
   early?: Buffer[];
+  /** --proxy-protocol: the client the balancer's header names. */
+  client?: string;
   /** --hexdump: where in each direction's stream the next piece starts. */
   dumpedIn?: number;
   dumpedOut?: number;

@@ -7,12 +7,16 @@
  *                  balancer sends new clients elsewhere while these drain) or, in mode once,
  *                  once its one client has come
  *   GET /metrics   Prometheus text, format 0.0.4
+ *   GET /          the live page (src/live-page.ts), updated over a WebSocket at /live
  *
  * Anything else is 404, any method but GET and HEAD is 405, and no request can reach the echo.
  */
 import type { Server } from "bun";
+import type { LiveView } from "./live.ts";
 
 export interface Endpoint {
+  /** GET /: the live page, and its WebSocket at /live (src/live.ts). */
+  live?: { page: string; view: LiveView };
   ready: () => boolean;
   metrics: () => Promise<string> | string;
   /** /readyz has answered 503: whoever balances the load knows. */
@@ -29,16 +33,33 @@ export function pathOf(url: string): string {
 }
 
 export function serveEndpoint(hostname: string, port: number, e: Endpoint): Server<undefined> {
-  return Bun.serve({
+  const server: Server<undefined> = Bun.serve({
     hostname,
     port,
-    async fetch(req) {
+    websocket: {
+      open(ws) {
+        ws.subscribe("live");
+        ws.send(e.live!.view.joined());
+      },
+      close(ws) {
+        ws.unsubscribe("live");
+        e.live!.view.left();
+      },
+      message() {}, // read-only: what a page says is ignored
+    },
+    async fetch(req, server) {
       if (req.method !== "GET" && req.method !== "HEAD")
         return new Response("method not allowed\n", {
           status: 405,
           headers: { allow: "GET, HEAD" },
         });
       switch (pathOf(req.url)) {
+        case "/":
+          if (e.live) return text(e.live.page, 200, "text/html; charset=utf-8");
+          return text("not found\n", 404);
+        case "/live":
+          if (e.live && server.upgrade(req, { data: undefined })) return undefined;
+          return text("not found\n", 404);
         case "/healthz":
           return text("ok\n");
         case "/readyz":
@@ -53,6 +74,7 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Serv
     },
     error: () => text("internal error\n", 500),
   });
+  return server;
 }
 
 const text = (body: string, status = 200, type = "text/plain; charset=utf-8") =>
