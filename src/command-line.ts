@@ -195,7 +195,7 @@ export type Startup<S> =
  * throw UsageError).
  */
 export function startup<T extends Table, S>(
-  program: "server" | "client",
+  program: "server" | "client" | "probe",
   table: T,
   argv: readonly string[],
   env: Record<string, string | undefined>,
@@ -206,7 +206,9 @@ export function startup<T extends Table, S>(
   const text =
     program === "server"
       ? { usage: t.serverUsage, intro: t.serverIntro, outro: t.serverOutro }
-      : { usage: t.clientUsage, intro: t.clientIntro, outro: t.clientOutro };
+      : program === "client"
+        ? { usage: t.clientUsage, intro: t.clientIntro, outro: t.clientOutro }
+        : { usage: t.probeUsage, intro: t.probeIntro, outro: t.probeOutro };
   try {
     const parsed = parseCommandLine(table, argv, env, t);
     if (parsed.action === "help")
