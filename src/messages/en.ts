@@ -298,8 +298,8 @@ with what was sent, what came back and, for a failure, the likely cause and what
       "the message arrived in 3 pieces and did not come back as the same bytes: your server takes each recv() for a whole message",
     oneRecvTogether: () =>
       "3 messages arrived in one piece and not all came back: your server takes one recv() for one message",
-    textBytes: (at: number, byte: string) =>
-      `the echo is wrong from byte ${number.format(at)} (${byte}) on: your server treats the data as text (decoding UTF-8, strip(), a string function that stops at \\0 or \\n)`,
+    textBytes: (at: number, before: string) =>
+      `the echo goes wrong at byte ${number.format(at)}${before ? `, right after ${before}` : ""}: your server treats the data as text (decoding UTF-8, strip(), a string function that stops at \\0 or \\n)`,
     closeOnFin: (got: number, sent: number) =>
       `${number.format(got)} of ${plural(sent, "byte", "bytes")} came back, then the end of stream: your server closed as soon as the client half-closed (recv() returned 0), before its echo was out`,
     keptOpen: (secs: number) =>

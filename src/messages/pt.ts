@@ -291,8 +291,8 @@ servidor respondeu), 2 erro de uso.`,
       "a mensagem chegou em 3 pedaços e não voltaram os mesmos bytes: seu servidor toma cada recv() por uma mensagem inteira",
     oneRecvTogether: () =>
       "3 mensagens chegaram num só pedaço e nem todas voltaram: seu servidor toma um recv() por uma mensagem",
-    textBytes: (at, byte) =>
-      `o eco está errado a partir do byte ${number.format(at)} (${byte}): seu servidor trata os dados como texto (decodifica UTF-8, strip(), uma função de string que para em \\0 ou \\n)`,
+    textBytes: (at, before) =>
+      `o eco sai errado no byte ${number.format(at)}${before ? `, logo depois de ${before}` : ""}: seu servidor trata os dados como texto (decodifica UTF-8, strip(), uma função de string que para em \\0 ou \\n)`,
     closeOnFin: (got, sent) =>
       `voltaram ${number.format(got)} de ${plural(sent, "byte", "bytes")} e então o fim do fluxo: seu servidor fechou assim que o cliente fez half-close (recv() devolveu 0), antes de terminar o eco`,
     keptOpen: (secs) =>

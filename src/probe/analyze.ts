@@ -72,6 +72,7 @@ function commonPrefix(a: Buffer, b: Buffer): number {
 }
 
 const NEEDLE = 32;
+const SHORT_NEEDLE = 6;
 const MAX_PIECES = 100_000;
 
 /**
@@ -83,7 +84,9 @@ export function piecesOf(sent: Buffer, got: Buffer): { length: number; end: numb
   let i = 0;
   let j = 0;
   while (j < got.length) {
-    const k = sent.indexOf(got.subarray(j, j + NEEDLE), i);
+    // A short piece (a short line, say) is looked for with a short needle.
+    let k = sent.indexOf(got.subarray(j, j + NEEDLE), i);
+    if (k < 0) k = sent.indexOf(got.subarray(j, j + SHORT_NEEDLE), i);
     if (k < 0) return undefined;
     const len = commonPrefix(sent.subarray(k), got.subarray(j));
     lengths.push({ length: len, end: k + len });
@@ -104,5 +107,7 @@ function commonSize(pieces: number[]): number | undefined {
   const counts = new Map<number, number>();
   for (const p of full) counts.set(p, (counts.get(p) ?? 0) + 1);
   const [size, count] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
-  return count >= full.length * 0.8 ? size : undefined;
+  // Buffers people choose are round: 1024, 4096, 1000. A size like 65,483 is what send() took.
+  const round = (size & (size - 1)) === 0 || size % 100 === 0;
+  return round && count >= full.length * 0.8 ? size : undefined;
 }
