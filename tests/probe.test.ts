@@ -39,10 +39,11 @@ def send_no_loop(conn):  # send() instead of sendall(): what send() did not take
             pass
 
 def close_on_fin(conn):  # reads into a queue, a thread echoes; on the client's FIN, closes at once
-    import queue
+    import queue, time
     q = queue.Queue()
-    def writer():
+    def writer():  # logs each piece before echoing it: a little slower than the reader
         while (data := q.get()) is not None:
+            time.sleep(0.002)
             try:
                 conn.sendall(data)
             except OSError:

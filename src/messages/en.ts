@@ -240,6 +240,7 @@ with what was sent, what came back and, for a failure, the likely cause and what
   },
   probeSame: "the same",
   probeNothing: (secs: number) => `nothing in ${seconds.format(secs)} s`,
+  probeNothingEof: "nothing, then the end of stream",
   probeExact: (n: number) => `all ${plural(n, "byte", "bytes")}, exact`,
   probeOf: (got: number, sent: number) =>
     `${number.format(got)} of ${plural(sent, "byte", "bytes")}`,

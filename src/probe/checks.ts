@@ -90,7 +90,7 @@ function describeGot(ctx: Context, sent: Uint8Array, got: Uint8Array, ending: En
   const tail = ending === "complete" ? "" : t.probeEnding[ending](secs(ctx));
   if (Buffer.from(got).equals(Buffer.from(sent)))
     return sent.length <= 64 ? t.probeSame : t.probeExact(sent.length);
-  if (got.length === 0) return t.probeNothing(secs(ctx)) + (ending === "eof" ? tail : "");
+  if (got.length === 0) return ending === "eof" ? t.probeNothingEof : t.probeNothing(secs(ctx));
   if (sent.length <= 64 && got.length <= 64) return `${preview(got, 64)}${tail}`;
   if (Buffer.from(got).equals(Buffer.from(sent))) return t.probeExact(sent.length);
   const at = firstDifference(sent, got);
