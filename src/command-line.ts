@@ -215,7 +215,9 @@ export function startup<T extends Table, S>(
       ? { usage: t.serverUsage, intro: t.serverIntro, outro: t.serverOutro }
       : program === "client"
         ? { usage: t.clientUsage, intro: t.clientIntro, outro: t.clientOutro }
-        : { usage: `Usage: bun run ${program} [options]`, intro: "", outro: "", ...words };
+        : program === "probe"
+          ? { usage: t.probeUsage, intro: t.probeIntro, outro: t.probeOutro }
+          : { usage: `Usage: bun run ${program} [options]`, intro: "", outro: "", ...words };
   try {
     const parsed = parseCommandLine(table, argv, env, t);
     if (parsed.action === "help")

@@ -94,6 +94,13 @@ export const en = {
     clientUnix: "connect to this Unix-domain socket file instead of --host/--port",
     help: "show this help",
     version: "show the version",
+    // probe
+    probeHost: "echo server to check",
+    probeExpect:
+      "the server's mode, whose rule is checked: once (then the port must refuse a second client), sequential or concurrent",
+    probeTimeout: "time limit of each wait for the server",
+    probeSlowPause: "the slow reader's pause, in ms, after every 256 KiB it reads",
+    probeJson: "print the results as JSON (for graders)",
   },
 
   // server
@@ -304,6 +311,165 @@ echo, 2 usage error.`,
     `error: this line is ${number.format(size)} bytes with its newline; one UDP datagram carries at most ${number.format(max)}`,
   unixMissing: (path: string) =>
     `error: no socket at ${path}; start the server first (bun run server --unix ${path})`,
+
+  // probe
+  probeUsage: "Usage: bun run probe [options]",
+  probeIntro: `Checks any echo server: sends what a grader would (a short line, a message in pieces,
+all 256 byte values, 10 MB fast and slowly, a half-close...) and prints one line per check,
+with what was sent, what came back and, for a failure, the likely cause and what to do.`,
+  probeOutro: `Exit status: 0 every check passed, 1 a check failed (or no server answered),
+2 usage error.`,
+  probeStart: (address: string, mode: string, secs: number) =>
+    `probing ${address}, expecting mode ${mode} (time limit ${seconds.format(secs)} s per wait)`,
+  probeCheck: {
+    shortLine: "a short line",
+    pieces: "one message in 3 pieces",
+    together: "3 messages in one write",
+    allBytes: "all 256 byte values",
+    bulk: "10 MB while reading",
+    slowRead: "10 MB read slowly",
+    halfClose: "half-close after 1 MB",
+    closesAfter: "closes after the client",
+    once: "mode once: refuses the next",
+    sequential: "mode sequential: one at a time",
+    concurrent: "mode concurrent: two at once",
+  },
+  probePass: "PASS",
+  probeFail: "FAIL",
+  probeWhy: "why:",
+  probeWhat: "what to do:",
+  probeLine: (sent: string, got: string) => `sent ${sent}; got ${got}`,
+  probeLatency: (ms: number, n: number) =>
+    `latency: ${ms.toFixed(2)} ms per round trip (median of ${n}), for information`,
+  probeThroughput: (mbs: number) =>
+    `throughput: ${number.format(Math.round(mbs))} MB/s echoed (10 MB while reading), for information`,
+  probeSummary: (passed: number, total: number) =>
+    `${number.format(passed)} of ${plural(total, "check", "checks")} passed`,
+  probeEnding: {
+    complete: (_secs: number) => "",
+    eof: (_secs: number) => ", then the end of stream",
+    timeout: (secs: number) => `, then nothing for ${seconds.format(secs)} s`,
+  },
+  probeSame: "the same",
+  probeNothing: (secs: number) => `nothing in ${seconds.format(secs)} s`,
+  probeNothingEof: "nothing, then the end of stream",
+  probeExact: (n: number) => `all ${plural(n, "byte", "bytes")}, exact`,
+  probeOf: (got: number, sent: number) =>
+    `${number.format(got)} of ${plural(sent, "byte", "bytes")}`,
+  probeDiffersAt: (at: number) => ` (different from byte ${number.format(at)} on)`,
+  probePieces: (pieces: string, gap: number) => `${pieces}, ${gap} ms apart`,
+  probeAllBytes: (n: number) => `bytes 0 to 255, invalid UTF-8 and a newline (${n} bytes)`,
+  probeBytes: (n: number) => plural(n, "byte", "bytes"),
+  probeSlow: (n: number, pause: number) =>
+    `${plural(n, "byte", "bytes")}, reading with a ${pause} ms pause every 256 KiB`,
+  probeHalfClose: (n: number) => `${plural(n, "byte", "bytes")}, then half-close (FIN)`,
+  probeFin: "FIN (the client left)",
+  probeEof: "the end of stream",
+  probeNoEof: (secs: number) => `the connection still open after ${seconds.format(secs)} s`,
+  probeConnect: "a new connection",
+  probeRefused: "refused",
+  probeServedAgain: "accepted and echoed",
+  probeAcceptedOnly: "accepted",
+  probeTwoClients: "two connections",
+  probeFirstNoEcho: (secs: number) => `no echo for the first client in ${seconds.format(secs)} s`,
+  probeSecondRefused: "the second one refused or closed",
+  probeSecondEarly: "an echo for the second while the first was connected",
+  probeSecondNever: (secs: number) =>
+    `no echo for the second within ${seconds.format(secs)} s after the first left`,
+  probeSecondAfter: "the second echoed only after the first left",
+  probeSecondWaited: (secs: number) =>
+    `no echo for the second in ${seconds.format(secs)} s while the first was connected`,
+  probeBothServed: "both echoed at the same time",
+  probeLostOnce: (check: string) =>
+    `the connection ended during "${check}", and mode once serves a single connection`,
+  probeGone: "the server is gone (a new connection was refused)",
+  probeHung: (check: string) => `the server stopped answering during "${check}"`,
+  probeCause: {
+    notRun: (reason: string) => `not checked: ${reason}`,
+    noEcho: (secs: number) =>
+      `nothing came back in ${seconds.format(secs)} s: your server did not send the bytes back (is it waiting to fill a buffer, or for more than was sent?)`,
+    closed: (got: number, sent: number) =>
+      `the server closed the connection after echoing ${number.format(got)} of ${plural(sent, "byte", "bytes")} (did it crash? look at its terminal)`,
+    reset: () =>
+      "the connection was reset: the server crashed, or closed its socket with bytes still unread",
+    upper: () => "the letters came back in upper case: your server changes the data",
+    lost: (got: number, sent: number, secs: number) =>
+      `only ${number.format(got)} of ${plural(sent, "byte", "bytes")} came back, then nothing for ${seconds.format(secs)} s: the rest was lost`,
+    extra: (n: number) =>
+      `${plural(n, "byte", "bytes")} more came back than was sent: your server adds something`,
+    oneRecvLines: (missing: number) =>
+      `only the first line of each piece recv() returned came back (${plural(missing, "byte", "bytes")} missing): your server takes one recv() for one message`,
+    fixedBuffer: (size: number, pieces: number, missing: number) =>
+      `only the first ${plural(size, "byte", "bytes")} of each read came back (${number.format(pieces)} pieces of ${number.format(size)}; ${plural(missing, "byte", "bytes")} missing): a fixed ${number.format(size)}-byte buffer cuts off the rest`,
+    sendNoLoop: (missing: number, pieces: number) =>
+      `${plural(missing, "byte", "bytes")} missing, in holes between ${number.format(pieces)} pieces: send() took only part of each buffer, and the rest was dropped`,
+    changed: (at: number) =>
+      `the echo differs from what was sent from byte ${number.format(at)} on`,
+    stalled: (secs: number) =>
+      `the server stopped reading: for ${seconds.format(secs)} s it took nothing more of what the probe sent`,
+    oneRecvPieces: () =>
+      "the message arrived in 3 pieces and did not come back as the same bytes: your server takes each recv() for a whole message",
+    oneRecvTogether: () =>
+      "3 messages arrived in one piece and not all came back: your server takes one recv() for one message",
+    textBytes: (at: number, before: string) =>
+      `the echo goes wrong at byte ${number.format(at)}${before ? `, right after ${before}` : ""}: your server treats the data as text (decoding UTF-8, strip(), a string function that stops at \\0 or \\n)`,
+    closeOnFin: (got: number, sent: number) =>
+      `${number.format(got)} of ${plural(sent, "byte", "bytes")} came back, then the end of stream: your server closed as soon as the client half-closed (recv() returned 0), before its echo was out`,
+    keptOpen: (secs: number) =>
+      `the client closed its side, and ${seconds.format(secs)} s later the server still had not closed the connection`,
+    onceAccepted: () =>
+      "a second client was accepted after the first: a server in mode once serves one",
+    firstRefused: () => "the connection was refused: the server no longer listens",
+    firstNoEcho: (secs: number) =>
+      `a new client got no echo in ${seconds.format(secs)} s: your server does not serve a client that comes after the first`,
+    secondRefused: () =>
+      "a second client was refused or closed at once while the first was connected",
+    servedAtOnce: () =>
+      "the second client got its echo while the first was still connected: your server serves clients at the same time (that is mode concurrent)",
+    nextNotServed: (secs: number) =>
+      `the second client got no echo in ${seconds.format(secs)} s after the first left: your server did not go on to the next client`,
+    oneAtATime: (secs: number) =>
+      `the second client got no echo in ${seconds.format(secs)} s while the first was connected: your server serves one client at a time`,
+  },
+  probeAdvice: {
+    notRun: "fix the failure above first, then run the probe again",
+    noEcho: "send back each piece as soon as recv() returns it, whatever its size",
+    closed:
+      "keep echoing until recv() returns 0 (the client closed its side); look for an exception in the server's output",
+    reset:
+      "look for an exception in the server's output; read until recv() returns 0 before closing",
+    upper: "an echo sends back exactly the bytes it received, unchanged",
+    lost: "loop: recv(), then send all of it (sendall() in Python), until recv() returns 0",
+    extra: "send back exactly the bytes recv() returned: add nothing (no newline, no prefix)",
+    oneRecvLines:
+      "TCP is a stream of bytes, not of messages: one recv() may hold part of a message or several; echo every byte",
+    fixedBuffer:
+      "send back as many bytes as recv() returned (its return value), not a fixed-size copy",
+    sendNoLoop:
+      "send() returns how many bytes it took: use sendall() (Python), or call send() again with the rest until all is sent",
+    changed: "send back exactly the bytes recv() returned: no decoding, no strip(), nothing added",
+    stalled:
+      "read and echo at the same time: a server that stops reading while its echo waits deadlocks with its client",
+    oneRecvPieces:
+      "TCP is a stream of bytes, not of messages: echo every byte as it comes, adding nothing per recv()",
+    oneRecvTogether:
+      "TCP is a stream of bytes, not of messages: one recv() can return several messages; echo all of it",
+    textBytes: "work with bytes: send back what recv() returned, as it is, without decoding it",
+    closeOnFin:
+      "when recv() returns 0, first send everything still waiting, then close (shutdown only what you must)",
+    keptOpen: "when recv() returns 0 the client is done: close the connection",
+    onceAccepted:
+      "in mode once, close the listening socket (or exit) once accept() has returned the first client",
+    firstRefused: "keep listening while the mode asks you to (sequential and concurrent: always)",
+    firstNoEcho:
+      "after a client leaves, go back to accept() and serve the next one (a loop around accept)",
+    secondRefused: "keep the listening socket open: the next client waits in the listen() backlog",
+    servedAtOnce: "in mode sequential, serve the next client only after the current one leaves",
+    nextNotServed:
+      "after a client leaves, go back to accept() and serve the next one (a loop around accept)",
+    oneAtATime:
+      "serve each client in its own thread (or process, or with select/asyncio), so none waits",
+  },
 };
 
 export type Messages = typeof en;

@@ -97,6 +97,13 @@ export const pt: Messages = {
     clientUnix: "conecta a este arquivo de socket Unix em vez de --host/--port",
     help: "mostra esta ajuda",
     version: "mostra a versão",
+    // probe
+    probeHost: "servidor de eco a verificar",
+    probeExpect:
+      "o modo do servidor, cuja regra é verificada: once (e então a porta deve recusar um segundo cliente), sequential ou concurrent",
+    probeTimeout: "tempo máximo de cada espera pelo servidor",
+    probeSlowPause: "a pausa do leitor lento, em ms, a cada 256 KiB lidos",
+    probeJson: "mostra os resultados em JSON (para correção automática)",
   },
 
   datagram: (from, size, preview) => `${from} enviou ${plural(size, "byte", "bytes")}: ${preview}`,
@@ -297,4 +304,164 @@ perdido, 2 erro de uso.`,
     `erro: esta linha tem ${number.format(size)} bytes com a quebra de linha; um datagrama UDP leva no máximo ${number.format(max)}`,
   unixMissing: (path) =>
     `erro: não há socket em ${path}; inicie o servidor antes (bun run server --unix ${path})`,
+
+  // probe
+  probeUsage: "Uso: bun run probe [opções]",
+  probeIntro: `Verifica qualquer servidor de eco: envia o que um corretor enviaria (uma linha curta,
+uma mensagem em pedaços, os 256 valores de byte, 10 MB rápido e devagar, um half-close...)
+e mostra uma linha por verificação, com o que foi enviado, o que voltou e, numa falha,
+a causa provável e o que fazer.`,
+  probeOutro: `Código de saída: 0 todas as verificações passaram, 1 alguma falhou (ou nenhum
+servidor respondeu), 2 erro de uso.`,
+  probeStart: (address, mode, secs) =>
+    `verificando ${address}, esperando o modo ${mode} (limite de ${seconds.format(secs)} s por espera)`,
+  probeCheck: {
+    shortLine: "uma linha curta",
+    pieces: "uma mensagem em 3 pedaços",
+    together: "3 mensagens numa escrita",
+    allBytes: "os 256 valores de byte",
+    bulk: "10 MB lendo junto",
+    slowRead: "10 MB lidos devagar",
+    halfClose: "half-close após 1 MB",
+    closesAfter: "fecha depois do cliente",
+    once: "modo once: recusa o próximo",
+    sequential: "modo sequential: um por vez",
+    concurrent: "modo concurrent: dois juntos",
+  },
+  probePass: "OK   ",
+  probeFail: "FALHA",
+  probeWhy: "por quê:",
+  probeWhat: "o que fazer:",
+  probeLine: (sent, got) => `enviou ${sent}; voltou ${got}`,
+  probeLatency: (ms, n) =>
+    `latência: ${ms.toFixed(2).replace(".", ",")} ms por ida e volta (mediana de ${n}), só para informação`,
+  probeThroughput: (mbs) =>
+    `vazão: ${number.format(Math.round(mbs))} MB/s de eco (10 MB lendo junto), só para informação`,
+  probeSummary: (passed, total) =>
+    `${number.format(passed)} de ${plural(total, "verificação passou", "verificações passaram")}`,
+  probeEnding: {
+    complete: (_secs) => "",
+    eof: (_secs) => ", e então o fim do fluxo",
+    timeout: (secs) => `, e depois nada por ${seconds.format(secs)} s`,
+  },
+  probeSame: "o mesmo",
+  probeNothing: (secs) => `nada em ${seconds.format(secs)} s`,
+  probeNothingEof: "nada, e então o fim do fluxo",
+  probeExact: (n) => `todos os ${plural(n, "byte", "bytes")}, exatos`,
+  probeOf: (got, sent) => `${number.format(got)} de ${plural(sent, "byte", "bytes")}`,
+  probeDiffersAt: (at) => ` (diferente a partir do byte ${number.format(at)})`,
+  probePieces: (pieces, gap) => `${pieces}, com ${gap} ms entre eles`,
+  probeAllBytes: (n) => `bytes de 0 a 255, UTF-8 inválido e uma quebra de linha (${n} bytes)`,
+  probeBytes: (n) => plural(n, "byte", "bytes"),
+  probeSlow: (n, pause) =>
+    `${plural(n, "byte", "bytes")}, lendo com uma pausa de ${pause} ms a cada 256 KiB`,
+  probeHalfClose: (n) => `${plural(n, "byte", "bytes")} e depois half-close (FIN)`,
+  probeFin: "FIN (o cliente saiu)",
+  probeEof: "o fim do fluxo",
+  probeNoEof: (secs) => `a conexão ainda aberta após ${seconds.format(secs)} s`,
+  probeConnect: "uma nova conexão",
+  probeRefused: "recusada",
+  probeServedAgain: "aceita e com eco",
+  probeAcceptedOnly: "aceita",
+  probeTwoClients: "duas conexões",
+  probeFirstNoEcho: (secs) => `nenhum eco para o primeiro cliente em ${seconds.format(secs)} s`,
+  probeSecondRefused: "a segunda recusada ou fechada",
+  probeSecondEarly: "eco para o segundo enquanto o primeiro estava conectado",
+  probeSecondNever: (secs) =>
+    `nenhum eco para o segundo em ${seconds.format(secs)} s depois que o primeiro saiu`,
+  probeSecondAfter: "o segundo só teve eco depois que o primeiro saiu",
+  probeSecondWaited: (secs) =>
+    `nenhum eco para o segundo em ${seconds.format(secs)} s enquanto o primeiro estava conectado`,
+  probeBothServed: "os dois com eco ao mesmo tempo",
+  probeLostOnce: (check) =>
+    `a conexão terminou durante "${check}", e o modo once atende uma única conexão`,
+  probeGone: "o servidor não está mais lá (uma nova conexão foi recusada)",
+  probeHung: (check) => `o servidor parou de responder durante "${check}"`,
+  probeCause: {
+    notRun: (reason) => `não verificado: ${reason}`,
+    noEcho: (secs) =>
+      `nada voltou em ${seconds.format(secs)} s: seu servidor não devolveu os bytes (está esperando encher um buffer, ou mais do que foi enviado?)`,
+    closed: (got, sent) =>
+      `o servidor fechou a conexão depois de ecoar ${number.format(got)} de ${plural(sent, "byte", "bytes")} (ele caiu? veja o terminal dele)`,
+    reset: () =>
+      "a conexão foi interrompida (reset): o servidor caiu, ou fechou o socket com bytes ainda não lidos",
+    upper: () => "as letras voltaram em maiúsculas: seu servidor altera os dados",
+    lost: (got, sent, secs) =>
+      `só ${number.format(got)} de ${plural(sent, "byte", "bytes")} voltaram, e depois nada por ${seconds.format(secs)} s: o resto se perdeu`,
+    extra: (n) =>
+      `voltaram ${plural(n, "byte", "bytes")} a mais do que foi enviado: seu servidor acrescenta algo`,
+    oneRecvLines: (missing) =>
+      `só voltou a primeira linha de cada pedaço que o recv() devolveu (faltam ${plural(missing, "byte", "bytes")}): seu servidor toma um recv() por uma mensagem`,
+    fixedBuffer: (size, pieces, missing) =>
+      `só voltaram os primeiros ${plural(size, "byte", "bytes")} de cada leitura (${number.format(pieces)} pedaços de ${number.format(size)}; faltam ${plural(missing, "byte", "bytes")}): um buffer fixo de ${number.format(size)} bytes corta o resto`,
+    sendNoLoop: (missing, pieces) =>
+      `faltam ${plural(missing, "byte", "bytes")}, em buracos entre ${number.format(pieces)} pedaços: o send() aceitou só parte de cada buffer, e o resto foi descartado`,
+    changed: (at) => `o eco difere do que foi enviado a partir do byte ${number.format(at)}`,
+    stalled: (secs) =>
+      `o servidor parou de ler: por ${seconds.format(secs)} s não aceitou mais nada do que a sonda enviava`,
+    oneRecvPieces: () =>
+      "a mensagem chegou em 3 pedaços e não voltaram os mesmos bytes: seu servidor toma cada recv() por uma mensagem inteira",
+    oneRecvTogether: () =>
+      "3 mensagens chegaram num só pedaço e nem todas voltaram: seu servidor toma um recv() por uma mensagem",
+    textBytes: (at, before) =>
+      `o eco sai errado no byte ${number.format(at)}${before ? `, logo depois de ${before}` : ""}: seu servidor trata os dados como texto (decodifica UTF-8, strip(), uma função de string que para em \\0 ou \\n)`,
+    closeOnFin: (got, sent) =>
+      `voltaram ${number.format(got)} de ${plural(sent, "byte", "bytes")} e então o fim do fluxo: seu servidor fechou assim que o cliente fez half-close (recv() devolveu 0), antes de terminar o eco`,
+    keptOpen: (secs) =>
+      `o cliente fechou o seu lado e, ${seconds.format(secs)} s depois, o servidor ainda não tinha fechado a conexão`,
+    onceAccepted: () =>
+      "um segundo cliente foi aceito depois do primeiro: um servidor no modo once atende um só",
+    firstRefused: () => "a conexão foi recusada: o servidor não escuta mais",
+    firstNoEcho: (secs) =>
+      `um novo cliente não teve eco em ${seconds.format(secs)} s: seu servidor não atende um cliente que chega depois do primeiro`,
+    secondRefused: () =>
+      "um segundo cliente foi recusado ou fechado na hora enquanto o primeiro estava conectado",
+    servedAtOnce: () =>
+      "o segundo cliente teve eco enquanto o primeiro ainda estava conectado: seu servidor atende clientes ao mesmo tempo (isso é o modo concurrent)",
+    nextNotServed: (secs) =>
+      `o segundo cliente não teve eco em ${seconds.format(secs)} s depois que o primeiro saiu: seu servidor não passou para o próximo cliente`,
+    oneAtATime: (secs) =>
+      `o segundo cliente não teve eco em ${seconds.format(secs)} s enquanto o primeiro estava conectado: seu servidor atende um cliente por vez`,
+  },
+  probeAdvice: {
+    notRun: "corrija primeiro a falha acima e rode a sonda de novo",
+    noEcho: "devolva cada pedaço assim que o recv() o entregar, qualquer que seja o tamanho",
+    closed:
+      "continue ecoando até o recv() devolver 0 (o cliente fechou o lado dele); procure uma exceção na saída do servidor",
+    reset: "procure uma exceção na saída do servidor; leia até o recv() devolver 0 antes de fechar",
+    upper: "um eco devolve exatamente os bytes que recebeu, sem alteração",
+    lost: "faça um laço: recv() e depois envie tudo (sendall() em Python), até o recv() devolver 0",
+    extra:
+      "devolva exatamente os bytes que o recv() entregou: não acrescente nada (nem quebra de linha, nem prefixo)",
+    oneRecvLines:
+      "TCP é um fluxo de bytes, não de mensagens: um recv() pode trazer parte de uma mensagem ou várias; ecoe todos os bytes",
+    fixedBuffer:
+      "devolva tantos bytes quanto o recv() retornou (o valor de retorno), não uma cópia de tamanho fixo",
+    sendNoLoop:
+      "o send() retorna quantos bytes aceitou: use sendall() (Python), ou chame send() de novo com o resto até enviar tudo",
+    changed:
+      "devolva exatamente os bytes que o recv() entregou: sem decodificar, sem strip(), sem acrescentar nada",
+    stalled:
+      "leia e ecoe ao mesmo tempo: um servidor que para de ler enquanto o eco espera trava junto com o cliente",
+    oneRecvPieces:
+      "TCP é um fluxo de bytes, não de mensagens: ecoe cada byte assim que chegar, sem acrescentar nada a cada recv()",
+    oneRecvTogether:
+      "TCP é um fluxo de bytes, não de mensagens: um recv() pode devolver várias mensagens; ecoe tudo",
+    textBytes: "trabalhe com bytes: devolva o que o recv() entregou, como veio, sem decodificar",
+    closeOnFin:
+      "quando o recv() devolver 0, primeiro envie tudo o que ainda falta e só então feche",
+    keptOpen: "quando o recv() devolve 0 o cliente terminou: feche a conexão",
+    onceAccepted:
+      "no modo once, feche o socket de escuta (ou termine) assim que o accept() entregar o primeiro cliente",
+    firstRefused: "continue escutando enquanto o modo pedir (sequential e concurrent: sempre)",
+    firstNoEcho:
+      "depois que um cliente sai, volte ao accept() e atenda o próximo (um laço em volta do accept)",
+    secondRefused:
+      "mantenha o socket de escuta aberto: o próximo cliente espera na fila do listen()",
+    servedAtOnce: "no modo sequential, atenda o próximo cliente só depois que o atual sair",
+    nextNotServed:
+      "depois que um cliente sai, volte ao accept() e atenda o próximo (um laço em volta do accept)",
+    oneAtATime:
+      "atenda cada cliente numa thread própria (ou processo, ou com select/asyncio), para que nenhum espere",
+  },
 };

@@ -1,0 +1,63 @@
+#!/usr/bin/env bun
+/**
+ * echo probe: checks any echo server (yours, in Python, C, Java...) the way a grader would, and
+ * says for each check what it sent, what came back and, when it failed, the likely mistake.
+ *
+ *   terminal 1                                   terminal 2
+ *   $ bun run server --mode sequential           $ bun run probe --expect sequential
+ *   listening on 127.0.0.1:5000 (mode ...)       PASS  a short line            sent "hello, echo\n"...
+ *   #1 connected from 127.0.0.1:40312            PASS  one message in 3 pieces...
+ *   #1 received 12 bytes: "hello, echo\n"        ...
+ *   ...                                          10 of 10 checks passed
+ *
+ * With --expect once (the default) every check fits in one connection, then the probe checks that
+ * the port refuses the next. Exit status: 0 every check passed, 1 otherwise, 2 usage error.
+ */
+import pkg from "./package.json";
+import { startup } from "./src/command-line.ts";
+import { probeOptions, probeSettings } from "./src/probe-options.ts";
+import { printExit } from "./src/say.ts";
+import { stylesFor } from "./src/colors.ts";
+import { formatAddress } from "./src/text.ts";
+import { connectErrorMessage, tlsFileMessage } from "./src/errors.ts";
+import { readCa, TlsFileError } from "./src/tls.ts";
+import { runProbe } from "./src/probe/run.ts";
+import { reportJson, reportText } from "./src/probe/report.ts";
+
+const started = startup("probe", probeOptions, Bun.argv.slice(2), process.env, pkg.version, (v) =>
+  probeSettings(v),
+);
+if (started.exit) (printExit(started.exit), process.exit(started.exit.code));
+const { t, settings } = started;
+const { host, port, expect, timeout, tls, json } = settings;
+const out = stylesFor(process.stdout.isTTY, process.env);
+const err = stylesFor(process.stderr.isTTY, process.env);
+const address = formatAddress(host, port);
+
+let ca: string | undefined;
+try {
+  ca = tls?.ca === undefined ? undefined : await readCa(tls.ca);
+} catch (error) {
+  if (!(error instanceof TlsFileError)) throw error;
+  console.error(err.error(tlsFileMessage(t, error)));
+  process.exit(1);
+}
+if (tls?.insecure) console.error(err.warning(t.insecureWarning));
+if (!json) console.log(out.strong(t.probeStart(address, expect, timeout)));
+
+const report = await runProbe(
+  t,
+  { host, port, tls: tls && { ca, insecure: tls.insecure } },
+  expect,
+  timeout * 1000,
+  settings.slowPause,
+);
+if (report.connectError !== undefined) {
+  const message = connectErrorMessage(t, report.connectError, host, port);
+  if (json) console.log(JSON.stringify({ address, expect, error: message }, null, 2));
+  console.error(err.error(message));
+  process.exit(1);
+}
+if (json) console.log(reportJson(report, { address, expect, tls: tls !== undefined }));
+else for (const line of reportText(t, report, out)) console.log(line);
+process.exit(report.results.every((r) => r.passed) ? 0 : 1);

@@ -1,0 +1,76 @@
+/**
+ * The battery: every data check on one connection (a server in mode once serves only one), then
+ * the mode's rule on new connections. A connection that dies mid-run is replaced (not in mode
+ * once); a server that stops answering is reported, and the checks left are not waited for.
+ */
+import type { Messages } from "../messages/index.ts";
+import type { Mode } from "../values.ts";
+import * as checks from "./checks.ts";
+import { type CheckResult, type Context, modeRule, notRun } from "./checks.ts";
+import { ProbeConn, type Target } from "./conn.ts";
+
+export interface Report {
+  results: CheckResult[];
+  figures: Context["figures"];
+  /** Set when the very first connection failed: nothing could be checked. */
+  connectError?: unknown;
+}
+
+type Step = (ctx: Context, conn: ProbeConn) => Promise<CheckResult | CheckResult[]>;
+const BATTERY: [checks.CheckId[], Step][] = [
+  [["shortLine"], checks.shortLine],
+  [["pieces"], checks.pieces],
+  [["together"], checks.together],
+  [["allBytes"], checks.allBytes],
+  [["bulk"], checks.bulk],
+  [["slowRead"], checks.slowRead],
+  [["halfClose", "closesAfter"], checks.halfClose], // ends the connection: last
+];
+
+export async function runProbe(
+  t: Messages,
+  target: Target,
+  expect: Mode,
+  timeoutMs: number,
+  slowPauseMs: number,
+): Promise<Report> {
+  const ctx: Context = { t, target, timeoutMs, slowPauseMs, figures: {} };
+  const results: CheckResult[] = [];
+  let conn: ProbeConn;
+  try {
+    conn = await ProbeConn.open(target, timeoutMs);
+  } catch (error) {
+    return { results, figures: ctx.figures, connectError: error };
+  }
+  let lost: string | undefined; // why the checks left cannot run
+  try {
+    for (const [ids, step] of BATTERY) {
+      if (lost === undefined && conn.closed) {
+        // The connection died in the previous check: a new one, unless mode once forbids it.
+        if (expect === "once") lost = t.probeLostOnce(results.at(-1)!.name);
+        else {
+          conn.close();
+          try {
+            conn = await ProbeConn.open(target, timeoutMs);
+          } catch {
+            lost = t.probeGone;
+          }
+        }
+      }
+      if (lost !== undefined) {
+        for (const id of ids) results.push(notRun(ctx, id, lost));
+        continue;
+      }
+      const got = await step(ctx, conn);
+      const list = Array.isArray(got) ? got : [got];
+      results.push(...list);
+      // Not one byte back and the connection still open: the server hangs. Not waited for again.
+      const hung = list.find((r) => r.code === "noEcho" && !conn.closed);
+      if (hung) lost = t.probeHung(hung.name);
+    }
+  } finally {
+    conn.close();
+  }
+  results.push(lost === t.probeGone ? notRun(ctx, expect, lost) : await modeRule[expect](ctx));
+  return { results, figures: ctx.figures };
+}
