@@ -15,7 +15,7 @@
  */
 import pkg from "./package.json";
 import { startup } from "./src/command-line.ts";
-import { probeOptions, probeSettings } from "./src/probe-options.ts";
+import { probeOptions, probeSettings } from "./src/options.ts";
 import { printExit } from "./src/say.ts";
 import { stylesFor } from "./src/colors.ts";
 import { formatAddress } from "./src/text.ts";

@@ -6,13 +6,14 @@
  */
 import { describe, expect, test } from "bun:test";
 import { flagOf, parseCommandLine, type Table, UsageError } from "../src/command-line.ts";
-import { clientOptions, serverOptions } from "../src/options.ts";
+import { clientOptions, probeOptions, serverOptions } from "../src/options.ts";
 import { catalogs, type Lang } from "../src/messages/index.ts";
 import { ROOT, run } from "./helpers.ts";
 
 const programs = [
   { name: "server", script: "server.ts", table: serverOptions as Table },
   { name: "client", script: "client.ts", table: clientOptions as Table },
+  { name: "probe", script: "probe.ts", table: probeOptions as Table },
 ] as const;
 const LANGS: Lang[] = ["en", "pt"];
 
