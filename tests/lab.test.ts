@@ -310,3 +310,29 @@ describe("an exception outside a socket handler", () => {
     ]);
   });
 });
+
+describe("--hexdump", () => {
+  test("a 100 KB line: the server shows each piece as offset, hex and text, capped; the client gathers one echo", async () => {
+    const server = await startServer(["--hexdump"]);
+    const line = "ab".repeat(50_000); // 100,000 bytes and a newline
+    const client = run("client.ts", ["--port", String(server.port), "--hexdump"], {
+      stdin: `${line}\nfim\n`,
+    });
+    expect(await client.exited).toBe(0);
+    expect(client.out.all).toEqual([line]); // stdout: the echo, once, whole
+    expect(await server.exited).toBe(0);
+    const heads = server.out.all.filter((l) => /^#1 < received [\d,]+ bytes?$/.test(l));
+    const sizes = heads.map((l) => Number(/received ([\d,]+)/.exec(l)![1]!.replaceAll(",", "")));
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(100_001);
+    expect(server.out.text).toContain(
+      "  00000000  61 62 61 62 61 62 61 62  61 62 61 62 61 62 61 62  |abababababababab|",
+    );
+    // Each piece shows 256 bytes at most, then how many it left out.
+    const rows = server.out.all.filter((l) => /^ {2}[0-9a-f]{8} {2}/.test(l)).length;
+    expect(rows).toBeLessThanOrEqual(16 * 2 * heads.length + 2 * heads.length);
+    expect(server.out.text).toMatch(/^ {2}… and [\d,]+ more bytes, not shown$/m);
+    // The client's dump is on stderr: what it sent, then the echo's pieces at their offsets.
+    expect(client.err.text).toContain("> sent 100,001 bytes");
+    expect(client.err.text).toMatch(/^< received [\d,]+ bytes$/m);
+  });
+});
