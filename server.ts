@@ -212,11 +212,12 @@ function dumpPiece(c: Conn, way: "in" | "out", bytes: Uint8Array): void {
   say.event(way === "in" ? "data" : "write", fields, () => lines.join("\n"));
 }
 
-/** Bun leaves remoteAddress undefined for a peer that reset before open() ran: not an error. */
+/** Bun leaves remoteAddress undefined for a peer that reset before open() ran: not an error... */
 function peerOf(socket: Socket<Conn>): string {
   if (settings.unix !== undefined) return t.unixPeer;
-  const host = socket.remoteAddress;
-  return host ? formatAddress(host, socket.remotePort) : t.unknownPeer;
+  // ...or, in a narrower window, the address but not yet the port.
+  const [host, port] = [socket.remoteAddress, socket.remotePort];
+  return host && typeof port === "number" ? formatAddress(host, port) : t.unknownPeer;
 }
 
 // ---- behind a load balancer: the PROXY header names the client (src/proxy-protocol.ts) ---------

@@ -185,7 +185,7 @@ describe("servers that do it right pass every check", () => {
 });
 
 describe("each classic mistake fails its checks, with its cause named", () => {
-  const fast = ["--timeout", "1"];
+  const fast = ["--timeout", "0.5"];
 
   test("one recv() taken for one message (only its first line echoed)", async () => {
     const { code, json } = await probe(await broken("one_recv"), [
