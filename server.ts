@@ -29,14 +29,12 @@ import { hostResolves } from "./src/net.ts";
 import { tracedSink } from "./src/trace.ts";
 import { dumpedSink, hexdump, MAX_SHOWN } from "./src/hexdump.ts";
 import type { ByteSink } from "./src/outbox.ts";
-import { DatagramEcho } from "./src/datagrams.ts";
+import { type DatagramEcho, serveDatagrams } from "./src/datagrams.ts";
 import { claimSocketPath, removeOnExit } from "./src/unix-socket.ts";
 import { ProxyHeaderReader } from "./src/proxy-protocol.ts";
-import { type Figures, exposition, addUp, noFigures } from "./src/metrics.ts";
-import { serveEndpoint } from "./src/http-endpoint.ts";
-import { LiveView, SHOWN, type LiveRow, type LiveState } from "./src/live.ts";
-import { livePage } from "./src/live-page.ts";
-import { catalogs } from "./src/messages/index.ts";
+import { type Figures, exposition, addUp } from "./src/metrics.ts";
+import { figuresOf, liveStateOf, noCounters, startEndpoint } from "./src/observe.ts";
+import type { LiveView } from "./src/live.ts";
 import type { Messages } from "./src/messages/index.ts";
 
 type UnixKey = "unixInUse" | "unixNotSocket" | "unixNoDirectory" | "unixDenied";
@@ -56,14 +54,7 @@ const say = sayTo(settings);
 const role = roleFrom(process.env); // alone, or one of --workers N
 
 const connections = new Set<Socket<Conn>>();
-const stats = {
-  connections: 0,
-  received: 0,
-  echoed: 0, // by connections that have closed
-  refused: noFigures().refused,
-  idleTimeouts: 0,
-  startedAt: performance.now(),
-};
+const stats = { ...noCounters(), startedAt: performance.now() };
 let now = 0; // a coarse clock, moved by the sweep below: the hot path only stores it
 let listener: TCPSocketListener<Conn> | UnixSocketListener<Conn> | undefined;
 let stopping = false; // a stop signal came: not ready any more
@@ -368,14 +359,16 @@ function sweep(limitMs: number, reason: () => string, counted?: "idle"): void {
 
 // ---- stopping, in phases (as in tokio's graceful-shutdown example) -----------------------------
 // 0. tell the balancer (with --http-port): /readyz answers 503 at once; the server accepts a
-//    little longer, until the balancer has asked and heard it (at most BALANCER_GRACE_MS), so
-//    that no client it sends meanwhile meets a closed port.
+//    little longer, until the balancer has asked and heard it and then sent no one for
+//    BALANCER_QUIET_MS (at most BALANCER_GRACE_MS in all), so that no client it sent meanwhile
+//    meets a closed port.
 // 1. stop accepting: the listener closes; clients still waiting their turn are let go.
 // 2. drain: open connections finish their echo; one that moves no byte for STOP_GRACE_MS is
 //    closed, and --drain-timeout bounds the whole phase.
 // 3. force: a second stop signal closes every connection at once (exit status 130, 143 or 129).
 const STOP_GRACE_MS = 2000;
 const BALANCER_GRACE_MS = 5000;
+const BALANCER_QUIET_MS = 200;
 let exitCode = 0;
 let balancerTold = () => {}; // set while phase 0 waits
 
@@ -386,11 +379,21 @@ function stop(signal: StopSignal): void {
   if (settings.httpPort === undefined || !role.alone) return stopAccepting();
   const told = Promise.withResolvers<void>();
   balancerTold = told.resolve;
-  setTimeout(told.resolve, BALANCER_GRACE_MS).unref();
-  told.promise.then(stopAccepting);
+  const giveUp = setTimeout(stopAccepting, BALANCER_GRACE_MS);
+  told.promise.then(async () => {
+    // Connections it dispatched before it heard the news may still be on their way.
+    let seen = stats.connections;
+    do {
+      seen = stats.connections;
+      await Bun.sleep(BALANCER_QUIET_MS);
+    } while (stats.connections !== seen && !draining);
+    clearTimeout(giveUp);
+    stopAccepting();
+  });
 }
 
 function stopAccepting(): void {
+  if (draining) return;
   draining = true;
   listener?.stop();
   for (const socket of queue.splice(0)) socket.end(); // never served: nothing to finish
@@ -471,9 +474,7 @@ if (workers > 1 && role.alone) {
       died: (k, pid, code, signal) => say.warn(t.workerDied(k, pid, t.exitedWith(code, signal))),
       failing: (k) => say.error(t.workerFailing(k)),
       serving: (collect, ready) =>
-        startEndpoint(ready, async () =>
-          exposition(addUp(await collect()), startTime, settings.udp),
-        ),
+        serveHttp(ready, async () => exposition(addUp(await collect()), startTime, settings.udp)),
       summary: (all, code) => {
         const secs = (performance.now() - stats.startedAt) / 1000;
         if (all.connections > 0 || code === 0)
@@ -487,7 +488,20 @@ if (workers > 1 && role.alone) {
     }),
   );
 }
-if (settings.udp) process.exit(await serveDatagrams());
+if (settings.udp) {
+  // Datagrams instead of connections (src/datagrams.ts): no lifecycle, until a stop signal.
+  const code = await serveDatagrams(
+    { ...settings, t, say, startedAt: stats.startedAt, announce },
+    (echo) => {
+      datagrams = echo;
+      serveHttp(
+        () => !echo.closed,
+        () => exposition(figures(), startTime, true),
+      );
+    },
+  );
+  process.exit(code);
+}
 
 // More connections than descriptors would make accept() fail again and again (EMFILE): cap them.
 const filesLimit = openFilesLimit();
@@ -542,131 +556,32 @@ const port = "port" in listener! ? listener.port : 0;
 say.trace(0, "listen", place(port));
 role.listening(port, () => announce(port));
 role.answerFigures(figures);
-if (role.alone) startEndpoint(ready, () => exposition(figures(), startTime, false));
+if (role.alone) serveHttp(ready, () => exposition(figures(), startTime, false));
 
 /** Serving, as a balancer asks: not once a stop came, nor in mode once once its client came. */
 function ready(): boolean {
   return listener !== undefined && !stopping && !(mode === "once" && current !== undefined);
 }
 
-/** This process's figures for GET /metrics (with --workers, the parent adds up everyone's). */
 function figures(): Figures {
-  const f = noFigures();
-  for (const socket of connections) {
-    const c = socket.data;
-    if (c.paused) f.connectionsPaused++;
-    f.bytesEchoed += c.received - c.outbox.bytes;
-  }
-  f.connectionsTotal = stats.connections;
-  f.connectionsOpen = connections.size;
-  f.bytesReceived = stats.received;
-  f.bytesEchoed += stats.echoed;
-  f.refused = { ...stats.refused };
-  f.idleTimeouts = stats.idleTimeouts;
-  if (datagrams) {
-    f.datagrams = datagrams.stats.datagrams;
-    f.datagramBytesEchoed = datagrams.stats.bytes;
-    f.datagramsDropped = datagrams.stats.dropped;
-    f.datagramsUnreachable = datagrams.stats.unreachable;
-  }
-  return f;
+  return figuresOf(connections, stats, datagrams?.stats);
 }
 
-/** What the live page shows: the first connections, as the README's state diagram names them. */
-function liveState(): LiveState {
-  const rows: LiveRow[] = [];
-  const at = performance.now();
-  for (const socket of connections) {
-    if (rows.length >= SHOWN) break;
-    const c = socket.data;
-    const state = c.waitingTurn
-      ? "waiting"
-      : c.peerEnded
-        ? "half-closed"
-        : c.paused
-          ? "paused"
-          : "echoing";
-    const age = (at - c.openedAt) / 1000;
-    rows.push({
-      id: c.id,
-      peer: c.client ?? peerOf(socket),
-      state,
-      in: c.received,
-      out: c.received - c.outbox.bytes,
-      age,
-    });
-  }
-  const f = figures();
-  return {
-    rows,
-    open: f.connectionsOpen,
-    connections: f.connectionsTotal,
-    received: f.bytesReceived,
-    echoed: f.bytesEchoed,
-  };
-}
-
-/** --http-port: /healthz, /readyz and /metrics on a port of their own (src/http-endpoint.ts). */
-function startEndpoint(ready: () => boolean, metrics: () => Promise<string> | string): void {
+/** --http-port: /healthz, /readyz, /metrics, and the live page where this process can show it. */
+function serveHttp(ready: () => boolean, metrics: () => Promise<string> | string): void {
   if (settings.httpPort === undefined) return;
-  const where = formatAddress(settings.httpHost, settings.httpPort);
-  try {
-    // The live page needs the connections themselves: one process serving TCP has them.
-    let http: ReturnType<typeof serveEndpoint> | undefined;
-    const view =
-      role.alone && workers === 1 && !settings.udp
-        ? new LiveView(liveState, (json) => http?.publish("live", json))
-        : undefined;
-    if (view) ((say.trace = view.tap(say.trace)), (liveView = view));
-    const page = livePage(t, t === catalogs.pt ? "pt" : "en");
-    http = serveEndpoint(settings.httpHost, settings.httpPort, {
-      ready,
-      metrics,
-      toldNotReady: () => balancerTold(),
-      live: view && { page, view },
-    });
-    const address = formatAddress(settings.httpHost, http.port ?? settings.httpPort);
-    say.event("http", { address }, () => t.httpListening(address), "always");
-  } catch (error) {
-    say.error(t.httpFailed(where, errorReason(t, error)));
-    process.exit(1);
-  }
-}
-
-/** --udp: datagrams instead of connections (src/datagrams.ts), until a stop signal. */
-async function serveDatagrams(): Promise<number> {
-  const echo = (datagrams = new DatagramEcho(t, say, settings));
-  let socket: Bun.udp.Socket<"buffer">;
-  try {
-    socket = await Bun.udpSocket({
-      hostname: host,
-      port: settings.port,
-      binaryType: "buffer",
-      socket: echo.handler,
-    });
-  } catch (error) {
-    const resolves = await hostResolves(host);
-    say.error(listenErrorMessage(t, error, host, settings.port, false, resolves));
-    return 1;
-  }
-  const stopped = Promise.withResolvers<number>();
-  onStopSignal(() => {
-    socket.close();
-    const { datagrams, bytes, dropped, unreachable } = echo.stats;
-    const secs = (performance.now() - stats.startedAt) / 1000;
-    say.event(
-      "stopped",
-      { ...echo.stats, seconds: secs },
-      () => t.udpSummary(datagrams, bytes, dropped, unreachable, secs),
-      "strong",
-    );
-    stopped.resolve(0);
+  const tcpAlone = role.alone && workers === 1 && !settings.udp; // holds the connections itself
+  const live = tcpAlone ? () => liveStateOf(connections, figures(), peerOf) : undefined;
+  const started = startEndpoint({
+    host: settings.httpHost,
+    port: settings.httpPort,
+    t,
+    say,
+    ready,
+    metrics,
+    toldNotReady: () => balancerTold(),
+    live,
   });
-  say.trace(0, "listen", formatAddress(host, socket.port));
-  announce(socket.port);
-  startEndpoint(
-    () => !socket.closed,
-    () => exposition(figures(), startTime, true),
-  );
-  return stopped.promise;
+  if ("error" in started) (say.error(started.error), process.exit(1));
+  if (started.view) ((say.trace = started.view.tap(say.trace)), (liveView = started.view));
 }

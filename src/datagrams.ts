@@ -13,7 +13,9 @@ import type { udp } from "bun";
 import type { Messages } from "./messages/index.ts";
 import type { Say } from "./say.ts";
 import { formatAddress, preview } from "./text.ts";
-import { errorCode } from "./errors.ts";
+import { errorCode, listenErrorMessage } from "./errors.ts";
+import { hostResolves } from "./net.ts";
+import { onStopSignal } from "./signals.ts";
 
 /** The largest UDP payload: 65,535 less the UDP (8) and IPv4 (20) headers; IPv6 carries 65,527. */
 export const MAX_DATAGRAM_IPV4 = 65_507;
@@ -37,6 +39,8 @@ interface Pending {
 
 export class DatagramEcho {
   readonly stats: DatagramStats = { datagrams: 0, bytes: 0, dropped: 0, unreachable: 0 };
+  /** The socket is not serving (not bound yet, or stopped): /readyz says so. */
+  closed = true;
   private queue: Pending[] = [];
   private queued = 0; // bytes in the queue
 
@@ -118,4 +122,54 @@ export class DatagramEcho {
     this.queued += p.data.length;
     this.say.trace(0, "queue", this.queued);
   }
+}
+
+/**
+ * Serves --udp until a stop signal: binds, announces, hands the echo to `serving` (for
+ * /metrics), and resolves with the exit status (1 if it could not bind).
+ */
+export async function serveDatagrams(
+  o: {
+    host: string;
+    port: number;
+    quiet: boolean;
+    trace: boolean;
+    maxBuffer: number;
+    t: Messages;
+    say: Say;
+    startedAt: number;
+    announce: (port: number) => void;
+  },
+  serving: (echo: DatagramEcho) => void,
+): Promise<number> {
+  const { t, say } = o;
+  const echo = new DatagramEcho(t, say, o);
+  let socket: udp.Socket<"buffer">;
+  try {
+    socket = await Bun.udpSocket({
+      hostname: o.host,
+      port: o.port,
+      binaryType: "buffer",
+      socket: echo.handler,
+    });
+  } catch (error) {
+    const resolves = await hostResolves(o.host);
+    say.error(listenErrorMessage(t, error, o.host, o.port, false, resolves));
+    return 1;
+  }
+  echo.closed = false;
+  const stopped = Promise.withResolvers<number>();
+  onStopSignal(() => {
+    socket.close();
+    echo.closed = true;
+    const { datagrams, bytes, dropped, unreachable } = echo.stats;
+    const secs = (performance.now() - o.startedAt) / 1000;
+    const line = () => t.udpSummary(datagrams, bytes, dropped, unreachable, secs);
+    say.event("stopped", { ...echo.stats, seconds: secs }, line, "strong");
+    stopped.resolve(0);
+  });
+  say.trace(0, "listen", formatAddress(o.host, socket.port));
+  o.announce(socket.port);
+  serving(echo);
+  return stopped.promise;
 }
