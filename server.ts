@@ -23,14 +23,14 @@ import { roleFrom, reusePortWorks, supervise, type ReusePort } from "./src/worke
 import { forcedStatus, onStopSignal, type StopSignal } from "./src/signals.ts";
 import { connectionsWithin, openFilesLimit, unsentBytes } from "./src/kernel.ts";
 import { formatAddress, preview } from "./src/text.ts";
-import { errorReason, listenErrorMessage, tlsFileMessage } from "./src/errors.ts";
+import { errorCode, errorReason, listenErrorMessage, tlsFileMessage } from "./src/errors.ts";
 import { readTls, TlsFileError } from "./src/tls.ts";
 import { hostResolves } from "./src/net.ts";
 import { tracedSink } from "./src/trace.ts";
 import { dumpedSink, hexdump, MAX_SHOWN } from "./src/hexdump.ts";
 import type { ByteSink } from "./src/outbox.ts";
 import { type DatagramEcho, serveDatagrams } from "./src/datagrams.ts";
-import { claimSocketPath, removeOnExit } from "./src/unix-socket.ts";
+import { claimSocketPath, removeOnExit, type UnixProblem } from "./src/unix-socket.ts";
 import { ProxyHeaderReader } from "./src/proxy-protocol.ts";
 import { type Figures, exposition, addUp } from "./src/metrics.ts";
 import { figuresOf, liveStateOf, noCounters, startEndpoint } from "./src/observe.ts";
@@ -376,6 +376,15 @@ function stop(signal: StopSignal): void {
   if (stopping) return force(signal);
   stopping = true;
   if (process.stdout.isTTY && !quiet && role.alone) console.log(); // below the terminal's "^C"
+  // --drain-timeout counts from the signal, whatever the phase.
+  const limit = settings.drainTimeout;
+  if (limit > 0) {
+    const cut = () => (
+      stopAccepting(),
+      cutAll("drainTimedOut", t.drainTimedOut(connections.size, limit))
+    );
+    setTimeout(cut, limit * 1000).unref();
+  }
   if (settings.httpPort === undefined || !role.alone) return stopAccepting();
   const told = Promise.withResolvers<void>();
   balancerTold = told.resolve;
@@ -401,11 +410,6 @@ function stopAccepting(): void {
   const open = connections.size;
   say.event("stopping", { open }, () => t.stopping(open));
   setInterval(() => sweep(STOP_GRACE_MS, () => t.stalled), 250).unref();
-  const limit = settings.drainTimeout;
-  if (limit > 0) {
-    const cut = () => cutAll("drainTimedOut", t.drainTimedOut(connections.size, limit));
-    setTimeout(cut, limit * 1000).unref();
-  }
 }
 
 /** Closes every open connection now, counting the echo that will not be delivered. */
@@ -517,13 +521,8 @@ const tls =
     say.error(tlsFileMessage(t, error));
     process.exit(1);
   }));
-if (settings.unix !== undefined) {
-  const problem = await claimSocketPath(settings.unix);
-  if (problem)
-    (say.error(t[`unix${problem[0]!.toUpperCase()}${problem.slice(1)}` as UnixKey](settings.unix)),
-      process.exit(1));
-  removeOnExit(settings.unix);
-}
+const unixProblem = settings.unix !== undefined && (await claimSocketPath(settings.unix));
+if (unixProblem) (say.error(unixMessage(unixProblem)), process.exit(1));
 try {
   const common = { tls, allowHalfOpen: true, socket: lifecycle };
   if (settings.unix !== undefined) listener = Bun.listen<Conn>({ unix: settings.unix, ...common });
@@ -537,9 +536,26 @@ try {
     listener = Bun.listen<Conn>(options);
   }
 } catch (error) {
-  const resolves = await hostResolves(host);
-  say.error(listenErrorMessage(t, error, host, settings.port, tls !== undefined, resolves));
+  if (settings.unix !== undefined) {
+    const code = errorCode(error);
+    const problem = code === "EADDRINUSE" ? "inUse" : code === "ENOENT" ? "noDirectory" : "denied";
+    say.error(
+      code === "EADDRINUSE" || code === "ENOENT" || code === "EACCES" || code === "EPERM"
+        ? unixMessage(problem)
+        : t.listenFailed(settings.unix, errorReason(t, error)),
+    );
+  } else {
+    const resolves = await hostResolves(host);
+    say.error(listenErrorMessage(t, error, host, settings.port, tls !== undefined, resolves));
+  }
   process.exit(1);
+}
+if (settings.unix !== undefined) removeOnExit(settings.unix); // ours now: it goes when we do
+
+/** The line for a --unix path that cannot be ours. */
+function unixMessage(problem: UnixProblem): string {
+  const key = `unix${problem[0]!.toUpperCase()}${problem.slice(1)}` as UnixKey;
+  return t[key](settings.unix!);
 }
 // Handlers first: whoever sees the listening line may signal us at once.
 onStopSignal(stop);
@@ -554,9 +570,10 @@ if (settings.idleTimeout > 0) {
 }
 const port = "port" in listener! ? listener.port : 0;
 say.trace(0, "listen", place(port));
-role.listening(port, () => announce(port));
-role.answerFigures(figures);
+// The health port before the listening line: whoever waits for that line may ask it at once.
 if (role.alone) serveHttp(ready, () => exposition(figures(), startTime, false));
+role.answerFigures(figures);
+role.listening(port, () => announce(port));
 
 /** Serving, as a balancer asks: not once a stop came, nor in mode once once its client came. */
 function ready(): boolean {

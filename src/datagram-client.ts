@@ -35,6 +35,8 @@ export class DatagramConversation {
   async connect(hostname: string, port: number): Promise<void> {
     this.socket = await Bun.udpSocket({
       binaryType: "uint8array",
+      // Bound to the server's family: a socket bound for IPv4 cannot send to ::1 (EAFNOSUPPORT).
+      hostname: hostname.includes(":") ? "::" : "0.0.0.0",
       connect: { hostname, port },
       socket: {
         data: (_socket, data) => this.received(data),

@@ -39,6 +39,7 @@ interface Pending {
 
 export class DatagramEcho {
   readonly stats: DatagramStats = { datagrams: 0, bytes: 0, dropped: 0, unreachable: 0 };
+  private sentSinceError = false; // an echo went out since the last ICMP error was counted
   /** The socket is not serving (not bound yet, or stopped): /readyz says so. */
   closed = true;
   private queue: Pending[] = [];
@@ -81,8 +82,12 @@ export class DatagramEcho {
     // Bun 1.4.5 passes the error first (its type definitions say the socket): find it either way.
     error: (...args: unknown[]) => {
       const error = args.find((a) => a instanceof Error);
-      if (errorCode(error) === "ECONNREFUSED") this.stats.unreachable++;
       this.say.trace(0, "error", errorCode(error) ?? String(error));
+      // Bun 1.4.5 reports each ICMP error twice, back to back: one is counted per echo sent
+      // since the last one counted.
+      if (errorCode(error) !== "ECONNREFUSED" || !this.sentSinceError) return;
+      this.stats.unreachable++;
+      this.sentSinceError = false;
     },
   };
 
@@ -106,7 +111,7 @@ export class DatagramEcho {
       }
       if (this.options.trace)
         this.say.trace(0, "send", sent ? data.length : "refused (buffer full)");
-      if (sent) this.stats.bytes += data.length;
+      if (sent) ((this.stats.bytes += data.length), (this.sentSinceError = true));
       return sent;
     }
     return true;
@@ -169,7 +174,7 @@ export async function serveDatagrams(
     stopped.resolve(0);
   });
   say.trace(0, "listen", formatAddress(o.host, socket.port));
+  serving(echo); // the health port first: whoever waits for the listening line may ask it
   o.announce(socket.port);
-  serving(echo);
   return stopped.promise;
 }

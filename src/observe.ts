@@ -12,7 +12,7 @@ import { serveEndpoint } from "./http-endpoint.ts";
 import { catalogs, type Messages } from "./messages/index.ts";
 import type { Say } from "./say.ts";
 import { formatAddress } from "./text.ts";
-import { errorReason } from "./errors.ts";
+import { errorCode, errorReason } from "./errors.ts";
 
 export interface Counters {
   connections: number;
@@ -118,6 +118,13 @@ export function startEndpoint(o: EndpointOptions): { view?: LiveView } | { error
     say.event("http", { address }, () => t.httpListening(address), "always");
     return { view };
   } catch (error) {
-    return { error: t.httpFailed(formatAddress(o.host, o.port), errorReason(t, error)) };
+    const code = errorCode(error);
+    // A name that does not resolve makes Bun.serve fail with odd codes (ENOTTY, seen in 1.4.5).
+    const named = !/^[\d.]+$/.test(o.host) && !o.host.includes(":");
+    const reason =
+      code === "EADDRINUSE" || code === "EACCES" || !named
+        ? errorReason(t, error)
+        : t.unresolved(o.host);
+    return { error: t.httpFailed(formatAddress(o.host, o.port), reason) };
   }
 }

@@ -85,7 +85,7 @@ function parseV1(bytes: Uint8Array): ParseResult {
   if (f[1] === "UNKNOWN") return done({ version: 1, command: "PROXY", family: "UNKNOWN" }, rest);
   if (f.length !== 6 || (f[1] !== "TCP4" && f[1] !== "TCP6")) return invalid("v1Malformed");
   const [src, dst, sport, dport] = [f[2]!, f[3]!, port(f[4]!), port(f[5]!)];
-  const ok = f[1] === "TCP4" ? isIPv4(src) && isIPv4(dst) : src.includes(":") && dst.includes(":");
+  const ok = f[1] === "TCP4" ? isIPv4(src) && isIPv4(dst) : isIPv6(src) && isIPv6(dst);
   if (!ok || sport === undefined || dport === undefined) return invalid("v1Malformed");
   return done(
     {
@@ -160,6 +160,13 @@ function ipv6(b: Uint8Array): string {
 function port(text: string): number | undefined {
   const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   return n >= 0 && n <= 65535 ? n : undefined;
+}
+
+/** Hex groups and colons (dots for an IPv4 tail): nothing a log line could be spoofed with. */
+function isIPv6(text: string): boolean {
+  return (
+    /^[0-9a-f:.]{2,45}$/i.test(text) && text.includes(":") && (text.match(/::/g)?.length ?? 0) <= 1
+  );
 }
 
 function isIPv4(text: string): boolean {

@@ -4,6 +4,7 @@
  * server answers is in use (refused, that server untouched); anything else is not ours to delete.
  */
 import { existsSync, lstatSync, unlinkSync, accessSync, constants } from "node:fs";
+import { errorCode } from "./errors.ts";
 import { dirname } from "node:path";
 
 export type UnixProblem = "inUse" | "notSocket" | "noDirectory" | "denied";
@@ -24,27 +25,45 @@ export async function claimSocketPath(path: string): Promise<UnixProblem | undef
     return undefined; // nothing there
   }
   if (!stat.isSocket()) return "notSocket";
-  if (await answers(path)) return "inUse";
-  unlinkSync(path); // stale: left by a server that did not exit cleanly
+  const answer = await answers(path);
+  if (answer === "yes") return "inUse";
+  if (answer === "denied") return "denied"; // someone's, and not ours to judge or delete
+  try {
+    unlinkSync(path); // stale: left by a server that did not exit cleanly
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "EPERM" || code === "EACCES") return "denied";
+    // ENOENT: another server starting at the same moment removed it first; listen() decides.
+  }
   return undefined;
 }
 
 /** Does a server accept connections on this socket file? (Connects and leaves at once.) */
-async function answers(path: string): Promise<boolean> {
+async function answers(path: string): Promise<"yes" | "no" | "denied"> {
   try {
     const socket = await Bun.connect({ unix: path, socket: { data() {}, error() {} } });
     socket.end();
-    return true;
-  } catch {
-    return false;
+    return "yes";
+  } catch (error) {
+    const code = errorCode(error);
+    return code === "EACCES" || code === "EPERM" ? "denied" : "no";
   }
 }
 
-/** The server's own socket file goes when the server does. */
+/**
+ * The server's own socket file goes when the server does: only that file, the one it bound
+ * (same inode), never one another server put at the same path since.
+ */
 export function removeOnExit(path: string): void {
+  let ours: number;
+  try {
+    ours = lstatSync(path).ino;
+  } catch {
+    return;
+  }
   process.on("exit", () => {
     try {
-      unlinkSync(path);
+      if (lstatSync(path).ino === ours) unlinkSync(path);
     } catch {} // already gone
   });
 }

@@ -246,8 +246,8 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     await Promise.all(Array.from({ length: o.count - 1 }, (_, i) => start(i + 2)));
     if (!stopping) {
       ready = true;
-      o.listening(port);
       o.serving?.(collect, () => !stopping && workers.every((w) => w !== undefined));
+      o.listening(port);
     }
   }
   return done.promise;

@@ -53,6 +53,8 @@ describe("PROXY protocol v1", () => {
     ["PROXY TCP4 999.2.3.4 5.6.7.8 1 2\r\n", "v1Malformed"],
     ["PROXY TCP4 1.2.3.4 5.6.7.8 1 99999\r\n", "v1Malformed"],
     ["PROXY TCP5 1.2.3.4 5.6.7.8 1 2\r\n", "v1Malformed"],
+    ["PROXY TCP6 \x1b[2J\x1b[31mHACKED: ::1 1 2\r\n", "v1Malformed"], // not an address: no log forging
+    ["PROXY TCP6 ::1\u202e ::1 1 2\r\n", "v1Malformed"],
     ["PROXY " + "x".repeat(120), "v1TooLong"], // 107 bytes and no CRLF
   ])("refused: %p", (input, problem) => {
     expect(parse(text(input))).toEqual({ state: "invalid", problem } as never);

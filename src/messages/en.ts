@@ -176,6 +176,7 @@ export const en = {
     `closing ${plural(n, "connection", "connections")} still open ${seconds.format(secs)} s after the stop (--drain-timeout)`,
   httpListening: (address: string) =>
     `health and metrics on http://${address}/ (/healthz, /readyz, /metrics)`,
+  unresolved: (host: string) => `cannot resolve host "${host}"`,
   httpFailed: (address: string, reason: string) =>
     `error: cannot serve health and metrics on ${address}: ${reason}`,
   serverUsage: "Usage: bun run server [options]",
@@ -384,6 +385,8 @@ with what was sent, what came back and, for a failure, the likely cause and what
     `the connection ended during "${check}", and mode once serves a single connection`,
   probeGone: "the server is gone (a new connection was refused)",
   probeHung: (check: string) => `the server stopped answering during "${check}"`,
+  probeFlooded: "the server sent far more than it was sent (over 32 MB): cut off",
+  probeOutOfTime: (secs: number) => `the whole probe ran out of its ${secs} s`,
   probeCause: {
     notRun: (reason: string) => `not checked: ${reason}`,
     noEcho: (secs: number) =>

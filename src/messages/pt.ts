@@ -170,6 +170,7 @@ export const pt: Messages = {
     `fechando ${plural(n, "conexão ainda aberta", "conexões ainda abertas")} ${seconds.format(secs)} s depois da parada (--drain-timeout)`,
   httpListening: (address) =>
     `saúde e métricas em http://${address}/ (/healthz, /readyz, /metrics)`,
+  unresolved: (host) => `não foi possível resolver o host "${host}"`,
   httpFailed: (address, reason) =>
     `erro: não foi possível servir saúde e métricas em ${address}: ${reason}`,
   // servidor
@@ -377,6 +378,8 @@ servidor respondeu), 2 erro de uso.`,
     `a conexão terminou durante "${check}", e o modo once atende uma única conexão`,
   probeGone: "o servidor não está mais lá (uma nova conexão foi recusada)",
   probeHung: (check) => `o servidor parou de responder durante "${check}"`,
+  probeFlooded: "o servidor enviou muito mais do que recebeu (mais de 32 MB): cortado",
+  probeOutOfTime: (secs) => `a verificação inteira esgotou seus ${secs} s`,
   probeCause: {
     notRun: (reason) => `não verificado: ${reason}`,
     noEcho: (secs) =>

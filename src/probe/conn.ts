@@ -16,6 +16,19 @@ export interface Target {
 export type Ending = "complete" | "eof" | "timeout";
 
 const PIECE = 1 << 20; // at most this much per write() call
+/** More than any check sends (10 MB): a server that sends beyond it is cut off, not stored. */
+export const MAX_KEPT = 32 << 20;
+
+/**
+ * The whole run's end: no wait goes past it, however the server trickles (a byte every few
+ * seconds would otherwise keep every wait alive). Set by the battery (run.ts).
+ */
+let deadline = Infinity;
+export function runUntil(at: number): void {
+  deadline = at;
+}
+export const outOfTime = () => performance.now() >= deadline;
+const leftOf = (ms: number) => Math.max(0, Math.min(ms, deadline - performance.now()));
 const STALL_MS = 100; // a write that waits this long for drain, while we do not read, resumes reading
 
 export class ProbeConn {
@@ -26,6 +39,8 @@ export class ProbeConn {
   eof = false;
   closed = false;
   reset = false;
+  /** The server sent more than MAX_KEPT: cut off. */
+  flooded = false;
   private paused = false;
   private wakers: (() => void)[] = [];
   /** Slow reading: pause for `pauseMs` after every `every` bytes. */
@@ -85,6 +100,11 @@ export class ProbeConn {
   }
 
   private received(chunk: Uint8Array): void {
+    if (this.bytes + chunk.length > MAX_KEPT) {
+      // A server that sends far more than it was sent: stop listening to it.
+      this.flooded = true;
+      return this.close();
+    }
     this.chunks.push(chunk);
     this.bytes += chunk.length;
     const slow = this.slow;
@@ -145,7 +165,7 @@ export class ProbeConn {
       at += n;
       if (n === offered) continue; // all taken: the next piece
       const waited = performance.now() - idleSince;
-      if (waited >= idleMs) return "stalled";
+      if (waited >= idleMs || outOfTime()) return "stalled";
       const event = await this.next(Math.min(STALL_MS, idleMs - waited));
       if (!event && this.paused && !this.slow) this.resume();
     }
@@ -156,7 +176,7 @@ export class ProbeConn {
    * Waits until `size` bytes have been received, the peer ends, or no byte comes for `idleMs`
    * (and never longer than `capMs` in all).
    */
-  async until(size: number, idleMs: number, capMs = idleMs * 20): Promise<Ending> {
+  async until(size: number, idleMs: number, capMs = idleMs * 4): Promise<Ending> {
     const start = performance.now();
     let last = start;
     let seen = this.bytes;
@@ -167,8 +187,8 @@ export class ProbeConn {
       if (this.bytes > seen) ((seen = this.bytes), (last = now));
       // A pause we made ourselves is not the server's silence.
       const quiet = this.paused ? 0 : now - last;
-      if (quiet >= idleMs || now - start >= capMs) return "timeout";
-      await this.next(Math.min(idleMs - quiet, capMs - (now - start)));
+      if (quiet >= idleMs || now - start >= capMs || outOfTime()) return "timeout";
+      await this.next(leftOf(Math.min(idleMs - quiet, capMs - (now - start))));
     }
   }
 
@@ -176,7 +196,7 @@ export class ProbeConn {
   async ended(ms: number): Promise<boolean> {
     const start = performance.now();
     while (!this.eof) {
-      const left = ms - (performance.now() - start);
+      const left = leftOf(ms - (performance.now() - start));
       if (left <= 0) return false;
       await this.next(left);
     }
@@ -186,8 +206,8 @@ export class ProbeConn {
   /** Waits up to `ms` for quiet: returns once no byte has come for `quietMs`. */
   async settle(quietMs: number, ms: number): Promise<void> {
     const start = performance.now();
-    while (!this.eof && performance.now() - start < ms) {
-      if (!(await this.next(quietMs))) return;
+    while (!this.eof && performance.now() - start < ms && !outOfTime()) {
+      if (!(await this.next(leftOf(quietMs)))) return;
     }
   }
 

@@ -7,7 +7,10 @@ import type { Messages } from "../messages/index.ts";
 import type { Mode } from "../values.ts";
 import * as checks from "./checks.ts";
 import { type CheckResult, type Context, modeRule, notRun } from "./checks.ts";
-import { ProbeConn, type Target } from "./conn.ts";
+import { outOfTime, ProbeConn, runUntil, type Target } from "./conn.ts";
+
+/** The whole battery's time, however a server trickles: ten waits' worth. */
+const RUN_WAITS = 10;
 
 export interface Report {
   results: CheckResult[];
@@ -35,6 +38,7 @@ export async function runProbe(
   slowPauseMs: number,
 ): Promise<Report> {
   const ctx: Context = { t, target, timeoutMs, slowPauseMs, figures: {} };
+  runUntil(performance.now() + RUN_WAITS * timeoutMs);
   const results: CheckResult[] = [];
   let conn: ProbeConn;
   try {
@@ -67,10 +71,13 @@ export async function runProbe(
       // Not one byte back and the connection still open: the server hangs. Not waited for again.
       const hung = list.find((r) => r.code === "noEcho" && !conn.closed);
       if (hung) lost = t.probeHung(hung.name);
+      else if (conn.flooded) lost = t.probeFlooded;
+      else if (outOfTime()) lost = t.probeOutOfTime(Math.round((RUN_WAITS * timeoutMs) / 1000));
     }
   } finally {
     conn.close();
   }
-  results.push(lost === t.probeGone ? notRun(ctx, expect, lost) : await modeRule[expect](ctx));
+  const skipRule = lost === t.probeGone || conn.flooded || outOfTime();
+  results.push(skipRule ? notRun(ctx, expect, lost ?? t.probeGone) : await modeRule[expect](ctx));
   return { results, figures: ctx.figures };
 }
