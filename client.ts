@@ -17,7 +17,7 @@ import pkg from "./package.json";
 import { startup } from "./src/command-line.ts";
 import { clientOptions, clientSettings } from "./src/options.ts";
 import { Outbox } from "./src/outbox.ts";
-import { escaped, formatAddress } from "./src/text.ts";
+import { escaped, formatAddress, preview } from "./src/text.ts";
 import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/errors.ts";
 import { EchoTimeout, EchoWaiter } from "./src/echo-waiter.ts";
 import { isStopWord, lines, withoutCR } from "./src/lines.ts";
@@ -97,7 +97,8 @@ const stream: SocketHandler<undefined> = {
     if (settings.hexdump) dump("in", chunk);
     const extra = echo.push(chunk);
     // Said once; a server that streams on would otherwise flood the terminal.
-    if (extra > 0 && stray === 0) note(err.warning(t.unexpectedBytes(extra)));
+    // After the echo they came with is printed (a server that adds a prefix, say).
+    if (extra > 0 && stray === 0) setImmediate(() => note(err.warning(t.unexpectedBytes(extra))));
     stray += extra;
   },
   drain(socket) {
@@ -165,7 +166,7 @@ const dumped = { in: 0, out: 0 }; // --hexdump: where each direction's next piec
 
 /** --hexdump: a piece received, or taken by the kernel, on stderr (stdout is for echoes). */
 function dump(way: "in" | "out", bytes: Uint8Array): void {
-  const head = (way === "in" ? t.hexIn : t.hexOut)(0, bytes.length).slice(3); // no "#0 "
+  const head = (way === "in" ? t.hexReceived : t.hexSent)(bytes.length);
   note(err.status(hexdump(head, bytes, dumped[way], t.hexNotShown).join("\n")));
   dumped[way] += bytes.length;
 }
@@ -173,7 +174,10 @@ let sentAny = false;
 let handshaken = !tls;
 
 // Say "connected" only once the server has been verified.
-if (tls) await waitFor(secured.promise, timeout, () => true, t.handshakeTimeout(timeout));
+if (tls) {
+  const pending = () => t.stillWaiting(STILL_WAITING_MS / 1000);
+  await waitFor(secured.promise, timeout, pending, t.handshakeTimeout(timeout));
+}
 handshaken = true;
 const hello = datagrams ? t.connectedUdp : tls ? t.connectedTls : t.connected;
 console.error(err.status(hello(address)));
@@ -219,7 +223,12 @@ async function exchange(socket: Socket, sent: Uint8Array): Promise<Uint8Array> {
   const echoed = echo.expect(sent.length, timeout * 1000);
   trace(0, "send", `${sent.length} bytes`);
   if (!outbox.send(sink(socket), sent) && outbox.broken) fail(t.serverClosed);
-  return waitFor(echoed, 0, () => echo.received === 0, t.echoTimeout(timeout));
+  // After a pause: nothing yet, or part of the echo (a server that dropped the newline, say).
+  const pending = () =>
+    echo.received === 0
+      ? t.stillWaiting(STILL_WAITING_MS / 1000)
+      : t.partialEcho(echo.received, sent.length, preview(echo.sofar()));
+  return waitFor(echoed, 0, pending, t.echoTimeout(timeout));
 }
 
 /** Over UDP: one datagram, sent again while its echo is late. */
@@ -235,17 +244,15 @@ async function exchangeDatagram(d: DatagramConversation, sent: Uint8Array): Prom
 
 /**
  * Waits for the echo (or the TLS handshake), giving up after `limitS` seconds (0: as long as it
- * takes), and says once, after a few seconds of nothing at all, that it is waiting on purpose.
+ * takes), and says once, after a few seconds, what it is waiting for (`pending`).
  */
 async function waitFor<T>(
   promise: Promise<T>,
   limitS: number,
-  nothingYet: () => boolean,
+  pending: () => string,
   timedOut: string,
 ): Promise<T> {
-  const still = setTimeout(() => {
-    if (nothingYet()) note(err.status(t.stillWaiting(STILL_WAITING_MS / 1000)));
-  }, STILL_WAITING_MS);
+  const still = setTimeout(() => note(err.status(pending())), STILL_WAITING_MS);
   const limit = limitS > 0 ? setTimeout(() => fail(timedOut), limitS * 1000) : undefined;
   try {
     return await promise;

@@ -19,7 +19,7 @@ import { probeOptions, probeSettings } from "./src/options.ts";
 import { printExit } from "./src/say.ts";
 import { stylesFor } from "./src/colors.ts";
 import { formatAddress } from "./src/text.ts";
-import { connectErrorMessage, tlsFileMessage } from "./src/errors.ts";
+import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/errors.ts";
 import { readCa, TlsFileError } from "./src/tls.ts";
 import { runProbe } from "./src/probe/run.ts";
 import { reportJson, reportText } from "./src/probe/report.ts";
@@ -53,7 +53,11 @@ const report = await runProbe(
   settings.slowPause,
 );
 if (report.connectError !== undefined) {
-  const message = connectErrorMessage(t, report.connectError, host, port);
+  // Refused: it is the student's own server that is not there, not ours.
+  const message =
+    errorCode(report.connectError) === "ECONNREFUSED"
+      ? t.probeNoServer(address)
+      : connectErrorMessage(t, report.connectError, host, port);
   if (json) console.log(JSON.stringify({ address, expect, error: message }, null, 2));
   console.error(err.error(message));
   process.exit(1);

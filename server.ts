@@ -371,6 +371,7 @@ const BALANCER_GRACE_MS = 5000;
 const BALANCER_QUIET_MS = 200;
 let exitCode = 0;
 let balancerTold = () => {}; // set while phase 0 waits
+let readinessAsked = false; // /readyz has been asked: a balancer is watching
 
 function stop(signal: StopSignal): void {
   if (stopping) return force(signal);
@@ -385,7 +386,10 @@ function stop(signal: StopSignal): void {
     );
     setTimeout(cut, limit * 1000).unref();
   }
-  if (settings.httpPort === undefined || !role.alone) return stopAccepting();
+  // Phase 0 only for a balancer: one has asked /readyz, and the stop is SIGTERM (a person's
+  // Ctrl-C at the terminal, or a closed terminal, means now).
+  if (!readinessAsked || signal !== "SIGTERM" || !role.alone) return stopAccepting();
+  say.event("tellingBalancer", {}, () => t.tellingBalancer);
   const told = Promise.withResolvers<void>();
   balancerTold = told.resolve;
   const giveUp = setTimeout(stopAccepting, BALANCER_GRACE_MS);
@@ -404,6 +408,9 @@ function stop(signal: StopSignal): void {
 function stopAccepting(): void {
   if (draining) return;
   draining = true;
+  // The grace period counts from here, not from each connection's last byte.
+  now = performance.now();
+  for (const socket of connections) socket.data.seen = now;
   listener?.stop();
   for (const socket of queue.splice(0)) socket.end(); // never served: nothing to finish
   if (connections.size === 0) return finish();
@@ -423,7 +430,8 @@ function cutAll(event: string, line: string): void {
 
 function force(signal: StopSignal): void {
   exitCode = forcedStatus(signal);
-  cutAll("forced", t.forced(connections.size));
+  stopAccepting(); // still telling a balancer? Not any more
+  if (connections.size > 0) cutAll("forced", t.forced(connections.size));
 }
 
 function finish(): void {
@@ -577,6 +585,7 @@ role.listening(port, () => announce(port));
 
 /** Serving, as a balancer asks: not once a stop came, nor in mode once once its client came. */
 function ready(): boolean {
+  readinessAsked = true; // someone balances the load: a stop will tell them first
   return listener !== undefined && !stopping && !(mode === "once" && current !== undefined);
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /**
- * bun run build: the server and the client as single-file executables, for machines with
+ * bun run build: the server, the client and the probe as single-file executables, for machines with
  * neither Bun nor Node.js. Writes dist/echo-server-<target> and dist/echo-client-<target> (.exe
  * on Windows), and dist/SHA256SUMS for the files this run built.
  *
@@ -28,7 +28,7 @@ export const TARGETS = {
   "windows-x64": "bun-windows-x64-baseline",
 } as const satisfies Record<string, Bun.Build.CompileTarget>;
 export type Target = keyof typeof TARGETS;
-export const PROGRAMS = ["server", "client"] as const;
+export const PROGRAMS = ["server", "client", "probe"] as const;
 
 /** The flags measured in bench/RESULTS.md ("Single-file executables"); these are the chosen ones. */
 export interface Flags {

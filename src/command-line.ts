@@ -7,6 +7,7 @@
  */
 import { BadValue, boolean as parseBoolean } from "./values.ts";
 import { catalogs, type Lang, langFromEnv, type Messages } from "./messages/index.ts";
+import { invocation } from "./self.ts";
 
 type HelpKey = keyof Messages["optionHelp"];
 
@@ -212,21 +213,29 @@ export function startup<T extends Table, S>(
   const { t } = chooseLanguage(argv, env);
   const text =
     program === "server"
-      ? { usage: t.serverUsage, intro: t.serverIntro, outro: t.serverOutro }
+      ? { intro: t.serverIntro, outro: t.serverOutro }
       : program === "client"
-        ? { usage: t.clientUsage, intro: t.clientIntro, outro: t.clientOutro }
+        ? { intro: t.clientIntro, outro: t.clientOutro }
         : program === "probe"
-          ? { usage: t.probeUsage, intro: t.probeIntro, outro: t.probeOutro }
-          : { usage: `Usage: bun run ${program} [options]`, intro: "", outro: "", ...words };
+          ? { intro: t.probeIntro, outro: t.probeOutro }
+          : { intro: "", outro: "", ...words };
+  const command = invocation(program);
   try {
     const parsed = parseCommandLine(table, argv, env, t);
     if (parsed.action === "help")
-      return { t, exit: { code: 0, text: helpText(table, t, text), toStderr: false } };
+      return {
+        t,
+        exit: {
+          code: 0,
+          text: helpText(table, t, { usage: t.usage(command), ...text }),
+          toStderr: false,
+        },
+      };
     if (parsed.action === "version")
       return { t, exit: { code: 0, text: version, toStderr: false } };
     return { t, settings: settle(parsed.values, t, parsed.given) };
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    return { t, exit: { code: 2, text: t.usageError(error.message, program), toStderr: true } };
+    return { t, exit: { code: 2, text: t.usageError(error.message, command), toStderr: true } };
   }
 }

@@ -13,6 +13,11 @@ export class EchoWaiter {
   private settle: ((echo: Uint8Array) => void) | undefined;
   private fail: ((error: Error) => void) | undefined;
 
+  /** The part of the awaited echo that has come so far. */
+  sofar(): Uint8Array {
+    return concat(this.parts, this.have);
+  }
+
   /** Bytes of the awaited echo so far. */
   get received(): number {
     return this.have;

@@ -36,6 +36,9 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Serv
   const server: Server<undefined> = Bun.serve({
     hostname,
     port,
+    // A health check asks and goes: a connection that sits idle is let go soon, so that idle
+    // HTTP clients cannot hold the descriptors the echo service counts on.
+    idleTimeout: 5,
     websocket: {
       open(ws) {
         ws.subscribe("live");

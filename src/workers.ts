@@ -10,6 +10,7 @@
 import type { Subprocess } from "bun";
 import type { Figures } from "./metrics.ts";
 import { onStopSignal, type StopSignal } from "./signals.ts";
+import { compiled } from "./self.ts";
 
 /** Set by the parent in each worker's environment: "K/N", and the port they all share. */
 export const WORKER_ENV = "ECHO_WORKER";
@@ -137,7 +138,6 @@ export interface SuperviseOptions {
  * executable (bun build --compile) is the program itself, and its Bun.main is a virtual path.
  */
 function self(): string[] {
-  const compiled = Bun.main.startsWith("/$bunfs/") || /^[A-Z]:[\\/]~BUN[\\/]/i.test(Bun.main);
   return compiled ? [process.execPath] : [process.execPath, Bun.main];
 }
 

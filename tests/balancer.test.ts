@@ -11,7 +11,6 @@ import { connect as netConnect } from "node:net";
 import {
   BUN,
   freePort,
-  have,
   Peer,
   randomBytes,
   run,
@@ -274,7 +273,10 @@ describe("logs and drain", () => {
   });
 });
 
-describe.skipIf(!have("haproxy"))("behind HAProxy", () => {
+// Debian puts it in /usr/sbin, which a non-root PATH may lack.
+const HAPROXY = Bun.which("haproxy") ?? Bun.which("haproxy", { PATH: "/usr/sbin:/sbin" });
+
+describe.skipIf(HAPROXY === null)("behind HAProxy", () => {
   const backends: Child[] = [];
   afterAll(() => backends.forEach((b) => b.proc.kill("SIGKILL")));
 
@@ -321,7 +323,7 @@ listen echo
     const cfg = join(dir, "haproxy.cfg");
     writeFileSync(cfg, config);
     const servers = { a: await backend(a, ha), b: await backend(b, hb) };
-    const haproxy = runCommand(["haproxy", "-f", cfg, "-db"]);
+    const haproxy = runCommand([HAPROXY!, "-f", cfg, "-db"]);
     // Ready when a session goes through (HAProxy prints nothing when it starts).
     for (let i = 0; ; i++) {
       const ok = await session(front, 1).then(

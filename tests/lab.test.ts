@@ -132,7 +132,9 @@ async function secondClientWaits(): Promise<void> {
   const server = await startServer(["--mode", "sequential"]);
   const first = await connectedPeer(server);
   const second = run("client.ts", ["--port", String(server.port)], { stdin: "segundo\n" });
-  await second.err.waitFor(/^still waiting for the server after 3\.0 s/);
+  await second.err.waitFor(
+    /^no echo yet after 3\.0 s; still waiting \(a server in mode sequential/,
+  );
   await server.out.waitFor("#2 waiting");
   await Bun.sleep(11_000); // the first student is still typing: longer than the old timeout
   expect(second.proc.exitCode).toBeNull();
@@ -340,7 +342,7 @@ describe("--hexdump", () => {
     expect(rows).toBeLessThanOrEqual(16 * 2 * heads.length + 2 * heads.length);
     expect(server.out.text).toMatch(/^ {2}… and [\d,]+ more bytes, not shown$/m);
     // The client's dump is on stderr: what it sent, then the echo's pieces at their offsets.
-    expect(client.err.text).toContain("> sent 100,001 bytes");
-    expect(client.err.text).toMatch(/^< received [\d,]+ bytes$/m);
+    expect(client.err.text).toContain("sent 100,001 bytes:");
+    expect(client.err.text).toMatch(/^received [\d,]+ bytes:$/m);
   });
 });

@@ -306,7 +306,9 @@ describe("what a student sees", () => {
     const port = await freePort();
     const none = run("probe.ts", ["--port", String(port)]);
     expect(await none.exited).toBe(1);
-    expect(none.err.text).toStartWith(`error: connection refused by 127.0.0.1:${port}`);
+    expect(none.err.all).toEqual([
+      `error: nothing listens at 127.0.0.1:${port}: start your echo server first, or check --host and --port`,
+    ]);
     const bad = run("probe.ts", ["--expect", "twice"]);
     expect(await bad.exited).toBe(2);
     expect(bad.err.text).toBe(
@@ -352,3 +354,22 @@ async function listening(port: number, proc: Bun.Subprocess): Promise<void> {
     }
   }
 }
+
+test("a server that closes after one recv(): said so, not blamed on the half-close", async () => {
+  const server = runCommand([
+    "python3",
+    "-c",
+    `
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept(); c.send(c.recv(1024)); c.close()
+`,
+  ]);
+  const port = (await server.out.waitFor(/^\d+$/)).trim();
+  const probe = run("probe.ts", ["--port", port, "--expect", "concurrent", "--timeout", "0.5"]);
+  expect(await probe.exited).toBe(1);
+  expect(probe.out.text).toContain("does it close after one recv()");
+  expect(probe.out.text).not.toContain("(recv() returned 0)"); // not the close-on-FIN mistake
+});

@@ -11,8 +11,8 @@ const size = (n: number) => (n >= 1 << 30 ? `${n / (1 << 30)}g` : `${n / (1 << 2
 
 export const en = {
   // shared
-  usageError: (problem: string, program: string) =>
-    `error: ${problem} (see: bun run ${program} --help)`,
+  usageError: (problem: string, command: string) => `error: ${problem} (see: ${command} --help)`,
+  usage: (command: string) => `Usage: ${command} [options]`,
   unknownOption: (option: string) => `unknown option ${option}`,
   missingValue: (option: string) => `option ${option} needs a value`,
   flagTakesNoValue: (option: string) => `option ${option} takes no value`,
@@ -172,6 +172,8 @@ export const en = {
     v2Malformed: "a malformed v2 header",
     timeout: "no header within 3 s",
   },
+  tellingBalancer:
+    "stopping: /readyz now answers 503; accepting a moment longer, until the balancer has heard it",
   drainTimedOut: (n: number, secs: number) =>
     `closing ${plural(n, "connection", "connections")} still open ${seconds.format(secs)} s after the stop (--drain-timeout)`,
   httpListening: (address: string) =>
@@ -179,7 +181,6 @@ export const en = {
   unresolved: (host: string) => `cannot resolve host "${host}"`,
   httpFailed: (address: string, reason: string) =>
     `error: cannot serve health and metrics on ${address}: ${reason}`,
-  serverUsage: "Usage: bun run server [options]",
   serverIntro: "Echo server, the passive side: sends back every byte it receives, unchanged.",
   serverOutro: `A first Ctrl-C, SIGTERM or SIGHUP stops accepting new connections and lets the
 open ones finish their echo; a second one closes them at once.
@@ -260,7 +261,6 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
     `error: internal error: ${reason}; the server stops (exit status 70)`,
 
   // client
-  clientUsage: "Usage: bun run client [options]",
   clientIntro: `Echo client, the active side: sends each line you type and prints the echo.
 Type fim (in any case) or press Ctrl-D to close the connection and leave;
 fim is not sent.`,
@@ -296,7 +296,11 @@ echo, 2 usage error.`,
   handshakeTimeout: (secs: number) =>
     `error: no TLS handshake from the server for ${seconds.format(secs)} s; giving up (see --timeout)`,
   stillWaiting: (secs: number) =>
-    `still waiting for the server after ${seconds.format(secs)} s (in mode sequential it serves one client at a time: yours comes next); Ctrl-C leaves`,
+    `no echo yet after ${seconds.format(secs)} s; still waiting (a server in mode sequential serves one client at a time; one that never answers keeps you waiting: Ctrl-C leaves)`,
+  partialEcho: (got: number, sent: number, preview: string) =>
+    `only ${number.format(got)} of the ${plural(sent, "byte", "bytes")} sent have come back so far: ${preview}; still waiting for the rest (did the server drop or change some? Ctrl-C leaves)`,
+  hexSent: (size: number) => `sent ${plural(size, "byte", "bytes")}:`,
+  hexReceived: (size: number) => `received ${plural(size, "byte", "bytes")}:`,
   inputFailed: (reason: string) => `error: cannot read standard input (${reason})`,
   strayFlood: (n: number) =>
     `warning: the server has sent ${plural(n, "byte", "bytes")} that echo no message`,
@@ -314,7 +318,6 @@ echo, 2 usage error.`,
     `error: no socket at ${path}; start the server first (bun run server --unix ${path})`,
 
   // probe
-  probeUsage: "Usage: bun run probe [options]",
   probeIntro: `Checks any echo server: sends what a grader would (a short line, a message in pieces,
 all 256 byte values, 10 MB fast and slowly, a half-close...) and prints one line per check,
 with what was sent, what came back and, for a failure, the likely cause and what to do.`,
@@ -335,6 +338,9 @@ with what was sent, what came back and, for a failure, the likely cause and what
     sequential: "mode sequential: one at a time",
     concurrent: "mode concurrent: two at once",
   },
+  probeSkip: "SKIP",
+  probeNoServer: (address: string) =>
+    `error: nothing listens at ${address}: start your echo server first, or check --host and --port`,
   probePass: "PASS",
   probeFail: "FAIL",
   probeWhy: "why:",
@@ -392,7 +398,7 @@ with what was sent, what came back and, for a failure, the likely cause and what
     noEcho: (secs: number) =>
       `nothing came back in ${seconds.format(secs)} s: your server did not send the bytes back (is it waiting to fill a buffer, or for more than was sent?)`,
     closed: (got: number, sent: number) =>
-      `the server closed the connection after echoing ${number.format(got)} of ${plural(sent, "byte", "bytes")} (did it crash? look at its terminal)`,
+      `the server closed the connection after echoing ${number.format(got)} of ${plural(sent, "byte", "bytes")} (does it close after one recv(), or did it crash? look at its terminal)`,
     reset: () =>
       "the connection was reset: the server crashed, or closed its socket with bytes still unread",
     upper: () => "the letters came back in upper case: your server changes the data",

@@ -12,7 +12,8 @@ const size = (n: number) => (n >= 1 << 30 ? `${n / (1 << 30)}g` : `${n / (1 << 2
 
 export const pt: Messages = {
   // comum
-  usageError: (problem, program) => `erro: ${problem} (veja: bun run ${program} --help)`,
+  usageError: (problem, command) => `erro: ${problem} (veja: ${command} --help)`,
+  usage: (command) => `Uso: ${command} [opções]`,
   unknownOption: (option) => `opção desconhecida: ${option}`,
   missingValue: (option) => `falta o valor da opção ${option}`,
   flagTakesNoValue: (option) => `a opção ${option} não recebe valor`,
@@ -166,6 +167,8 @@ export const pt: Messages = {
     v2Malformed: "um cabeçalho v2 malformado",
     timeout: "nenhum cabeçalho em 3 s",
   },
+  tellingBalancer:
+    "parando: o /readyz agora responde 503; aceitando conexões mais um instante, até o balanceador saber",
   drainTimedOut: (n, secs) =>
     `fechando ${plural(n, "conexão ainda aberta", "conexões ainda abertas")} ${seconds.format(secs)} s depois da parada (--drain-timeout)`,
   httpListening: (address) =>
@@ -174,7 +177,6 @@ export const pt: Messages = {
   httpFailed: (address, reason) =>
     `erro: não foi possível servir saúde e métricas em ${address}: ${reason}`,
   // servidor
-  serverUsage: "Uso: bun run server [opções]",
   serverIntro: "Servidor de eco, o lado passivo: devolve cada byte que recebe, sem alteração.",
   serverOutro: `O primeiro Ctrl-C, SIGTERM ou SIGHUP faz o servidor parar de aceitar conexões
 e deixa as abertas terminarem o eco; o segundo fecha todas na hora.
@@ -253,7 +255,6 @@ interno; 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo na hora.
     `erro: falha interna: ${reason}; o servidor vai parar (código de saída 70)`,
 
   // cliente
-  clientUsage: "Uso: bun run client [opções]",
   clientIntro: `Cliente de eco, o lado ativo: envia cada linha digitada e mostra o eco.
 Digite fim (em maiúsculas ou minúsculas) ou tecle Ctrl-D para fechar a conexão
 e sair; a palavra fim não é enviada.`,
@@ -289,7 +290,11 @@ perdido, 2 erro de uso.`,
   handshakeTimeout: (secs) =>
     `erro: o servidor não completou o handshake TLS em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   stillWaiting: (secs) =>
-    `ainda esperando o servidor após ${seconds.format(secs)} s (no modo sequential ele atende um cliente por vez: sua vez vai chegar); Ctrl-C para sair`,
+    `nenhum eco ainda depois de ${seconds.format(secs)} s; continuo esperando (um servidor no modo sequential atende um cliente por vez; um que nunca responde deixa você esperando: Ctrl-C sai)`,
+  partialEcho: (got, sent, preview) =>
+    `só ${number.format(got)} dos ${plural(sent, "byte enviado", "bytes enviados")} voltaram até agora: ${preview}; esperando o resto (o servidor perdeu ou alterou algum? Ctrl-C sai)`,
+  hexSent: (size) => `enviou ${plural(size, "byte", "bytes")}:`,
+  hexReceived: (size) => `recebeu ${plural(size, "byte", "bytes")}:`,
   inputFailed: (reason) => `erro: não foi possível ler a entrada padrão (${reason})`,
   strayFlood: (n) =>
     `aviso: ao todo, o servidor enviou ${plural(n, "byte que não é", "bytes que não são")} eco de nenhuma mensagem`,
@@ -307,7 +312,6 @@ perdido, 2 erro de uso.`,
     `erro: não há socket em ${path}; inicie o servidor antes (bun run server --unix ${path})`,
 
   // probe
-  probeUsage: "Uso: bun run probe [opções]",
   probeIntro: `Verifica qualquer servidor de eco: envia o que um corretor enviaria (uma linha curta,
 uma mensagem em pedaços, os 256 valores de byte, 10 MB rápido e devagar, um half-close...)
 e mostra uma linha por verificação, com o que foi enviado, o que voltou e, numa falha,
@@ -321,7 +325,7 @@ servidor respondeu), 2 erro de uso.`,
     pieces: "uma mensagem em 3 pedaços",
     together: "3 mensagens numa escrita",
     allBytes: "os 256 valores de byte",
-    bulk: "10 MB lendo junto",
+    bulk: "10 MB lendo ao mesmo tempo",
     slowRead: "10 MB lidos devagar",
     halfClose: "half-close após 1 MB",
     closesAfter: "fecha depois do cliente",
@@ -329,15 +333,18 @@ servidor respondeu), 2 erro de uso.`,
     sequential: "modo sequential: um por vez",
     concurrent: "modo concurrent: dois juntos",
   },
+  probeSkip: "PULOU",
+  probeNoServer: (address) =>
+    `erro: nada escuta em ${address}: inicie o seu servidor de eco antes, ou confira --host e --port`,
   probePass: "OK   ",
   probeFail: "FALHA",
   probeWhy: "por quê:",
   probeWhat: "o que fazer:",
-  probeLine: (sent, got) => `enviou ${sent}; voltou ${got}`,
+  probeLine: (sent, got) => `enviado: ${sent}; resposta: ${got}`,
   probeLatency: (ms, n) =>
     `latência: ${ms.toFixed(2).replace(".", ",")} ms por ida e volta (mediana de ${n}), só para informação`,
   probeThroughput: (mbs) =>
-    `vazão: ${number.format(Math.round(mbs))} MB/s de eco (10 MB lendo junto), só para informação`,
+    `vazão: ${number.format(Math.round(mbs))} MB/s de eco (10 MB lendo ao mesmo tempo), só para informação`,
   probeSummary: (passed, total) =>
     `${number.format(passed)} de ${plural(total, "verificação passou", "verificações passaram")}`,
   probeEnding: {
@@ -385,7 +392,7 @@ servidor respondeu), 2 erro de uso.`,
     noEcho: (secs) =>
       `nada voltou em ${seconds.format(secs)} s: seu servidor não devolveu os bytes (está esperando encher um buffer, ou mais do que foi enviado?)`,
     closed: (got, sent) =>
-      `o servidor fechou a conexão depois de ecoar ${number.format(got)} de ${plural(sent, "byte", "bytes")} (ele caiu? veja o terminal dele)`,
+      `o servidor fechou a conexão depois de ecoar ${number.format(got)} de ${plural(sent, "byte", "bytes")} (ele fecha depois de um recv(), ou caiu? veja o terminal dele)`,
     reset: () =>
       "a conexão foi interrompida (reset): o servidor caiu, ou fechou o socket com bytes ainda não lidos",
     upper: () => "as letras voltaram em maiúsculas: seu servidor altera os dados",

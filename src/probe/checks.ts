@@ -46,6 +46,8 @@ export interface Context {
   slowPauseMs: number;
   /** Figures, for information: filled in by the checks that measure them. */
   figures: { latencyMs?: number; roundTrips?: number; throughputMBs?: number };
+  /** An earlier check saw the server close before its echo was out, with no FIN from us. */
+  closedEarly?: boolean;
 }
 
 const MB = 1 << 20;
@@ -110,14 +112,15 @@ function generic(ctx: Context, o: Observation, sent: number, got: number): Failu
     case "exact":
       return undefined;
     case "nothing":
-      if (o.ending === "eof") return { code: "closed", args: [0, sent] };
+      if (o.ending === "eof")
+        return ((ctx.closedEarly = true), { code: "closed", args: [0, sent] });
       return { code: "noEcho", args: [secs(ctx)] };
     case "upper":
       return { code: "upper" };
     case "short":
-      return o.ending === "eof"
-        ? { code: "closed", args: [got, sent] }
-        : { code: "lost", args: [got, sent, secs(ctx)] };
+      if (o.ending === "eof")
+        return ((ctx.closedEarly = true), { code: "closed", args: [got, sent] });
+      return { code: "lost", args: [got, sent, secs(ctx)] };
     case "extra":
       return { code: "extra", args: [o.extra] };
     case "gaps":
@@ -314,7 +317,8 @@ export async function halfClose(ctx: Context, conn: ProbeConn): Promise<CheckRes
   let failure: Failure | undefined;
   if (o.kind !== "exact" && conn.reset) failure = { code: "reset" };
   else if (w === "stalled" && o.kind !== "exact") failure = { code: "stalled", args: [secs(ctx)] };
-  else if ((o.kind === "short" || o.kind === "nothing") && ending === "eof")
+  // Closing early without our FIN too (an earlier check) is that mistake, not this one.
+  else if ((o.kind === "short" || o.kind === "nothing") && ending === "eof" && !ctx.closedEarly)
     failure = { code: "closeOnFin", args: [got.length, data.length] };
   else failure = generic(ctx, o, data.length, got.length);
   const sent = ctx.t.probeHalfClose(data.length);

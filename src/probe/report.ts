@@ -7,6 +7,11 @@ export function reportText(t: Messages, report: Report, paint: Styles): string[]
   const lines: string[] = [];
   const width = Math.max(...report.results.map((r) => r.name.length));
   for (const r of report.results) {
+    if (r.code === "notRun") {
+      // Never tried: not a failure of its own; the reason is one line.
+      lines.push(`${paint.status(t.probeSkip)}  ${r.name.padEnd(width)}  ${r.cause}`);
+      continue;
+    }
     const mark = r.passed ? paint.echo(t.probePass) : paint.error(t.probeFail);
     lines.push(`${mark}  ${r.name.padEnd(width)}  ${t.probeLine(r.sent, r.got)}`);
     if (!r.passed) {

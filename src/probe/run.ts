@@ -49,7 +49,8 @@ export async function runProbe(
   let lost: string | undefined; // why the checks left cannot run
   try {
     for (const [ids, step] of BATTERY) {
-      if (lost === undefined && conn.closed) {
+      // The server closed or ended the connection in the previous check (FIN counts too).
+      if (lost === undefined && (conn.closed || conn.eof)) {
         // The connection died in the previous check: a new one, unless mode once forbids it.
         if (expect === "once") lost = t.probeLostOnce(results.at(-1)!.name);
         else {
