@@ -10,6 +10,7 @@ import { errorCode } from "./errors.ts";
 import type { Trace } from "./trace.ts";
 
 export const FIRST_RESEND_MS = 500;
+const LONGEST_RESEND_MS = 4000; // doubling stops here: --retries 20 waits about a minute, not days
 
 export class Unreachable extends Error {}
 export class NoEcho extends Error {
@@ -18,10 +19,16 @@ export class NoEcho extends Error {
   }
 }
 
+interface Waiting {
+  sent: Uint8Array;
+  /** A datagram that came back different; shown only if the exact echo does not come. */
+  differing?: Uint8Array;
+  resolve: (echo: Uint8Array) => void;
+  reject: (e: Error) => void;
+}
+
 export class DatagramConversation {
-  private waiting:
-    | { sent: Uint8Array; resolve: (echo: Uint8Array) => void; reject: (e: Error) => void }
-    | undefined;
+  private waiting: Waiting | undefined;
   private answered: Uint8Array[] = []; // messages already echoed: late copies are ignored
   private socket!: udp.ConnectedSocket<"uint8array">;
   /** Datagrams that were no echo of ours (a copy that came late, say), counted, not shown. */
@@ -52,6 +59,8 @@ export class DatagramConversation {
       let tries = 0;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const attempt = () => {
+        const w = this.waiting;
+        if (w?.differing) return this.answer(w, w.differing); // no exact echo came: show this one
         if (tries > this.retries) {
           this.waiting = undefined;
           return reject(new NoEcho(tries));
@@ -63,7 +72,10 @@ export class DatagramConversation {
         } catch (error) {
           return this.failed(error);
         }
-        timer = setTimeout(attempt, FIRST_RESEND_MS * 2 ** (tries - 1));
+        timer = setTimeout(
+          attempt,
+          Math.min(LONGEST_RESEND_MS, FIRST_RESEND_MS * 2 ** (tries - 1)),
+        );
       };
       this.waiting = {
         sent,
@@ -89,6 +101,16 @@ export class DatagramConversation {
       this.duplicates++;
       return;
     }
+    if (!same(w.sent, data)) {
+      // Not our bytes: a stray datagram, or the server changed them. The exact echo may be right
+      // behind it; it is taken only if nothing better comes before the next resend.
+      w.differing ??= data;
+      return;
+    }
+    this.answer(w, data);
+  }
+
+  private answer(w: Waiting, data: Uint8Array): void {
     this.waiting = undefined;
     this.answered.push(w.sent);
     if (this.answered.length > 16) this.answered.shift();

@@ -116,6 +116,7 @@ export function serverSettings(values: ServerValues, t: Messages, given: Set<str
     if (tlsFiles) throw new UsageError(t.notWith("--udp", "--tls-cert"));
     if (rest.unix !== undefined) throw new UsageError(t.notWith("--udp", "--unix"));
     if (rest.workers > 1) throw new UsageError(t.notWith("--udp", "--workers"));
+    if (rest.hexdump) throw new UsageError(t.notWith("--udp", "--hexdump"));
     rest.mode = "concurrent";
   }
   if (rest.proxyProtocol && tlsFiles) {
@@ -142,6 +143,7 @@ export function clientSettings(values: ClientValues, t: Messages, given: Set<str
   const secure = tls || tlsCa !== undefined || insecure;
   if (rest.udp && secure) throw new UsageError(t.notWith("--udp", "--tls"));
   if (rest.udp && rest.unix !== undefined) throw new UsageError(t.notWith("--udp", "--unix"));
+  if (rest.udp && rest.hexdump) throw new UsageError(t.notWith("--udp", "--hexdump"));
   if (given.has("retries") && !rest.udp) throw new UsageError(t.onlyWith("--retries", "--udp"));
   if (rest.unix !== undefined)
     for (const key of ["host", "port"] as const)

@@ -193,6 +193,31 @@ describe("at human speed, and slower", () => {
   });
 });
 
+describe("the stop's grace period", () => {
+  test("counts from the signal: a client idle for a while before it still gets 2 s to say something", async () => {
+    const server = await startServer(["--mode", "concurrent"]);
+    const peer = await connectedPeer(server);
+    await Bun.sleep(1900); // idle before the stop: the grace must not count this
+    server.proc.kill("SIGTERM");
+    await server.out.waitFor("stopping");
+    await Bun.sleep(1000); // a person typing, within the 2 s after the signal
+    await peer.send(new TextEncoder().encode("ainda\n"));
+    await peer.until(6);
+    expect(peer.text()).toBe("ainda\n");
+    peer.finish();
+    expect(await server.exited).toBe(0);
+  });
+
+  test("with --http-port, Ctrl-C at the terminal stops at once; SIGTERM waits for a balancer only if one asks", async () => {
+    const server = await startServer(["--mode", "concurrent", "--http-port", "0"]);
+    const http = Number(/:(\d+)\//.exec(await server.out.waitFor(/^health and metrics on/))![1]);
+    await fetch(`http://127.0.0.1:${http}/readyz`); // a balancer is watching
+    server.proc.kill("SIGINT");
+    expect(await server.exited).toBe(0);
+    expect(server.out.text).not.toContain("/readyz now answers 503");
+  });
+});
+
 describe("hostile peers", () => {
   test("a storm of connect-then-reset: no internal error, the server keeps serving", async () => {
     const server = await startServer(["--mode", "concurrent"]);

@@ -140,6 +140,7 @@ s.send(b"still there?"); print(s.recv(100).decode())
     [["--udp", "--tls-cert", "c.pem", "--tls-key", "k.pem"], "--udp does not go with --tls-cert"],
     [["--udp", "--unix", "/tmp/x.sock"], "--udp does not go with --unix"],
     [["--udp", "--mode", "concurrent", "--workers", "2"], "--udp does not go with --workers"],
+    [["--udp", "--hexdump"], "--udp does not go with --hexdump"],
   ])("server %p: exit 2, one line", async (args, message) => {
     const server = run("server.ts", ["--port", "0", ...args]);
     expect(await server.exited).toBe(2);
@@ -172,6 +173,23 @@ while True:
     expect(await client.exited).toBe(0);
     expect(client.out.all).toEqual(lines);
     expect(client.err.text).not.toContain("warning");
+  });
+
+  test("a stray datagram just before the echo is not taken for it", async () => {
+    const server = python(`
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+while True:
+    data, addr = s.recvfrom(70000)
+    s.sendto(b"junk\\n", addr)   # something else first
+    s.sendto(data, addr)
+`);
+    const port = (await server.out.waitFor(/^\d+$/)).trim();
+    const client = run("client.ts", ["--udp", "--port", port], { stdin: "um\ndois\n" });
+    expect(await client.exited).toBe(0);
+    expect(client.out.all).toEqual(["um", "dois"]);
+    expect(client.err.text).not.toContain("differs");
   });
 
   test("nobody listening: said as port unreachable, not a timeout", async () => {
@@ -215,6 +233,7 @@ while True: s.recvfrom(70000)
 
   test.each([
     [["--udp", "--tls"], "--udp does not go with --tls"],
+    [["--udp", "--hexdump"], "--udp does not go with --hexdump"],
     [["--retries", "2"], "--retries only makes sense with --udp"],
     [["--udp", "--retries", "99"], '--retries must be a whole number from 0 to 20, not "99"'],
     [["--unix", "/tmp/x.sock", "--port", "5"], "--unix does not go with --port"],
@@ -278,6 +297,23 @@ describe("Unix-domain sockets", () => {
     expect(client.out.all).toEqual(["ainda aqui"]);
     server.proc.kill("SIGTERM");
     expect(await server.exited).toBe(0);
+  });
+
+  test("a server in mode once that exits leaves alone the socket file a newer server made", async () => {
+    const path = join(dir, "handover.sock");
+    const once = await startServerOn(path, []);
+    const client = netConnect({ path }); // once's one client: once stops listening
+    await once.out.waitFor("no longer accepting");
+    const next = await startServerOn(path, ["--mode", "concurrent"]); // replaces the file
+    client.destroy();
+    expect(await once.exited).toBe(0);
+    expect(existsSync(path)).toBe(true); // once removed only its own file, which is gone
+    const check = run("client.ts", ["--unix", path], { stdin: "still\n" });
+    expect(await check.exited).toBe(0);
+    expect(check.out.all).toEqual(["still"]);
+    next.proc.kill("SIGTERM");
+    expect(await next.exited).toBe(0);
+    expect(existsSync(path)).toBe(false);
   });
 
   test.each([
