@@ -74,7 +74,8 @@ export function connectErrorMessage(
       if (unix !== undefined) return t.unixMissing(unix);
       break;
     case "ECONNREFUSED":
-      return t.refused(address);
+    case "ENOTSOCK":
+      return unix !== undefined ? t.unixRefused(unix) : t.refused(address);
     case "ENOTFOUND":
     case "EAI_NONAME":
     case "EAI_AGAIN":

@@ -155,6 +155,10 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   let ready = false; // every worker has listened once
   let exitCode = 0;
   const answers = new Map<number, { got: Figures[]; done: () => void; left: number }>();
+  // A worker that dies takes its counters with it: what it last reported is kept, so that the
+  // sums /metrics shows never go backwards (Prometheus would read that as a reset).
+  const lastKnown = new Map<number, Figures>();
+  const retired: Figures[] = [];
   let requests = 0;
   /** Asks every running worker for its figures; those that do not answer within 1 s are left out. */
   const collect = (): Promise<Figures[]> => {
@@ -162,7 +166,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     const request = ++requests;
     return new Promise((resolve) => {
       const entry = { got: [] as Figures[], left: running.length, done: () => {} };
-      entry.done = () => (answers.delete(request), resolve(entry.got));
+      entry.done = () => (answers.delete(request), resolve([...entry.got, ...retired]));
       answers.set(request, entry);
       for (const w of running) w.send({ figuresRequest: request } satisfies WorkerRequest);
       if (running.length === 0) entry.done();
@@ -194,6 +198,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
             const entry = answers.get(report.request);
             if (entry === undefined) return;
             entry.got.push(report.figures);
+            lastKnown.set(index, report.figures);
             if (--entry.left === 0) entry.done();
           } else if ("listening" in report) {
             port = report.listening;
@@ -222,6 +227,9 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
         }
         const signal = child.signalCode === null ? null : String(child.signalCode);
         o.died(index, child.pid, signal ? null : code, signal);
+        const last = lastKnown.get(index);
+        if (last) retired.push({ ...last, connectionsOpen: 0, connectionsPaused: 0 });
+        lastKnown.delete(index);
         const quick = performance.now() - startedAt < QUICK_DEATH_MS;
         quickDeaths[index - 1] = quick ? quickDeaths[index - 1]! + 1 : 0;
         if (quickDeaths[index - 1]! >= QUICK_DEATHS) {

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { connect as netConnect } from "node:net";
 import {
   BUN,
+  childrenOf,
   freePort,
   Peer,
   randomBytes,
@@ -223,6 +224,13 @@ describe("health, readiness and metrics", () => {
     const m = await scrape(http);
     expect(m.echo_connections_total).toBe(20);
     expect(m.echo_bytes_echoed_total).toBe(200_000);
+    // A worker dies: the counters it had reported stay in the sums (counters never go back).
+    const [first] = childrenOf(server.proc.pid);
+    process.kill(first!, "SIGKILL");
+    await server.err.waitFor("ended unexpectedly");
+    const after = await scrape(http);
+    expect(after.echo_connections_total).toBe(20);
+    expect(after.echo_bytes_echoed_total).toBe(200_000);
   });
 });
 

@@ -314,6 +314,8 @@ echo, 2 usage error.`,
     `error: no echo from ${address} after ${plural(tries, "try", "tries")}; UDP may lose datagrams, or no server is there (see --retries)`,
   lineTooLong: (size: number, max: number) =>
     `error: this line is ${number.format(size)} bytes with its newline; one UDP datagram carries at most ${number.format(max)}`,
+  unixRefused: (path: string) =>
+    `error: nothing answers at ${path}: not a socket, or one a server left behind (start the server: bun run server --unix ${path})`,
   unixMissing: (path: string) =>
     `error: no socket at ${path}; start the server first (bun run server --unix ${path})`,
 

@@ -308,6 +308,8 @@ perdido, 2 erro de uso.`,
     `erro: nenhum eco de ${address} depois de ${plural(tries, "tentativa", "tentativas")}; o UDP pode perder datagramas, ou não há servidor ali (veja --retries)`,
   lineTooLong: (size, max) =>
     `erro: esta linha tem ${number.format(size)} bytes com a quebra de linha; um datagrama UDP leva no máximo ${number.format(max)}`,
+  unixRefused: (path) =>
+    `erro: nada responde em ${path}: não é um socket, ou é um que um servidor deixou para trás (inicie o servidor: bun run server --unix ${path})`,
   unixMissing: (path) =>
     `erro: não há socket em ${path}; inicie o servidor antes (bun run server --unix ${path})`,
 
