@@ -94,7 +94,12 @@ export function parseCommandLine<T extends Table>(
     const name = eq > 0 ? arg.slice(0, eq) : arg;
     const key = byFlag.get(name);
     if (key === undefined) {
-      if (arg.startsWith("-") && arg !== "-") throw new UsageError(t.unknownOption(name));
+      if (arg.startsWith("-") && arg !== "-") {
+        const near = closest(name, [...byFlag.keys()]);
+        throw new UsageError(near ? t.unknownOptionNear(name, near) : t.unknownOption(name));
+      }
+      // `bun run server 5001`: the port, given without its flag.
+      if (/^\d+$/.test(arg) && byFlag.has("--port")) throw new UsageError(t.portWithoutFlag(arg));
       throw new UsageError(t.unexpectedArgument(arg));
     }
     const option = table[key]!;
@@ -143,6 +148,33 @@ export function parseCommandLine<T extends Table>(
     sources: sources as Record<keyof T, string>,
     given: set as Set<keyof T>,
   };
+}
+
+/** The flag a typo most likely meant: at most two edits away (`--prot` is `--port`). */
+function closest(typed: string, flags: string[]): string | undefined {
+  let best: { flag: string; d: number } | undefined;
+  for (const flag of flags) {
+    if (!flag.startsWith("--")) continue;
+    const d = distance(typed, flag);
+    if (d <= 2 && (best === undefined || d < best.d)) best = { flag, d };
+  }
+  return best?.flag;
+}
+
+/** Edit distance (Levenshtein), for short strings. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(
+        row[j]! + 1,
+        next[j - 1]! + 1,
+        row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    row = next;
+  }
+  return row[b.length]!;
 }
 
 const WIDTH = 80;

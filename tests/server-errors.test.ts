@@ -92,7 +92,8 @@ describe("usage errors: exit 2", () => {
     ],
     [["--verbose"], usage("unknown option --verbose")],
     [["--lang", "fr"], usage('--lang must be en or pt, not "fr"')],
-    [["5000"], usage('unexpected argument "5000"')],
+    [["5000"], usage('unexpected argument "5000" (to choose the port: --port 5000)')],
+    [["--prot", "5000"], usage("unknown option --prot (did you mean --port?)")],
   ])("%p", async (args, line) => {
     const server = run("server.ts", args);
     expect(await server.exited).toBe(2);

@@ -14,6 +14,10 @@ export const en = {
   usageError: (problem: string, command: string) => `error: ${problem} (see: ${command} --help)`,
   usage: (command: string) => `Usage: ${command} [options]`,
   unknownOption: (option: string) => `unknown option ${option}`,
+  unknownOptionNear: (option: string, near: string) =>
+    `unknown option ${option} (did you mean ${near}?)`,
+  portWithoutFlag: (arg: string) =>
+    `unexpected argument "${arg}" (to choose the port: --port ${arg})`,
   missingValue: (option: string) => `option ${option} needs a value`,
   flagTakesNoValue: (option: string) => `option ${option} takes no value`,
   unexpectedArgument: (arg: string) => `unexpected argument "${arg}"`,
@@ -72,7 +76,7 @@ export const en = {
     proxyProtocol:
       "every connection starts with a PROXY protocol header (v1 or v2) from a load balancer: read, never echoed; the client it names is shown",
     httpPort:
-      "serve GET /healthz, /readyz and /metrics (Prometheus) on this port; 0 picks a free one",
+      "serve the live page (GET /), /healthz, /readyz and /metrics (Prometheus) on this port; 0 picks a free one",
     httpHost: "address for --http-port",
     drainTimeout:
       "after a stop signal, close connections still open after this long; 0 = wait for them",
@@ -266,7 +270,7 @@ Type fim (in any case) or press Ctrl-D to close the connection and leave;
 fim is not sent.`,
   clientOutro: `Echoes go to stdout, one per line; the prompt and status lines go to stderr.
 Exit status: 0 left with fim or end of input, 1 connection error or lost
-echo, 2 usage error.`,
+echo, 2 usage error, 130 Ctrl-C.`,
   connected: (address: string) =>
     `connected to ${address}; type a message, or fim (or Ctrl-D) to leave`,
   connectedTls: (address: string) =>

@@ -15,6 +15,8 @@ export const pt: Messages = {
   usageError: (problem, command) => `erro: ${problem} (veja: ${command} --help)`,
   usage: (command) => `Uso: ${command} [opções]`,
   unknownOption: (option) => `opção desconhecida: ${option}`,
+  unknownOptionNear: (option, near) => `opção desconhecida: ${option} (você quis dizer ${near}?)`,
+  portWithoutFlag: (arg) => `argumento inesperado: "${arg}" (para escolher a porta: --port ${arg})`,
   missingValue: (option) => `falta o valor da opção ${option}`,
   flagTakesNoValue: (option) => `a opção ${option} não recebe valor`,
   unexpectedArgument: (arg) => `argumento inesperado: "${arg}"`,
@@ -75,7 +77,7 @@ export const pt: Messages = {
     proxyProtocol:
       "toda conexão começa com um cabeçalho do protocolo PROXY (v1 ou v2) vindo de um balanceador de carga: lido, nunca ecoado; mostra o cliente que ele indica",
     httpPort:
-      "atende GET /healthz, /readyz e /metrics (Prometheus) nesta porta; 0 escolhe uma livre",
+      "serve a página ao vivo (GET /), /healthz, /readyz e /metrics (Prometheus) nesta porta; 0 escolhe uma livre",
     httpHost: "endereço para --http-port",
     drainTimeout:
       "depois de um sinal de parada, fecha as conexões ainda abertas após esse tempo; 0 = espera por elas",
@@ -261,7 +263,7 @@ e sair; a palavra fim não é enviada.`,
   clientOutro: `Os ecos vão para a saída padrão, um por linha; o prompt e as linhas de estado
 vão para a saída de erro.
 Código de saída: 0 saiu com fim ou no fim da entrada, 1 erro de conexão ou eco
-perdido, 2 erro de uso.`,
+perdido, 2 erro de uso, 130 Ctrl-C.`,
   connected: (address) =>
     `conectado a ${address}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
   connectedTls: (address) =>
