@@ -150,31 +150,34 @@ export function parseCommandLine<T extends Table>(
   };
 }
 
-/** The flag a typo most likely meant: at most two edits away (`--prot` is `--port`). */
+/**
+ * The flag a typo most likely meant: one edit away (a letter wrong, missing, extra, or two
+ * swapped: `--prot` is `--port`), two for long flags.
+ */
 function closest(typed: string, flags: string[]): string | undefined {
   let best: { flag: string; d: number } | undefined;
   for (const flag of flags) {
     if (!flag.startsWith("--")) continue;
     const d = distance(typed, flag);
-    if (d <= 2 && (best === undefined || d < best.d)) best = { flag, d };
+    const allowed = flag.length >= 10 ? 2 : 1;
+    if (d <= allowed && (best === undefined || d < best.d)) best = { flag, d };
   }
   return best?.flag;
 }
 
-/** Edit distance (Levenshtein), for short strings. */
+/** Edit distance, a swap of two neighbours counting as one edit (optimal string alignment). */
 function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++)
-      next[j] = Math.min(
-        row[j]! + 1,
-        next[j - 1]! + 1,
-        row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    row = next;
-  }
-  return row[b.length]!;
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  return d[a.length]![b.length]!;
 }
 
 const WIDTH = 80;

@@ -282,7 +282,9 @@ describe("parseCommandLine", () => {
     expect(problem(serverOptions, ["--nope=1"])).toBe(en.unknownOption("--nope"));
     expect(problem(clientOptions, ["--quiet"])).toBe(en.unknownOption("--quiet")); // server only
     expect(problem(serverOptions, ["-x"])).toBe(en.unknownOption("-x"));
-    expect(problem(serverOptions, ["5000"])).toBe(en.unexpectedArgument("5000"));
+    expect(problem(serverOptions, ["5000"])).toBe(en.portWithoutFlag("5000"));
+    expect(problem(serverOptions, ["--prot"])).toBe(en.unknownOptionNear("--prot", "--port"));
+    expect(problem(serverOptions, ["extra"])).toBe(en.unexpectedArgument("extra"));
     expect(problem(serverOptions, ["--quiet=1"])).toBe(en.flagTakesNoValue("--quiet"));
     expect(problem(serverOptions, ["--nope"], {}, catalogs.pt)).toBe(
       catalogs.pt.unknownOption("--nope"),
