@@ -1,6 +1,12 @@
 /** --workers N: N server processes on one port (SO_REUSEPORT), supervised by the parent. */
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
+  BUN,
+  ROOT,
+  runCommand,
   alive,
   childrenOf,
   echoOf,
@@ -121,4 +127,40 @@ describe("--workers", () => {
     expect(child.err.all).toEqual([expect.stringContaining("is already in use")]);
     expect(child.out.text).not.toContain("listening on");
   });
+});
+
+test("where SO_REUSEPORT does not work: a warning, one process, and the label says so", async () => {
+  // A system without SO_REUSEPORT, played by a preload: a second listener on a port in use fails,
+  // as it does there, whatever reusePort asks.
+  const dir = mkdtempSync(join(tmpdir(), "echo-noreuse-"));
+  const preload = join(dir, "no-reuseport.ts");
+  writeFileSync(
+    preload,
+    `const listen = Bun.listen;
+const taken = new Set<number>();
+(Bun as any).listen = (options: any) => {
+  if (options.port && taken.has(options.port)) throw Object.assign(new Error("in use"), { code: "EADDRINUSE" });
+  const listener = listen(options);
+  taken.add(listener.port);
+  const stop = listener.stop.bind(listener);
+  listener.stop = (closeActive?: boolean) => (taken.delete(listener.port), stop(closeActive));
+  return listener;
+};
+`,
+  );
+  const server = runCommand([
+    BUN,
+    "--preload",
+    preload,
+    join(ROOT, "server.ts"),
+    ...["--port", "0", "--mode", "concurrent", "--workers", "2"],
+  ]);
+  await server.out.waitFor(/^listening on/);
+  expect(server.err.all).toEqual([
+    "warning: SO_REUSEPORT is not available here, so one process serves the port: running 1 worker",
+  ]);
+  expect(server.out.all[0]).toMatch(/^listening on 127\.0\.0\.1:\d+ \(mode concurrent\)$/);
+  expect(childrenOf(server.proc.pid)).toEqual([]); // no workers: this process serves
+  server.proc.kill("SIGTERM");
+  expect(await server.exited).toBe(0);
 });
