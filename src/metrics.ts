@@ -49,88 +49,74 @@ export function addUp(all: Figures[]): Figures {
   return sum;
 }
 
-/** The text a Prometheus server scrapes from GET /metrics. */
-export function exposition(f: Figures, startTimeSeconds: number, udp: boolean): string {
-  const lines: string[] = [];
-  const metric = (name: string, type: "counter" | "gauge", help: string, samples: string[]) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples);
-  };
-  const one = (name: string, value: number) => [`${name} ${value}`];
-  metric(
-    "echo_connections_total",
-    "counter",
-    "Connections accepted.",
-    one("echo_connections_total", f.connectionsTotal),
-  );
-  metric(
-    "echo_connections_open",
-    "gauge",
-    "Connections open now.",
-    one("echo_connections_open", f.connectionsOpen),
-  );
-  metric(
+/** Every metric of one sample: its name, type, help, and where its value comes from. */
+const METRICS: [string, "counter" | "gauge", string, (f: Figures) => number][] = [
+  ["echo_connections_total", "counter", "Connections accepted.", (f) => f.connectionsTotal],
+  ["echo_connections_open", "gauge", "Connections open now.", (f) => f.connectionsOpen],
+  [
     "echo_connections_paused",
     "gauge",
     "Open connections not read from while their echo waits for a slow reader (backpressure).",
-    one("echo_connections_paused", f.connectionsPaused),
-  );
-  metric(
-    "echo_bytes_received_total",
-    "counter",
-    "Bytes received from clients.",
-    one("echo_bytes_received_total", f.bytesReceived),
-  );
-  metric(
+    (f) => f.connectionsPaused,
+  ],
+  ["echo_bytes_received_total", "counter", "Bytes received from clients.", (f) => f.bytesReceived],
+  [
     "echo_bytes_echoed_total",
     "counter",
     "Bytes of echo handed to the kernel for the clients.",
-    one("echo_bytes_echoed_total", f.bytesEchoed),
-  );
-  metric(
-    "echo_connections_refused_total",
-    "counter",
-    "Connections closed without being served, by reason.",
-    Object.entries(f.refused).map(
-      ([reason, n]) => `echo_connections_refused_total{reason="${reason}"} ${n}`,
-    ),
-  );
-  metric(
+    (f) => f.bytesEchoed,
+  ],
+  [
     "echo_idle_timeouts_total",
     "counter",
     "Connections closed by --idle-timeout.",
-    one("echo_idle_timeouts_total", f.idleTimeouts),
-  );
-  if (udp) {
-    metric(
-      "echo_datagrams_total",
-      "counter",
-      "UDP datagrams received.",
-      one("echo_datagrams_total", f.datagrams),
-    );
-    metric(
-      "echo_datagram_bytes_echoed_total",
-      "counter",
-      "Bytes of UDP echo handed to the kernel.",
-      one("echo_datagram_bytes_echoed_total", f.datagramBytesEchoed),
-    );
-    metric(
-      "echo_datagrams_dropped_total",
-      "counter",
-      "UDP echoes dropped: the queue was at --max-buffer.",
-      one("echo_datagrams_dropped_total", f.datagramsDropped),
-    );
-    metric(
-      "echo_datagrams_unreachable_total",
-      "counter",
-      "UDP echoes whose sender had left (ICMP port unreachable).",
-      one("echo_datagrams_unreachable_total", f.datagramsUnreachable),
-    );
+    (f) => f.idleTimeouts,
+  ],
+];
+const UDP_METRICS: typeof METRICS = [
+  ["echo_datagrams_total", "counter", "UDP datagrams received.", (f) => f.datagrams],
+  [
+    "echo_datagram_bytes_echoed_total",
+    "counter",
+    "Bytes of UDP echo handed to the kernel.",
+    (f) => f.datagramBytesEchoed,
+  ],
+  [
+    "echo_datagrams_dropped_total",
+    "counter",
+    "UDP echoes dropped: the queue was at --max-buffer.",
+    (f) => f.datagramsDropped,
+  ],
+  [
+    "echo_datagrams_unreachable_total",
+    "counter",
+    "UDP echoes whose sender had left (ICMP port unreachable).",
+    (f) => f.datagramsUnreachable,
+  ],
+];
+
+/** The text a Prometheus server scrapes from GET /metrics. */
+export function exposition(f: Figures, startTimeSeconds: number, udp: boolean): string {
+  const lines: string[] = [];
+  const head = (name: string, type: string, help: string) =>
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  for (const [name, type, help, value] of [...METRICS, ...(udp ? UDP_METRICS : [])]) {
+    head(name, type, help);
+    lines.push(`${name} ${value(f)}`);
   }
-  metric(
+  // The one metric with a label: why a connection was turned away.
+  head(
+    "echo_connections_refused_total",
+    "counter",
+    "Connections closed without being served, by reason.",
+  );
+  for (const [reason, n] of Object.entries(f.refused))
+    lines.push(`echo_connections_refused_total{reason="${reason}"} ${n}`);
+  head(
     "process_start_time_seconds",
     "gauge",
     "Start time of the process since the Unix epoch in seconds.",
-    one("process_start_time_seconds", startTimeSeconds),
   );
+  lines.push(`process_start_time_seconds ${startTimeSeconds}`);
   return lines.join("\n") + "\n";
 }
