@@ -71,7 +71,7 @@ const lifecycle: SocketHandler<Conn> = {
     if (connections.size >= settings.maxConnections) return refuse(socket);
     const c = (socket.data = newConn(role.nextId(stats.connections++), now));
     connections.add(socket);
-    // Behind a balancer, who the client is comes first, in the PROXY header (src/proxy-header.ts).
+    // Behind a balancer, who the client is comes first, in the PROXY header (src/proxy-protocol.ts).
     if (settings.proxyProtocol) return awaitProxyHeader(socket);
     if (!quiet || settings.trace || liveView?.watched) {
       // Made only to be printed: kept on every connection, it cost 0.2 KB each (bench idle).
