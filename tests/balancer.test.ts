@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { connect as netConnect } from "node:net";
 import {
   BUN,
+  concurrently,
   childrenOf,
   freePort,
   Peer,
@@ -81,45 +82,50 @@ async function session(port: number, rounds: number): Promise<number> {
 }
 
 describe("PROXY protocol on the echo port", () => {
-  test("v1 and v2 headers are read, never echoed; the client they name is logged; junk is refused", async () => {
-    const server = await startServer(["--mode", "concurrent", "--proxy-protocol"]);
-    const v1 = new Peer(server.port);
-    await v1.send(new TextEncoder().encode("PROXY TCP4 203.0.113.7 192.0.2.1 40312 5000\r\nola\n"));
-    await v1.until(4);
-    expect(v1.text()).toBe("ola\n");
-    v1.close();
-    await server.out.waitFor(
-      /^#1 connected from 203\.0\.113\.7:40312 via 127\.0\.0\.1:\d+ \(PROXY v1\)$/,
-    );
+  concurrently(
+    "v1 and v2 headers are read, never echoed; the client they name is logged; junk is refused",
+    async () => {
+      const server = await startServer(["--mode", "concurrent", "--proxy-protocol"]);
+      const v1 = new Peer(server.port);
+      await v1.send(
+        new TextEncoder().encode("PROXY TCP4 203.0.113.7 192.0.2.1 40312 5000\r\nola\n"),
+      );
+      await v1.until(4);
+      expect(v1.text()).toBe("ola\n");
+      v1.close();
+      await server.out.waitFor(
+        /^#1 connected from 203\.0\.113\.7:40312 via 127\.0\.0\.1:\d+ \(PROXY v1\)$/,
+      );
 
-    const v2 = new Peer(server.port);
-    const header = [
-      ...[0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a],
-      ...[0x21, 0x11, 0, 12, 198, 51, 100, 9, 192, 0, 2, 1, 0x9d, 0x78, 0x13, 0x88],
-    ];
-    // The header cut into one-byte pieces, as a slow balancer might send it.
-    for (const byte of header) {
-      v2.socket.write(new Uint8Array([byte]));
-      await Bun.sleep(1); // separate writes, not a wait for an event
-    }
-    await v2.send(new TextEncoder().encode("v2\n"));
-    await v2.until(3);
-    expect(v2.text()).toBe("v2\n");
-    v2.close();
-    await server.out.waitFor(/^#2 connected from 198\.51\.100\.9:40312 via .* \(PROXY v2\)$/);
+      const v2 = new Peer(server.port);
+      const header = [
+        ...[0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a],
+        ...[0x21, 0x11, 0, 12, 198, 51, 100, 9, 192, 0, 2, 1, 0x9d, 0x78, 0x13, 0x88],
+      ];
+      // The header cut into one-byte pieces, as a slow balancer might send it.
+      for (const byte of header) {
+        v2.socket.write(new Uint8Array([byte]));
+        await Bun.sleep(1); // separate writes, not a wait for an event
+      }
+      await v2.send(new TextEncoder().encode("v2\n"));
+      await v2.until(3);
+      expect(v2.text()).toBe("v2\n");
+      v2.close();
+      await server.out.waitFor(/^#2 connected from 198\.51\.100\.9:40312 via .* \(PROXY v2\)$/);
 
-    const junk = new Peer(server.port);
-    await junk.send(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
-    await junk.ended;
-    expect(junk.bytes).toBe(0); // nothing echoed
-    await server.out.waitFor(
-      /^#3 from 127\.0\.0\.1:\d+ closed: no valid PROXY header \(its first bytes are not a PROXY header\); nothing echoed$/,
-    );
-    const silent = new Peer(server.port);
-    await silent.ended; // closed by the server: no header within 3 s
-    expect(silent.bytes).toBe(0);
-    await server.out.waitFor(/^#4 .* \(no header within 3 s\); nothing echoed$/);
-  });
+      const junk = new Peer(server.port);
+      await junk.send(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+      await junk.ended;
+      expect(junk.bytes).toBe(0); // nothing echoed
+      await server.out.waitFor(
+        /^#3 from 127\.0\.0\.1:\d+ closed: no valid PROXY header \(its first bytes are not a PROXY header\); nothing echoed$/,
+      );
+      const silent = new Peer(server.port);
+      await silent.ended; // closed by the server: no header within 3 s
+      expect(silent.bytes).toBe(0);
+      await server.out.waitFor(/^#4 .* \(no header within 3 s\); nothing echoed$/);
+    },
+  );
 
   test("with TLS it is refused: the header would come before the handshake Bun starts", async () => {
     const server = run("server.ts", [
@@ -262,23 +268,26 @@ describe("logs and drain", () => {
     for (const r of records) expect(new Date(r.time).getTime()).toBeGreaterThan(0);
   });
 
-  test("--drain-timeout 1: a connection still busy after the stop is closed, and counted", async () => {
-    const server = await startServer(["--mode", "concurrent", "--drain-timeout", "1"]);
-    const busy = new Peer(server.port);
-    await server.out.waitFor("#1 connected");
-    // Keeps talking, so the no-progress rule never closes it: only the drain timeout can.
-    const talk = setInterval(() => busy.socket.write("x"), 100);
-    try {
-      server.proc.kill("SIGTERM");
-      await busy.ended;
-      expect(await server.exited).toBe(0);
-      expect(server.out.text).toContain(
-        "closing 1 connection still open 1.0 s after the stop (--drain-timeout)",
-      );
-    } finally {
-      clearInterval(talk);
-    }
-  });
+  concurrently(
+    "--drain-timeout 1: a connection still busy after the stop is closed, and counted",
+    async () => {
+      const server = await startServer(["--mode", "concurrent", "--drain-timeout", "1"]);
+      const busy = new Peer(server.port);
+      await server.out.waitFor("#1 connected");
+      // Keeps talking, so the no-progress rule never closes it: only the drain timeout can.
+      const talk = setInterval(() => busy.socket.write("x"), 100);
+      try {
+        server.proc.kill("SIGTERM");
+        await busy.ended;
+        expect(await server.exited).toBe(0);
+        expect(server.out.text).toContain(
+          "closing 1 connection still open 1.0 s after the stop (--drain-timeout)",
+        );
+      } finally {
+        clearInterval(talk);
+      }
+    },
+  );
 });
 
 // Debian puts it in /usr/sbin, which a non-root PATH may lack.

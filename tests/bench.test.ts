@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket } from "bun";
 import { Outbox } from "../src/outbox.ts";
-import { BUN, freePort, have, onTerminal, run } from "./helpers.ts";
+import { BUN, concurrently, freePort, have, onTerminal, run } from "./helpers.ts";
 
-test("runs each kind of scenario on both servers; --json and --svg; exit 0", async () => {
+concurrently("runs each kind of scenario on both servers; --json and --svg; exit 0", async () => {
   const svgFile = join(mkdtempSync(join(tmpdir(), "echo-bench-")), "chart.svg");
   const scenarios = "idle,pp2,pp3x16k,stream2,stream1g,connect";
   const child = run("bench/bench.ts", [
@@ -50,7 +50,7 @@ test("runs each kind of scenario on both servers; --json and --svg; exit 0", asy
     expect(svg).toContain(name);
 });
 
-test("one changed byte fails the run loudly, with its offset", async () => {
+concurrently("one changed byte fails the run loudly, with its offset", async () => {
   // An echo server that changes the byte at offset 100,000 of each connection's stream.
   let received = 0;
   using server = Bun.listen<Outbox>({
@@ -82,81 +82,90 @@ test("one changed byte fails the run loudly, with its offset", async () => {
 });
 
 // ---- UDP and Unix sockets -----------------------------------------------------------------------
-test("udp: our --udp server, Node's dgram and the floor, every datagram verified, losses shown; exit 0", async () => {
-  const child = run("bench/bench.ts", [
-    ...["--scenarios", "udp64,udp1400", "--duration", "0.25", "--floor", "--json"],
-  ]);
-  expect(await child.exited).toBe(0);
-  const report = JSON.parse(child.out.text);
-  expect(report.ok).toBe(true);
-  expect(report.servers.map((s: { name: string; transport: string }) => s.transport)).toEqual([
-    "udp",
-    "udp",
-    "udp",
-  ]);
-  expect(report.servers[0].describe).toContain("server.ts --udp --quiet");
-  for (const row of report.rows)
-    for (const server of ["ours", "node", "floor"]) {
-      const figure = row.figures[server];
-      expect(figure.value).toBeGreaterThan(0);
-      expect(figure.latency.p99).toBeGreaterThan(0);
-      expect(figure.lost.sent).toBeGreaterThan(figure.lost.lost);
-    }
-  expect(child.err.text).toMatch(/^ {2}udp64 datagrams lost: ours [\d,]+ of [\d,]+, /m);
-  expect(child.err.text).toContain("dg/s: datagrams per second echoed and checked");
-});
-
-test("udp: a server that changes one datagram fails the run, exit 1, naming the datagram", async () => {
-  // A UDP echo that flips byte 10 of the 500th datagram it echoes.
-  let n = 0;
-  const server = await Bun.udpSocket({
-    hostname: "127.0.0.1",
-    port: 0,
-    binaryType: "buffer",
-    socket: {
-      data(socket, data: Buffer, port, address) {
-        if (++n === 500) data[10]! ^= 0xff;
-        socket.send(data, port, address);
-      },
-      error() {},
-    },
-  });
-  try {
+concurrently(
+  "udp: our --udp server, Node's dgram and the floor, every datagram verified, losses shown; exit 0",
+  async () => {
     const child = run("bench/bench.ts", [
-      ...["--host", "127.0.0.1", "--port", String(server.port), "--no-baseline"],
-      ...["--scenarios", "udp64", "--duration", "0.3"],
+      ...["--scenarios", "udp64,udp1400", "--duration", "0.25", "--floor", "--json"],
     ]);
-    expect(await child.exited).toBe(1);
-    expect(child.err.text).toMatch(
-      /^FAILED: udp64 against target: echo wrong: socket \d, datagram \d+, byte 10: differs$/m,
-    );
-  } finally {
-    server.close();
-  }
-});
+    expect(await child.exited).toBe(0);
+    const report = JSON.parse(child.out.text);
+    expect(report.ok).toBe(true);
+    expect(report.servers.map((s: { name: string; transport: string }) => s.transport)).toEqual([
+      "udp",
+      "udp",
+      "udp",
+    ]);
+    expect(report.servers[0].describe).toContain("server.ts --udp --quiet");
+    for (const row of report.rows)
+      for (const server of ["ours", "node", "floor"]) {
+        const figure = row.figures[server];
+        expect(figure.value).toBeGreaterThan(0);
+        expect(figure.latency.p99).toBeGreaterThan(0);
+        expect(figure.lost.sent).toBeGreaterThan(figure.lost.lost);
+      }
+    expect(child.err.text).toMatch(/^ {2}udp64 datagrams lost: ours [\d,]+ of [\d,]+, /m);
+    expect(child.err.text).toContain("dg/s: datagrams per second echoed and checked");
+  },
+);
 
-test("--transport tcp,unix: our server over TCP loopback and a Unix socket, side by side; socket files removed", async () => {
-  const child = run("bench/bench.ts", [
-    ...["--scenarios", "pp2,stream1", "--transport", "tcp,unix", "--no-baseline"],
-    ...["--duration", "0.25", "--json"],
-  ]);
-  expect(await child.exited).toBe(0);
-  const report = JSON.parse(child.out.text);
-  expect(report.ok).toBe(true);
-  expect(report.baseline).toBe("ours");
-  const [tcp, unix] = report.servers;
-  expect(tcp).toMatchObject({ name: "ours", transport: "tcp" });
-  expect(unix).toMatchObject({ name: "ours-unix", transport: "unix" });
-  expect(unix.describe).toContain(`--unix ${unix.unix}`);
-  expect(existsSync(unix.unix)).toBe(false);
-  for (const row of report.rows) {
-    expect(row.figures.ours.value).toBeGreaterThan(0);
-    expect(row.figures["ours-unix"].value).toBeGreaterThan(0);
-  }
-  expect(child.err.text).toMatch(/\| pp2 +\| rt\/s .*\| +\d+\.\d\d \|/); // ours-unix vs ours
-});
+concurrently(
+  "udp: a server that changes one datagram fails the run, exit 1, naming the datagram",
+  async () => {
+    // A UDP echo that flips byte 10 of the 500th datagram it echoes.
+    let n = 0;
+    const server = await Bun.udpSocket({
+      hostname: "127.0.0.1",
+      port: 0,
+      binaryType: "buffer",
+      socket: {
+        data(socket, data: Buffer, port, address) {
+          if (++n === 500) data[10]! ^= 0xff;
+          socket.send(data, port, address);
+        },
+        error() {},
+      },
+    });
+    try {
+      const child = run("bench/bench.ts", [
+        ...["--host", "127.0.0.1", "--port", String(server.port), "--no-baseline"],
+        ...["--scenarios", "udp64", "--duration", "0.3"],
+      ]);
+      expect(await child.exited).toBe(1);
+      expect(child.err.text).toMatch(
+        /^FAILED: udp64 against target: echo wrong: socket \d, datagram \d+, byte 10: differs$/m,
+      );
+    } finally {
+      server.close();
+    }
+  },
+);
 
-test("--unix PATH: the echo server already listening there", async () => {
+concurrently(
+  "--transport tcp,unix: our server over TCP loopback and a Unix socket, side by side; socket files removed",
+  async () => {
+    const child = run("bench/bench.ts", [
+      ...["--scenarios", "pp2,stream1", "--transport", "tcp,unix", "--no-baseline"],
+      ...["--duration", "0.25", "--json"],
+    ]);
+    expect(await child.exited).toBe(0);
+    const report = JSON.parse(child.out.text);
+    expect(report.ok).toBe(true);
+    expect(report.baseline).toBe("ours");
+    const [tcp, unix] = report.servers;
+    expect(tcp).toMatchObject({ name: "ours", transport: "tcp" });
+    expect(unix).toMatchObject({ name: "ours-unix", transport: "unix" });
+    expect(unix.describe).toContain(`--unix ${unix.unix}`);
+    expect(existsSync(unix.unix)).toBe(false);
+    for (const row of report.rows) {
+      expect(row.figures.ours.value).toBeGreaterThan(0);
+      expect(row.figures["ours-unix"].value).toBeGreaterThan(0);
+    }
+    expect(child.err.text).toMatch(/\| pp2 +\| rt\/s .*\| +\d+\.\d\d \|/); // ours-unix vs ours
+  },
+);
+
+concurrently("--unix PATH: the echo server already listening there", async () => {
   const path = join(mkdtempSync(join(tmpdir(), "echo-bench-unix-")), "echo.sock");
   using server = Bun.listen<Outbox>({
     unix: path,
@@ -276,54 +285,68 @@ test("soak --help: usage and options on stdout, exit 0, no stack trace", async (
   expect(child.err.text).toBe("");
 });
 
-test("a short soak: header first, progress while it runs, every kind counted, exit 0", async () => {
-  const child = run("scripts/soak.ts", ["--seconds", "6", "--clients", "8", "--slow-readers", "2"]);
-  // The header comes before any result, and progress lines (a pipe: every 5 s) during the run.
-  await child.out.waitFor(/^soak: /);
-  expect(child.out.all[0]).toMatch(/^soak: 6 sec against bun server.ts .*--idle-timeout 3/);
-  await child.err.waitFor(
-    /^ {2}5(\.\d)? sec of 6 sec: [\d,.]+ MB verified, [\d,]+ exchanges, 0 failed, server [\d,.]+ MB$/,
-  );
-  expect(child.out.text).not.toContain("result:");
-  expect(await child.exited).toBe(0);
-  const out = child.out.text;
-  expect(out).toContain("every echoed byte is compared with what was sent");
-  expect(out).toMatch(/exact-echo clients: [1-9][\d,]* exact, 0 failed/);
-  expect(out).toMatch(/slow readers: [1-9][\d,]* exact, 0 failed/);
-  expect(out).toMatch(/connect\/drop storms of 50: [1-9][\d,]* complete, 0 failed/);
-  expect(out).toMatch(/server exit status: 0 after SIGTERM/);
-  expect(child.out.all.at(-1)).toBe("result: OK, every echo exact");
-}, 30_000); // 6 s of soak, up to 5 s more for the slow readers to finish
+concurrently(
+  "a short soak: header first, progress while it runs, every kind counted, exit 0",
+  async () => {
+    const child = run("scripts/soak.ts", [
+      "--seconds",
+      "6",
+      "--clients",
+      "8",
+      "--slow-readers",
+      "2",
+    ]);
+    // The header comes before any result, and progress lines (a pipe: every 5 s) during the run.
+    await child.out.waitFor(/^soak: /);
+    expect(child.out.all[0]).toMatch(/^soak: 6 sec against bun server.ts .*--idle-timeout 3/);
+    await child.err.waitFor(
+      /^ {2}5(\.\d)? sec of 6 sec: [\d,.]+ MB verified, [\d,]+ exchanges, 0 failed, server [\d,.]+ MB$/,
+    );
+    expect(child.out.text).not.toContain("result:");
+    expect(await child.exited).toBe(0);
+    const out = child.out.text;
+    expect(out).toContain("every echoed byte is compared with what was sent");
+    expect(out).toMatch(/exact-echo clients: [1-9][\d,]* exact, 0 failed/);
+    expect(out).toMatch(/slow readers: [1-9][\d,]* exact, 0 failed/);
+    expect(out).toMatch(/connect\/drop storms of 50: [1-9][\d,]* complete, 0 failed/);
+    expect(out).toMatch(/server exit status: 0 after SIGTERM/);
+    expect(child.out.all.at(-1)).toBe("result: OK, every echo exact");
+  },
+  30_000,
+); // 6 s of soak, up to 5 s more for the slow readers to finish
 
-test("a soak against a server that cuts echoes short: failures counted by reason, exit 1", async () => {
-  // An echo server that closes each connection after echoing 100,000 bytes.
-  using server = Bun.listen<{ outbox: Outbox; echoed: number }>({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(socket) {
-        socket.data = { outbox: new Outbox(), echoed: 0 };
+concurrently(
+  "a soak against a server that cuts echoes short: failures counted by reason, exit 1",
+  async () => {
+    // An echo server that closes each connection after echoing 100,000 bytes.
+    using server = Bun.listen<{ outbox: Outbox; echoed: number }>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open(socket) {
+          socket.data = { outbox: new Outbox(), echoed: 0 };
+        },
+        data(socket, chunk: Buffer) {
+          const d = socket.data;
+          const piece = chunk.subarray(0, Math.max(0, 100_000 - d.echoed));
+          d.echoed += piece.length;
+          d.outbox.send(socket, piece);
+          if (d.echoed >= 100_000 && d.outbox.empty) socket.end();
+        },
+        drain(socket) {
+          if (socket.data.outbox.flush(socket) && socket.data.echoed >= 100_000) socket.end();
+        },
       },
-      data(socket, chunk: Buffer) {
-        const d = socket.data;
-        const piece = chunk.subarray(0, Math.max(0, 100_000 - d.echoed));
-        d.echoed += piece.length;
-        d.outbox.send(socket, piece);
-        if (d.echoed >= 100_000 && d.outbox.empty) socket.end();
-      },
-      drain(socket) {
-        if (socket.data.outbox.flush(socket) && socket.data.echoed >= 100_000) socket.end();
-      },
-    },
-  });
-  const child = run("scripts/soak.ts", [
-    ...["--port", String(server.port), "--seconds", "1", "--clients", "4", "--slow-readers", "1"],
-  ]);
-  expect(await child.exited).toBe(1);
-  const out = child.out.text;
-  expect(out).toMatch(/slow readers: 0 exact, [1-9][\d,]* failed/);
-  expect(out).toMatch(
-    /^ {2}[\d,]+ × slow: (closed|reset) by the server after N of M bytes echoed$/m,
-  );
-  expect(out).toMatch(/^result: FAILED, [1-9][\d,]* failed exchange\(s\)$/m);
-});
+    });
+    const child = run("scripts/soak.ts", [
+      ...["--port", String(server.port), "--seconds", "1", "--clients", "4", "--slow-readers", "1"],
+    ]);
+    expect(await child.exited).toBe(1);
+    const out = child.out.text;
+    expect(out).toMatch(/slow readers: 0 exact, [1-9][\d,]* failed/);
+    expect(out).toMatch(
+      /^ {2}[\d,]+ × slow: (closed|reset) by the server after N of M bytes echoed$/m,
+    );
+    expect(out).toMatch(/^result: FAILED, [1-9][\d,]* failed exchange\(s\)$/m);
+  },
+);

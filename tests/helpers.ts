@@ -1,5 +1,6 @@
 /** Real processes and real sockets for the tests: no mocks, no fixed sleeps. */
-import { expect } from "bun:test";
+import { expect, test } from "bun:test";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
@@ -110,6 +111,42 @@ export const cleanEnv: Record<string, string | undefined> = Object.fromEntries(
 
 const children = new Set<Bun.Subprocess>();
 
+/**
+ * Tests that run side by side (`concurrently` below) own their processes: the shared afterEach
+ * would otherwise kill a neighbour's server mid-test. A test's own set travels with its async
+ * work (AsyncLocalStorage) and is emptied when that test ends, pass or fail.
+ */
+const owned = new AsyncLocalStorage<Set<Bun.Subprocess>>();
+const register = (proc: Bun.Subprocess) => (owned.getStore() ?? children).add(proc);
+
+/** At most this many side-by-side tests at once: two cores, and most tests start servers. */
+const SIDE_BY_SIDE = 4;
+let running = 0;
+const queue: (() => void)[] = [];
+
+/**
+ * `test.concurrent`, with the test's processes its own and killed when it ends. For tests that
+ * mostly wait (timeouts, slow readers, probes of broken servers): their waits overlap.
+ */
+export function concurrently(name: string, fn: () => Promise<void>, timeout?: number): void {
+  test.concurrent(
+    name,
+    async () => {
+      if (running >= SIDE_BY_SIDE) await new Promise<void>((resolve) => queue.push(resolve));
+      running++;
+      const mine = new Set<Bun.Subprocess>();
+      try {
+        await owned.run(mine, fn);
+      } finally {
+        await killAll(mine);
+        running--;
+        queue.shift()?.();
+      }
+    },
+    timeout,
+  );
+}
+
 /** A process's own children (Linux /proc; none once it has exited). */
 export function childrenOf(pid: number): number[] {
   try {
@@ -131,7 +168,11 @@ export function descendantsOf(pid: number): number[] {
  * first file that imports this module only, and the other files' processes would outlive them.
  */
 export async function killChildren(): Promise<void> {
-  for (const child of children) {
+  await killAll(children);
+}
+
+async function killAll(set: Set<Bun.Subprocess>): Promise<void> {
+  for (const child of set) {
     for (const pid of descendantsOf(child.pid)) {
       try {
         process.kill(pid, "SIGKILL");
@@ -140,7 +181,7 @@ export async function killChildren(): Promise<void> {
     child.kill("SIGKILL");
     await child.exited;
   }
-  children.clear();
+  set.clear();
 }
 
 export interface Child {
@@ -179,7 +220,7 @@ export function runCommand(
     stdout: "pipe",
     stderr: "pipe",
   });
-  children.add(proc);
+  register(proc);
   if (options.stdin !== undefined) {
     proc.stdin.write(options.stdin);
     proc.stdin.end();
@@ -205,7 +246,7 @@ export async function pipeThrough(
     stdout: "pipe",
     stderr: "pipe",
   });
-  children.add(proc);
+  register(proc);
   const [output, err, code] = await Promise.all([
     new Response(proc.stdout).bytes(),
     new Response(proc.stderr).text(),

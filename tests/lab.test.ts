@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { listeningAddress } from "../src/processes.ts";
 import {
   BUN,
+  concurrently,
   connectedPeer,
   have,
   onTerminal,
@@ -171,11 +172,15 @@ async function slowReaderAfterStop(): Promise<void> {
 }
 
 describe("at human speed, and slower", () => {
-  test("sequential: the second client waits longer than the old 10 s timeout, says so once, then is served; slow readers are not idle, under --idle-timeout or after a stop", async () => {
-    await Promise.all([secondClientWaits(), slowReaderNotIdle(), slowReaderAfterStop()]);
-  }, 40_000);
+  concurrently(
+    "sequential: the second client waits longer than the old 10 s timeout, says so once, then is served; slow readers are not idle, under --idle-timeout or after a stop",
+    async () => {
+      await Promise.all([secondClientWaits(), slowReaderNotIdle(), slowReaderAfterStop()]);
+    },
+    40_000,
+  );
 
-  test("--timeout N keeps its meaning for scripts; --timeout 0 means never", async () => {
+  concurrently("--timeout N keeps its meaning for scripts; --timeout 0 means never", async () => {
     const server = await startServer(["--mode", "sequential"]);
     const first = await connectedPeer(server);
     const impatient = run("client.ts", ["--port", String(server.port), "--timeout", "0.5"], {
@@ -194,28 +199,34 @@ describe("at human speed, and slower", () => {
 });
 
 describe("the stop's grace period", () => {
-  test("counts from the signal: a client idle for a while before it still gets 2 s to say something", async () => {
-    const server = await startServer(["--mode", "concurrent"]);
-    const peer = await connectedPeer(server);
-    await Bun.sleep(1900); // idle before the stop: the grace must not count this
-    server.proc.kill("SIGTERM");
-    await server.out.waitFor("stopping");
-    await Bun.sleep(1000); // a person typing, within the 2 s after the signal
-    await peer.send(new TextEncoder().encode("ainda\n"));
-    await peer.until(6);
-    expect(peer.text()).toBe("ainda\n");
-    peer.finish();
-    expect(await server.exited).toBe(0);
-  });
+  concurrently(
+    "counts from the signal: a client idle for a while before it still gets 2 s to say something",
+    async () => {
+      const server = await startServer(["--mode", "concurrent"]);
+      const peer = await connectedPeer(server);
+      await Bun.sleep(1900); // idle before the stop: the grace must not count this
+      server.proc.kill("SIGTERM");
+      await server.out.waitFor("stopping");
+      await Bun.sleep(1000); // a person typing, within the 2 s after the signal
+      await peer.send(new TextEncoder().encode("ainda\n"));
+      await peer.until(6);
+      expect(peer.text()).toBe("ainda\n");
+      peer.finish();
+      expect(await server.exited).toBe(0);
+    },
+  );
 
-  test("with --http-port, Ctrl-C at the terminal stops at once; SIGTERM waits for a balancer only if one asks", async () => {
-    const server = await startServer(["--mode", "concurrent", "--http-port", "0"]);
-    const http = Number(/:(\d+)\//.exec(await server.out.waitFor(/^health and metrics on/))![1]);
-    await fetch(`http://127.0.0.1:${http}/readyz`); // a balancer is watching
-    server.proc.kill("SIGINT");
-    expect(await server.exited).toBe(0);
-    expect(server.out.text).not.toContain("/readyz now answers 503");
-  });
+  concurrently(
+    "with --http-port, Ctrl-C at the terminal stops at once; SIGTERM waits for a balancer only if one asks",
+    async () => {
+      const server = await startServer(["--mode", "concurrent", "--http-port", "0"]);
+      const http = Number(/:(\d+)\//.exec(await server.out.waitFor(/^health and metrics on/))![1]);
+      await fetch(`http://127.0.0.1:${http}/readyz`); // a balancer is watching
+      server.proc.kill("SIGINT");
+      expect(await server.exited).toBe(0);
+      expect(server.out.text).not.toContain("/readyz now answers 503");
+    },
+  );
 });
 
 describe("hostile peers", () => {
@@ -241,37 +252,40 @@ for i in range(300):
     expect(server.out.all.filter((line) => line.includes("undefined"))).toEqual([]);
   });
 
-  test("ulimit -n 200 and 300 clients: a warning at start, the extra ones refused, no spin", async () => {
-    const server = runCommand([
-      "bash",
-      "-c",
-      `ulimit -n 200 && exec "${BUN}" server.ts --port 0 --mode concurrent --quiet`,
-    ]);
-    const { port } = await listeningAddress(server.out);
-    expect(server.err.all[0]).toBe(
-      "warning: this process may open only 200 files (ulimit -n): serving at most 150 connections at once (--max-connections); raise the limit to serve more",
-    );
-    const peers = Array.from({ length: 300 }, () => new Peer(port));
-    await Promise.all(peers.map((p) => p.connected.catch(() => {})));
-    await server.err.waitFor("connections open, the limit");
-    const cpu = () => {
-      const stat = require("node:fs").readFileSync(`/proc/${server.proc.pid}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in seconds
-    };
-    const before = cpu();
-    await Bun.sleep(1000); // a window to measure CPU in, not a wait for an event
-    expect(cpu() - before).toBeLessThan(0.5); // spinning on accept() would take the whole second
-    for (const p of peers.slice(0, 200)) p.close();
-    const late = new Peer(port);
-    expect(await roundTrip(late, "ok\n")).toBe("ok\n");
-    for (const p of peers) p.close();
-    late.close();
-  });
+  concurrently(
+    "ulimit -n 200 and 300 clients: a warning at start, the extra ones refused, no spin",
+    async () => {
+      const server = runCommand([
+        "bash",
+        "-c",
+        `ulimit -n 200 && exec "${BUN}" server.ts --port 0 --mode concurrent --quiet`,
+      ]);
+      const { port } = await listeningAddress(server.out);
+      expect(server.err.all[0]).toBe(
+        "warning: this process may open only 200 files (ulimit -n): serving at most 150 connections at once (--max-connections); raise the limit to serve more",
+      );
+      const peers = Array.from({ length: 300 }, () => new Peer(port));
+      await Promise.all(peers.map((p) => p.connected.catch(() => {})));
+      await server.err.waitFor("connections open, the limit");
+      const cpu = () => {
+        const stat = require("node:fs").readFileSync(`/proc/${server.proc.pid}/stat`, "utf8");
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in seconds
+      };
+      const before = cpu();
+      await Bun.sleep(1000); // a window to measure CPU in, not a wait for an event
+      expect(cpu() - before).toBeLessThan(0.5); // spinning on accept() would take the whole second
+      for (const p of peers.slice(0, 200)) p.close();
+      const late = new Peer(port);
+      expect(await roundTrip(late, "ok\n")).toBe("ok\n");
+      for (const p of peers) p.close();
+      late.close();
+    },
+  );
 });
 
 describe("the client against odd servers", () => {
-  test("a TLS server that never completes the handshake: --timeout applies", async () => {
+  concurrently("a TLS server that never completes the handshake: --timeout applies", async () => {
     using silent = testServer(() => {});
     const client = run("client.ts", ["--port", String(silent.port), "--tls", "--timeout", "1"], {
       stdin: "x\n",
@@ -291,16 +305,19 @@ describe("the client against odd servers", () => {
     expect(client.err.text).toContain(`127.0.0.1:${server.port} does not speak TLS`);
   });
 
-  test("a server that streams endlessly: one warning, with the count at the end", async () => {
-    using flood = testServer((socket, bytes) => {
-      socket.write(bytes);
-      for (let i = 0; i < 200; i++) socket.write(new Uint8Array(1000).fill(0x41));
-    });
-    const client = run("client.ts", ["--port", String(flood.port)], { stdin: "a\nb\nc\n" });
-    expect(await client.exited).toBe(0);
-    expect(client.err.count(/echo no message/)).toBeLessThanOrEqual(2);
-    expect(client.err.text).toMatch(/the server has sent [\d,]+ bytes that echo no message/);
-  });
+  concurrently(
+    "a server that streams endlessly: one warning, with the count at the end",
+    async () => {
+      using flood = testServer((socket, bytes) => {
+        socket.write(bytes);
+        for (let i = 0; i < 200; i++) socket.write(new Uint8Array(1000).fill(0x41));
+      });
+      const client = run("client.ts", ["--port", String(flood.port)], { stdin: "a\nb\nc\n" });
+      expect(await client.exited).toBe(0);
+      expect(client.err.count(/echo no message/)).toBeLessThanOrEqual(2);
+      expect(client.err.text).toMatch(/the server has sent [\d,]+ bytes that echo no message/);
+    },
+  );
 
   test("an echo with terminal escapes is printed escaped", async () => {
     using evil = testServer((socket, bytes) =>
@@ -334,7 +351,7 @@ describe("the client against odd servers", () => {
 });
 
 describe("an exception outside a socket handler", () => {
-  test("one line and exit 70: nobody can vouch for the state after it", async () => {
+  concurrently("one line and exit 70: nobody can vouch for the state after it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "echo-crash-"));
     const preload = join(dir, "crash.ts");
     writeFileSync(preload, `setTimeout(() => { throw new Error("boom"); }, 300);\n`);

@@ -4,7 +4,7 @@
  * the checks its mistake breaks, with that mistake named (the JSON's `code`).
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { have, run, runCommand, startServer } from "./helpers.ts";
+import { concurrently, have, run, runCommand, startServer } from "./helpers.ts";
 
 /** Echo servers, one per mistake: `python3 -c BROKEN kind` prints its port, then serves. */
 const BROKEN = `
@@ -146,7 +146,7 @@ const DATA = ["shortLine", "pieces", "together", "allBytes", "bulk", "slowRead",
 
 describe("servers that do it right pass every check", () => {
   for (const mode of ["once", "sequential", "concurrent"]) {
-    test(`ours, mode ${mode}`, async () => {
+    concurrently(`ours, mode ${mode}`, async () => {
       const server = await startServer(["--mode", mode, "--quiet"]);
       const { code, json } = await probe(server.port, ["--expect", mode]);
       expect(failed(json)).toEqual({});
@@ -157,7 +157,7 @@ describe("servers that do it right pass every check", () => {
     });
   }
 
-  test("a correct Python server (recv, sendall, a thread per client)", async () => {
+  concurrently("a correct Python server (recv, sendall, a thread per client)", async () => {
     const { code, json } = await probeBroken("echo", ["--expect", "concurrent"]);
     expect(failed(json)).toEqual({});
     expect(code).toBe(0);
@@ -289,22 +289,25 @@ describe("each classic mistake fails its checks, with its cause named", () => {
 });
 
 describe("the mode's rule", () => {
-  test("--expect once: a server that accepts a second client fails", async () => {
+  concurrently("--expect once: a server that accepts a second client fails", async () => {
     const server = await startServer(["--mode", "concurrent", "--quiet"]);
     const { json } = await probe(server.port, ["--expect", "once"]);
     expect(failed(json)).toEqual({ once: "onceAccepted" });
   });
 
-  test("--expect sequential against a concurrent server, and the other way round", async () => {
-    const concurrent = await startServer(["--mode", "concurrent", "--quiet"]);
-    expect(failed((await probe(concurrent.port, ["--expect", "sequential"])).json)).toEqual({
-      sequential: "servedAtOnce",
-    });
-    const sequential = await startServer(["--mode", "sequential", "--quiet"]);
-    expect(
-      failed((await probe(sequential.port, ["--expect", "concurrent", "--timeout", "1"])).json),
-    ).toEqual({ concurrent: "oneAtATime" });
-  });
+  concurrently(
+    "--expect sequential against a concurrent server, and the other way round",
+    async () => {
+      const concurrent = await startServer(["--mode", "concurrent", "--quiet"]);
+      expect(failed((await probe(concurrent.port, ["--expect", "sequential"])).json)).toEqual({
+        sequential: "servedAtOnce",
+      });
+      const sequential = await startServer(["--mode", "sequential", "--quiet"]);
+      expect(
+        failed((await probe(sequential.port, ["--expect", "concurrent", "--timeout", "1"])).json),
+      ).toEqual({ concurrent: "oneAtATime" });
+    },
+  );
 });
 
 describe("what a student sees", () => {

@@ -9,6 +9,7 @@ import { DatagramEcho } from "../src/datagrams.ts";
 import { sayTo } from "../src/say.ts";
 import {
   BUN,
+  concurrently,
   have,
   randomBytes,
   run,
@@ -48,10 +49,12 @@ describe("UDP server", () => {
     },
   );
 
-  test("all 256 byte values, the largest datagram, and thousands from several senders: each back to its own sender, exact", async () => {
-    const server = await startServer(["--udp", "--quiet"]);
-    const check = python(
-      `
+  concurrently(
+    "all 256 byte values, the largest datagram, and thousands from several senders: each back to its own sender, exact",
+    async () => {
+      const server = await startServer(["--udp", "--quiet"]);
+      const check = python(
+        `
 import socket, sys, random, os
 port = int(sys.argv[1])
 def echo(s, data):
@@ -75,13 +78,14 @@ for round in range(500):
         n += 1
 print("ok", n)
 `,
-      String(server.port),
-    );
-    expect(await check.exited).toBe(0);
-    expect(check.out.all).toEqual(["ok 3000"]);
-  });
+        String(server.port),
+      );
+      expect(await check.exited).toBe(0);
+      expect(check.out.all).toEqual(["ok 3000"]);
+    },
+  );
 
-  test("senders that leave (ICMP port unreachable) cannot stop the service", async () => {
+  concurrently("senders that leave (ICMP port unreachable) cannot stop the service", async () => {
     const server = await startServer(["--udp"]);
     const leavers = python(
       `
@@ -165,7 +169,7 @@ while True:
     if seen % 5 == 0: threading.Timer(0.05, s.sendto, (data, addr)).start()  # a late copy
 `;
 
-  test("loss, duplicates and late copies: every echo printed once, in order", async () => {
+  concurrently("loss, duplicates and late copies: every echo printed once, in order", async () => {
     const server = python(lossy);
     const port = (await server.out.waitFor(/^\d+$/)).trim();
     const lines = Array.from({ length: 8 }, (_, i) => `mensagem ${i} ação`);
@@ -203,7 +207,7 @@ while True:
     );
   });
 
-  test("a server that never answers: --retries, then one line and exit 1", async () => {
+  concurrently("a server that never answers: --retries, then one line and exit 1", async () => {
     const silent = python(`
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
