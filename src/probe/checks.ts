@@ -386,14 +386,22 @@ export async function onceRule(ctx: Context): Promise<CheckResult> {
 /** How long a second client must see nothing while the first is connected. */
 const HOLD_MS = 300;
 
-/** Mode sequential: the second client waits, untouched, until the first leaves, then is served. */
-export async function sequentialRule(ctx: Context): Promise<CheckResult> {
+type Fail = (got: string, code: CauseCode, args?: (string | number)[]) => CheckResult;
+
+/**
+ * The start both two-client rules share: a first client that is echoed, then a second one
+ * connected. `then` checks the rule; every connection is closed afterwards.
+ */
+async function twoClients(
+  ctx: Context,
+  id: "sequential" | "concurrent",
+  then: (first: ProbeConn, second: ProbeConn, fail: Fail) => Promise<CheckResult>,
+): Promise<CheckResult> {
   const started = performance.now();
   const { t } = ctx;
-  const sent = t.probeTwoClients;
   const conns: ProbeConn[] = [];
-  const fail = (got: string, code: CauseCode, args?: (string | number)[]) =>
-    result(ctx, "sequential", started, sent, got, { code, args });
+  const fail: Fail = (got, code, args) =>
+    result(ctx, id, started, t.probeTwoClients, got, { code, args });
   try {
     const first = await tryOpen(ctx);
     if (!first) return fail(t.probeRefused, "firstRefused");
@@ -403,6 +411,17 @@ export async function sequentialRule(ctx: Context): Promise<CheckResult> {
     const second = await tryOpen(ctx);
     if (!second) return fail(t.probeSecondRefused, "secondRefused");
     conns.push(second);
+    return await then(first, second, fail);
+  } finally {
+    for (const conn of conns) conn.close();
+  }
+}
+
+/** Mode sequential: the second client waits, untouched, until the first leaves, then is served. */
+export function sequentialRule(ctx: Context): Promise<CheckResult> {
+  const started = performance.now();
+  const { t } = ctx;
+  return twoClients(ctx, "sequential", async (first, second, fail) => {
     const data = line("second");
     await second.write(data, ctx.timeoutMs);
     await second.until(1, HOLD_MS, HOLD_MS);
@@ -413,37 +432,21 @@ export async function sequentialRule(ctx: Context): Promise<CheckResult> {
     first.shutdown(); // the first client leaves
     if ((await second.until(data.length, ctx.timeoutMs)) !== "complete")
       return fail(t.probeSecondNever(secs(ctx)), "nextNotServed", [secs(ctx)]);
-    return result(ctx, "sequential", started, sent, t.probeSecondAfter);
-  } finally {
-    for (const conn of conns) conn.close();
-  }
+    return result(ctx, "sequential", started, t.probeTwoClients, t.probeSecondAfter);
+  });
 }
 
 /** Mode concurrent: a second client is served while the first is still connected. */
-export async function concurrentRule(ctx: Context): Promise<CheckResult> {
+export function concurrentRule(ctx: Context): Promise<CheckResult> {
   const started = performance.now();
   const { t } = ctx;
-  const sent = t.probeTwoClients;
-  const conns: ProbeConn[] = [];
-  const fail = (got: string, code: CauseCode, args?: (string | number)[]) =>
-    result(ctx, "concurrent", started, sent, got, { code, args });
-  try {
-    const first = await tryOpen(ctx);
-    if (!first) return fail(t.probeRefused, "firstRefused");
-    conns.push(first);
-    if (!(await echoes(ctx, first, "first")))
-      return fail(t.probeFirstNoEcho(secs(ctx)), "firstNoEcho", [secs(ctx)]);
-    const second = await tryOpen(ctx);
-    if (!second) return fail(t.probeSecondRefused, "secondRefused");
-    conns.push(second);
+  return twoClients(ctx, "concurrent", async (first, second, fail) => {
     if (!(await echoes(ctx, second, "second")))
       return fail(t.probeSecondWaited(secs(ctx)), "oneAtATime", [secs(ctx)]);
     if (!(await echoes(ctx, first, "first again")))
       return fail(t.probeFirstNoEcho(secs(ctx)), "firstNoEcho", [secs(ctx)]);
-    return result(ctx, "concurrent", started, sent, t.probeBothServed);
-  } finally {
-    for (const conn of conns) conn.close();
-  }
+    return result(ctx, "concurrent", started, t.probeTwoClients, t.probeBothServed);
+  });
 }
 
 export const modeRule: Record<Mode, (ctx: Context) => Promise<CheckResult>> = {
