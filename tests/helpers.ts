@@ -285,8 +285,10 @@ export function onTerminal(
   env: Record<string, string | undefined> = {},
 ): Terminal {
   // -q: no "Script started" lines; -f: each write shown at once; -e: the command's exit status;
-  // -c: the command line; /dev/null: no typescript file.
-  const child = runCommand(["script", "-qfec", command, "/dev/null"], {
+  // -c: the command line; /dev/null: no typescript file. `exec`: an interactive shell runs the
+  // command as a job of its own, so Ctrl-C reaches the command and not the shell; without it, a
+  // `sh -c` that stays (dash, where SHELL is unset) would die of the Ctrl-C and report 130.
+  const child = runCommand(["script", "-qfec", `exec ${command}`, "/dev/null"], {
     env: { PATH: PATH_WITH_BUN, TERM: "dumb", ...env },
   });
   const type = (keys: string) => {
