@@ -151,8 +151,10 @@ const startMemory = memory();
 const t0 = performance.now();
 const deadline = t0 + options.seconds * 1000;
 
-// Progress on stderr: a live line on a terminal, a line every 5 s in a pipe.
+// Progress on stderr: a live line on a terminal; in a pipe a line every 5 s, and at half time
+// in a run shorter than 10 s, so that every run shows one.
 const tty = process.stderr.isTTY === true;
+const pipeEveryMs = Math.min(5000, (options.seconds * 1000) / 2);
 let lastLine = t0;
 const ticker = setInterval(
   () => {
@@ -164,12 +166,12 @@ const ticker = setInterval(
       `${count(failures())} failed` +
       (Number.isNaN(startMemory) ? "" : `, server ${mb(memory() / MB)}`);
     if (tty) process.stderr.write(`\r\x1b[K${line}`);
-    else if (performance.now() - lastLine >= 4900) {
+    else if (performance.now() - lastLine >= pipeEveryMs - 100) {
       lastLine = performance.now();
       process.stderr.write(`${line}\n`);
     }
   },
-  tty ? 250 : 1000,
+  tty ? 250 : Math.min(1000, pipeEveryMs / 2),
 );
 await Promise.all(kinds.map((kind) => soakClient(kind, target, deadline, tally)));
 clearInterval(ticker);

@@ -7,6 +7,119 @@ import type { Socket } from "bun";
 import { Outbox } from "../src/outbox.ts";
 import { BUN, concurrently, freePort, have, onTerminal, run } from "./helpers.ts";
 
+// Usage and errors first: the runs below then go side by side, as one group.
+
+const USAGE_ERRORS: [string[], string][] = [
+  [["--scenarios", "pingpong"], 'unknown scenario "pingpong"'],
+  [["--duration", "abc"], '--duration must be a positive number of seconds, not "abc"'],
+  [["--pid", "4194304", "--host", "127.0.0.1", "--port", "9"], "--pid 4194304: no such process"],
+  [
+    ["--svg", "/nonexistent-echo-folder/chart.svg"],
+    "--svg /nonexistent-echo-folder/chart.svg: no folder /nonexistent-echo-folder",
+  ],
+  [["--host", "127.0.0.1"], "--host and --port go together"],
+  [["--transport", "udp"], '--transport: tcp or unix, not "udp"'],
+  [["--scenarios", "udp2"], "scenario udp2: datagrams of 4 to 65507 bytes"],
+  [["--scenarios", "udp70000"], "scenario udp70000: datagrams of 4 to 65507 bytes"],
+  [
+    ["--unix", "/tmp/x.sock", "--scenarios", "udp64"],
+    "the udp scenarios need --host and --port (a UDP echo there)",
+  ],
+  [
+    ["--unix", "/tmp/x.sock", "--floor"],
+    "--transport and --floor choose the servers the bench starts, not --host/--port or --unix",
+  ],
+  [
+    ["--transport", "unix", "--workers", "1,2"],
+    "--transport unix serves one process: --workers is for tcp only",
+  ],
+];
+test.each(USAGE_ERRORS)(
+  "bench %p: one line, exit 2, before running anything",
+  async (args, message) => {
+    const child = run("bench/bench.ts", args);
+    expect(await child.exited).toBe(2);
+    expect(child.err.all).toEqual([`error: ${message} (see: bun run bench --help)`]);
+    expect(child.out.text).toBe("");
+  },
+);
+
+test("nothing listening at --host/--port: one line, exit 1", async () => {
+  const port = freePort();
+  const child = run("bench/bench.ts", ["--host", "127.0.0.1", "--port", String(port)]);
+  expect(await child.exited).toBe(1);
+  expect(child.err.all).toEqual([
+    `error: nothing is listening at 127.0.0.1:${port} (connection refused)`,
+  ]);
+});
+
+test("--help: the options and exit status, exit 0", async () => {
+  const child = run("bench/bench.ts", ["--help"]);
+  expect(await child.exited).toBe(0);
+  expect(child.out.all[0]).toBe("Usage: bun run bench [options]");
+  for (const flag of ["--scenarios", "--duration", "--rounds", "--pid", "--svg", "--json"])
+    expect(child.out.text).toContain(flag);
+});
+
+test.each([
+  [["--seconds", "abc"], '--seconds must be a positive number of seconds, not "abc"'],
+  [["--seconds", "0"], '--seconds must be a positive number of seconds, not "0"'],
+  [["--clients", "x"], '--clients must be a whole number of at least 1, not "x"'],
+  [["--port", "0"], '--port must be a whole number from 1 to 65535, not "0"'],
+  [
+    ["--host", "192.0.2.1"],
+    "the soak runs against this machine only (127.0.0.1, ::1), not 192.0.2.1",
+  ],
+  [["--frobnicate"], "unknown option --frobnicate"],
+])("soak %p: one line, exit 2, nothing run", async (args, message) => {
+  const child = run("scripts/soak.ts", args);
+  expect(await child.exited).toBe(2);
+  expect(child.err.all).toEqual([`error: ${message} (see: bun run soak --help)`]);
+  expect(child.out.text).toBe("");
+});
+
+test("soak --help: usage and options on stdout, exit 0, no stack trace", async () => {
+  const child = run("scripts/soak.ts", ["--help"]);
+  expect(await child.exited).toBe(0);
+  expect(child.out.all[0]).toBe("Usage: bun run soak [options]");
+  for (const flag of ["--seconds", "--port", "--slow-readers", "--idle-timeout"])
+    expect(child.out.text).toContain(flag);
+  expect(child.err.text).toBe("");
+});
+
+// ---- runs, side by side (each mostly waits for its own processes) ------------------------------
+
+concurrently(
+  "a short soak: header first, progress while it runs, every kind counted, exit 0",
+  async () => {
+    const child = run("scripts/soak.ts", [
+      "--seconds",
+      "3",
+      "--clients",
+      "8",
+      "--slow-readers",
+      "2",
+    ]);
+    // The header comes before any result, and progress lines (a pipe, a short run: at half time)
+    // during the run.
+    await child.out.waitFor(/^soak: /);
+    expect(child.out.all[0]).toMatch(/^soak: 3 sec against bun server.ts .*--idle-timeout 3/);
+    await child.err.waitFor(
+      /^ {2}1\.\d sec of 3 sec: [\d,.]+ MB verified, [\d,]+ exchanges, 0 failed, server [\d,.]+ MB$/,
+    );
+    expect(child.out.text).not.toContain("result:");
+    expect(await child.exited).toBe(0);
+    const out = child.out.text;
+    expect(out).toContain("every echoed byte is compared with what was sent");
+    expect(out).toMatch(/exact-echo clients: [1-9][\d,]* exact, 0 failed/);
+    expect(out).toMatch(/slow readers: [1-9][\d,]* exact, 0 failed/);
+    expect(out).toMatch(/connect\/drop storms of 50: [1-9][\d,]* complete, 0 failed/);
+    expect(out).toMatch(/server exit status: 0 after SIGTERM/);
+    expect(child.out.all.at(-1)).toBe("result: OK, every echo exact");
+  },
+  30_000,
+); // 3 s of soak, up to 5 s more for the slow readers to finish
+
 concurrently("runs each kind of scenario on both servers; --json and --svg; exit 0", async () => {
   const svgFile = join(mkdtempSync(join(tmpdir(), "echo-bench-")), "chart.svg");
   const scenarios = "idle,pp2,pp3x16k,stream2,stream1g,connect";
@@ -81,7 +194,6 @@ concurrently("one changed byte fails the run loudly, with its offset", async () 
   );
 });
 
-// ---- UDP and Unix sockets -----------------------------------------------------------------------
 concurrently(
   "udp: our --udp server, Node's dgram and the floor, every datagram verified, losses shown; exit 0",
   async () => {
@@ -190,59 +302,7 @@ concurrently("--unix PATH: the echo server already listening there", async () =>
   expect(child.out.text).toMatch(/\| pp2 +\| rt\/s +\| +[\d,]+ \|/);
 });
 
-const USAGE_ERRORS: [string[], string][] = [
-  [["--scenarios", "pingpong"], 'unknown scenario "pingpong"'],
-  [["--duration", "abc"], '--duration must be a positive number of seconds, not "abc"'],
-  [["--pid", "4194304", "--host", "127.0.0.1", "--port", "9"], "--pid 4194304: no such process"],
-  [
-    ["--svg", "/nonexistent-echo-folder/chart.svg"],
-    "--svg /nonexistent-echo-folder/chart.svg: no folder /nonexistent-echo-folder",
-  ],
-  [["--host", "127.0.0.1"], "--host and --port go together"],
-  [["--transport", "udp"], '--transport: tcp or unix, not "udp"'],
-  [["--scenarios", "udp2"], "scenario udp2: datagrams of 4 to 65507 bytes"],
-  [["--scenarios", "udp70000"], "scenario udp70000: datagrams of 4 to 65507 bytes"],
-  [
-    ["--unix", "/tmp/x.sock", "--scenarios", "udp64"],
-    "the udp scenarios need --host and --port (a UDP echo there)",
-  ],
-  [
-    ["--unix", "/tmp/x.sock", "--floor"],
-    "--transport and --floor choose the servers the bench starts, not --host/--port or --unix",
-  ],
-  [
-    ["--transport", "unix", "--workers", "1,2"],
-    "--transport unix serves one process: --workers is for tcp only",
-  ],
-];
-test.each(USAGE_ERRORS)(
-  "bench %p: one line, exit 2, before running anything",
-  async (args, message) => {
-    const child = run("bench/bench.ts", args);
-    expect(await child.exited).toBe(2);
-    expect(child.err.all).toEqual([`error: ${message} (see: bun run bench --help)`]);
-    expect(child.out.text).toBe("");
-  },
-);
-
-test("nothing listening at --host/--port: one line, exit 1", async () => {
-  const port = freePort();
-  const child = run("bench/bench.ts", ["--host", "127.0.0.1", "--port", String(port)]);
-  expect(await child.exited).toBe(1);
-  expect(child.err.all).toEqual([
-    `error: nothing is listening at 127.0.0.1:${port} (connection refused)`,
-  ]);
-});
-
-test("--help: the options and exit status, exit 0", async () => {
-  const child = run("bench/bench.ts", ["--help"]);
-  expect(await child.exited).toBe(0);
-  expect(child.out.all[0]).toBe("Usage: bun run bench [options]");
-  for (const flag of ["--scenarios", "--duration", "--rounds", "--pid", "--svg", "--json"])
-    expect(child.out.text).toContain(flag);
-});
-
-test.skipIf(!have("script"))(
+(have("script") ? concurrently : test.skip)(
   "on a terminal, a live progress line; the table at the end",
   async () => {
     const terminal = onTerminal(
@@ -257,63 +317,6 @@ test.skipIf(!have("script"))(
     expect(screen).toMatch(/\| stream1 +\| MB\/s +\| +[\d,]+ \|/);
   },
 );
-
-// ---- bun run soak -----------------------------------------------------------------------------
-test.each([
-  [["--seconds", "abc"], '--seconds must be a positive number of seconds, not "abc"'],
-  [["--seconds", "0"], '--seconds must be a positive number of seconds, not "0"'],
-  [["--clients", "x"], '--clients must be a whole number of at least 1, not "x"'],
-  [["--port", "0"], '--port must be a whole number from 1 to 65535, not "0"'],
-  [
-    ["--host", "192.0.2.1"],
-    "the soak runs against this machine only (127.0.0.1, ::1), not 192.0.2.1",
-  ],
-  [["--frobnicate"], "unknown option --frobnicate"],
-])("soak %p: one line, exit 2, nothing run", async (args, message) => {
-  const child = run("scripts/soak.ts", args);
-  expect(await child.exited).toBe(2);
-  expect(child.err.all).toEqual([`error: ${message} (see: bun run soak --help)`]);
-  expect(child.out.text).toBe("");
-});
-
-test("soak --help: usage and options on stdout, exit 0, no stack trace", async () => {
-  const child = run("scripts/soak.ts", ["--help"]);
-  expect(await child.exited).toBe(0);
-  expect(child.out.all[0]).toBe("Usage: bun run soak [options]");
-  for (const flag of ["--seconds", "--port", "--slow-readers", "--idle-timeout"])
-    expect(child.out.text).toContain(flag);
-  expect(child.err.text).toBe("");
-});
-
-concurrently(
-  "a short soak: header first, progress while it runs, every kind counted, exit 0",
-  async () => {
-    const child = run("scripts/soak.ts", [
-      "--seconds",
-      "6",
-      "--clients",
-      "8",
-      "--slow-readers",
-      "2",
-    ]);
-    // The header comes before any result, and progress lines (a pipe: every 5 s) during the run.
-    await child.out.waitFor(/^soak: /);
-    expect(child.out.all[0]).toMatch(/^soak: 6 sec against bun server.ts .*--idle-timeout 3/);
-    await child.err.waitFor(
-      /^ {2}5(\.\d)? sec of 6 sec: [\d,.]+ MB verified, [\d,]+ exchanges, 0 failed, server [\d,.]+ MB$/,
-    );
-    expect(child.out.text).not.toContain("result:");
-    expect(await child.exited).toBe(0);
-    const out = child.out.text;
-    expect(out).toContain("every echoed byte is compared with what was sent");
-    expect(out).toMatch(/exact-echo clients: [1-9][\d,]* exact, 0 failed/);
-    expect(out).toMatch(/slow readers: [1-9][\d,]* exact, 0 failed/);
-    expect(out).toMatch(/connect\/drop storms of 50: [1-9][\d,]* complete, 0 failed/);
-    expect(out).toMatch(/server exit status: 0 after SIGTERM/);
-    expect(child.out.all.at(-1)).toBe("result: OK, every echo exact");
-  },
-  30_000,
-); // 6 s of soak, up to 5 s more for the slow readers to finish
 
 concurrently(
   "a soak against a server that cuts echoes short: failures counted by reason, exit 1",
