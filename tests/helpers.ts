@@ -1,5 +1,5 @@
 /** Real processes and real sockets for the tests: no mocks, no fixed sleeps. */
-import { expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -145,6 +145,18 @@ export function concurrently(name: string, fn: () => Promise<void>, timeout?: nu
     },
     timeout,
   );
+}
+
+/**
+ * Starts `work` now, when the file loads, with processes of its own that are killed after the
+ * file: a slow fixture (a probe of a broken server, a build) that tests then await side by side.
+ */
+export function inBackground<T>(work: () => Promise<T>): Promise<T> {
+  const mine = new Set<Bun.Subprocess>();
+  afterAll(() => killAll(mine));
+  const result = owned.run(mine, work);
+  result.catch(() => {}); // reported by the tests that await it
+  return result;
 }
 
 /** A process's own children (Linux /proc; none once it has exited). */

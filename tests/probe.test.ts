@@ -3,8 +3,16 @@
  * the classic students' mistakes, written in Python below. Each broken server must fail exactly
  * the checks its mistake breaks, with that mistake named (the JSON's `code`).
  */
-import { beforeAll, describe, expect, test } from "bun:test";
-import { concurrently, have, run, runCommand, startServer } from "./helpers.ts";
+import { describe, expect, test } from "bun:test";
+import {
+  concurrently,
+  freePort,
+  have,
+  inBackground,
+  run,
+  runCommand,
+  startServer,
+} from "./helpers.ts";
 
 /** Echo servers, one per mistake: `python3 -c BROKEN kind` prints its port, then serves. */
 const BROKEN = `
@@ -120,19 +128,24 @@ async function probe(port: number, args: string[] = []) {
 }
 
 /**
- * The probe against one of the broken servers, started once: the describe below starts them all
- * at once in beforeAll (each waits out its own time limits), and each test reads its result.
+ * The probe against each of the Python servers, all started when the file loads: each mostly
+ * waits out its own time limits, so they wait side by side, and each test reads its result.
  */
-const runs = new Map<string, ReturnType<typeof probe>>();
-function probeBroken(kind: string, args: string[]) {
-  const key = `${kind} ${args.join(" ")}`;
-  if (!runs.has(key))
-    runs.set(
-      key,
-      broken(kind).then((port) => probe(port, args)),
-    );
-  return runs.get(key)!;
-}
+const fast = ["--timeout", "0.5"]; // the broken servers make several checks wait this long
+const concurrentFast = ["--expect", "concurrent", ...fast];
+const probeOf = (kind: string, args: string[]) =>
+  inBackground(() => broken(kind).then((port) => probe(port, args)));
+const brokenRuns = {
+  echo: probeOf("echo", ["--expect", "concurrent"]),
+  one_recv: probeOf("one_recv", concurrentFast),
+  send_no_loop: probeOf("send_no_loop", concurrentFast),
+  close_on_fin: probeOf("close_on_fin", concurrentFast),
+  fixed_buffer: probeOf("fixed_buffer", concurrentFast),
+  upper: probeOf("upper", concurrentFast),
+  crash: probeOf("crash", concurrentFast),
+  hang: probeOf("hang", concurrentFast),
+  one_then_hang: probeOf("one_then_hang", ["--expect", "sequential", ...fast]),
+};
 
 async function broken(kind: string): Promise<number> {
   const child = runCommand(["python3", "-c", BROKEN, kind]);
@@ -158,13 +171,13 @@ describe("servers that do it right pass every check", () => {
   }
 
   concurrently("a correct Python server (recv, sendall, a thread per client)", async () => {
-    const { code, json } = await probeBroken("echo", ["--expect", "concurrent"]);
+    const { code, json } = await brokenRuns.echo;
     expect(failed(json)).toEqual({});
     expect(code).toBe(0);
   });
 
-  test.skipIf(!have("socat"))("socat TCP-LISTEN,fork EXEC:cat", async () => {
-    const port = await freePort();
+  (have("socat") ? concurrently : test.skip)("socat TCP-LISTEN,fork EXEC:cat", async () => {
+    const port = freePort();
     const socat = runCommand([
       "socat",
       `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`,
@@ -178,10 +191,10 @@ describe("servers that do it right pass every check", () => {
 
   // ncat 7.93's --exec relay blocks writing to cat while cat blocks writing back: past a few MB
   // it stops reading (checked by hand with a Python client too). The small checks pass.
-  test.skipIf(!have("ncat"))(
+  (have("ncat") ? concurrently : test.skip)(
     "ncat -l -k --exec /bin/cat: the small checks and the mode",
     async () => {
-      const port = await freePort();
+      const port = freePort();
       const ncat = runCommand([
         "ncat",
         "-l",
@@ -202,24 +215,8 @@ describe("servers that do it right pass every check", () => {
 });
 
 describe("each classic mistake fails its checks, with its cause named", () => {
-  const fast = ["--timeout", "0.5"];
-  const concurrent = ["--expect", "concurrent", ...fast];
-  beforeAll(async () => {
-    await Promise.all([
-      ...["one_recv", "send_no_loop", "close_on_fin", "fixed_buffer", "upper", "crash", "hang"].map(
-        (kind) => probeBroken(kind, concurrent),
-      ),
-      probeBroken("one_then_hang", ["--expect", "sequential", ...fast]),
-    ]);
-  }, 30_000);
-
-  test("one recv() taken for one message (only its first line echoed)", async () => {
-    const { code, json } = await probeBroken("one_recv", [
-      "--expect",
-      "concurrent",
-      "--timeout",
-      "0.5", // four waits time out here
-    ]);
+  concurrently("one recv() taken for one message (only its first line echoed)", async () => {
+    const { code, json } = await brokenRuns.one_recv; // four waits time out here
     const f = failed(json);
     expect(Object.keys(f).sort()).toEqual(
       ["allBytes", "bulk", "halfClose", "pieces", "slowRead", "together"].sort(),
@@ -230,8 +227,8 @@ describe("each classic mistake fails its checks, with its cause named", () => {
     expect(code).toBe(1);
   });
 
-  test("send() without a loop: what send() did not take is dropped", async () => {
-    const { json } = await probeBroken("send_no_loop", ["--expect", "concurrent", ...fast]);
+  concurrently("send() without a loop: what send() did not take is dropped", async () => {
+    const { json } = await brokenRuns.send_no_loop;
     const f = failed(json);
     expect(["bulk", "slowRead", "halfClose"]).toEqual(expect.arrayContaining(Object.keys(f)));
     expect(f.slowRead).toBe("sendNoLoop");
@@ -239,13 +236,13 @@ describe("each classic mistake fails its checks, with its cause named", () => {
     expect(["sendNoLoop", "closeOnFin"]).toContain(f.halfClose!);
   });
 
-  test("closing on the client's FIN at once, before the echo is out", async () => {
-    const { json } = await probeBroken("close_on_fin", ["--expect", "concurrent", ...fast]);
+  concurrently("closing on the client's FIN at once, before the echo is out", async () => {
+    const { json } = await brokenRuns.close_on_fin;
     expect(failed(json)).toEqual({ halfClose: "closeOnFin" });
   });
 
-  test("a fixed 1024-byte buffer cuts every read", async () => {
-    const { json } = await probeBroken("fixed_buffer", ["--expect", "concurrent", ...fast]);
+  concurrently("a fixed 1024-byte buffer cuts every read", async () => {
+    const { json } = await brokenRuns.fixed_buffer;
     expect(failed(json)).toEqual({
       bulk: "fixedBuffer",
       slowRead: "fixedBuffer",
@@ -254,32 +251,33 @@ describe("each classic mistake fails its checks, with its cause named", () => {
     expect(json.checks.find((c) => c.id === "bulk")!.cause).toContain("1,024");
   });
 
-  test("upper-casing", async () => {
-    const { json } = await probeBroken("upper", ["--expect", "concurrent", ...fast]);
+  concurrently("upper-casing", async () => {
+    const { json } = await brokenRuns.upper;
     expect(failed(json)).toEqual(Object.fromEntries(DATA.map((id) => [id, "upper"])));
   });
 
-  test("serving one client, then hanging: the next client is never served", async () => {
-    const { json } = await probeBroken("one_then_hang", ["--expect", "sequential", ...fast]);
+  concurrently("serving one client, then hanging: the next client is never served", async () => {
+    const { json } = await brokenRuns.one_then_hang;
     expect(failed(json)).toEqual({ sequential: "firstNoEcho" });
   });
 
-  test("a server that crashes mid-run is reported; the checks left are not run", async () => {
-    const started = performance.now();
-    const { json, ms } = await probeBroken("crash", ["--expect", "concurrent", ...fast]);
-    const f = failed(json);
-    expect(["closed", "reset"]).toContain(f.allBytes!);
-    // The next connection may still reach the dying process (closed at once), then none does.
-    for (const id of ["bulk", "slowRead", "halfClose", "closesAfter"])
-      expect(["closed", "reset", "notRun"]).toContain(f[id]!);
-    expect(f.closesAfter).toBe("notRun");
-    expect(["notRun", "firstRefused"]).toContain(f.concurrent!);
-    expect(ms).toBeLessThan(5000);
-  });
+  concurrently(
+    "a server that crashes mid-run is reported; the checks left are not run",
+    async () => {
+      const { json, ms } = await brokenRuns.crash;
+      const f = failed(json);
+      expect(["closed", "reset"]).toContain(f.allBytes!);
+      // The next connection may still reach the dying process (closed at once), then none does.
+      for (const id of ["bulk", "slowRead", "halfClose", "closesAfter"])
+        expect(["closed", "reset", "notRun"]).toContain(f[id]!);
+      expect(f.closesAfter).toBe("notRun");
+      expect(["notRun", "firstRefused"]).toContain(f.concurrent!);
+      expect(ms).toBeLessThan(5000);
+    },
+  );
 
-  test("a server that hangs mid-run is reported, not waited for", async () => {
-    const started = performance.now();
-    const { json, ms } = await probeBroken("hang", ["--expect", "concurrent", ...fast]);
+  concurrently("a server that hangs mid-run is reported, not waited for", async () => {
+    const { json, ms } = await brokenRuns.hang;
     const f = failed(json);
     expect(f.allBytes).toBe("noEcho");
     for (const id of ["bulk", "slowRead", "halfClose", "closesAfter"]) expect(f[id]).toBe("notRun");
@@ -298,37 +296,42 @@ describe("the mode's rule", () => {
   concurrently(
     "--expect sequential against a concurrent server, and the other way round",
     async () => {
-      const concurrent = await startServer(["--mode", "concurrent", "--quiet"]);
-      expect(failed((await probe(concurrent.port, ["--expect", "sequential"])).json)).toEqual({
-        sequential: "servedAtOnce",
-      });
-      const sequential = await startServer(["--mode", "sequential", "--quiet"]);
-      expect(
-        failed((await probe(sequential.port, ["--expect", "concurrent", "--timeout", "1"])).json),
-      ).toEqual({ concurrent: "oneAtATime" });
+      const [concurrent, sequential] = await Promise.all([
+        startServer(["--mode", "concurrent", "--quiet"]),
+        startServer(["--mode", "sequential", "--quiet"]),
+      ]);
+      const [asSequential, asConcurrent] = await Promise.all([
+        probe(concurrent.port, ["--expect", "sequential"]),
+        probe(sequential.port, ["--expect", "concurrent", "--timeout", "1"]),
+      ]);
+      expect(failed(asSequential.json)).toEqual({ sequential: "servedAtOnce" });
+      expect(failed(asConcurrent.json)).toEqual({ concurrent: "oneAtATime" });
     },
   );
 });
 
 describe("what a student sees", () => {
-  test("one line per check; a failure says why and what to do, in Portuguese under LANG=pt_BR", async () => {
-    const port = await broken("close_on_fin");
-    const child = run("probe.ts", ["--port", String(port), "--expect", "concurrent"], {
-      env: { LANG: "pt_BR.UTF-8" },
-    });
-    expect(await child.exited).toBe(1);
-    const lines = child.out.all;
-    expect(lines[0]).toStartWith(`verificando 127.0.0.1:${port}, esperando o modo concurrent`);
-    expect(lines.filter((l) => /^(OK|FALHA) /.test(l))).toHaveLength(9);
-    const at = lines.findIndex((l) => l.startsWith("FALHA  half-close"));
-    expect(lines[at + 1]).toContain("por quê: voltaram");
-    expect(lines[at + 1]).toContain("fechou assim que o cliente fez half-close");
-    expect(lines[at + 2]).toStartWith("      o que fazer: ");
-    expect(lines.at(-1)).toBe("8 de 9 verificações passaram");
-  });
+  concurrently(
+    "one line per check; a failure says why and what to do, in Portuguese under LANG=pt_BR",
+    async () => {
+      const port = await broken("close_on_fin");
+      const child = run("probe.ts", ["--port", String(port), "--expect", "concurrent"], {
+        env: { LANG: "pt_BR.UTF-8" },
+      });
+      expect(await child.exited).toBe(1);
+      const lines = child.out.all;
+      expect(lines[0]).toStartWith(`verificando 127.0.0.1:${port}, esperando o modo concurrent`);
+      expect(lines.filter((l) => /^(OK|FALHA) /.test(l))).toHaveLength(9);
+      const at = lines.findIndex((l) => l.startsWith("FALHA  half-close"));
+      expect(lines[at + 1]).toContain("por quê: voltaram");
+      expect(lines[at + 1]).toContain("fechou assim que o cliente fez half-close");
+      expect(lines[at + 2]).toStartWith("      o que fazer: ");
+      expect(lines.at(-1)).toBe("8 de 9 verificações passaram");
+    },
+  );
 
   test("no server: one line, exit 1; a bad option: exit 2", async () => {
-    const port = await freePort();
+    const port = freePort();
     const none = run("probe.ts", ["--port", String(port)]);
     expect(await none.exited).toBe(1);
     expect(none.err.all).toEqual([
@@ -360,12 +363,6 @@ describe("what a student sees", () => {
   });
 });
 
-/** A port nothing listens on (bound, then released). */
-async function freePort(): Promise<number> {
-  using listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  return listener.port;
-}
-
 /** Waits until something accepts on `port` (socat and ncat print nothing when ready). */
 async function listening(port: number, proc: Bun.Subprocess): Promise<void> {
   for (;;) {
@@ -380,21 +377,24 @@ async function listening(port: number, proc: Bun.Subprocess): Promise<void> {
   }
 }
 
-test("a server that closes after one recv(): said so, not blamed on the half-close", async () => {
-  const server = runCommand([
-    "python3",
-    "-c",
-    `
+concurrently(
+  "a server that closes after one recv(): said so, not blamed on the half-close",
+  async () => {
+    const server = runCommand([
+      "python3",
+      "-c",
+      `
 import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
 print(s.getsockname()[1], flush=True)
 while True:
     c, _ = s.accept(); c.send(c.recv(1024)); c.close()
 `,
-  ]);
-  const port = (await server.out.waitFor(/^\d+$/)).trim();
-  const probe = run("probe.ts", ["--port", port, "--expect", "concurrent", "--timeout", "0.5"]);
-  expect(await probe.exited).toBe(1);
-  expect(probe.out.text).toContain("does it close after one recv()");
-  expect(probe.out.text).not.toContain("(recv() returned 0)"); // not the close-on-FIN mistake
-});
+    ]);
+    const port = (await server.out.waitFor(/^\d+$/)).trim();
+    const probe = run("probe.ts", ["--port", port, "--expect", "concurrent", "--timeout", "0.5"]);
+    expect(await probe.exited).toBe(1);
+    expect(probe.out.text).toContain("does it close after one recv()");
+    expect(probe.out.text).not.toContain("(recv() returned 0)"); // not the close-on-FIN mistake
+  },
+);
