@@ -108,20 +108,36 @@ async function main(): Promise<number> {
   const outdir = resolve(values.outdir ?? join(ROOT, "dist"));
   await mkdir(outdir, { recursive: true });
 
+  // Targets build side by side (each mostly copies and patches its runtime); each target's lines
+  // are printed in order once it is done, so the output reads the same every time.
+  const built = await Promise.all(
+    [...new Set(wanted)].map(async (target) => {
+      const lines: { sum?: string; out?: string; err?: string }[] = [];
+      for (const program of PROGRAMS) {
+        try {
+          const file = await compile(program, target as Target, outdir);
+          const bytes = await Bun.file(file).bytes();
+          lines.push({
+            sum: `${sha256(bytes)}  ${basename(file)}`,
+            out: `${basename(file).padEnd(30)} ${(bytes.length / 2 ** 20).toFixed(1)} MiB`,
+          });
+        } catch (error) {
+          lines.push({ err: `error: ${(error as Error).message}` });
+          break; // the other program needs the same runtime
+        }
+      }
+      return lines;
+    }),
+  );
   const sums: string[] = [];
   let failed = 0;
-  for (const target of new Set(wanted) as Set<Target>) {
-    for (const program of PROGRAMS) {
-      try {
-        const file = await compile(program, target, outdir);
-        const bytes = await Bun.file(file).bytes();
-        sums.push(`${sha256(bytes)}  ${basename(file)}`);
-        console.log(`${basename(file).padEnd(30)} ${(bytes.length / 2 ** 20).toFixed(1)} MiB`);
-      } catch (error) {
-        console.error(`error: ${(error as Error).message}`);
-        failed++;
-        break; // the other program needs the same runtime
-      }
+  for (const { sum, out, err } of built.flat()) {
+    if (err !== undefined) {
+      console.error(err);
+      failed++;
+    } else {
+      sums.push(sum!);
+      console.log(out);
     }
   }
   // Written whole, then renamed: a reader never sees half a list. `sha256sum -c SHA256SUMS`.

@@ -2,22 +2,24 @@
  * The single-file executables (`bun run build`), run as a student would: copied to a folder far
  * from the repository, with no `bun` on PATH, so that nothing can lean on the checkout.
  *
- * One build per run of the suite (beforeAll, every target, about 10 s): the linux-x64 pair gets a
- * representative black-box subset of the source tests, and the same command lines are run
+ * One build of every target per run of the suite (about 5 s, in the background from the moment
+ * the file loads) and, beside it, one of linux-x64 alone: that pair gets a representative
+ * black-box subset of the source tests, run while the other targets build, and the same command lines are run
  * against the sources to show the same output and exit status; linux-arm64 echoes a line under
  * qemu-aarch64 where that is installed; every target is checked to be the right kind of file.
  * The windows-x64 pair is not run: under Debian 12's wine64 (8.0) it stops before its first
  * line, since Bun needs bcryptprimitives.dll, which that Wine lacks.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import pkg from "../package.json";
 import {
   BUN,
-  type Child,
+  concurrently,
   have,
+  inBackground,
   Peer,
   randomBytes,
   ROOT,
@@ -27,9 +29,8 @@ import {
   type Server,
 } from "./helpers.ts";
 
-let dist = ""; // what `bun run build` wrote
-let away = ""; // the linux-x64 pair alone, as handed out
-let build: Child;
+const dist = await mkdtemp(join(tmpdir(), "echo-dist-")); // what `bun run build` wrote
+const away = await mkdtemp(join(tmpdir(), "echo-away-")); // the linux-x64 pair alone, as handed out
 
 // PATH without any folder that holds a bun: the executables must not need one.
 const PATH = (process.env.PATH ?? "")
@@ -38,29 +39,44 @@ const PATH = (process.env.PATH ?? "")
   .join(delimiter);
 const NO_BUN = { PATH };
 
-beforeAll(async () => {
-  dist = await mkdtemp(join(tmpdir(), "echo-dist-"));
-  away = await mkdtemp(join(tmpdir(), "echo-away-"));
-  build = runCommand([BUN, "scripts/build.ts", "--outdir", dist]);
-  if ((await build.exited) !== 0) throw new Error(`build failed:\n${build.err.text}`);
+/** `bun run build` with these arguments, awaited; its output for the tests to read. */
+async function build(args: string[]) {
+  const child = runCommand([BUN, "scripts/build.ts", ...args]);
+  if ((await child.exited) !== 0) throw new Error(`build failed:\n${child.err.text}`);
+  return child;
+}
+const everyTarget = inBackground(() => build(["--outdir", dist]));
+const linuxPair = inBackground(async () => {
+  const own = join(away, "build");
+  await build(["--target", "linux-x64", "--outdir", own]);
   for (const program of ["server", "client"])
-    await copyFile(join(dist, `echo-${program}-linux-x64`), join(away, `echo-${program}`));
-}, 120_000);
+    await copyFile(join(own, `echo-${program}-linux-x64`), join(away, `echo-${program}`));
+  await rm(own, { recursive: true });
+});
 
 afterAll(async () => {
   await rm(dist, { recursive: true, force: true });
   await rm(away, { recursive: true, force: true });
 });
 
+/** A test of the linux-x64 pair: it starts once the pair is built, beside the others. */
+function withPair(name: string, fn: () => Promise<void>) {
+  concurrently(name, async () => {
+    await linuxPair;
+    await fn();
+  });
+}
+
 /** A program of the linux-x64 pair, started in its own folder with no bun on PATH. */
 function exe(
   program: "server" | "client",
   args: string[],
   options: Parameters<typeof run>[2] = {},
+  folder = away,
 ) {
-  return runCommand([join(away, `echo-${program}`), ...args], {
+  return runCommand([join(folder, `echo-${program}`), ...args], {
     ...options,
-    cwd: away,
+    cwd: folder,
     env: { ...NO_BUN, ...options.env },
   });
 }
@@ -75,8 +91,151 @@ async function exeServer(args: string[] = [], env?: Record<string, string>): Pro
   return { ...child, host: host!, port: Number(port) };
 }
 
+describe("the linux-x64 executables, far from the sources, without bun", () => {
+  test("no bun on the PATH they get", () => {
+    expect(Bun.which("bun", { PATH })).toBeNull();
+  });
+
+  // Same command line, same environment: same stdout, stderr and exit status as the sources,
+  // but for the command they name (what the person typed: the executable, not `bun run`).
+  const sameAsSources: [string, "server" | "client", string[], Record<string, string>?][] = [
+    ["--version", "server", ["--version"]],
+    ["--version", "client", ["-v"]],
+    ["--help", "server", ["--help"]],
+    ["--help", "client", ["--help"]],
+    ["--help in Portuguese", "server", ["--help"], { LANG: "pt_BR.UTF-8" }],
+    ["a usage error", "server", ["--mode", "nope"]],
+    ["a usage error", "client", ["--port", "99999"]],
+    ["a usage error in Portuguese", "client", ["--bogus"], { LANG: "pt_BR.UTF-8" }],
+    ["connection refused", "client", ["--port", "1"]],
+    ["connection refused in Portuguese", "client", ["--port", "1"], { LANG: "pt_BR.UTF-8" }],
+  ];
+  for (const [what, program, args, env] of sameAsSources)
+    withPair(`${program} ${what}: as from the sources`, async () => {
+      const fromExe = exe(program, args, { env, stdin: "" });
+      const fromSources = run(`${program}.ts`, args, { env, stdin: "" });
+      const [a, b] = await Promise.all([fromExe.exited, fromSources.exited]);
+      const named = (text: string) => text.replaceAll(`bun run ${program} `, `echo-${program} `); // the copy's name
+      expect({ code: a, out: fromExe.out.text, err: fromExe.err.text }).toEqual({
+        code: b,
+        out: named(fromSources.out.text),
+        err: named(fromSources.err.text),
+      });
+    });
+
+  withPair("a bunfig.toml where they start cannot preload code into them", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "echo-bunfig-")); // the others' folder stays clean
+    try {
+      await copyFile(join(away, "echo-client"), join(folder, "echo-client"));
+      await Bun.write(join(folder, "bunfig.toml"), 'preload = ["./intruder.ts"]\n');
+      await Bun.write(join(folder, "intruder.ts"), 'console.log("preloaded");\n');
+      const version = exe("client", ["--version"], {}, folder);
+      expect(await version.exited).toBe(0);
+      expect(version.out.all).toEqual([pkg.version]);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  withPair("--version is package.json's", async () => {
+    const version = exe("server", ["--version"]);
+    expect(await version.exited).toBe(0);
+    expect(version.out.text).toBe(pkg.version);
+  });
+
+  withPair(
+    "mode once: the executable client's lines come back; the server exits 0 after it",
+    async () => {
+      const server = await exeServer();
+      const client = exe("client", ["--port", String(server.port)], { stdin: "oi\nação ✓\nfim\n" });
+      expect(await client.exited).toBe(0);
+      expect(client.out.all).toEqual(["oi", "ação ✓"]);
+      expect(await server.exited).toBe(0);
+      expect(server.out.text).toContain("#1 closed: 14 bytes echoed");
+    },
+  );
+
+  withPair("mode sequential: the second client waits for the first", async () => {
+    const server = await exeServer(["--mode", "sequential"]);
+    const first = new Peer(server.port);
+    await first.connected;
+    await server.out.waitFor("#1 connected");
+    const second = new Peer(server.port);
+    await second.connected;
+    await server.out.waitFor("#2 waiting: 1 client ahead");
+    second.socket.write("dois\n");
+    first.socket.write("um\n");
+    await first.until(3);
+    expect(second.bytes).toBe(0); // untouched while the first is served
+    first.finish();
+    await second.until(5);
+    expect(second.text()).toBe("dois\n");
+    second.finish();
+    await server.out.waitFor("#2 closed");
+    server.proc.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  });
+
+  withPair(
+    "mode concurrent: 8 MiB each way, exact, after a half-close, for two clients at once",
+    async () => {
+      const server = await exeServer(["--mode", "concurrent", "--quiet"]);
+      const payload = randomBytes(8 << 20);
+      const echoes = await Promise.all(
+        [1, 2].map(async () => {
+          const peer = new Peer(server.port);
+          await peer.connected;
+          await peer.send(payload);
+          peer.finish(); // half-close: the whole echo must still come back, then the end
+          await peer.ended;
+          return peer.all();
+        }),
+      );
+      for (const echo of echoes) {
+        expect(echo.length).toBe(payload.length);
+        expect(sha256(echo)).toBe(sha256(payload));
+      }
+      server.proc.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+    },
+  );
+
+  withPair("port in use: one line, exit 1", async () => {
+    const taken = await exeServer();
+    const second = exe("server", ["--port", String(taken.port)]);
+    expect(await second.exited).toBe(1);
+    expect(second.err.all).toHaveLength(1);
+    expect(second.err.text).toStartWith(`error: 127.0.0.1:${taken.port} is already in use`);
+  });
+
+  withPair("pt-BR from LANG", async () => {
+    const server = await exeServer([], { LANG: "pt_BR.UTF-8" });
+    expect(server.out.all[0]).toBe(`escutando em 127.0.0.1:${server.port} (modo once)`);
+  });
+
+  withPair("--workers 2: two worker processes, both serve, SIGTERM stops all", async () => {
+    const server = await exeServer(["--mode", "concurrent", "--workers", "2"]);
+    expect(server.out.all[0]).toMatch(/\(mode concurrent, 2 workers\)$/);
+    for (let i = 0; i < 8; i++) {
+      const peer = new Peer(server.port);
+      await peer.send(new TextEncoder().encode(`linha ${i}\n`));
+      peer.finish();
+      await peer.ended;
+      expect(peer.text()).toBe(`linha ${i}\n`);
+    }
+    // Worker k numbers its connections k, k+2, k+4...: odd and even ids mean both served.
+    await server.out.waitFor(/^#\d*[13579] closed/);
+    await server.out.waitFor(/^#\d*[02468] closed/);
+    server.proc.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.out.text).toContain("stopped: 8 connections");
+  });
+});
+
+// Last: these wait for every target's build, and should not hold a place the tests above could use.
 describe("bun run build", () => {
-  test("a line per file with its size, and SHA256SUMS that match the files", async () => {
+  concurrently("a line per file with its size, and SHA256SUMS that match the files", async () => {
+    const build = await everyTarget;
     expect(build.out.all.filter((l) => / MiB$/.test(l))).toHaveLength(15);
     const sums = (await Bun.file(join(dist, "SHA256SUMS")).text()).trim().split("\n");
     expect(sums).toHaveLength(15);
@@ -86,23 +245,27 @@ describe("bun run build", () => {
     }
   });
 
-  test.skipIf(!have("file"))("every target is an executable of its machine's format", async () => {
-    const formats = {
-      "linux-x64": /ELF 64-bit LSB executable, x86-64/,
-      "linux-arm64": /ELF 64-bit LSB executable, ARM aarch64/,
-      "darwin-x64": /Mach-O 64-bit x86_64 executable/,
-      "darwin-arm64": /Mach-O 64-bit arm64 executable/,
-      "windows-x64.exe": /PE32\+ executable \(console\) x86-64, for MS Windows/,
-    };
-    for (const [target, format] of Object.entries(formats))
-      for (const program of ["server", "client"]) {
-        const file = runCommand(["file", "-b", join(dist, `echo-${program}-${target}`)]);
-        expect(await file.exited).toBe(0);
-        expect(file.out.text).toMatch(format);
-      }
-  });
+  (have("file") ? concurrently : test.skip)(
+    "every target is an executable of its machine's format",
+    async () => {
+      await everyTarget;
+      const formats = {
+        "linux-x64": /ELF 64-bit LSB executable, x86-64/,
+        "linux-arm64": /ELF 64-bit LSB executable, ARM aarch64/,
+        "darwin-x64": /Mach-O 64-bit x86_64 executable/,
+        "darwin-arm64": /Mach-O 64-bit arm64 executable/,
+        "windows-x64.exe": /PE32\+ executable \(console\) x86-64, for MS Windows/,
+      };
+      for (const [target, format] of Object.entries(formats))
+        for (const program of ["server", "client"]) {
+          const file = runCommand(["file", "-b", join(dist, `echo-${program}-${target}`)]);
+          expect(await file.exited).toBe(0);
+          expect(file.out.text).toMatch(format);
+        }
+    },
+  );
 
-  test("a target whose runtime cannot be fetched fails with one line; exit 1", async () => {
+  concurrently("a target whose runtime cannot be fetched fails with one line; exit 1", async () => {
     // An empty cache and a proxy that refuses: the download fails at once, offline or not.
     const home = await mkdtemp(join(tmpdir(), "echo-home-"));
     try {
@@ -129,7 +292,7 @@ describe("bun run build", () => {
     }
   });
 
-  test("an unknown target is a usage error", async () => {
+  concurrently("an unknown target is a usage error", async () => {
     const usage = runCommand([BUN, "scripts/build.ts", "--target", "amiga-m68k"]);
     expect(await usage.exited).toBe(2);
     expect(usage.err.all).toHaveLength(1);
@@ -137,155 +300,25 @@ describe("bun run build", () => {
   });
 });
 
-describe("the linux-x64 executables, far from the sources, without bun", () => {
-  test("no bun on the PATH they get", () => {
-    expect(Bun.which("bun", { PATH })).toBeNull();
-  });
-
-  // Same command line, same environment: same stdout, stderr and exit status as the sources,
-  // but for the command they name (what the person typed: the executable, not `bun run`).
-  const sameAsSources: [string, "server" | "client", string[], Record<string, string>?][] = [
-    ["--version", "server", ["--version"]],
-    ["--version", "client", ["-v"]],
-    ["--help", "server", ["--help"]],
-    ["--help", "client", ["--help"]],
-    ["--help in Portuguese", "server", ["--help"], { LANG: "pt_BR.UTF-8" }],
-    ["a usage error", "server", ["--mode", "nope"]],
-    ["a usage error", "client", ["--port", "99999"]],
-    ["a usage error in Portuguese", "client", ["--bogus"], { LANG: "pt_BR.UTF-8" }],
-    ["connection refused", "client", ["--port", "1"]],
-    ["connection refused in Portuguese", "client", ["--port", "1"], { LANG: "pt_BR.UTF-8" }],
-  ];
-  for (const [what, program, args, env] of sameAsSources)
-    test(`${program} ${what}: as from the sources`, async () => {
-      const fromExe = exe(program, args, { env, stdin: "" });
-      const fromSources = run(`${program}.ts`, args, { env, stdin: "" });
-      const [a, b] = await Promise.all([fromExe.exited, fromSources.exited]);
-      const named = (text: string) => text.replaceAll(`bun run ${program} `, `echo-${program} `); // the copy's name
-      expect({ code: a, out: fromExe.out.text, err: fromExe.err.text }).toEqual({
-        code: b,
-        out: named(fromSources.out.text),
-        err: named(fromSources.err.text),
-      });
-    });
-
-  test("a bunfig.toml where they start cannot preload code into them", async () => {
-    await Bun.write(join(away, "bunfig.toml"), 'preload = ["./intruder.ts"]\n');
-    await Bun.write(join(away, "intruder.ts"), 'console.log("preloaded");\n');
-    try {
-      const version = exe("client", ["--version"]);
-      expect(await version.exited).toBe(0);
-      expect(version.out.all).toEqual([pkg.version]);
-    } finally {
-      await rm(join(away, "bunfig.toml"));
-      await rm(join(away, "intruder.ts"));
-    }
-  });
-
-  test("--version is package.json's", async () => {
-    const version = exe("server", ["--version"]);
-    expect(await version.exited).toBe(0);
-    expect(version.out.text).toBe(pkg.version);
-  });
-
-  test("mode once: the executable client's lines come back; the server exits 0 after it", async () => {
-    const server = await exeServer();
-    const client = exe("client", ["--port", String(server.port)], { stdin: "oi\nação ✓\nfim\n" });
-    expect(await client.exited).toBe(0);
-    expect(client.out.all).toEqual(["oi", "ação ✓"]);
-    expect(await server.exited).toBe(0);
-    expect(server.out.text).toContain("#1 closed: 14 bytes echoed");
-  });
-
-  test("mode sequential: the second client waits for the first", async () => {
-    const server = await exeServer(["--mode", "sequential"]);
-    const first = new Peer(server.port);
-    await first.connected;
-    await server.out.waitFor("#1 connected");
-    const second = new Peer(server.port);
-    await second.connected;
-    await server.out.waitFor("#2 waiting: 1 client ahead");
-    second.socket.write("dois\n");
-    first.socket.write("um\n");
-    await first.until(3);
-    expect(second.bytes).toBe(0); // untouched while the first is served
-    first.finish();
-    await second.until(5);
-    expect(second.text()).toBe("dois\n");
-    second.finish();
-    await server.out.waitFor("#2 closed");
-    server.proc.kill("SIGTERM");
-    expect(await server.exited).toBe(0);
-  });
-
-  test("mode concurrent: 8 MiB each way, exact, after a half-close, for two clients at once", async () => {
-    const server = await exeServer(["--mode", "concurrent", "--quiet"]);
-    const payload = randomBytes(8 << 20);
-    const echoes = await Promise.all(
-      [1, 2].map(async () => {
-        const peer = new Peer(server.port);
-        await peer.connected;
-        await peer.send(payload);
-        peer.finish(); // half-close: the whole echo must still come back, then the end
-        await peer.ended;
-        return peer.all();
-      }),
-    );
-    for (const echo of echoes) {
-      expect(echo.length).toBe(payload.length);
-      expect(sha256(echo)).toBe(sha256(payload));
-    }
-    server.proc.kill("SIGTERM");
-    expect(await server.exited).toBe(0);
-  });
-
-  test("port in use: one line, exit 1", async () => {
-    const taken = await exeServer();
-    const second = exe("server", ["--port", String(taken.port)]);
-    expect(await second.exited).toBe(1);
-    expect(second.err.all).toHaveLength(1);
-    expect(second.err.text).toStartWith(`error: 127.0.0.1:${taken.port} is already in use`);
-  });
-
-  test("pt-BR from LANG", async () => {
-    const server = await exeServer([], { LANG: "pt_BR.UTF-8" });
-    expect(server.out.all[0]).toBe(`escutando em 127.0.0.1:${server.port} (modo once)`);
-  });
-
-  test("--workers 2: two worker processes, both serve, SIGTERM stops all", async () => {
-    const server = await exeServer(["--mode", "concurrent", "--workers", "2"]);
-    expect(server.out.all[0]).toMatch(/\(mode concurrent, 2 workers\)$/);
-    for (let i = 0; i < 8; i++) {
-      const peer = new Peer(server.port);
-      await peer.send(new TextEncoder().encode(`linha ${i}\n`));
-      peer.finish();
-      await peer.ended;
-      expect(peer.text()).toBe(`linha ${i}\n`);
-    }
-    // Worker k numbers its connections k, k+2, k+4...: odd and even ids mean both served.
-    await server.out.waitFor(/^#\d*[13579] closed/);
-    await server.out.waitFor(/^#\d*[02468] closed/);
-    server.proc.kill("SIGTERM");
-    expect(await server.exited).toBe(0);
-    expect(server.out.text).toContain("stopped: 8 connections");
-  });
-});
-
 // qemu-user runs the arm64 executable on this x86-64 machine, with Debian's arm64 C library
 // (libc6-arm64-cross); .ci/run installs both.
 const ARM64_LIBS = "/usr/aarch64-linux-gnu";
 const qemu = have("qemu-aarch64") && (await Bun.file(`${ARM64_LIBS}/lib/libc.so.6`).exists());
-test.skipIf(!qemu)("linux-arm64 under qemu-aarch64: the server echoes a line", async () => {
-  const child = runCommand(
-    ["qemu-aarch64", "-L", ARM64_LIBS, join(dist, "echo-server-linux-arm64"), "--port", "0"],
-    { cwd: away, env: NO_BUN },
-  );
-  const line = await child.out.waitFor(/^listening on /);
-  const port = Number(/:(\d+) /.exec(line)![1]);
-  const peer = new Peer(port);
-  await peer.send(new TextEncoder().encode("olá, arm64\n"));
-  peer.finish();
-  await peer.ended;
-  expect(peer.text()).toBe("olá, arm64\n");
-  expect(await child.exited).toBe(0); // mode once
-});
+(qemu ? concurrently : test.skip)(
+  "linux-arm64 under qemu-aarch64: the server echoes a line",
+  async () => {
+    await everyTarget;
+    const child = runCommand(
+      ["qemu-aarch64", "-L", ARM64_LIBS, join(dist, "echo-server-linux-arm64"), "--port", "0"],
+      { cwd: away, env: NO_BUN },
+    );
+    const line = await child.out.waitFor(/^listening on /);
+    const port = Number(/:(\d+) /.exec(line)![1]);
+    const peer = new Peer(port);
+    await peer.send(new TextEncoder().encode("olá, arm64\n"));
+    peer.finish();
+    await peer.ended;
+    expect(peer.text()).toBe("olá, arm64\n");
+    expect(await child.exited).toBe(0); // mode once
+  },
+);
