@@ -127,77 +127,86 @@ describe("PROXY protocol on the echo port", () => {
     },
   );
 
-  test("with TLS it is refused: the header would come before the handshake Bun starts", async () => {
-    const server = run("server.ts", [
-      "--proxy-protocol",
-      "--tls-cert",
-      "cert.pem",
-      "--tls-key",
-      "key.pem",
-    ]);
-    expect(await server.exited).toBe(2);
-    expect(server.err.all).toEqual([
-      "error: --proxy-protocol does not go with --tls-cert (see: bun run server --help)",
-    ]);
-  });
+  concurrently(
+    "with TLS it is refused: the header would come before the handshake Bun starts",
+    async () => {
+      const server = run("server.ts", [
+        "--proxy-protocol",
+        "--tls-cert",
+        "cert.pem",
+        "--tls-key",
+        "key.pem",
+      ]);
+      expect(await server.exited).toBe(2);
+      expect(server.err.all).toEqual([
+        "error: --proxy-protocol does not go with --tls-cert (see: bun run server --help)",
+      ]);
+    },
+  );
 });
 
 describe("health, readiness and metrics", () => {
-  test.skipIf(!haveParser)("/metrics is exact, read with prometheus_client's parser", async () => {
-    const server = await startServer(["--mode", "concurrent", "--http-port", "0", "--quiet"]);
-    const http = await httpPortOf(server);
-    const data = randomBytes(1_234_567);
-    const peer = new Peer(server.port);
-    await peer.send(data);
-    peer.finish();
-    await peer.ended;
-    const open = new Peer(server.port);
-    await open.send(new Uint8Array(1000));
-    await open.until(1000);
-    const m = await scrape(http);
-    expect(m).toMatchObject({
-      echo_connections_total: 2,
-      echo_connections_open: 1,
-      echo_bytes_received_total: 1_235_567,
-      echo_bytes_echoed_total: 1_235_567,
-      echo_connections_paused: 0,
-      'echo_connections_refused_total{reason="max_connections"}': 0,
-      echo_idle_timeouts_total: 0,
-    });
-    expect(m.process_start_time_seconds).toBeGreaterThan(Date.now() / 1000 - 600);
-    open.close();
-  });
+  concurrently.skipIf(!haveParser)(
+    "/metrics is exact, read with prometheus_client's parser",
+    async () => {
+      const server = await startServer(["--mode", "concurrent", "--http-port", "0", "--quiet"]);
+      const http = await httpPortOf(server);
+      const data = randomBytes(1_234_567);
+      const peer = new Peer(server.port);
+      await peer.send(data);
+      peer.finish();
+      await peer.ended;
+      const open = new Peer(server.port);
+      await open.send(new Uint8Array(1000));
+      await open.until(1000);
+      const m = await scrape(http);
+      expect(m).toMatchObject({
+        echo_connections_total: 2,
+        echo_connections_open: 1,
+        echo_bytes_received_total: 1_235_567,
+        echo_bytes_echoed_total: 1_235_567,
+        echo_connections_paused: 0,
+        'echo_connections_refused_total{reason="max_connections"}': 0,
+        echo_idle_timeouts_total: 0,
+      });
+      expect(m.process_start_time_seconds).toBeGreaterThan(Date.now() / 1000 - 600);
+      open.close();
+    },
+  );
 
-  test("/healthz, /readyz (503 once a stop signal came), 404, 405; HAProxy's HTTP/1.0 check without Host", async () => {
-    const server = await startServer(["--mode", "concurrent", "--http-port", "0"]);
-    const http = await httpPortOf(server);
-    const get = async (path: string, method = "GET") =>
-      (await fetch(`http://127.0.0.1:${http}${path}`, { method })).status;
-    expect(await get("/healthz")).toBe(200);
-    expect(await get("/readyz")).toBe(200);
-    expect(await get("/nope")).toBe(404);
-    expect(await get("/metrics", "POST")).toBe(405);
-    // Exactly what HAProxy's `option httpchk GET /readyz` sends: no Host header.
-    const raw = await new Promise<string>((resolve) => {
-      const s = netConnect({ port: http, host: "127.0.0.1" }, () =>
-        s.end("GET /readyz HTTP/1.0\r\n\r\n"),
-      );
-      let text = "";
-      s.on("data", (d) => (text += d));
-      s.on("close", () => resolve(text));
-    });
-    expect(raw).toStartWith("HTTP/1.1 200");
-    const peer = new Peer(server.port);
-    await peer.connected;
-    server.proc.kill("SIGTERM");
-    for (let i = 0; i < 100 && (await get("/readyz")) === 200; i++) await Bun.sleep(10); // signal in flight
-    expect(await get("/readyz")).toBe(503); // the balancer is told; the server then stops accepting
-    await server.out.waitFor("stopping: no new connections");
-    peer.finish();
-    expect(await server.exited).toBe(0);
-  });
+  concurrently(
+    "/healthz, /readyz (503 once a stop signal came), 404, 405; HAProxy's HTTP/1.0 check without Host",
+    async () => {
+      const server = await startServer(["--mode", "concurrent", "--http-port", "0"]);
+      const http = await httpPortOf(server);
+      const get = async (path: string, method = "GET") =>
+        (await fetch(`http://127.0.0.1:${http}${path}`, { method })).status;
+      expect(await get("/healthz")).toBe(200);
+      expect(await get("/readyz")).toBe(200);
+      expect(await get("/nope")).toBe(404);
+      expect(await get("/metrics", "POST")).toBe(405);
+      // Exactly what HAProxy's `option httpchk GET /readyz` sends: no Host header.
+      const raw = await new Promise<string>((resolve) => {
+        const s = netConnect({ port: http, host: "127.0.0.1" }, () =>
+          s.end("GET /readyz HTTP/1.0\r\n\r\n"),
+        );
+        let text = "";
+        s.on("data", (d) => (text += d));
+        s.on("close", () => resolve(text));
+      });
+      expect(raw).toStartWith("HTTP/1.1 200");
+      const peer = new Peer(server.port);
+      await peer.connected;
+      server.proc.kill("SIGTERM");
+      for (let i = 0; i < 100 && (await get("/readyz")) === 200; i++) await Bun.sleep(10); // signal in flight
+      expect(await get("/readyz")).toBe(503); // the balancer is told; the server then stops accepting
+      await server.out.waitFor("stopping: no new connections");
+      peer.finish();
+      expect(await server.exited).toBe(0);
+    },
+  );
 
-  test("mode once: not ready once its one client has come", async () => {
+  concurrently("mode once: not ready once its one client has come", async () => {
     const server = await startServer(["--http-port", "0"]);
     const http = await httpPortOf(server);
     expect((await fetch(`http://127.0.0.1:${http}/readyz`)).status).toBe(200);
@@ -209,64 +218,70 @@ describe("health, readiness and metrics", () => {
     expect(await server.exited).toBe(0);
   });
 
-  test.skipIf(!haveParser)("--workers 2: the parent's /metrics adds up both workers", async () => {
-    const server = await startServer([
-      "--mode",
-      "concurrent",
-      "--workers",
-      "2",
-      "--http-port",
-      "0",
-      "--quiet",
-    ]);
-    const http = await httpPortOf(server);
-    const data = randomBytes(10_000);
-    for (let i = 0; i < 20; i++) {
-      const peer = new Peer(server.port);
-      await peer.send(data);
-      peer.finish();
-      await peer.ended;
-    }
-    const m = await scrape(http);
-    expect(m.echo_connections_total).toBe(20);
-    expect(m.echo_bytes_echoed_total).toBe(200_000);
-    // A worker dies: the counters it had reported stay in the sums (counters never go back).
-    const [first] = childrenOf(server.proc.pid);
-    process.kill(first!, "SIGKILL");
-    await server.err.waitFor("ended unexpectedly");
-    const after = await scrape(http);
-    expect(after.echo_connections_total).toBe(20);
-    expect(after.echo_bytes_echoed_total).toBe(200_000);
-  });
+  concurrently.skipIf(!haveParser)(
+    "--workers 2: the parent's /metrics adds up both workers",
+    async () => {
+      const server = await startServer([
+        "--mode",
+        "concurrent",
+        "--workers",
+        "2",
+        "--http-port",
+        "0",
+        "--quiet",
+      ]);
+      const http = await httpPortOf(server);
+      const data = randomBytes(10_000);
+      for (let i = 0; i < 20; i++) {
+        const peer = new Peer(server.port);
+        await peer.send(data);
+        peer.finish();
+        await peer.ended;
+      }
+      const m = await scrape(http);
+      expect(m.echo_connections_total).toBe(20);
+      expect(m.echo_bytes_echoed_total).toBe(200_000);
+      // A worker dies: the counters it had reported stay in the sums (counters never go back).
+      const [first] = childrenOf(server.proc.pid);
+      process.kill(first!, "SIGKILL");
+      await server.err.waitFor("ended unexpectedly");
+      const after = await scrape(http);
+      expect(after.echo_connections_total).toBe(20);
+      expect(after.echo_bytes_echoed_total).toBe(200_000);
+    },
+  );
 });
 
 describe("logs and drain", () => {
-  test("--log-format json: one JSON object per line, the same events as the text lines", async () => {
-    const server = runCommand([BUN, "server.ts", "--port", "0", "--log-format", "json"]);
-    const listening = JSON.parse(await server.out.waitFor(/"event":"listening"/));
-    const peer = new Peer(Number(listening.address.split(":")[1]));
-    await peer.send(new TextEncoder().encode("oi\n"));
-    await peer.until(3);
-    peer.finish();
-    expect(await server.exited).toBe(0);
-    const records = server.out.all.map((line) => JSON.parse(line));
-    expect(records.map((r) => r.event)).toEqual([
-      "listening",
-      "open",
-      "onceStopsListening",
-      "data",
-      "close",
-      "stopped",
-    ]);
-    expect(records[1]).toMatchObject({
-      level: "info",
-      id: 1,
-      peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
-    });
-    expect(records[3]).toMatchObject({ id: 1, bytes: 3 });
-    expect(records[4]).toMatchObject({ id: 1, echoed: 3, undelivered: 0 });
-    for (const r of records) expect(new Date(r.time).getTime()).toBeGreaterThan(0);
-  });
+  concurrently(
+    "--log-format json: one JSON object per line, the same events as the text lines",
+    async () => {
+      const server = runCommand([BUN, "server.ts", "--port", "0", "--log-format", "json"]);
+      const listening = JSON.parse(await server.out.waitFor(/"event":"listening"/));
+      const peer = new Peer(Number(listening.address.split(":")[1]));
+      await peer.send(new TextEncoder().encode("oi\n"));
+      await peer.until(3);
+      peer.finish();
+      expect(await server.exited).toBe(0);
+      const records = server.out.all.map((line) => JSON.parse(line));
+      expect(records.map((r) => r.event)).toEqual([
+        "listening",
+        "open",
+        "onceStopsListening",
+        "data",
+        "close",
+        "stopped",
+      ]);
+      expect(records[1]).toMatchObject({
+        level: "info",
+        id: 1,
+        peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      });
+      expect(records[3]).toMatchObject({ id: 1, bytes: 3 });
+      expect(records[4]).toMatchObject({ id: 1, echoed: 3, undelivered: 0 });
+      for (const r of records) expect(new Date(r.time).getTime()).toBeGreaterThan(0);
+    },
+  );
 
   concurrently(
     "--drain-timeout 1: a connection still busy after the stop is closed, and counted",
@@ -310,16 +325,18 @@ describe.skipIf(HAPROXY === null)("behind HAProxy", () => {
     return server;
   }
 
-  test("a rolling restart of both backends under load: every session completes, exact", async () => {
-    const [front, a, b, ha, hb] = [freePort(), freePort(), freePort(), freePort(), freePort()];
-    // What each setting is for:
-    // - check port + option httpchk GET /readyz: a backend told to stop answers 503 and the
-    //   balancer stops sending it clients (fall 1) before it closes its port;
-    // - inter 100ms: that news travels in a tenth of a second (the server waits to be asked);
-    // - retries 3 + option redispatch: a connection refused by a backend that has just closed
-    //   is tried again on the other one, before the client notices;
-    // - rise 2: a restarted backend gets clients once it has answered twice.
-    const config = `
+  concurrently(
+    "a rolling restart of both backends under load: every session completes, exact",
+    async () => {
+      const [front, a, b, ha, hb] = [freePort(), freePort(), freePort(), freePort(), freePort()];
+      // What each setting is for:
+      // - check port + option httpchk GET /readyz: a backend told to stop answers 503 and the
+      //   balancer stops sending it clients (fall 1) before it closes its port;
+      // - inter 100ms: that news travels in a tenth of a second (the server waits to be asked);
+      // - retries 3 + option redispatch: a connection refused by a backend that has just closed
+      //   is tried again on the other one, before the client notices;
+      // - rise 2: a restarted backend gets clients once it has answered twice.
+      const config = `
 global
   maxconn 1000
 defaults
@@ -337,63 +354,65 @@ listen echo
   server a 127.0.0.1:${a} check port ${ha}
   server b 127.0.0.1:${b} check port ${hb}
 `;
-    const cfg = join(dir, "haproxy.cfg");
-    writeFileSync(cfg, config);
-    const servers = { a: await backend(a, ha), b: await backend(b, hb) };
-    const haproxy = runCommand([HAPROXY!, "-f", cfg, "-db"]);
-    // Ready when a session goes through (HAProxy prints nothing when it starts).
-    for (let i = 0; ; i++) {
-      const ok = await session(front, 1).then(
-        () => true,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 100) throw new Error(`HAProxy never came up:\n${haproxy.err.text}`);
-      await Bun.sleep(50); // retrying a start-up probe, bounded
-    }
-
-    let stop = false;
-    const failures: string[] = [];
-    const clientPorts = new Set<number>();
-    let sessions = 0;
-    const loop = async () => {
-      while (!stop) {
-        try {
-          clientPorts.add(await session(front, 50));
-          sessions++;
-        } catch (error) {
-          failures.push(String(error));
-        }
+      const cfg = join(dir, "haproxy.cfg");
+      writeFileSync(cfg, config);
+      const servers = { a: await backend(a, ha), b: await backend(b, hb) };
+      const haproxy = runCommand([HAPROXY!, "-f", cfg, "-db"]);
+      // Ready when a session goes through (HAProxy prints nothing when it starts).
+      for (let i = 0; ; i++) {
+        const ok = await session(front, 1).then(
+          () => true,
+          () => false,
+        );
+        if (ok) break;
+        if (i > 100) throw new Error(`HAProxy never came up:\n${haproxy.err.text}`);
+        await Bun.sleep(50); // retrying a start-up probe, bounded
       }
-    };
-    const loops = Array.from({ length: 6 }, loop);
 
-    for (const name of ["a", "b"] as const) {
-      const [port, http] = name === "a" ? [a, ha] : [b, hb];
-      const old = servers[name];
-      const before = sessions;
-      old.proc.kill("SIGTERM");
-      expect(await old.exited).toBe(0);
-      servers[name] = await backend(port, http);
-      // Back in service when the balancer sends it a client again.
-      await servers[name].out.waitFor(/connected from 127\.0\.0\.1:\d+ via /);
-      expect(sessions).toBeGreaterThan(before); // clients kept being served meanwhile
-    }
-    const after = sessions;
-    while (sessions < after + 20) await Bun.sleep(20); // a little more traffic on both, bounded by the test timeout
-    stop = true;
-    await Promise.all(loops);
+      let stop = false;
+      const failures: string[] = [];
+      const clientPorts = new Set<number>();
+      let sessions = 0;
+      const loop = async () => {
+        while (!stop) {
+          try {
+            clientPorts.add(await session(front, 50));
+            sessions++;
+          } catch (error) {
+            failures.push(String(error));
+          }
+        }
+      };
+      const loops = Array.from({ length: 6 }, loop);
 
-    expect(failures).toEqual([]);
-    expect(sessions).toBeGreaterThan(40);
-    // The backends log the clients' own addresses (the ports our sessions used), not HAProxy's.
-    const logged = [...servers.a.out.all, ...servers.b.out.all]
-      .map((line) => /connected from 127\.0\.0\.1:(\d+) via/.exec(line)?.[1])
-      .filter((p) => p !== undefined)
-      .map(Number);
-    expect(logged.length).toBeGreaterThan(0);
-    for (const port of logged.slice(0, 50)) expect(clientPorts.has(port) || port > 0).toBe(true);
-    expect(logged.some((port) => clientPorts.has(port))).toBe(true);
-    haproxy.proc.kill("SIGTERM");
-  }, 60_000);
+      for (const name of ["a", "b"] as const) {
+        const [port, http] = name === "a" ? [a, ha] : [b, hb];
+        const old = servers[name];
+        const before = sessions;
+        old.proc.kill("SIGTERM");
+        expect(await old.exited).toBe(0);
+        servers[name] = await backend(port, http);
+        // Back in service when the balancer sends it a client again.
+        await servers[name].out.waitFor(/connected from 127\.0\.0\.1:\d+ via /);
+        expect(sessions).toBeGreaterThan(before); // clients kept being served meanwhile
+      }
+      const after = sessions;
+      while (sessions < after + 20) await Bun.sleep(20); // a little more traffic on both, bounded by the test timeout
+      stop = true;
+      await Promise.all(loops);
+
+      expect(failures).toEqual([]);
+      expect(sessions).toBeGreaterThan(40);
+      // The backends log the clients' own addresses (the ports our sessions used), not HAProxy's.
+      const logged = [...servers.a.out.all, ...servers.b.out.all]
+        .map((line) => /connected from 127\.0\.0\.1:(\d+) via/.exec(line)?.[1])
+        .filter((p) => p !== undefined)
+        .map(Number);
+      expect(logged.length).toBeGreaterThan(0);
+      for (const port of logged.slice(0, 50)) expect(clientPorts.has(port) || port > 0).toBe(true);
+      expect(logged.some((port) => clientPorts.has(port))).toBe(true);
+      haproxy.proc.kill("SIGTERM");
+    },
+    60_000,
+  );
 });

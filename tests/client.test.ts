@@ -1,23 +1,26 @@
 /** The client, as a real process reading a pipe, against the real server and odd test servers. */
 import { describe, expect, test } from "bun:test";
-import { freePort, run, startServer, testServer } from "./helpers.ts";
+import { concurrently, freePort, run, startServer, testServer } from "./helpers.ts";
 
 describe("through a pipe, against the real server", () => {
-  test("echoes go to stdout, one per line; fim is not sent and ends with exit 0", async () => {
-    const server = await startServer();
-    const client = run("client.ts", ["--port", String(server.port)], {
-      stdin: "oi\nação\nfim\nnever sent\n",
-    });
-    expect(await client.exited).toBe(0);
-    expect(client.out.all).toEqual(["oi", "ação"]);
-    expect(client.err.text).toContain(`connected to 127.0.0.1:${server.port}`);
-    expect(client.err.text).not.toContain("> "); // no prompt when stdin is not a terminal
-    expect(await server.exited).toBe(0); // mode once: its client left
-    expect(server.out.count(/received/)).toBe(2);
-    expect(server.out.text).toContain("#1 closed: 10 bytes echoed");
-  });
+  concurrently(
+    "echoes go to stdout, one per line; fim is not sent and ends with exit 0",
+    async () => {
+      const server = await startServer();
+      const client = run("client.ts", ["--port", String(server.port)], {
+        stdin: "oi\nação\nfim\nnever sent\n",
+      });
+      expect(await client.exited).toBe(0);
+      expect(client.out.all).toEqual(["oi", "ação"]);
+      expect(client.err.text).toContain(`connected to 127.0.0.1:${server.port}`);
+      expect(client.err.text).not.toContain("> "); // no prompt when stdin is not a terminal
+      expect(await server.exited).toBe(0); // mode once: its client left
+      expect(server.out.count(/received/)).toBe(2);
+      expect(server.out.text).toContain("#1 closed: 10 bytes echoed");
+    },
+  );
 
-  test("end of input without fim ends the same way", async () => {
+  concurrently("end of input without fim ends the same way", async () => {
     const server = await startServer();
     const client = run("client.ts", ["--port", String(server.port)], { stdin: "um\ndois" });
     expect(await client.exited).toBe(0);
@@ -25,7 +28,7 @@ describe("through a pipe, against the real server", () => {
     expect(await server.exited).toBe(0);
   });
 
-  test("fim with spaces around it and a CR still ends the session", async () => {
+  concurrently("fim with spaces around it and a CR still ends the session", async () => {
     const server = await startServer();
     const client = run("client.ts", ["--port", String(server.port)], { stdin: "a\n  fim \r\nb\n" });
     expect(await client.exited).toBe(0);
@@ -34,17 +37,20 @@ describe("through a pipe, against the real server", () => {
 });
 
 describe("what goes on the wire", () => {
-  test("CRLF input: the CR is not sent; real empty lines are; the spurious last one is not", async () => {
-    using server = testServer((socket, bytes) => socket.write(bytes));
-    const client = run("client.ts", ["--port", String(server.port)], {
-      stdin: "a\r\n\r\n\nb\r\n",
-    });
-    expect(await client.exited).toBe(0);
-    expect(server.received()).toBe("a\n\n\nb\n");
-    expect(client.out.all).toEqual(["a", "", "", "b"]);
-  });
+  concurrently(
+    "CRLF input: the CR is not sent; real empty lines are; the spurious last one is not",
+    async () => {
+      using server = testServer((socket, bytes) => socket.write(bytes));
+      const client = run("client.ts", ["--port", String(server.port)], {
+        stdin: "a\r\n\r\n\nb\r\n",
+      });
+      expect(await client.exited).toBe(0);
+      expect(server.received()).toBe("a\n\n\nb\n");
+      expect(client.out.all).toEqual(["a", "", "", "b"]);
+    },
+  );
 
-  test("multi-byte text echoed one byte per TCP piece is printed once, whole", async () => {
+  concurrently("multi-byte text echoed one byte per TCP piece is printed once, whole", async () => {
     using server = testServer((socket, bytes) => {
       bytes.forEach((byte, i) => setTimeout(() => socket.write(new Uint8Array([byte])), 2 * i));
     });
@@ -56,7 +62,7 @@ describe("what goes on the wire", () => {
     expect(client.err.text).not.toContain("warning");
   });
 
-  test("an echo that differs is printed as it came, with a warning on stderr", async () => {
+  concurrently("an echo that differs is printed as it came, with a warning on stderr", async () => {
     using server = testServer((socket, bytes) =>
       socket.write(new TextEncoder().encode(new TextDecoder().decode(bytes).toUpperCase())),
     );
@@ -68,7 +74,7 @@ describe("what goes on the wire", () => {
 });
 
 describe("errors: one line, no stack trace", () => {
-  test("a closed port: connection refused, start the server first, exit 1", async () => {
+  concurrently("a closed port: connection refused, start the server first, exit 1", async () => {
     const port = freePort();
     const client = run("client.ts", ["--port", String(port)], { stdin: "oi\n" });
     expect(await client.exited).toBe(1);
@@ -78,14 +84,14 @@ describe("errors: one line, no stack trace", () => {
     expect(client.out.text).toBe("");
   });
 
-  test("an unknown host, exit 1", async () => {
+  concurrently("an unknown host, exit 1", async () => {
     // A name with spaces fails in the resolver itself: no query leaves the machine.
     const client = run("client.ts", ["--host", "no such host"], { stdin: "oi\n" });
     expect(await client.exited).toBe(1);
     expect(client.err.all).toEqual(['error: unknown host "no such host"']);
   });
 
-  test("no echo within --timeout, exit 1", async () => {
+  concurrently("no echo within --timeout, exit 1", async () => {
     using server = testServer(() => {}); // reads, never answers
     const client = run("client.ts", ["--port", String(server.port), "--timeout", "0.3"], {
       stdin: "oi\n",
@@ -95,30 +101,36 @@ describe("errors: one line, no stack trace", () => {
     expect(server.received()).toBe("oi\n");
   });
 
-  test("the server closes mid-session: said at once, while the client waits for input", async () => {
-    using server = testServer((socket, bytes) => {
-      socket.write(bytes);
-      socket.end();
-    });
-    const client = run("client.ts", ["--port", String(server.port)]);
-    client.proc.stdin.write("oi\n"); // and the pipe stays open: the user is "still typing"
-    await client.out.waitFor("oi");
-    expect(await client.exited).toBe(1);
-    expect(client.err.text).toContain("error: the server closed the connection");
-    expect(client.err.text).not.toContain("    at "); // no stack trace
-  });
+  concurrently(
+    "the server closes mid-session: said at once, while the client waits for input",
+    async () => {
+      using server = testServer((socket, bytes) => {
+        socket.write(bytes);
+        socket.end();
+      });
+      const client = run("client.ts", ["--port", String(server.port)]);
+      client.proc.stdin.write("oi\n"); // and the pipe stays open: the user is "still typing"
+      await client.out.waitFor("oi");
+      expect(await client.exited).toBe(1);
+      expect(client.err.text).toContain("error: the server closed the connection");
+      expect(client.err.text).not.toContain("    at "); // no stack trace
+    },
+  );
 
-  test("the real server killed mid-session: the client says so at once, exit 1", async () => {
-    const server = await startServer();
-    const client = run("client.ts", ["--port", String(server.port)]);
-    client.proc.stdin.write("oi\n");
-    await client.out.waitFor("oi");
-    server.proc.kill("SIGKILL");
-    expect(await client.exited).toBe(1);
-    expect(client.err.text).toMatch(/error: the server (closed|reset) the connection/);
-  });
+  concurrently(
+    "the real server killed mid-session: the client says so at once, exit 1",
+    async () => {
+      const server = await startServer();
+      const client = run("client.ts", ["--port", String(server.port)]);
+      client.proc.stdin.write("oi\n");
+      await client.out.waitFor("oi");
+      server.proc.kill("SIGKILL");
+      expect(await client.exited).toBe(1);
+      expect(client.err.text).toMatch(/error: the server (closed|reset) the connection/);
+    },
+  );
 
-  test.each([
+  concurrently.each([
     [["--port", "0"], '--port must be a whole number from 1 to 65535, not "0"'],
     [["--port", "99999"], '--port must be a whole number from 1 to 65535, not "99999"'],
     [["--port"], "option --port needs a value"],
@@ -136,7 +148,7 @@ describe("errors: one line, no stack trace", () => {
     expect(client.err.all).toEqual([`error: ${message} (see: bun run client --help)`]);
   });
 
-  test("a bad environment variable is named: exit 2", async () => {
+  concurrently("a bad environment variable is named: exit 2", async () => {
     const env = run("client.ts", [], { env: { ECHO_PORT: "x" } });
     expect(await env.exited).toBe(2);
     expect(env.err.all).toEqual([

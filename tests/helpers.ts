@@ -128,7 +128,35 @@ const queue: (() => void)[] = [];
  * `test.concurrent`, with the test's processes its own and killed when it ends. For tests that
  * mostly wait (timeouts, slow readers, probes of broken servers): their waits overlap.
  */
-export function concurrently(name: string, fn: () => Promise<void>, timeout?: number): void {
+export const concurrently = Object.assign(sideBySide, {
+  /** As test.skipIf: skipped when `condition` holds. */
+  skipIf:
+    (condition: boolean) =>
+    (name: string, fn: () => void | Promise<void>, timeout?: number): void =>
+      condition ? test.skip(name, fn) : sideBySide(name, fn, timeout),
+  /** As test.each: one side-by-side test per row, `%p` and `%s` in the name filled in order. */
+  each:
+    <Row extends unknown[] | [unknown]>(rows: readonly Row[]) =>
+    (name: string, fn: (...row: [...Row]) => Promise<void>, timeout?: number): void => {
+      for (const row of rows) {
+        let at = 0;
+        const title = name.replace(/%[ps]/g, (spec) => {
+          const value = row[at++];
+          return spec === "%s" ? String(value) : Bun.inspect(value);
+        });
+        sideBySide(title, () => fn(...row), timeout);
+      }
+    },
+});
+
+/**
+ * Large-payload tests move tens of MiB through real sockets, and a side-by-side test may wait
+ * its turn: more than the 5 s default, far less than a hang. Given to each test, because Bun
+ * 1.4.5 applies setDefaultTimeout() from the preload to the first file only (measured).
+ */
+export const TEST_TIMEOUT_MS = 30_000;
+
+function sideBySide(name: string, fn: () => void | Promise<void>, timeout = TEST_TIMEOUT_MS): void {
   test.concurrent(
     name,
     async () => {

@@ -121,6 +121,8 @@ describe.skipIf(!have("script"))("the client on a terminal", () => {
       const server = await startServer(["--mode", "concurrent"]);
       const terminal = client(server.port);
       await terminal.prompts("> ");
+      // Accepted first: a connection still in the kernel's backlog is reset, not closed.
+      await server.out.waitFor("#1 connected");
       server.proc.kill("SIGKILL");
       expect(await terminal.exited).toBe(1);
       expect(terminal.screen).toMatch(/^> \r?\nerror: the server closed the connection/m);

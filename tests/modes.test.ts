@@ -1,59 +1,65 @@
 /** The three server modes: once (the lab's rule), sequential and concurrent. */
 import { describe, expect, test } from "bun:test";
-import { Peer, roundTrip, startServer } from "./helpers.ts";
+import { concurrently, Peer, roundTrip, startServer } from "./helpers.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
 describe("mode once (default)", () => {
-  test("serves the first client, refuses a second, and exits 0 when the first leaves", async () => {
-    const server = await startServer();
-    expect(server.out.all[0]).toContain("(mode once)");
-    const first = new Peer(server.port);
-    expect(await roundTrip(first, "oi\n")).toBe("oi\n");
-    await server.out.waitFor("no longer accepting connections");
+  concurrently(
+    "serves the first client, refuses a second, and exits 0 when the first leaves",
+    async () => {
+      const server = await startServer();
+      expect(server.out.all[0]).toContain("(mode once)");
+      const first = new Peer(server.port);
+      expect(await roundTrip(first, "oi\n")).toBe("oi\n");
+      await server.out.waitFor("no longer accepting connections");
 
-    const second = new Peer(server.port);
-    const refused = await second.connected.then(
-      () => "connected",
-      (error) => error.code,
-    );
-    expect(refused).toBe("ECONNREFUSED");
+      const second = new Peer(server.port);
+      const refused = await second.connected.then(
+        () => "connected",
+        (error) => error.code,
+      );
+      expect(refused).toBe("ECONNREFUSED");
 
-    first.finish();
-    await first.ended;
-    expect(await server.exited).toBe(0);
-    expect(server.out.text).toMatch(/#1 closed: 3 bytes echoed/);
-  });
+      first.finish();
+      await first.ended;
+      expect(await server.exited).toBe(0);
+      expect(server.out.text).toMatch(/#1 closed: 3 bytes echoed/);
+    },
+  );
 });
 
 describe("mode sequential", () => {
-  test("the second client waits, untouched, until the first leaves; then it is served", async () => {
-    const server = await startServer(["--mode", "sequential"]);
-    const first = new Peer(server.port);
-    expect(await roundTrip(first, "first\n")).toBe("first\n");
+  concurrently(
+    "the second client waits, untouched, until the first leaves; then it is served",
+    async () => {
+      const server = await startServer(["--mode", "sequential"]);
+      const first = new Peer(server.port);
+      expect(await roundTrip(first, "first\n")).toBe("first\n");
 
-    const second = new Peer(server.port);
-    await second.send(bytes("second\n"));
-    await server.out.waitFor("#2 waiting: 1 client ahead");
-    // The server is busy with the first client: it keeps echoing it, and not the second.
-    expect(await roundTrip(first, "again\n")).toBe("first\nagain\n");
-    expect(second.bytes).toBe(0);
-    expect(server.out.count(/#2 received/)).toBe(0);
+      const second = new Peer(server.port);
+      await second.send(bytes("second\n"));
+      await server.out.waitFor("#2 waiting: 1 client ahead");
+      // The server is busy with the first client: it keeps echoing it, and not the second.
+      expect(await roundTrip(first, "again\n")).toBe("first\nagain\n");
+      expect(second.bytes).toBe(0);
+      expect(server.out.count(/#2 received/)).toBe(0);
 
-    first.finish();
-    await first.ended;
-    await second.until(7);
-    expect(second.text()).toBe("second\n");
-    expect(await server.out.waitFor(/^#2 now/)).toBe("#2 now being served");
-    // And the server keeps running for the next one.
-    second.finish();
-    await second.ended;
-    const third = new Peer(server.port);
-    expect(await roundTrip(third, "third\n")).toBe("third\n");
-    third.close();
-  });
+      first.finish();
+      await first.ended;
+      await second.until(7);
+      expect(second.text()).toBe("second\n");
+      expect(await server.out.waitFor(/^#2 now/)).toBe("#2 now being served");
+      // And the server keeps running for the next one.
+      second.finish();
+      await second.ended;
+      const third = new Peer(server.port);
+      expect(await roundTrip(third, "third\n")).toBe("third\n");
+      third.close();
+    },
+  );
 
-  test("waiting clients are served in arrival order", async () => {
+  concurrently("waiting clients are served in arrival order", async () => {
     const server = await startServer(["--mode", "sequential"]);
     const first = new Peer(server.port);
     expect(await roundTrip(first, "1\n")).toBe("1\n");
@@ -82,7 +88,7 @@ describe("mode sequential", () => {
 });
 
 describe("mode concurrent", () => {
-  test("two clients are served at the same time", async () => {
+  concurrently("two clients are served at the same time", async () => {
     const server = await startServer(["--mode", "concurrent"]);
     const a = new Peer(server.port);
     const b = new Peer(server.port);
@@ -100,7 +106,7 @@ describe("mode concurrent", () => {
 });
 
 describe("environment defaults", () => {
-  test("ECHO_MODE and ECHO_HOST are used when no flag is given; flags win", async () => {
+  concurrently("ECHO_MODE and ECHO_HOST are used when no flag is given; flags win", async () => {
     const server = await startServer([], { ECHO_MODE: "concurrent", ECHO_HOST: "127.0.0.1" });
     expect(server.out.all[0]).toContain("(mode concurrent)");
     const flagged = await startServer(["--mode", "sequential"], { ECHO_MODE: "concurrent" });

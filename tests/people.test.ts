@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   BUN,
+  concurrently,
   have,
   onTerminal,
   Peer,
@@ -14,28 +15,31 @@ import {
 const PT = { LANG: "pt_BR.UTF-8" };
 
 describe("Portuguese", () => {
-  test("LANG=pt_BR.UTF-8: the server and the client speak Portuguese end to end", async () => {
-    const server = await startServer([], PT);
-    expect(server.out.all[0]).toBe(`escutando em 127.0.0.1:${server.port} (modo once)`);
-    const client = run("client.ts", ["--port", String(server.port)], {
-      stdin: "oi\nfim\n",
-      env: PT,
-    });
-    expect(await client.exited).toBe(0);
-    expect(client.out.all).toEqual(["oi"]);
-    expect(client.err.text).toContain(
-      `conectado a 127.0.0.1:${server.port}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
-    );
-    expect(await server.exited).toBe(0);
-    expect(server.out.text).toContain("#1 conectada de 127.0.0.1:");
-    expect(server.out.text).toContain('#1 recebeu 3 bytes: "oi\\n"');
-    expect(server.out.text).toMatch(/#1 fechada: 3 bytes ecoados em \d+,\d s/);
-    expect(server.out.all.at(-1)).toMatch(
-      /^parado: 1 conexão, 3 bytes ecoados, ativo por \d+,\d s$/,
-    );
-  });
+  concurrently(
+    "LANG=pt_BR.UTF-8: the server and the client speak Portuguese end to end",
+    async () => {
+      const server = await startServer([], PT);
+      expect(server.out.all[0]).toBe(`escutando em 127.0.0.1:${server.port} (modo once)`);
+      const client = run("client.ts", ["--port", String(server.port)], {
+        stdin: "oi\nfim\n",
+        env: PT,
+      });
+      expect(await client.exited).toBe(0);
+      expect(client.out.all).toEqual(["oi"]);
+      expect(client.err.text).toContain(
+        `conectado a 127.0.0.1:${server.port}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
+      );
+      expect(await server.exited).toBe(0);
+      expect(server.out.text).toContain("#1 conectada de 127.0.0.1:");
+      expect(server.out.text).toContain('#1 recebeu 3 bytes: "oi\\n"');
+      expect(server.out.text).toMatch(/#1 fechada: 3 bytes ecoados em \d+,\d s/);
+      expect(server.out.all.at(-1)).toMatch(
+        /^parado: 1 conexão, 3 bytes ecoados, ativo por \d+,\d s$/,
+      );
+    },
+  );
 
-  test.each([
+  concurrently.each([
     [
       "connection refused",
       1,
@@ -63,7 +67,7 @@ describe("Portuguese", () => {
     expect(child.err.all).toEqual([line]);
   });
 
-  test("--help in Portuguese (LC_ALL): the stop word stays fim", async () => {
+  concurrently("--help in Portuguese (LC_ALL): the stop word stays fim", async () => {
     const help = run("client.ts", ["--help"], { env: { LC_ALL: "pt_BR.UTF-8" } });
     expect(await help.exited).toBe(0);
     expect(help.out.text).toContain("Digite fim (em maiúsculas ou minúsculas) ou tecle Ctrl-D");
@@ -71,38 +75,43 @@ describe("Portuguese", () => {
 });
 
 describe("--trace", () => {
-  test("every event of both sides on stderr, with timestamps; stdout is the same as without it", async () => {
-    const line = "x".repeat(300_000);
-    const plain = await startServer([]);
-    const quietRun = run("client.ts", ["--port", String(plain.port)], { stdin: `${line}\nfim\n` });
-    expect(await quietRun.exited).toBe(0);
+  concurrently(
+    "every event of both sides on stderr, with timestamps; stdout is the same as without it",
+    async () => {
+      const line = "x".repeat(300_000);
+      const plain = await startServer([]);
+      const quietRun = run("client.ts", ["--port", String(plain.port)], {
+        stdin: `${line}\nfim\n`,
+      });
+      expect(await quietRun.exited).toBe(0);
 
-    const server = await startServer(["--trace"]);
-    const traced = run("client.ts", ["--port", String(server.port), "--trace"], {
-      stdin: `${line}\nfim\n`,
-    });
-    expect(await traced.exited).toBe(0);
-    expect(await server.exited).toBe(0);
-    expect(traced.out.text).toBe(quietRun.out.text); // trace never changes stdout
-    const stamp = /^\s*\d+\.\d{3} ms {2}/;
-    const clientEvents = traced.err.all
-      .filter((l) => stamp.test(l))
-      .map((l) => l.replace(stamp, "").split(" ")[0]);
-    expect(clientEvents).toContain("connect");
-    expect(clientEvents).toContain("open");
-    expect(traced.err.text).toMatch(/ send 300001 bytes/);
-    expect(traced.err.text).toMatch(/ write \d+\/300001/);
-    expect(traced.err.text).toMatch(/ data \d+/); // each piece of the echo
-    expect(traced.err.text).toMatch(/ echo 300001 bytes complete/);
-    const serverEvents = server.err.all.map(
-      (l) => l.replace(stamp, "").replace(/^#1 /, "").split(" ")[0],
-    );
-    expect(serverEvents).toEqual(
-      expect.arrayContaining(["listen", "open", "data", "write", "end", "close"]),
-    );
-  });
+      const server = await startServer(["--trace"]);
+      const traced = run("client.ts", ["--port", String(server.port), "--trace"], {
+        stdin: `${line}\nfim\n`,
+      });
+      expect(await traced.exited).toBe(0);
+      expect(await server.exited).toBe(0);
+      expect(traced.out.text).toBe(quietRun.out.text); // trace never changes stdout
+      const stamp = /^\s*\d+\.\d{3} ms {2}/;
+      const clientEvents = traced.err.all
+        .filter((l) => stamp.test(l))
+        .map((l) => l.replace(stamp, "").split(" ")[0]);
+      expect(clientEvents).toContain("connect");
+      expect(clientEvents).toContain("open");
+      expect(traced.err.text).toMatch(/ send 300001 bytes/);
+      expect(traced.err.text).toMatch(/ write \d+\/300001/);
+      expect(traced.err.text).toMatch(/ data \d+/); // each piece of the echo
+      expect(traced.err.text).toMatch(/ echo 300001 bytes complete/);
+      const serverEvents = server.err.all.map(
+        (l) => l.replace(stamp, "").replace(/^#1 /, "").split(" ")[0],
+      );
+      expect(serverEvents).toEqual(
+        expect.arrayContaining(["listen", "open", "data", "write", "end", "close"]),
+      );
+    },
+  );
 
-  test("backpressure is visible: pause, drain, resume, in that order", async () => {
+  concurrently("backpressure is visible: pause, drain, resume, in that order", async () => {
     const server = await startServer([...TRACE_ONLY, "--max-buffer", "1"]);
     const peer = new Peer(server.port, "127.0.0.1", false);
     const payload = randomBytes(16 << 20);
@@ -132,19 +141,22 @@ describe.skipIf(!have("script"))("on a terminal", () => {
     return terminal.screen;
   }
 
-  test("colour for the prompt and the echo, the hint once at the start; none with NO_COLOR", async () => {
-    const server = await startServer(["--mode", "concurrent"]);
-    const screen = await session(server.port, ["oi", "fim"], { NO_COLOR: "" });
-    expect(screen).toContain("\x1b[36m> \x1b[39m"); // the prompt, in cyan
-    expect(screen).toContain("\x1b[32moi\x1b[39m"); // the echo, in green
-    expect(screen.match(/type a message, or fim \(or Ctrl-D\) to leave/g)).toHaveLength(1);
+  concurrently(
+    "colour for the prompt and the echo, the hint once at the start; none with NO_COLOR",
+    async () => {
+      const server = await startServer(["--mode", "concurrent"]);
+      const screen = await session(server.port, ["oi", "fim"], { NO_COLOR: "" });
+      expect(screen).toContain("\x1b[36m> \x1b[39m"); // the prompt, in cyan
+      expect(screen).toContain("\x1b[32moi\x1b[39m"); // the echo, in green
+      expect(screen.match(/type a message, or fim \(or Ctrl-D\) to leave/g)).toHaveLength(1);
 
-    const plain = await session(server.port, ["oi", "fim"], { NO_COLOR: "1" });
-    expect(plain).not.toContain("\x1b[");
-    expect(plain).toContain("> ");
-  });
+      const plain = await session(server.port, ["oi", "fim"], { NO_COLOR: "1" });
+      expect(plain).not.toContain("\x1b[");
+      expect(plain).toContain("> ");
+    },
+  );
 
-  test("piped, there is no colour and no prompt", async () => {
+  concurrently("piped, there is no colour and no prompt", async () => {
     const server = await startServer();
     const client = run("client.ts", ["--port", String(server.port)], {
       stdin: "oi\n",

@@ -5,7 +5,7 @@
  * ECHO_README_PRINT=1 bun test tests/readme.test.ts prints the screens, to paste after a change.
  */
 import { describe, expect, test } from "bun:test";
-import { BUN, freePort, have, onTerminal, ROOT, type Terminal } from "./helpers.ts";
+import { BUN, concurrently, freePort, have, onTerminal, ROOT, type Terminal } from "./helpers.ts";
 
 const README = await Bun.file(`${ROOT}/README.md`).text();
 
@@ -57,7 +57,7 @@ async function check(session: string, play: (env: Record<string, string>) => Pro
 }
 
 describe.skipIf(!have("script"))("README transcripts, played again on terminals", () => {
-  test("Atividade 1: one server (mode once), one client", async () => {
+  concurrently("Atividade 1: one server (mode once), one client", async () => {
     await check("once", async (env) => {
       const server = onTerminal("bun run server", env);
       await server.shows("listening on");
@@ -70,7 +70,7 @@ describe.skipIf(!have("script"))("README transcripts, played again on terminals"
     });
   });
 
-  test("two clients, mode sequential: the second waits for the first", async () => {
+  concurrently("two clients, mode sequential: the second waits for the first", async () => {
     await check("sequential", async (env) => {
       const server = onTerminal("bun run server --mode sequential", env);
       await server.shows("listening on");
@@ -89,7 +89,7 @@ describe.skipIf(!have("script"))("README transcripts, played again on terminals"
     });
   });
 
-  test("two clients, mode concurrent: both served at once", async () => {
+  concurrently("two clients, mode concurrent: both served at once", async () => {
     await check("concurrent", async (env) => {
       const server = onTerminal("bun run server --mode concurrent", env);
       await server.shows("listening on");
@@ -109,32 +109,40 @@ describe.skipIf(!have("script"))("README transcripts, played again on terminals"
   });
 });
 
-test("the README's set-up: npm install once, then its PATH line finds the project's Bun", () => {
-  const block = README.match(/## Two commands\n[\s\S]*?```sh\n([\s\S]*?)```/)?.[1] ?? "";
-  const [install, path, ...rest] = block
-    .split("\n")
-    .map((line) => line.replace(/\s+#.*$/, ""))
-    .filter((line) => line !== "");
-  expect([install, rest]).toEqual(["npm install", []]);
-  expect(README).not.toContain("npm install &&");
-  // What a fresh terminal with only Node.js and npm would do: no bun on PATH, then the line.
-  const shell = Bun.spawnSync(["bash", "--norc", "-c", `${path}\ncommand -v bun`], {
-    cwd: ROOT,
-    env: { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/" },
-  });
-  expect(shell.stdout.toString().trim()).toBe(`${ROOT}/node_modules/.bin/bun`);
-  expect(README).toContain('`$env:Path = "$PWD\\node_modules\\.bin;$env:Path"`'); // PowerShell
-});
+concurrently(
+  "the README's set-up: npm install once, then its PATH line finds the project's Bun",
+  () => {
+    const block = README.match(/## Two commands\n[\s\S]*?```sh\n([\s\S]*?)```/)?.[1] ?? "";
+    const [install, path, ...rest] = block
+      .split("\n")
+      .map((line) => line.replace(/\s+#.*$/, ""))
+      .filter((line) => line !== "");
+    expect([install, rest]).toEqual(["npm install", []]);
+    expect(README).not.toContain("npm install &&");
+    // What a fresh terminal with only Node.js and npm would do: no bun on PATH, then the line.
+    const shell = Bun.spawnSync(["bash", "--norc", "-c", `${path}\ncommand -v bun`], {
+      cwd: ROOT,
+      env: { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/" },
+    });
+    expect(shell.stdout.toString().trim()).toBe(`${ROOT}/node_modules/.bin/bun`);
+    expect(README).toContain('`$env:Path = "$PWD\\node_modules\\.bin;$env:Path"`'); // PowerShell
+  },
+);
 
-test("the README's commands carry no # notes (zsh, macOS's shell, would run them as arguments)", () => {
-  // zsh without `setopt interactivecomments` (its default) passes `# note` on to the command,
-  // and runs any `backquoted` or (parenthesised) text in it: explain in the prose instead.
-  const commands = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split("\n"));
-  expect(commands.length).toBeGreaterThan(20);
-  expect(commands.filter((line) => /(^|\s)#/.test(line))).toEqual([]);
-});
+concurrently(
+  "the README's commands carry no # notes (zsh, macOS's shell, would run them as arguments)",
+  () => {
+    // zsh without `setopt interactivecomments` (its default) passes `# note` on to the command,
+    // and runs any `backquoted` or (parenthesised) text in it: explain in the prose instead.
+    const commands = [...README.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) =>
+      m[1]!.split("\n"),
+    );
+    expect(commands.length).toBeGreaterThan(20);
+    expect(commands.filter((line) => /(^|\s)#/.test(line))).toEqual([]);
+  },
+);
 
-test("the README names the test command CI runs", async () => {
+concurrently("the README names the test command CI runs", async () => {
   expect(README).toContain("`bun test` runs the tests");
   expect(await Bun.file(`${ROOT}/.ci/run`).text()).toContain("npx bun test");
 });

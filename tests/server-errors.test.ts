@@ -3,6 +3,7 @@ import { DUPLICATE_WITHIN_MS } from "../src/signals.ts";
 import { describe, expect, test } from "bun:test";
 import {
   BUN,
+  concurrently,
   connectedPeer,
   have,
   Peer,
@@ -26,7 +27,7 @@ const unprivilegedFrom = Number(
 const usage = (problem: string) => `error: ${problem} (see: bun run server --help)`;
 
 describe("cannot listen: exit 1", () => {
-  test("port in use: one line that suggests --port", async () => {
+  concurrently("port in use: one line that suggests --port", async () => {
     using taken = testServer(() => {});
     const server = run("server.ts", ["--port", String(taken.port)]);
     expect(await server.exited).toBe(1);
@@ -36,7 +37,7 @@ describe("cannot listen: exit 1", () => {
     expect(server.out.text).toBe("");
   });
 
-  test.each([
+  concurrently.each([
     // Binding fails locally (EADDRNOTAVAIL); no packet is sent. 192.0.2.0/24 is for documentation.
     [
       "an address that is not on this machine",
@@ -57,24 +58,27 @@ describe("cannot listen: exit 1", () => {
   });
 
   const canDrop = process.getuid?.() === 0 && have("setpriv") && unprivilegedFrom > 80;
-  test.skipIf(!canDrop)("a privileged port without privileges: permission denied", async () => {
-    const drop = [
-      "setpriv",
-      "--bounding-set",
-      "-net_bind_service",
-      "--inh-caps",
-      "-net_bind_service",
-    ];
-    const server = runCommand([...drop, BUN, "server.ts", "--port", "80"]);
-    expect(await server.exited).toBe(1);
-    expect(server.err.all).toEqual([
-      "error: permission denied to listen on 127.0.0.1:80; ports below 1024 need privileges, use --port 1024 or above",
-    ]);
-  });
+  concurrently.skipIf(!canDrop)(
+    "a privileged port without privileges: permission denied",
+    async () => {
+      const drop = [
+        "setpriv",
+        "--bounding-set",
+        "-net_bind_service",
+        "--inh-caps",
+        "-net_bind_service",
+      ];
+      const server = runCommand([...drop, BUN, "server.ts", "--port", "80"]);
+      expect(await server.exited).toBe(1);
+      expect(server.err.all).toEqual([
+        "error: permission denied to listen on 127.0.0.1:80; ports below 1024 need privileges, use --port 1024 or above",
+      ]);
+    },
+  );
 });
 
 describe("usage errors: exit 2", () => {
-  test.each([
+  concurrently.each([
     [["--port", "65536"], usage('--port must be a whole number from 0 to 65535, not "65536"')],
     [["--port", "-1"], usage('--port must be a whole number from 0 to 65535, not "-1"')],
     [["--port"], usage("option --port needs a value")],
@@ -100,7 +104,7 @@ describe("usage errors: exit 2", () => {
     expect(server.err.all).toEqual([line]);
   });
 
-  test("a bad environment variable names the variable", async () => {
+  concurrently("a bad environment variable names the variable", async () => {
     const server = run("server.ts", [], { env: { ECHO_MODE: "many" } });
     expect(await server.exited).toBe(2);
     expect(server.err.all).toEqual([
@@ -110,7 +114,7 @@ describe("usage errors: exit 2", () => {
 });
 
 describe("stopping on a signal", () => {
-  test("SIGTERM: stops listening, lets an echo in flight finish, exits 0", async () => {
+  concurrently("SIGTERM: stops listening, lets an echo in flight finish, exits 0", async () => {
     const server = await startServer(["--mode", "concurrent"]);
     const payload = randomBytes(16 << 20);
     const peer = new Peer(server.port);
@@ -134,37 +138,43 @@ describe("stopping on a signal", () => {
     expect(server.out.all.at(-1)).toMatch(/^stopped: 1 connection, 16,777,216 bytes echoed, up /);
   });
 
-  test("SIGTERM under load: ten clients with echoes in flight all finish exact, then exit 0", async () => {
-    const server = await startServer(["--mode", "concurrent", "--quiet"]);
-    const payloads = Array.from({ length: 10 }, () => randomBytes(4 << 20));
-    const peers = payloads.map(() => new Peer(server.port));
-    // Every client is mid-transfer when the signal arrives.
-    await Promise.all(peers.map((peer, i) => peer.send(payloads[i]!.subarray(0, 1 << 20))));
-    await Promise.all(peers.map((peer) => peer.until(64 << 10)));
-    server.proc.kill("SIGTERM");
-    await Promise.all(
-      peers.map(async (peer, i) => {
-        await peer.send(payloads[i]!.subarray(1 << 20));
-        peer.finish();
-        await peer.ended;
-        expect(sha256(peer.received)).toBe(sha256(payloads[i]!));
-      }),
-    );
-    expect(await server.exited).toBe(0);
-  });
+  concurrently(
+    "SIGTERM under load: ten clients with echoes in flight all finish exact, then exit 0",
+    async () => {
+      const server = await startServer(["--mode", "concurrent", "--quiet"]);
+      const payloads = Array.from({ length: 10 }, () => randomBytes(4 << 20));
+      const peers = payloads.map(() => new Peer(server.port));
+      // Every client is mid-transfer when the signal arrives.
+      await Promise.all(peers.map((peer, i) => peer.send(payloads[i]!.subarray(0, 1 << 20))));
+      await Promise.all(peers.map((peer) => peer.until(64 << 10)));
+      server.proc.kill("SIGTERM");
+      await Promise.all(
+        peers.map(async (peer, i) => {
+          await peer.send(payloads[i]!.subarray(1 << 20));
+          peer.finish();
+          await peer.ended;
+          expect(sha256(peer.received)).toBe(sha256(payloads[i]!));
+        }),
+      );
+      expect(await server.exited).toBe(0);
+    },
+  );
 
-  test("a connection that moves no byte after the signal is closed, and the server exits 0", async () => {
-    const server = await startServer(["--mode", "concurrent"]);
-    const idle = await connectedPeer(server);
-    server.proc.kill("SIGINT");
-    await idle.ended; // closed by the server after the grace period
-    expect(await server.exited).toBe(0);
-    expect(server.out.text).toMatch(
-      /#1 closed: 0 bytes echoed in [\d.]+ s \(no traffic for 2 s after the stop\)/,
-    );
-  });
+  concurrently(
+    "a connection that moves no byte after the signal is closed, and the server exits 0",
+    async () => {
+      const server = await startServer(["--mode", "concurrent"]);
+      const idle = await connectedPeer(server);
+      server.proc.kill("SIGINT");
+      await idle.ended; // closed by the server after the grace period
+      expect(await server.exited).toBe(0);
+      expect(server.out.text).toMatch(
+        /#1 closed: 0 bytes echoed in [\d.]+ s \(no traffic for 2 s after the stop\)/,
+      );
+    },
+  );
 
-  test("a second signal closes everything at once: exit 130 for SIGINT", async () => {
+  concurrently("a second signal closes everything at once: exit 130 for SIGINT", async () => {
     const server = await startServer(["--mode", "concurrent"]);
     const idle = await connectedPeer(server);
     server.proc.kill("SIGINT");
@@ -177,7 +187,7 @@ describe("stopping on a signal", () => {
     await idle.ended;
   });
 
-  test("with no connection open, a signal exits 0 at once", async () => {
+  concurrently("with no connection open, a signal exits 0 at once", async () => {
     const server = await startServer(["--mode", "sequential"]);
     server.proc.kill("SIGTERM");
     expect(await server.exited).toBe(0);
@@ -185,7 +195,7 @@ describe("stopping on a signal", () => {
 });
 
 describe("one connection's failure is its own", () => {
-  test("a client that resets mid-echo does not disturb another", async () => {
+  concurrently("a client that resets mid-echo does not disturb another", async () => {
     const server = await startServer(["--mode", "concurrent"]);
     const good = await connectedPeer(server);
     // Bun's terminate() closes with RST (SO_LINGER 0), in the middle of the echo.

@@ -1,6 +1,7 @@
 /** The server, as a real process, against real sockets: every byte back, in order, unchanged. */
 import { describe, expect, test } from "bun:test";
 import {
+  concurrently,
   echoOf,
   goodClient,
   have,
@@ -18,39 +19,45 @@ import {
 const MiB = 1 << 20;
 
 describe("byte-exact echo", () => {
-  test("64 MiB random payload, writer half-closes, reader starts only after the server paused", async () => {
-    const server = await startServer(TRACE_ONLY);
-    const payload = randomBytes(64 * MiB);
-    const peer = new Peer(server.port, "127.0.0.1", false); // not reading yet
-    await peer.connected;
-    const sending = peer.send(payload).then(() => peer.finish());
-    // The server cannot write more than the kernel holds; it must stop reading, not buffer.
-    await server.err.waitFor(/#1 pause/);
-    peer.socket.resume();
-    await sending;
-    await peer.ended;
-    expect(peer.bytes).toBe(payload.length);
-    expect(sha256(peer.received)).toBe(sha256(payload));
-    await server.err.waitFor(/#1 close/);
-  });
+  concurrently(
+    "64 MiB random payload, writer half-closes, reader starts only after the server paused",
+    async () => {
+      const server = await startServer(TRACE_ONLY);
+      const payload = randomBytes(64 * MiB);
+      const peer = new Peer(server.port, "127.0.0.1", false); // not reading yet
+      await peer.connected;
+      const sending = peer.send(payload).then(() => peer.finish());
+      // The server cannot write more than the kernel holds; it must stop reading, not buffer.
+      await server.err.waitFor(/#1 pause/);
+      peer.socket.resume();
+      await sending;
+      await peer.ended;
+      expect(peer.bytes).toBe(payload.length);
+      expect(sha256(peer.received)).toBe(sha256(payload));
+      await server.err.waitFor(/#1 close/);
+    },
+  );
 
-  test("half-close while echo is still queued in the server: it finishes the echo, then closes", async () => {
-    // A big --max-buffer lets the server read to the FIN while megabytes wait to be written.
-    const server = await startServer([...TRACE_ONLY, "--max-buffer", "64m"]);
-    const payload = randomBytes(24 * MiB);
-    const peer = new Peer(server.port, "127.0.0.1", false);
-    await peer.connected;
-    await peer.send(payload);
-    peer.finish();
-    const end = await server.err.waitFor(/#1 end \d+/);
-    expect(Number(end.split(" ").at(-1))).toBeGreaterThan(0); // FIN seen with bytes still queued
-    peer.socket.resume(); // the reader starts late
-    await peer.ended;
-    expect(peer.bytes).toBe(payload.length);
-    expect(sha256(peer.received)).toBe(sha256(payload));
-  });
+  concurrently(
+    "half-close while echo is still queued in the server: it finishes the echo, then closes",
+    async () => {
+      // A big --max-buffer lets the server read to the FIN while megabytes wait to be written.
+      const server = await startServer([...TRACE_ONLY, "--max-buffer", "64m"]);
+      const payload = randomBytes(24 * MiB);
+      const peer = new Peer(server.port, "127.0.0.1", false);
+      await peer.connected;
+      await peer.send(payload);
+      peer.finish();
+      const end = await server.err.waitFor(/#1 end \d+/);
+      expect(Number(end.split(" ").at(-1))).toBeGreaterThan(0); // FIN seen with bytes still queued
+      peer.socket.resume(); // the reader starts late
+      await peer.ended;
+      expect(peer.bytes).toBe(payload.length);
+      expect(sha256(peer.received)).toBe(sha256(payload));
+    },
+  );
 
-  test("all 256 byte values, cut into uneven pieces, come back unchanged", async () => {
+  concurrently("all 256 byte values, cut into uneven pieces, come back unchanged", async () => {
     const server = await startServer(["--mode", "concurrent"]);
     const payload = new Uint8Array(256 * 64).map((_, i) => (i * 7 + (i >> 8)) & 0xff);
     const peer = new Peer(server.port);
@@ -67,33 +74,36 @@ describe("byte-exact echo", () => {
     expect(server.out.all.filter((line) => /[\x00-\x1f\x7f]/.test(line))).toEqual([]);
   });
 
-  test("a client that sends 100 MB and does not read: server memory stays bounded, every byte comes back", async () => {
-    const server = await startServer(TRACE_ONLY);
-    await goodClient(server, 4 * MiB); // warm up the echo path, so the baseline includes it
-    Bun.gc(true);
-    const baseline = await rssOf(server.proc.pid);
+  concurrently(
+    "a client that sends 100 MB and does not read: server memory stays bounded, every byte comes back",
+    async () => {
+      const server = await startServer(TRACE_ONLY);
+      await goodClient(server, 4 * MiB); // warm up the echo path, so the baseline includes it
+      Bun.gc(true);
+      const baseline = await rssOf(server.proc.pid);
 
-    const payload = randomBytes(100 * 1000 * 1000);
-    const peer = new Peer(server.port, "127.0.0.1", false);
-    await peer.connected;
-    const sending = peer.send(payload).then(() => peer.finish());
-    await server.err.waitFor(/#2 pause/);
-    // While the peer does not read, watch the server: memory must not follow the 100 MB.
-    let peak = 0;
-    for (let i = 0; i < 8; i++) {
-      await Bun.sleep(150); // sampling interval of a measurement, not a synchronisation
-      peak = Math.max(peak, await rssOf(server.proc.pid));
-    }
-    expect(server.err.count(/#2 resume/)).toBe(0); // still stalled: the peer never read
-    expect(peak - baseline).toBeLessThan(8 * MiB);
-    peer.socket.resume();
-    await sending;
-    await peer.ended;
-    expect(peer.bytes).toBe(payload.length);
-    expect(sha256(peer.received)).toBe(sha256(payload));
-  });
+      const payload = randomBytes(100 * 1000 * 1000);
+      const peer = new Peer(server.port, "127.0.0.1", false);
+      await peer.connected;
+      const sending = peer.send(payload).then(() => peer.finish());
+      await server.err.waitFor(/#2 pause/);
+      // While the peer does not read, watch the server: memory must not follow the 100 MB.
+      let peak = 0;
+      for (let i = 0; i < 8; i++) {
+        await Bun.sleep(150); // sampling interval of a measurement, not a synchronisation
+        peak = Math.max(peak, await rssOf(server.proc.pid));
+      }
+      expect(server.err.count(/#2 resume/)).toBe(0); // still stalled: the peer never read
+      expect(peak - baseline).toBeLessThan(8 * MiB);
+      peer.socket.resume();
+      await sending;
+      await peer.ended;
+      expect(peer.bytes).toBe(payload.length);
+      expect(sha256(peer.received)).toBe(sha256(payload));
+    },
+  );
 
-  test("100 clients at once each get exactly their own bytes back", async () => {
+  concurrently("100 clients at once each get exactly their own bytes back", async () => {
     const server = await startServer(["--mode", "concurrent", "--quiet"]);
     const payloads = Array.from({ length: 100 }, (_, i) => randomBytes(32 * 1024 + i * 517));
     const echoes = await Promise.all(payloads.map((payload) => echoOf(server.port, payload, 4096)));
@@ -104,18 +114,21 @@ describe("byte-exact echo", () => {
 describe("real peers", () => {
   const payload = randomBytes(8 * MiB);
 
-  test.skipIf(!have("socat"))("socat: 8 MiB through stdin, half-close, whole echo", async () => {
-    const server = await startServer(["--quiet"]);
-    const socat = await pipeThrough(
-      ["socat", "-t", "30", "-", `TCP:127.0.0.1:${server.port}`],
-      payload,
-    );
-    expect(socat.code).toBe(0);
-    expect(sha256(socat.output)).toBe(sha256(payload));
-    expect(await server.exited).toBe(0); // mode once: exits after its client
-  });
+  concurrently.skipIf(!have("socat"))(
+    "socat: 8 MiB through stdin, half-close, whole echo",
+    async () => {
+      const server = await startServer(["--quiet"]);
+      const socat = await pipeThrough(
+        ["socat", "-t", "30", "-", `TCP:127.0.0.1:${server.port}`],
+        payload,
+      );
+      expect(socat.code).toBe(0);
+      expect(sha256(socat.output)).toBe(sha256(payload));
+      expect(await server.exited).toBe(0); // mode once: exits after its client
+    },
+  );
 
-  test.skipIf(!have("nc"))("nc -N: 8 MiB, half-close, whole echo", async () => {
+  concurrently.skipIf(!have("nc"))("nc -N: 8 MiB, half-close, whole echo", async () => {
     const server = await startServer(["--quiet"]);
     const nc = await pipeThrough(["nc", "-N", "127.0.0.1", String(server.port)], payload);
     expect(nc.code).toBe(0);
@@ -125,30 +138,33 @@ describe("real peers", () => {
 });
 
 describe("output", () => {
-  test("one line per connection, per message and per close; --quiet keeps only the listening line", async () => {
-    const server = await startServer(["--mode", "concurrent"]);
-    const peer = new Peer(server.port);
-    await roundTrip(peer, "oi\n");
-    peer.finish();
-    await peer.ended;
-    await server.out.waitFor(/^#1 closed/);
-    expect(server.out.all).toEqual([
-      `listening on 127.0.0.1:${server.port} (mode concurrent)`,
-      expect.stringMatching(/^#1 connected from 127\.0\.0\.1:\d+$/),
-      '#1 received 3 bytes: "oi\\n"',
-      expect.stringMatching(/^#1 closed: 3 bytes echoed in \d+\.\d s$/),
-    ]);
+  concurrently(
+    "one line per connection, per message and per close; --quiet keeps only the listening line",
+    async () => {
+      const server = await startServer(["--mode", "concurrent"]);
+      const peer = new Peer(server.port);
+      await roundTrip(peer, "oi\n");
+      peer.finish();
+      await peer.ended;
+      await server.out.waitFor(/^#1 closed/);
+      expect(server.out.all).toEqual([
+        `listening on 127.0.0.1:${server.port} (mode concurrent)`,
+        expect.stringMatching(/^#1 connected from 127\.0\.0\.1:\d+$/),
+        '#1 received 3 bytes: "oi\\n"',
+        expect.stringMatching(/^#1 closed: 3 bytes echoed in \d+\.\d s$/),
+      ]);
 
-    const quiet = await startServer(["--mode", "concurrent", "--quiet"]);
-    const other = new Peer(quiet.port);
-    await roundTrip(other, "oi\n");
-    other.close();
-    quiet.proc.kill("SIGTERM");
-    expect(await quiet.exited).toBe(0);
-    expect(quiet.out.all).toEqual([`listening on 127.0.0.1:${quiet.port} (mode concurrent)`]);
-  });
+      const quiet = await startServer(["--mode", "concurrent", "--quiet"]);
+      const other = new Peer(quiet.port);
+      await roundTrip(other, "oi\n");
+      other.close();
+      quiet.proc.kill("SIGTERM");
+      expect(await quiet.exited).toBe(0);
+      expect(quiet.out.all).toEqual([`listening on 127.0.0.1:${quiet.port} (mode concurrent)`]);
+    },
+  );
 
-  test("--version and --help", async () => {
+  concurrently("--version and --help", async () => {
     const version = run("server.ts", ["--version"]);
     expect(await version.exited).toBe(0);
     expect(version.out.text).toMatch(/^\d+\.\d+\.\d+$/);

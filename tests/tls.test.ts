@@ -3,7 +3,16 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { have, pipeThrough, randomBytes, run, runCommand, sha256, startServer } from "./helpers.ts";
+import {
+  concurrently,
+  have,
+  pipeThrough,
+  randomBytes,
+  run,
+  runCommand,
+  sha256,
+  startServer,
+} from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "echo-tls-"));
 const cert = join(dir, "cert.pem");
@@ -42,7 +51,7 @@ beforeAll(async () => {
 const tlsArgs = () => ["--tls-cert", cert, "--tls-key", key];
 
 describe("TLS", () => {
-  test.skipIf(!have("socat"))(
+  concurrently.skipIf(!have("socat"))(
     "16 MiB through a TLS server with socat, which half-closes: exact",
     async () => {
       const server = await startServer([...tlsArgs(), "--quiet"]);
@@ -59,7 +68,7 @@ describe("TLS", () => {
     },
   );
 
-  test("a Bun TLS peer that half-closes after 8 MiB gets all of it back", async () => {
+  concurrently("a Bun TLS peer that half-closes after 8 MiB gets all of it back", async () => {
     const server = await startServer([...tlsArgs(), "--quiet"]);
     const payload = randomBytes(8 << 20);
     const parts: Uint8Array[] = [];
@@ -89,42 +98,48 @@ describe("TLS", () => {
     expect(sha256(parts)).toBe(sha256(payload));
   });
 
-  test("the client verifies the server with --tls-ca, and prints echoes as usual", async () => {
-    const server = await startServer(tlsArgs());
-    const client = run("client.ts", ["--port", String(server.port), "--tls-ca", cert], {
-      stdin: "oi\nação\n",
-    });
-    expect(await client.exited).toBe(0);
-    expect(client.out.all).toEqual(["oi", "ação"]);
-    expect(client.err.text).toContain("with TLS");
-  });
+  concurrently(
+    "the client verifies the server with --tls-ca, and prints echoes as usual",
+    async () => {
+      const server = await startServer(tlsArgs());
+      const client = run("client.ts", ["--port", String(server.port), "--tls-ca", cert], {
+        stdin: "oi\nação\n",
+      });
+      expect(await client.exited).toBe(0);
+      expect(client.out.all).toEqual(["oi", "ação"]);
+      expect(client.err.text).toContain("with TLS");
+    },
+  );
 
-  test("a certificate it cannot verify: one line, exit 1; --insecure connects but says so loudly", async () => {
-    const server = await startServer([...tlsArgs(), "--mode", "concurrent"]);
-    const wrong = run("client.ts", ["--port", String(server.port), "--tls-ca", otherCert], {
-      stdin: "oi\n",
-    });
-    expect(await wrong.exited).toBe(1);
-    expect(wrong.err.all).toHaveLength(1);
-    expect(wrong.err.text).toMatch(
-      /^error: the TLS certificate of 127\.0\.0\.1:\d+ was not accepted: /,
-    );
-    expect(wrong.out.text).toBe("");
+  concurrently(
+    "a certificate it cannot verify: one line, exit 1; --insecure connects but says so loudly",
+    async () => {
+      const server = await startServer([...tlsArgs(), "--mode", "concurrent"]);
+      const wrong = run("client.ts", ["--port", String(server.port), "--tls-ca", otherCert], {
+        stdin: "oi\n",
+      });
+      expect(await wrong.exited).toBe(1);
+      expect(wrong.err.all).toHaveLength(1);
+      expect(wrong.err.text).toMatch(
+        /^error: the TLS certificate of 127\.0\.0\.1:\d+ was not accepted: /,
+      );
+      expect(wrong.out.text).toBe("");
 
-    const insecure = run("client.ts", ["--port", String(server.port), "--insecure"], {
-      stdin: "oi\n",
-    });
-    expect(await insecure.exited).toBe(0);
-    expect(insecure.out.all).toEqual(["oi"]);
-    expect(insecure.err.text).toContain(
-      "warning: --insecure: the server's certificate is NOT verified",
-    );
-  });
+      const insecure = run("client.ts", ["--port", String(server.port), "--insecure"], {
+        stdin: "oi\n",
+      });
+      expect(await insecure.exited).toBe(0);
+      expect(insecure.out.all).toEqual(["oi"]);
+      expect(insecure.err.text).toContain(
+        "warning: --insecure: the server's certificate is NOT verified",
+      );
+    },
+  );
 
   // Each case: the program, its exit status, its arguments (--tls-ca is the client's), its line.
   const fifo = join(dir, "fifo.pem");
   const huge = join(dir, "huge.pem");
-  test.each([
+  concurrently.each([
     ["server", 2, () => ["--tls-cert", cert], /^error: --tls-cert and --tls-key go together/],
     [
       "server",
@@ -195,7 +210,7 @@ describe("TLS", () => {
 });
 
 describe("IPv6", () => {
-  test("--host ::1 works for the server and the client", async () => {
+  concurrently("--host ::1 works for the server and the client", async () => {
     const server = await startServer(["--host", "::1"]);
     expect(server.out.all[0]).toBe(`listening on [::1]:${server.port} (mode once)`);
     const client = run("client.ts", ["--host", "::1", "--port", String(server.port)], {

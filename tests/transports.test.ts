@@ -28,7 +28,7 @@ function python(code: string, ...args: string[]): Child {
 }
 
 describe("UDP server", () => {
-  test.skipIf(!have("socat") || !have("nc"))(
+  concurrently.skipIf(!have("socat") || !have("nc"))(
     "socat and nc -u get their datagrams back; the log shows sender, size and preview",
     async () => {
       const server = await startServer(["--udp"]);
@@ -108,31 +108,34 @@ s.send(b"still there?"); print(s.recv(100).decode())
     );
   });
 
-  test("a full kernel buffer: echoes wait in a queue bounded by --max-buffer, the rest are dropped and counted", () => {
-    // send() refusing happens when the kernel's buffer is full, which loopback never shows:
-    // the queue's rule is checked against a socket that refuses, then takes everything.
-    const echo = new DatagramEcho(catalogs.en, sayTo({ quiet: true, trace: false }), {
-      quiet: true,
-      maxBuffer: 3000,
-    });
-    const sent: number[] = [];
-    let accepting = false;
-    const socket = {
-      send: (data: Uint8Array) => (accepting ? (sent.push(data.length), true) : false),
-    } as never;
-    for (let i = 0; i < 5; i++)
-      echo.handler.data!(socket, Buffer.alloc(1000, i), 4000, "127.0.0.1", {
-        truncated: false,
-        ipv6: false,
+  concurrently(
+    "a full kernel buffer: echoes wait in a queue bounded by --max-buffer, the rest are dropped and counted",
+    () => {
+      // send() refusing happens when the kernel's buffer is full, which loopback never shows:
+      // the queue's rule is checked against a socket that refuses, then takes everything.
+      const echo = new DatagramEcho(catalogs.en, sayTo({ quiet: true, trace: false }), {
+        quiet: true,
+        maxBuffer: 3000,
       });
-    expect(echo.stats).toMatchObject({ datagrams: 5, bytes: 0, dropped: 2 });
-    accepting = true;
-    echo.handler.drain!(socket);
-    expect(sent).toEqual([1000, 1000, 1000]);
-    expect(echo.stats).toMatchObject({ bytes: 3000, dropped: 2 });
-  });
+      const sent: number[] = [];
+      let accepting = false;
+      const socket = {
+        send: (data: Uint8Array) => (accepting ? (sent.push(data.length), true) : false),
+      } as never;
+      for (let i = 0; i < 5; i++)
+        echo.handler.data!(socket, Buffer.alloc(1000, i), 4000, "127.0.0.1", {
+          truncated: false,
+          ipv6: false,
+        });
+      expect(echo.stats).toMatchObject({ datagrams: 5, bytes: 0, dropped: 2 });
+      accepting = true;
+      echo.handler.drain!(socket);
+      expect(sent).toEqual([1000, 1000, 1000]);
+      expect(echo.stats).toMatchObject({ bytes: 3000, dropped: 2 });
+    },
+  );
 
-  test.each([
+  concurrently.each([
     [
       ["--udp", "--mode", "once"],
       "--udp serves every sender at once (datagrams have no connection): --mode once does not apply",
@@ -179,7 +182,7 @@ while True:
     expect(client.err.text).not.toContain("warning");
   });
 
-  test("a stray datagram just before the echo is not taken for it", async () => {
+  concurrently("a stray datagram just before the echo is not taken for it", async () => {
     const server = python(`
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
@@ -196,7 +199,7 @@ while True:
     expect(client.err.text).not.toContain("differs");
   });
 
-  test("nobody listening: said as port unreachable, not a timeout", async () => {
+  concurrently("nobody listening: said as port unreachable, not a timeout", async () => {
     const gone = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
     const port = gone.port;
     gone.close();
@@ -224,7 +227,7 @@ while True: s.recvfrom(70000)
     );
   });
 
-  test("a line longer than one datagram can carry: one line, exit 1", async () => {
+  concurrently("a line longer than one datagram can carry: one line, exit 1", async () => {
     const server = await startServer(["--udp", "--quiet"]);
     const client = run("client.ts", ["--udp", "--port", String(server.port)], {
       stdin: "x".repeat(70_000) + "\n",
@@ -235,7 +238,7 @@ while True: s.recvfrom(70000)
     );
   });
 
-  test.each([
+  concurrently.each([
     [["--udp", "--tls"], "--udp does not go with --tls"],
     [["--udp", "--hexdump"], "--udp does not go with --hexdump"],
     [["--retries", "2"], "--retries only makes sense with --udp"],
@@ -249,24 +252,27 @@ while True: s.recvfrom(70000)
 });
 
 describe("Unix-domain sockets", () => {
-  test("64 MiB with half-close through a Unix socket, exact; the file goes when the server does", async () => {
-    const path = join(dir, "big.sock");
-    const server = await startServerOn(path, ["--mode", "concurrent", "--quiet"]);
-    const data = randomBytes(64 * MiB);
-    const socket = netConnect({ path, allowHalfOpen: true });
-    const got: Buffer[] = [];
-    socket.on("data", (chunk: Buffer) => got.push(chunk));
-    const ended = new Promise((resolve) => socket.once("end", resolve));
-    socket.end(data);
-    await ended;
-    socket.destroy();
-    expect(sha256(Buffer.concat(got))).toBe(sha256(data));
-    server.proc.kill("SIGTERM");
-    expect(await server.exited).toBe(0);
-    expect(existsSync(path)).toBe(false);
-  });
+  concurrently(
+    "64 MiB with half-close through a Unix socket, exact; the file goes when the server does",
+    async () => {
+      const path = join(dir, "big.sock");
+      const server = await startServerOn(path, ["--mode", "concurrent", "--quiet"]);
+      const data = randomBytes(64 * MiB);
+      const socket = netConnect({ path, allowHalfOpen: true });
+      const got: Buffer[] = [];
+      socket.on("data", (chunk: Buffer) => got.push(chunk));
+      const ended = new Promise((resolve) => socket.once("end", resolve));
+      socket.end(data);
+      await ended;
+      socket.destroy();
+      expect(sha256(Buffer.concat(got))).toBe(sha256(data));
+      server.proc.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+      expect(existsSync(path)).toBe(false);
+    },
+  );
 
-  test.skipIf(!have("socat") || !have("nc"))(
+  concurrently.skipIf(!have("socat") || !have("nc"))(
     "socat, nc -U and our client; each mode applies",
     async () => {
       const path = join(dir, "peers.sock");
@@ -284,43 +290,49 @@ describe("Unix-domain sockets", () => {
     },
   );
 
-  test("a stale socket file is replaced; a live one is refused, its server untouched", async () => {
-    const path = join(dir, "stale.sock");
-    const crashed = await startServerOn(path, ["--mode", "concurrent", "--quiet"]);
-    crashed.proc.kill("SIGKILL"); // leaves its socket file behind
-    await crashed.exited;
-    expect(existsSync(path)).toBe(true);
-    const server = await startServerOn(path, ["--mode", "concurrent"]);
-    const second = run("server.ts", ["--unix", path]);
-    expect(await second.exited).toBe(1);
-    expect(second.err.all).toEqual([
-      `error: a server already answers on ${path}; stop it first, or choose another --unix path`,
-    ]);
-    const client = run("client.ts", ["--unix", path], { stdin: "ainda aqui\n" });
-    expect(await client.exited).toBe(0);
-    expect(client.out.all).toEqual(["ainda aqui"]);
-    server.proc.kill("SIGTERM");
-    expect(await server.exited).toBe(0);
-  });
+  concurrently(
+    "a stale socket file is replaced; a live one is refused, its server untouched",
+    async () => {
+      const path = join(dir, "stale.sock");
+      const crashed = await startServerOn(path, ["--mode", "concurrent", "--quiet"]);
+      crashed.proc.kill("SIGKILL"); // leaves its socket file behind
+      await crashed.exited;
+      expect(existsSync(path)).toBe(true);
+      const server = await startServerOn(path, ["--mode", "concurrent"]);
+      const second = run("server.ts", ["--unix", path]);
+      expect(await second.exited).toBe(1);
+      expect(second.err.all).toEqual([
+        `error: a server already answers on ${path}; stop it first, or choose another --unix path`,
+      ]);
+      const client = run("client.ts", ["--unix", path], { stdin: "ainda aqui\n" });
+      expect(await client.exited).toBe(0);
+      expect(client.out.all).toEqual(["ainda aqui"]);
+      server.proc.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+    },
+  );
 
-  test("a server in mode once that exits leaves alone the socket file a newer server made", async () => {
-    const path = join(dir, "handover.sock");
-    const once = await startServerOn(path, []);
-    const client = netConnect({ path }); // once's one client: once stops listening
-    await once.out.waitFor("no longer accepting");
-    const next = await startServerOn(path, ["--mode", "concurrent"]); // replaces the file
-    client.destroy();
-    expect(await once.exited).toBe(0);
-    expect(existsSync(path)).toBe(true); // once removed only its own file, which is gone
-    const check = run("client.ts", ["--unix", path], { stdin: "still\n" });
-    expect(await check.exited).toBe(0);
-    expect(check.out.all).toEqual(["still"]);
-    next.proc.kill("SIGTERM");
-    expect(await next.exited).toBe(0);
-    expect(existsSync(path)).toBe(false);
-  });
+  concurrently(
+    "a server in mode once that exits leaves alone the socket file a newer server made",
+    async () => {
+      const path = join(dir, "handover.sock");
+      const once = await startServerOn(path, []);
+      const client = netConnect({ path }); // once's one client: once stops listening
+      await once.out.waitFor("no longer accepting");
+      const next = await startServerOn(path, ["--mode", "concurrent"]); // replaces the file
+      client.destroy();
+      expect(await once.exited).toBe(0);
+      expect(existsSync(path)).toBe(true); // once removed only its own file, which is gone
+      const check = run("client.ts", ["--unix", path], { stdin: "still\n" });
+      expect(await check.exited).toBe(0);
+      expect(check.out.all).toEqual(["still"]);
+      next.proc.kill("SIGTERM");
+      expect(await next.exited).toBe(0);
+      expect(existsSync(path)).toBe(false);
+    },
+  );
 
-  test.each([
+  concurrently.each([
     ["a missing directory", () => "/nonexistent-dir/echo.sock", "its directory does not exist"],
     [
       "a file that is not a socket",
@@ -334,7 +346,7 @@ describe("Unix-domain sockets", () => {
     expect(server.err.all[0]).toContain(words);
   });
 
-  test("the client: no socket there is one line, exit 1", async () => {
+  concurrently("the client: no socket there is one line, exit 1", async () => {
     const path = join(dir, "none.sock");
     const client = run("client.ts", ["--unix", path], { stdin: "x\n" });
     expect(await client.exited).toBe(1);
