@@ -29,7 +29,7 @@ import {
   type Measured,
 } from "./load.ts";
 import { median, percentile, svg, table, type Figure, type Row } from "./report.ts";
-import { parseTool, usageExit, UsageError } from "./cli.ts";
+import { parseTool, UsageError } from "./cli.ts";
 import * as v from "../src/values.ts";
 import {
   cpuSeconds,

@@ -13,16 +13,6 @@ export { UsageError };
 export type ToolTable = Table;
 export type ToolValues<T extends Table> = Values<T>;
 
-/** Prints the error the tools print for a bad command line, and exits 2. */
-export function usageExit(program: string, message: string): never {
-  printExit({
-    code: 2,
-    text: `error: ${message} (see: bun run ${program} --help)`,
-    toStderr: true,
-  });
-  process.exit(2);
-}
-
 /**
  * Parses `argv` against `table`; `--help` prints `intro`, the rows and `outro` and exits 0.
  * `check` may throw UsageError for rules that span rows; `given` holds the options set on the

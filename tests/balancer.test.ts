@@ -3,7 +3,7 @@
  * and /metrics (read with a real Prometheus parser), JSON logs, --drain-timeout, and a rolling
  * restart of two backends under HAProxy with not one session lost.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

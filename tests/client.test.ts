@@ -1,5 +1,5 @@
 /** The client, as a real process reading a pipe, against the real server and odd test servers. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import { concurrently, freePort, run, startServer, testServer } from "./helpers.ts";
 
 describe("through a pipe, against the real server", () => {

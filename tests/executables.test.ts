@@ -22,7 +22,6 @@ import {
   inBackground,
   Peer,
   randomBytes,
-  ROOT,
   run,
   runCommand,
   sha256,

@@ -1,5 +1,5 @@
 /** Limits, hostile and broken peers, and a randomized run: none of them hurts anyone else. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import {
   concurrently,
   goodClient,

@@ -1,5 +1,5 @@
 /** The three server modes: once (the lab's rule), sequential and concurrent. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import { concurrently, Peer, roundTrip, startServer } from "./helpers.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);

@@ -1,5 +1,5 @@
 /** For the people who learn with it: Portuguese, --trace, and a real terminal. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import {
   BUN,
   concurrently,

@@ -4,7 +4,7 @@
  * the README's block for it. Ports and durations are the only things allowed to differ.
  * ECHO_README_PRINT=1 bun test tests/readme.test.ts prints the screens, to paste after a change.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import { BUN, concurrently, freePort, have, onTerminal, ROOT, type Terminal } from "./helpers.ts";
 
 const README = await Bun.file(`${ROOT}/README.md`).text();

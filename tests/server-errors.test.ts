@@ -1,6 +1,6 @@
 /** The server's errors and its shutdown: one line each, a documented exit status, no stack trace. */
 import { DUPLICATE_WITHIN_MS } from "../src/signals.ts";
-import { describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import {
   BUN,
   concurrently,

@@ -1,5 +1,5 @@
 /** The server, as a real process, against real sockets: every byte back, in order, unchanged. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import {
   concurrently,
   echoOf,

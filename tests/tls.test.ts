@@ -1,5 +1,5 @@
 /** TLS on both sides, and IPv6: the same exact echo, over other roads. */
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,5 +1,5 @@
 /** --workers N: N server processes on one port (SO_REUSEPORT), supervised by the parent. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
