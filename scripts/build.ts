@@ -107,6 +107,9 @@ async function main(): Promise<number> {
   if (wanted.length === 0) usage("no target");
   const outdir = resolve(values.outdir ?? join(ROOT, "dist"));
   await mkdir(outdir, { recursive: true });
+  // Bun writes each executable to a hidden temporary file in the working folder first (about
+  // 100 MiB): a build cut short leaves it in the output folder, not in the project.
+  process.chdir(outdir);
 
   // Targets build side by side (each mostly copies and patches its runtime); each target's lines
   // are printed in order once it is done, so the output reads the same every time.
