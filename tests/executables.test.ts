@@ -58,12 +58,34 @@ afterAll(async () => {
   await rm(away, { recursive: true, force: true });
 });
 
+/**
+ * A test that waits for a build: on a fresh machine that build first fetches each target's
+ * runtime from the npm registry, far longer than a test's usual 30 s.
+ */
+const AFTER_A_BUILD_MS = 180_000;
+
+/** A test of every target's build, once it is done; skipped when `skip`. */
+function withEveryTarget(name: string, fn: () => Promise<void>, skip = false) {
+  (skip ? test.skip : concurrently)(
+    name,
+    async () => {
+      await everyTarget;
+      await fn();
+    },
+    AFTER_A_BUILD_MS,
+  );
+}
+
 /** A test of the linux-x64 pair: it starts once the pair is built, beside the others. */
 function withPair(name: string, fn: () => Promise<void>) {
-  concurrently(name, async () => {
-    await linuxPair;
-    await fn();
-  });
+  concurrently(
+    name,
+    async () => {
+      await linuxPair;
+      await fn();
+    },
+    AFTER_A_BUILD_MS,
+  );
 }
 
 /** A program of the linux-x64 pair, started in its own folder with no bun on PATH. */
@@ -233,21 +255,23 @@ describe("the linux-x64 executables, far from the sources, without bun", () => {
 
 // Last: these wait for every target's build, and should not hold a place the tests above could use.
 describe("bun run build", () => {
-  concurrently("a line per file with its size, and SHA256SUMS that match the files", async () => {
-    const build = await everyTarget;
-    expect(build.out.all.filter((l) => / MiB$/.test(l))).toHaveLength(15);
-    const sums = (await Bun.file(join(dist, "SHA256SUMS")).text()).trim().split("\n");
-    expect(sums).toHaveLength(15);
-    for (const line of sums) {
-      const [hash, name] = line.split("  ");
-      expect(sha256(await Bun.file(join(dist, name!)).bytes())).toBe(hash!);
-    }
-  });
+  withEveryTarget(
+    "a line per file with its size, and SHA256SUMS that match the files",
+    async () => {
+      const build = await everyTarget;
+      expect(build.out.all.filter((l) => / MiB$/.test(l))).toHaveLength(15);
+      const sums = (await Bun.file(join(dist, "SHA256SUMS")).text()).trim().split("\n");
+      expect(sums).toHaveLength(15);
+      for (const line of sums) {
+        const [hash, name] = line.split("  ");
+        expect(sha256(await Bun.file(join(dist, name!)).bytes())).toBe(hash!);
+      }
+    },
+  );
 
-  (have("file") ? concurrently : test.skip)(
+  withEveryTarget(
     "every target is an executable of its machine's format",
     async () => {
-      await everyTarget;
       const formats = {
         "linux-x64": /ELF 64-bit LSB executable, x86-64/,
         "linux-arm64": /ELF 64-bit LSB executable, ARM aarch64/,
@@ -262,6 +286,7 @@ describe("bun run build", () => {
           expect(file.out.text).toMatch(format);
         }
     },
+    !have("file"),
   );
 
   concurrently("a target whose runtime cannot be fetched fails with one line; exit 1", async () => {
@@ -303,10 +328,9 @@ describe("bun run build", () => {
 // (libc6-arm64-cross); .ci/run installs both.
 const ARM64_LIBS = "/usr/aarch64-linux-gnu";
 const qemu = have("qemu-aarch64") && (await Bun.file(`${ARM64_LIBS}/lib/libc.so.6`).exists());
-(qemu ? concurrently : test.skip)(
+withEveryTarget(
   "linux-arm64 under qemu-aarch64: the server echoes a line",
   async () => {
-    await everyTarget;
     const child = runCommand(
       ["qemu-aarch64", "-L", ARM64_LIBS, join(dist, "echo-server-linux-arm64"), "--port", "0"],
       { cwd: away, env: NO_BUN },
@@ -320,4 +344,5 @@ const qemu = have("qemu-aarch64") && (await Bun.file(`${ARM64_LIBS}/lib/libc.so.
     expect(peer.text()).toBe("olá, arm64\n");
     expect(await child.exited).toBe(0); // mode once
   },
+  !qemu,
 );
