@@ -154,9 +154,9 @@ const options = parseTool(
   Bun.argv.slice(2),
   {
     intro:
-      "How fast is this echo server, next to a plain Node.js one, on this machine? Every echoed\nbyte is checked. Loopback servers it starts are stopped at the end.",
+      "How fast is this echo server, next to a plain Node.js one, on this machine?\nEvery echoed byte is checked. Loopback servers it starts are stopped at the end.",
     outro:
-      "Exit status: 0 every echo verified, 1 a byte lost or changed or a server failed, 2 usage.",
+      "Exit status: 0 every echo verified, 1 a byte lost or changed or a server failed,\n2 usage.",
   },
   (o, given) => {
     const defaulted = !given.has("scenarios");

@@ -62,8 +62,8 @@ const options = parseTool(
   Bun.argv.slice(2),
   {
     intro:
-      "Soak: mixed traffic against the echo server for SECS seconds, every echoed byte checked.",
-    outro: "Exit status: 0 every echo exact, 1 a failure (counted by kind and reason), 2 usage.",
+      "Soak: mixed traffic against the echo server for SECS seconds, every echoed byte\nchecked.",
+    outro: "Exit status: 0 every echo exact, 1 a failure (counted by kind and reason),\n2 usage.",
   },
   (o) => {
     if (o.seconds > MAX_SECONDS) throw new UsageError(`--seconds must be at most ${MAX_SECONDS}`);

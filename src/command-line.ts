@@ -213,14 +213,24 @@ const pad = (s: string) => s.padEnd(COLUMN);
 
 function wrap(paragraph: string, width: number): string[] {
   if (paragraph.length <= width) return [paragraph]; // keeps a table's own spacing
-  const lead = /^\s*/.exec(paragraph)![0];
+  // Continued lines start under the text: after the indent, or after a term and its two spaces
+  // ("udpSIZE     UDP: ...").
+  const lead = " ".repeat(
+    (/^\s*\S+ {2,}(?=\S)/.exec(paragraph) ?? /^\s*/.exec(paragraph)!)[0].length,
+  );
+  const words = paragraph.trimEnd().split(/(?<=\S) (?=\S)/); // the first keeps the indent
   const out: string[] = [];
-  let line = lead;
-  for (const word of paragraph.trim().split(/(?<=\S) (?=\S)/)) {
-    if (line.trim() !== "" && line.length + 1 + word.length > width) {
-      out.push(line);
-      line = lead + word;
-    } else line += (line.trim() === "" ? "" : " ") + word;
+  let line = "";
+  for (const word of words) {
+    // A list too long for a line (a default such as pp1,pp100,...) breaks after its commas.
+    const pieces = word.length > width - lead.length ? word.split(/(?<=,)/) : [word];
+    pieces.forEach((piece, i) => {
+      const gap = i === 0 && line.trim() !== "" ? " " : "";
+      if (line.trim() !== "" && line.length + gap.length + piece.length > width) {
+        out.push(line);
+        line = lead + piece;
+      } else line += gap + piece;
+    });
   }
   out.push(line);
   return out;

@@ -57,6 +57,7 @@ test("--help: the options and exit status, exit 0", async () => {
   const child = run("bench/bench.ts", ["--help"]);
   expect(await child.exited).toBe(0);
   expect(child.out.all[0]).toBe("Usage: bun run bench [options]");
+  expect(child.out.all.filter((line) => line.length > 80)).toEqual([]); // the default list too
   for (const flag of ["--scenarios", "--duration", "--rounds", "--pid", "--svg", "--json"])
     expect(child.out.text).toContain(flag);
 });

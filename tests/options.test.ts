@@ -44,6 +44,7 @@ describe("--help is written from the rows, in both languages", () => {
       const t = catalogs[lang];
       const child = run(script, ["--help", "--lang", lang]);
       expect(await child.exited).toBe(0);
+      expect(child.out.all.filter((line) => line.length > 80)).toEqual([]); // a terminal's width
       const entries = helpEntries(child.out.text);
       const rows = Object.entries(table);
       expect([...entries.keys()].sort()).toEqual(

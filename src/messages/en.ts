@@ -324,9 +324,10 @@ echo, 2 usage error, 130 Ctrl-C.`,
     `error: no socket at ${path}; start the server first (bun run server --unix ${path})`,
 
   // probe
-  probeIntro: `Checks any echo server: sends what a grader would (a short line, a message in pieces,
-all 256 byte values, 10 MB fast and slowly, a half-close...) and prints one line per check,
-with what was sent, what came back and, for a failure, the likely cause and what to do.`,
+  probeIntro: `Checks any echo server: sends what a grader would (a short line, a message in
+pieces, all 256 byte values, 10 MB fast and slowly, a half-close...) and prints
+one line per check, with what was sent, what came back and, for a failure, the
+likely cause and what to do.`,
   probeOutro: `Exit status: 0 every check passed, 1 a check failed (or no server answered),
 2 usage error.`,
   probeStart: (address: string, mode: string, secs: number) =>

@@ -316,10 +316,10 @@ perdido, 2 erro de uso, 130 Ctrl-C.`,
     `erro: não há socket em ${path}; inicie o servidor antes (bun run server --unix ${path})`,
 
   // probe
-  probeIntro: `Verifica qualquer servidor de eco: envia o que um corretor enviaria (uma linha curta,
-uma mensagem em pedaços, os 256 valores de byte, 10 MB rápido e devagar, um half-close...)
-e mostra uma linha por verificação, com o que foi enviado, o que voltou e, numa falha,
-a causa provável e o que fazer.`,
+  probeIntro: `Verifica qualquer servidor de eco: envia o que um corretor enviaria (uma linha
+curta, uma mensagem em pedaços, os 256 valores de byte, 10 MB rápido e devagar,
+um half-close...) e mostra uma linha por verificação, com o que foi enviado, o
+que voltou e, numa falha, a causa provável e o que fazer.`,
   probeOutro: `Código de saída: 0 todas as verificações passaram, 1 alguma falhou (ou nenhum
 servidor respondeu), 2 erro de uso.`,
   probeStart: (address, mode, secs) =>
