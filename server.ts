@@ -34,6 +34,7 @@ import { claimSocketPath, removeOnExit, type UnixProblem } from "./src/unix-sock
 import { ProxyHeaderReader } from "./src/proxy-protocol.ts";
 import { type Figures, exposition, addUp } from "./src/metrics.ts";
 import { figuresOf, liveStateOf, noCounters, startEndpoint } from "./src/observe.ts";
+import { HTTP_DESCRIPTORS } from "./src/http-endpoint.ts";
 import type { LiveView } from "./src/live.ts";
 import type { Messages } from "./src/messages/index.ts";
 
@@ -515,11 +516,13 @@ if (settings.udp) {
   process.exit(code);
 }
 
-// More connections than descriptors would make accept() fail again and again (EMFILE): cap them.
+// More connections than descriptors would make accept() fail again and again (EMFILE): cap them,
+// after what the HTTP endpoint may hold.
 const filesLimit = openFilesLimit();
-if (filesLimit !== undefined && connectionsWithin(filesLimit) < settings.maxConnections) {
-  settings.maxConnections = connectionsWithin(filesLimit);
-  say.warn(t.filesLimitLower(filesLimit, settings.maxConnections));
+const forEcho = filesLimit && filesLimit - (settings.httpPort === undefined ? 0 : HTTP_DESCRIPTORS);
+if (forEcho !== undefined && connectionsWithin(forEcho) < settings.maxConnections) {
+  settings.maxConnections = connectionsWithin(forEcho);
+  say.warn(t.filesLimitLower(filesLimit!, settings.maxConnections));
 }
 
 const tls =

@@ -10,6 +10,8 @@
  *   GET /          the live page (src/live-page.ts), updated over a WebSocket at /live
  *
  * Anything else is 404, any method but GET and HEAD is 405, and no request can reach the echo.
+ * At most LIVE_WATCHERS pages watch at once (503 beyond): each holds a descriptor for as long as
+ * it stays, and the echo service counts on its own (see HTTP_DESCRIPTORS).
  */
 import type { Server } from "bun";
 import type { LiveView } from "./live.ts";
@@ -27,6 +29,16 @@ export interface Endpoint {
  * The path of a request. HAProxy's default health check is `GET /readyz HTTP/1.0` with no Host
  * header, and Bun then gives `req.url` as "/readyz", not an absolute URL: take both forms.
  */
+/** Pages that may watch /live at once: a classroom's worth. */
+export const LIVE_WATCHERS = 64;
+
+/**
+ * Descriptors the endpoint may hold at once, kept back from the echo service's share of
+ * `ulimit -n`: the watching pages, and requests (a health check, a scrape) that come and go
+ * within the idle timeout.
+ */
+export const HTTP_DESCRIPTORS = LIVE_WATCHERS + 32;
+
 export function pathOf(url: string): string {
   const path = url.startsWith("/") ? url : (/^[a-z]+:\/\/[^/]*(\/[^?#]*)?/i.exec(url)?.[1] ?? "/");
   return path.split(/[?#]/)[0]!;
@@ -61,7 +73,10 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Serv
           if (e.live) return text(e.live.page, 200, "text/html; charset=utf-8");
           return text("not found\n", 404);
         case "/live":
-          if (e.live && server.upgrade(req, { data: undefined })) return undefined;
+          if (!e.live) return text("not found\n", 404);
+          if (server.pendingWebSockets >= LIVE_WATCHERS)
+            return text(`too many pages watching (at most ${LIVE_WATCHERS}); try later\n`, 503);
+          if (server.upgrade(req, { data: undefined })) return undefined;
           return text("not found\n", 404);
         case "/healthz":
           return text("ok\n");

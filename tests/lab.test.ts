@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { listeningAddress } from "../src/processes.ts";
 import {
   BUN,
@@ -278,14 +278,7 @@ for i in range(300):
       const peers = Array.from({ length: 300 }, () => new Peer(port));
       await Promise.all(peers.map((p) => p.connected.catch(() => {})));
       await server.err.waitFor("connections open, the limit");
-      const cpu = () => {
-        const stat = require("node:fs").readFileSync(`/proc/${server.proc.pid}/stat`, "utf8");
-        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in seconds
-      };
-      const before = cpu();
-      await Bun.sleep(1000); // a window to measure CPU in, not a wait for an event
-      expect(cpu() - before).toBeLessThan(0.5); // spinning on accept() would take the whole second
+      expect(await cpuOver1s(server.proc.pid)).toBeLessThan(0.5); // spinning would take it all
       for (const p of peers.slice(0, 200)) p.close();
       const late = new Peer(port);
       expect(await roundTrip(late, "ok\n")).toBe("ok\n");
@@ -293,7 +286,58 @@ for i in range(300):
       late.close();
     },
   );
+
+  concurrently(
+    "ulimit -n 200 and --http-port: pages watching /live cannot take the echo's descriptors",
+    async () => {
+      const server = runCommand([
+        "bash",
+        "-c",
+        `ulimit -n 200 && exec "${BUN}" server.ts --port 0 --http-port 0 --mode concurrent --quiet`,
+      ]);
+      const { port } = await listeningAddress(server.out);
+      const http = Number(/:(\d+)\//.exec(server.out.all.find((l) => l.startsWith("health"))!)![1]);
+      const allowed = Number(/at most (\d+) connections/.exec(server.err.all[0]!)![1]);
+      expect(allowed).toBeGreaterThan(50); // 200, less what the endpoint and the process keep
+      // 100 pages knock: 64 watch, the others are told 503 and hold nothing.
+      const pages = Array.from({ length: 100 }, () => new WebSocket(`ws://127.0.0.1:${http}/live`));
+      const outcomes = await Promise.all(
+        pages.map(
+          (ws) =>
+            new Promise<string>((resolve) => {
+              ws.onopen = () => resolve("open");
+              ws.onerror = () => resolve("refused");
+            }),
+        ),
+      );
+      expect(outcomes.filter((o) => o === "open")).toHaveLength(64);
+      // Every echo client up to the limit is still served, and the ones beyond are refused
+      // without a spin on accept().
+      const peers = Array.from({ length: allowed + 20 }, () => new Peer(port));
+      await Promise.all(peers.map((p) => p.connected.catch(() => {})));
+      await server.err.waitFor("connections open, the limit");
+      expect(await cpuOver1s(server.proc.pid)).toBeLessThan(0.5);
+      const served = await Promise.all(
+        peers.slice(0, allowed).map((p) => roundTrip(p, "ok\n").catch(() => "")),
+      );
+      expect(served.filter((echo) => echo === "ok\n").length).toBe(allowed);
+      for (const p of peers) p.close();
+      for (const ws of pages) ws.close();
+    },
+  );
 });
+
+/** CPU seconds a process uses in the next second (utime + stime, from /proc). */
+async function cpuOver1s(pid: number): Promise<number> {
+  const cpu = () => {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  const before = cpu();
+  await Bun.sleep(1000); // a window to measure CPU in, not a wait for an event
+  return cpu() - before;
+}
 
 describe("the client against odd servers", () => {
   concurrently("a TLS server that never completes the handshake: --timeout applies", async () => {
