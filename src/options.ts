@@ -158,7 +158,7 @@ export const probeOptions = {
   port: { arg: "PORT", env: "ECHO_PORT", default: "5000", parse: v.clientPort, help: "clientPort" },
   expect: { arg: "MODE", default: "once", parse: v.mode, help: "probeExpect" },
   timeout: { arg: "SECS", default: "3", parse: v.seconds, help: "probeTimeout" },
-  slowPause: { arg: "MS", default: "20", parse: v.count, help: "probeSlowPause" },
+  slowPause: { arg: "MS", default: "20", parse: v.milliseconds, help: "probeSlowPause" },
   tls: { help: "tls" },
   tlsCa: { arg: "FILE", parse: file, help: "tlsCa" },
   insecure: { help: "insecure" },

@@ -11,6 +11,7 @@ export type Problem =
   | "mode"
   | "seconds"
   | "secondsOrZero"
+  | "tooLong"
   | "count"
   | "bytes"
   | "workers"
@@ -39,7 +40,11 @@ export type Lang = (typeof LANGS)[number];
 
 /** More server processes than this is a typo, not a plan: each one is a whole Bun runtime. */
 export const MAX_WORKERS = 64;
-const MAX_SECONDS = 86_400 * 365;
+/**
+ * The longest wait an option may ask for: 24 days. A runtime timer holds at most 2^31-1 ms
+ * (24.8 days); a longer one fires at once (measured in Bun 1.4.5, with a warning).
+ */
+export const MAX_SECONDS = 86_400 * 24;
 const MAX_BYTES = 1 << 30;
 
 const whole = (text: string) => (/^\s*\d+\s*$/.test(text) ? Number(text) : NaN);
@@ -65,7 +70,8 @@ export function mode(text: string): Mode {
 
 export function seconds(text: string): number {
   const n = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
-  if (n > 0 && n <= MAX_SECONDS) return n;
+  if (n > MAX_SECONDS) throw new BadValue("tooLong", MAX_SECONDS);
+  if (n > 0) return n;
   throw new BadValue("seconds");
 }
 
@@ -74,9 +80,17 @@ export function secondsOrNever(text: string): number {
   if (/^\s*0+(\.0*)?\s*$/.test(text)) return 0;
   try {
     return seconds(text);
-  } catch {
+  } catch (error) {
+    if ((error as BadValue).problem === "tooLong") throw error;
     throw new BadValue("secondsOrZero");
   }
+}
+
+/** A pause in whole milliseconds, from 1 up to the longest wait. */
+export function milliseconds(text: string): number {
+  const n = count(text);
+  if (n > MAX_SECONDS * 1000) throw new BadValue("tooLong", MAX_SECONDS);
+  return n;
 }
 
 /** A whole number of at least 1 (a count of connections, say). */

@@ -138,6 +138,10 @@ describe("errors: one line, no stack trace", () => {
     [["--timeout", "-1"], '--timeout must be a number of seconds, 0 for never, not "-1"'],
     [["--timeout", "abc"], '--timeout must be a number of seconds, 0 for never, not "abc"'],
     [["--host", ""], "--host needs a host name or address, not an empty one"],
+    [
+      ["--timeout", "2592000"],
+      '--timeout must be at most 2,073,600 seconds (24 days), not "2592000"',
+    ],
     [["--host", "999.1.1.1"], '--host: "999.1.1.1" is not an IP address'],
     [["--tls=yes"], "option --tls takes no value"],
     [["--nope"], "unknown option --nope"],

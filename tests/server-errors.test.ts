@@ -87,6 +87,11 @@ describe("usage errors: exit 2", () => {
       usage('--idle-timeout must be a number of seconds, 0 for never, not "-3"'),
     ],
     [["--host", ""], usage("--host needs a host name or address, not an empty one")],
+    // Longer than a runtime timer can wait (24.8 days): it would fire at once.
+    [
+      ["--drain-timeout", "2592000"],
+      usage('--drain-timeout must be at most 2,073,600 seconds (24 days), not "2592000"'),
+    ],
     [["--host", "999.1.1.1"], usage('--host: "999.1.1.1" is not an IP address')],
     [["--quiet=1"], usage("option --quiet takes no value")],
     [["--port", "12ab"], usage('--port must be a whole number from 0 to 65535, not "12ab"')],

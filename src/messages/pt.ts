@@ -28,6 +28,8 @@ export const pt: Messages = {
     seconds: (source, value) => `${source} deve ser um número positivo de segundos, não "${value}"`,
     secondsOrZero: (source, value) =>
       `${source} deve ser um número de segundos (0 para nunca), não "${value}"`,
+    tooLong: (source, value, max) =>
+      `${source} deve ser de no máximo ${number.format(max)} segundos (${max / 86_400} dias), não "${value}"`,
     count: (source, value) => `${source} deve ser um número inteiro maior que zero, não "${value}"`,
     bytes: (source, value, max) =>
       `${source} deve ser um tamanho em bytes, como 65536, 64k ou 1m (no máximo ${size(max)}), não "${value}"`,
