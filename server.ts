@@ -115,7 +115,9 @@ const lifecycle: SocketHandler<Conn> = {
   close(socket, error) {
     const c = socket.data;
     if (c === undefined) return; // refused, or failed before open() finished
-    const undelivered = c.undelivered || c.outbox.clear();
+    const unsent = c.outbox.clear(); // never handed to the kernel
+    stats.written += c.received - unsent;
+    const undelivered = c.undelivered || unsent;
     const echoed = c.received - undelivered;
     stats.echoed += echoed;
     connections.delete(socket);

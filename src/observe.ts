@@ -17,13 +17,21 @@ import { errorCode, errorReason } from "./errors.ts";
 export interface Counters {
   connections: number;
   received: number;
-  echoed: number; // by connections that have closed
+  echoed: number; // by connections that have closed, less what never reached their peer
+  written: number; // echo handed to the kernel by connections that have closed: only grows
   refused: Record<RefusalReason, number>;
   idleTimeouts: number;
 }
 
 export function noCounters(): Counters {
-  return { connections: 0, received: 0, echoed: 0, refused: noFigures().refused, idleTimeouts: 0 };
+  return {
+    connections: 0,
+    received: 0,
+    echoed: 0,
+    written: 0,
+    refused: noFigures().refused,
+    idleTimeouts: 0,
+  };
 }
 
 /** This process's figures (with --workers, the parent adds up everyone's). */
@@ -41,7 +49,9 @@ export function figuresOf(
   f.connectionsTotal = counted.connections;
   f.connectionsOpen = connections.size;
   f.bytesReceived = counted.received;
-  f.bytesEchoed += counted.echoed;
+  // A counter never goes back: echo handed to the kernel stays counted, even when its peer
+  // never reads it (the log's "bytes echoed" leaves that out, and says so).
+  f.bytesEchoed += counted.written;
   f.refused = { ...counted.refused };
   f.idleTimeouts = counted.idleTimeouts;
   if (datagrams) {

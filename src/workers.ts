@@ -154,21 +154,29 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   let stopping = false;
   let ready = false; // every worker has listened once
   let exitCode = 0;
-  const answers = new Map<number, { got: Figures[]; done: () => void; left: number }>();
-  // A worker that dies takes its counters with it: what it last reported is kept, so that the
-  // sums /metrics shows never go backwards (Prometheus would read that as a reset).
+  const answers = new Map<number, { got: Map<number, Figures>; done: () => void; left: number }>();
+  // A worker that dies takes its counters with it, and one that hangs cannot answer: what it
+  // last reported is kept, so that the sums /metrics shows never go backwards (Prometheus would
+  // read that as a reset).
   const lastKnown = new Map<number, Figures>();
   const retired: Figures[] = [];
   let requests = 0;
-  /** Asks every running worker for its figures; those that do not answer within 1 s are left out. */
+  /**
+   * Asks every running worker for its figures; one that does not answer within 1 s counts with
+   * what it last reported.
+   */
   const collect = (): Promise<Figures[]> => {
-    const running = workers.filter((w): w is Subprocess => w !== undefined);
+    const running = workers.flatMap((w, i) => (w === undefined ? [] : [{ w, index: i + 1 }]));
     const request = ++requests;
     return new Promise((resolve) => {
-      const entry = { got: [] as Figures[], left: running.length, done: () => {} };
-      entry.done = () => (answers.delete(request), resolve([...entry.got, ...retired]));
+      const entry = { got: new Map<number, Figures>(), left: running.length, done: () => {} };
+      entry.done = () => {
+        answers.delete(request);
+        const latest = running.map(({ index }) => entry.got.get(index) ?? lastKnown.get(index));
+        resolve([...latest.filter((f) => f !== undefined), ...retired]);
+      };
       answers.set(request, entry);
-      for (const w of running) w.send({ figuresRequest: request } satisfies WorkerRequest);
+      for (const { w } of running) w.send({ figuresRequest: request } satisfies WorkerRequest);
       if (running.length === 0) entry.done();
       setTimeout(entry.done, 1000).unref();
     });
@@ -197,7 +205,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
           if ("figures" in report) {
             const entry = answers.get(report.request);
             if (entry === undefined) return;
-            entry.got.push(report.figures);
+            entry.got.set(index, report.figures);
             lastKnown.set(index, report.figures);
             if (--entry.left === 0) entry.done();
           } else if ("listening" in report) {

@@ -12,6 +12,7 @@ import {
   BUN,
   concurrently,
   childrenOf,
+  until,
   freePort,
   Peer,
   randomBytes,
@@ -248,6 +249,45 @@ describe("health, readiness and metrics", () => {
       const after = await scrape(http);
       expect(after.echo_connections_total).toBe(20);
       expect(after.echo_bytes_echoed_total).toBe(200_000);
+      // A worker hangs (stopped): it cannot answer, and what it last said still counts.
+      await until(() => childrenOf(server.proc.pid).length === 2); // the dead one restarted
+      const [hung] = childrenOf(server.proc.pid);
+      await scrape(http); // each worker has answered once, the restarted one too
+      process.kill(hung!, "SIGSTOP");
+      try {
+        const stalled = await scrape(http);
+        expect(stalled.echo_connections_total).toBe(20);
+        expect(stalled.echo_bytes_echoed_total).toBe(200_000);
+      } finally {
+        process.kill(hung!, "SIGCONT");
+      }
+    },
+  );
+
+  concurrently.skipIf(!haveParser)(
+    "echo the kernel took, then lost to an idle timeout, stays counted: the counter never goes back",
+    async () => {
+      const server = await startServer([
+        ...["--mode", "concurrent", "--http-port", "0", "--idle-timeout", "1", "--quiet"],
+      ]);
+      const http = await httpPortOf(server);
+      // A peer that sends 16 MB and never reads: the kernel holds part of the echo, then the
+      // idle timeout closes the connection with that part undelivered.
+      const silent = new Peer(server.port, "127.0.0.1", false);
+      void silent.send(randomBytes(16_000_000)); // never done: the server stops reading, then closes
+      const scrapeWhen = async (wanted: (m: Record<string, number>) => boolean) => {
+        for (;;) {
+          const m = await scrape(http);
+          if (wanted(m)) return m;
+          await Bun.sleep(50); // polling a scrape: the event is in another process
+        }
+      };
+      const before = await scrapeWhen((m) => m.echo_connections_paused === 1);
+      expect(before.echo_bytes_echoed_total).toBeGreaterThan(0);
+      await silent.ended;
+      const after = await scrapeWhen((m) => m.echo_idle_timeouts_total === 1);
+      expect(after.echo_connections_open).toBe(0);
+      expect(after.echo_bytes_echoed_total).toBeGreaterThanOrEqual(before.echo_bytes_echoed_total!);
     },
   );
 });
