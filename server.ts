@@ -30,7 +30,12 @@ import { tracedSink } from "./src/trace.ts";
 import { dumpedSink, hexdump, MAX_SHOWN } from "./src/hexdump.ts";
 import type { ByteSink } from "./src/outbox.ts";
 import { type DatagramEcho, serveDatagrams } from "./src/datagrams.ts";
-import { claimSocketPath, removeOnExit, type UnixProblem } from "./src/unix-socket.ts";
+import {
+  claimSocketPath,
+  removeOnExit,
+  stopKeepingNewer,
+  type UnixProblem,
+} from "./src/unix-socket.ts";
 import { ProxyHeaderReader } from "./src/proxy-protocol.ts";
 import { type Figures, exposition, addUp } from "./src/metrics.ts";
 import { figuresOf, liveStateOf, noCounters, startEndpoint } from "./src/observe.ts";
@@ -279,7 +284,7 @@ function admit(socket: Socket<Conn>): void {
   if (current === undefined) {
     current = socket;
     if (mode === "once") {
-      listener?.stop(); // later attempts are refused by the kernel
+      stopListening(); // later attempts are refused by the kernel
       say.event("onceStopsListening", {}, () => t.onceStopsListening);
     }
   } else if (mode === "once") {
@@ -408,13 +413,17 @@ function stop(signal: StopSignal): void {
   });
 }
 
+function stopListening(): void {
+  if (listener) stopKeepingNewer(() => listener!.stop(), settings.unix);
+}
+
 function stopAccepting(): void {
   if (draining) return;
   draining = true;
   // The grace period counts from here, not from each connection's last byte.
   now = performance.now();
   for (const socket of connections) socket.data.seen = now;
-  listener?.stop();
+  stopListening();
   for (const socket of queue.splice(0)) socket.end(); // never served: nothing to finish
   if (connections.size === 0) return finish();
   const open = connections.size;

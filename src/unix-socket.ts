@@ -3,7 +3,15 @@
  * a socket file where nobody answers is what a crashed server leaves (replaced); one where a
  * server answers is in use (refused, that server untouched); anything else is not ours to delete.
  */
-import { existsSync, lstatSync, unlinkSync, accessSync, constants } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  linkSync,
+  lstatSync,
+  renameSync,
+  unlinkSync,
+} from "node:fs";
 import { errorCode } from "./errors.ts";
 import { dirname } from "node:path";
 
@@ -55,15 +63,44 @@ async function answers(path: string): Promise<"yes" | "no" | "denied"> {
  * (same inode), never one another server put at the same path since.
  */
 export function removeOnExit(path: string): void {
-  let ours: number;
-  try {
-    ours = lstatSync(path).ino;
-  } catch {
-    return;
-  }
+  const ours = inodeOf(path);
+  if (ours === undefined) return;
+  bound.set(path, ours);
   process.on("exit", () => {
-    try {
-      if (lstatSync(path).ino === ours) unlinkSync(path);
-    } catch {} // already gone
+    if (inodeOf(path) === ours) unlinkSync(path);
   });
+}
+
+/** The inode each listener bound, by path. */
+const bound = new Map<string, number>();
+
+const inodeOf = (path: string) => {
+  try {
+    return lstatSync(path).ino;
+  } catch {
+    return undefined; // gone
+  }
+};
+
+/**
+ * Stops a listener. Bun's stop() removes the socket file by its name: when another server has
+ * put its own file there since, that file is linked aside first and put back after, so that
+ * stopping this server does not cut that one off.
+ */
+export function stopKeepingNewer(stop: () => void, path: string | undefined): void {
+  const ours = path === undefined ? undefined : bound.get(path);
+  const there = path === undefined ? undefined : inodeOf(path);
+  if (path === undefined || ours === undefined || there === undefined || there === ours)
+    return stop();
+  const aside = `${path}.${process.pid}.keep`;
+  try {
+    linkSync(path, aside);
+  } catch {
+    return stop(); // cannot keep it aside (a full or read-only folder): as before
+  }
+  try {
+    stop();
+  } finally {
+    renameSync(aside, path);
+  }
 }

@@ -1,7 +1,7 @@
 /** RFC 862's other half, UDP, and Unix-domain sockets: the same exactness over other roads. */
 import { describe, expect, test } from "bun:test";
 import { connect as netConnect } from "node:net";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { catalogs } from "../src/messages/index.ts";
@@ -307,6 +307,24 @@ describe("Unix-domain sockets", () => {
       next.proc.kill("SIGTERM");
       expect(await next.exited).toBe(0);
       expect(existsSync(path)).toBe(false);
+    },
+  );
+
+  concurrently(
+    "a server stopped while a newer one owns the path does not cut the newer one off",
+    async () => {
+      const path = join(dir, "newer.sock");
+      const old = await startServerOn(path, ["--mode", "concurrent"]);
+      rmSync(path); // someone clears the path, and a second server takes it
+      const next = await startServerOn(path, ["--mode", "concurrent"]);
+      old.proc.kill("SIGTERM"); // stopping, it stops listening: Bun removes the path by name
+      expect(await old.exited).toBe(0);
+      const check = run("client.ts", ["--unix", path], { stdin: "still\n" });
+      expect(await check.exited).toBe(0);
+      expect(check.out.all).toEqual(["still"]);
+      next.proc.kill("SIGTERM");
+      expect(await next.exited).toBe(0);
+      expect(readdirSync(dir).filter((f) => f.startsWith("newer.sock"))).toEqual([]);
     },
   );
 
