@@ -66,6 +66,10 @@ def fixed_buffer(conn):  # copies each read into a 1024-byte reply buffer
     while data := conn.recv(65536):
         conn.sendall(data[:1024])
 
+def goodbye(conn):  # echoes right, then says goodbye after the client's FIN
+    echo(conn)
+    conn.sendall(b"BYE\\n")
+
 def upper(conn):
     while data := conn.recv(65536):
         conn.sendall(data.upper())
@@ -85,7 +89,7 @@ def hang(conn):  # stops answering at the first NUL byte, and keeps the connecti
         conn.sendall(data)
 
 serve = {"crash": crash, "hang": hang, "echo": echo, "one_recv": one_recv, "send_no_loop": send_no_loop,
-         "close_on_fin": close_on_fin, "fixed_buffer": fixed_buffer, "upper": upper,
+         "close_on_fin": close_on_fin, "goodbye": goodbye, "fixed_buffer": fixed_buffer, "upper": upper,
          "one_then_hang": echo}[kind]
 
 def run(conn):
@@ -142,6 +146,7 @@ const brokenRuns = {
   close_on_fin: probeOf("close_on_fin", concurrentFast),
   fixed_buffer: probeOf("fixed_buffer", concurrentFast),
   upper: probeOf("upper", concurrentFast),
+  goodbye: probeOf("goodbye", concurrentFast),
   crash: probeOf("crash", concurrentFast),
   hang: probeOf("hang", concurrentFast),
   one_then_hang: probeOf("one_then_hang", ["--expect", "sequential", ...fast]),
@@ -249,6 +254,11 @@ describe("each classic mistake fails its checks, with its cause named", () => {
       halfClose: "fixedBuffer",
     });
     expect(json.checks.find((c) => c.id === "bulk")!.cause).toContain("1,024");
+  });
+
+  concurrently("a goodbye after the client's FIN: more came back than was sent", async () => {
+    const { json } = await brokenRuns.goodbye;
+    expect(failed(json)).toEqual({ halfClose: "extra" });
   });
 
   concurrently("upper-casing", async () => {

@@ -322,17 +322,20 @@ export async function halfClose(ctx: Context, conn: ProbeConn): Promise<CheckRes
     failure = { code: "closeOnFin", args: [got.length, data.length] };
   else failure = generic(ctx, o, data.length, got.length);
   const sent = ctx.t.probeHalfClose(data.length);
+  const leftAt = performance.now();
+  const ended = await conn.ended(ctx.timeoutMs);
+  // Bytes after the whole echo, before the end of stream, are part of what came back: a server
+  // that says goodbye there adds something.
+  const late = conn.take();
+  if (late.length > 0 && failure === undefined) failure = { code: "extra", args: [late.length] };
   const echo = result(
     ctx,
     "halfClose",
     started,
     sent,
-    describeGot(ctx, data, got, ending),
+    describeGot(ctx, data, late.length > 0 ? concat([got, late]) : got, ending),
     failure,
   );
-
-  const leftAt = performance.now();
-  const ended = await conn.ended(ctx.timeoutMs);
   if (ending === "complete" && !ended) ending = "timeout";
   const closes = result(
     ctx,
