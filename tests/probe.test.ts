@@ -66,8 +66,10 @@ def fixed_buffer(conn):  # copies each read into a 1024-byte reply buffer
     while data := conn.recv(65536):
         conn.sendall(data[:1024])
 
-def goodbye(conn):  # echoes right, then says goodbye after the client's FIN
+def goodbye(conn):  # echoes right, then, a moment after the client's FIN, says goodbye
+    import time
     echo(conn)
+    time.sleep(0.2)
     conn.sendall(b"BYE\\n")
 
 def upper(conn):
