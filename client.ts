@@ -183,6 +183,7 @@ const hello = datagrams ? t.connectedUdp : tls ? t.connectedTls : t.connected;
 console.error(err.status(hello(address)));
 prompt();
 let stopWord = false;
+let differed = 0; // echoes that were not what was sent: a script must be able to tell
 try {
   for await (const line of lines(console)) {
     promptShown = false;
@@ -201,6 +202,7 @@ try {
       const last = got.at(-1) === 0x0a ? got.subarray(0, -1) : got;
       show(escaped(last));
       console.error(err.warning(t.echoDiffers(sent.length)));
+      differed++;
     }
     prompt();
   }
@@ -216,7 +218,7 @@ datagrams?.close();
 if (stray > 0) console.error(err.warning(t.strayFlood(stray)));
 // After Ctrl-D the cursor still sits after the prompt; after fim the terminal echoed a newline.
 if (interactive) console.error((stopWord ? "" : "\n") + err.status(t.bye));
-process.exit(0);
+process.exit(differed > 0 ? 1 : 0);
 
 /** Over a stream: writes the message and waits for as many bytes as it has, however cut. */
 async function exchange(socket: Socket, sent: Uint8Array): Promise<Uint8Array> {

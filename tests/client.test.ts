@@ -62,15 +62,19 @@ describe("what goes on the wire", () => {
     expect(client.err.text).not.toContain("warning");
   });
 
-  concurrently("an echo that differs is printed as it came, with a warning on stderr", async () => {
-    using server = testServer((socket, bytes) =>
-      socket.write(new TextEncoder().encode(new TextDecoder().decode(bytes).toUpperCase())),
-    );
-    const client = run("client.ts", ["--port", String(server.port)], { stdin: "abc\n" });
-    expect(await client.exited).toBe(0);
-    expect(client.out.all).toEqual(["ABC"]);
-    expect(client.err.text).toContain("warning: the echo differs from the 4 bytes sent");
-  });
+  concurrently(
+    "an echo that differs is printed as it came, with a warning; exit 1 at the end",
+    async () => {
+      using server = testServer((socket, bytes) =>
+        socket.write(new TextEncoder().encode(new TextDecoder().decode(bytes).toUpperCase())),
+      );
+      const client = run("client.ts", ["--port", String(server.port)], { stdin: "abc\n123\n" });
+      expect(await client.exited).toBe(1); // a script piping through it can tell
+      expect(client.out.all).toEqual(["ABC", "123"]); // the session went on
+      expect(client.err.count(/the echo differs/)).toBe(1);
+      expect(client.err.text).toContain("warning: the echo differs from the 4 bytes sent");
+    },
+  );
 });
 
 describe("errors: one line, no stack trace", () => {

@@ -264,8 +264,8 @@ Digite fim (em maiúsculas ou minúsculas) ou tecle Ctrl-D para fechar a conexã
 e sair; a palavra fim não é enviada.`,
   clientOutro: `Os ecos vão para a saída padrão, um por linha; o prompt e as linhas de estado
 vão para a saída de erro.
-Código de saída: 0 saiu com fim ou no fim da entrada, 1 erro de conexão ou eco
-perdido, 2 erro de uso, 130 Ctrl-C.`,
+Código de saída: 0 saiu com fim ou no fim da entrada, todo eco exato; 1 erro de
+conexão, eco perdido ou um eco diferente do enviado; 2 erro de uso; 130 Ctrl-C.`,
   connected: (address) =>
     `conectado a ${address}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
   connectedTls: (address) =>
