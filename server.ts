@@ -384,7 +384,7 @@ let readinessAsked = false; // /readyz has been asked: a balancer is watching
 function stop(signal: StopSignal): void {
   if (stopping) return force(signal);
   stopping = true;
-  if (process.stdout.isTTY && !quiet && role.alone) console.log(); // below the terminal's "^C"
+  belowCaret();
   // --drain-timeout counts from the signal, whatever the phase.
   const limit = settings.drainTimeout;
   if (limit > 0) {
@@ -424,11 +424,17 @@ function stopAccepting(): void {
   now = performance.now();
   for (const socket of connections) socket.data.seen = now;
   stopListening();
-  for (const socket of queue.splice(0)) socket.end(); // never served: nothing to finish
+  const letGo = queue.splice(0); // never served: nothing to finish
   if (connections.size === 0) return finish();
-  const open = connections.size;
-  say.event("stopping", { open }, () => t.stopping(open));
+  const open = connections.size - letGo.length;
+  if (open > 0) say.event("stopping", { open }, () => t.stopping(open));
+  for (const socket of letGo) ((socket.data.failure = t.notServed), socket.end());
   setInterval(() => sweep(STOP_GRACE_MS, () => t.stalled), 250).unref();
+}
+
+/** A line printed on a signal starts below the terminal's "^C", not after it. */
+function belowCaret(): void {
+  if (process.stdout.isTTY && role.alone) console.log();
 }
 
 /** Closes every open connection now, counting the echo that will not be delivered. */
@@ -442,6 +448,7 @@ function cutAll(event: string, line: string): void {
 
 function force(signal: StopSignal): void {
   exitCode = forcedStatus(signal);
+  belowCaret();
   stopAccepting(); // still telling a balancer? Not any more
   if (connections.size > 0) cutAll("forced", t.forced(connections.size));
 }

@@ -475,7 +475,7 @@ function legend(rows: Row[], baseline: string | undefined, failed: boolean): str
   const x = others.length === 1 ? others[0]! : "X";
   if (baseline)
     lines.push(
-      `  ${x} vs ${baseline}: ${x}'s figure / ${baseline}'s (KB/conn: ${baseline}'s / ${x}'s); above 1, ${x} did better`,
+      `  ${x} vs ${baseline}: the figure of ${x} / that of ${baseline} (KB/conn: the other way round); above 1, ${x} did better`,
       `  cpu ${x} vs ${baseline}: ${baseline}'s server CPU time per unit of work / ${x}'s (from /proc);`,
       `    above 1, ${x} needed less CPU for the same work`,
     );

@@ -125,7 +125,7 @@ export function startEndpoint(o: EndpointOptions): { view?: LiveView } | { error
       live: view && { page, view },
     });
     const address = formatAddress(o.host, http.port ?? o.port);
-    say.event("http", { address }, () => t.httpListening(address), "always");
+    say.event("http", { address }, () => t.httpListening(address, view !== undefined), "always");
     return { view };
   } catch (error) {
     const code = errorCode(error);

@@ -38,7 +38,12 @@ export function sayTo(options: { quiet: boolean; trace: boolean; logFormat?: Log
       if (options.quiet && kind !== "always") return;
       if (json) {
         const record = { time: new Date().toISOString(), level: "info", event: name, ...fields };
-        console.log(JSON.stringify(record));
+        // Durations to the millisecond: 0.003, not 0.003236446999999998.
+        console.log(
+          JSON.stringify(record, (_, v) =>
+            Number.isInteger(v) || typeof v !== "number" ? v : Math.round(v * 1000) / 1000,
+          ),
+        );
       } else console.log(kind === "info" ? text() : out.strong(text()));
     },
     info: options.quiet ? () => {} : (line) => console.log(line),

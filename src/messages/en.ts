@@ -93,7 +93,7 @@ export const en = {
     timeout:
       "give up when no byte of an awaited echo (or of the TLS handshake) arrives for this long; 0 = wait as long as it takes",
     tls: "connect with TLS, verifying the server's certificate against the system's trusted certificates",
-    tlsCa: "verify the server against this CA certificate (PEM) instead",
+    tlsCa: "verify the server against this CA certificate (PEM) instead (implies --tls)",
     insecure: "TLS without verifying the server (tests only)",
     clientUdp: "send each line as one UDP datagram; resend it when its echo is late",
     retries: "with --udp, how many times to send a message again before giving up",
@@ -182,8 +182,8 @@ export const en = {
     "stopping: /readyz now answers 503; accepting a moment longer, until the balancer has heard it",
   drainTimedOut: (n: number, secs: number) =>
     `closing ${plural(n, "connection", "connections")} still open ${seconds.format(secs)} s after the stop (--drain-timeout)`,
-  httpListening: (address: string) =>
-    `health and metrics on http://${address}/ (/healthz, /readyz, /metrics)`,
+  httpListening: (address: string, live: boolean) =>
+    `health and metrics on http://${address}/ (/healthz, /readyz, /metrics${live ? "; the live page at /" : ""})`,
   unresolved: (host: string) => `cannot resolve host "${host}"`,
   httpFailed: (address: string, reason: string) =>
     `error: cannot serve health and metrics on ${address}: ${reason}`,
@@ -217,6 +217,7 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
   stopping: (open: number) =>
     `stopping: no new connections; waiting for ${plural(open, "open connection", "open connections")} to finish (press Ctrl-C again to close them now)`,
   stalled: "no traffic for 2 s after the stop",
+  notServed: "never served: the server stopped before its turn",
   forced: (open: number) => `closing ${plural(open, "connection", "connections")} now`,
   summary: (connections: number, echoed: number, secs: number) =>
     `stopped: ${plural(connections, "connection", "connections")}, ${plural(echoed, "byte", "bytes")} echoed, up ${seconds.format(secs)} s`,
@@ -296,13 +297,13 @@ error, lost echo or an echo that differed; 2 usage error; 130 Ctrl-C.`,
     `error: no echo from the server for ${seconds.format(secs)} s; giving up (see --timeout)`,
   serverClosed: "error: the server closed the connection",
   serverClosedAtOnce:
-    "error: the server closed the connection at once (a server in mode once serves a single client)",
+    "error: the server closed the connection at once (a server in mode once serves a single client; one at its --max-connections takes no more)",
   notTls: (address: string) =>
     `error: ${address} does not speak TLS (is it a plain TCP echo server? leave out --tls)`,
   handshakeTimeout: (secs: number) =>
     `error: no TLS handshake from the server for ${seconds.format(secs)} s; giving up (see --timeout)`,
   stillWaiting: (secs: number) =>
-    `no echo yet after ${seconds.format(secs)} s; still waiting (a server in mode sequential serves one client at a time; one that never answers keeps you waiting: Ctrl-C leaves)`,
+    `no echo yet after ${seconds.format(secs)} s; still waiting (a server in mode sequential serves one client at a time; a TLS server needs --tls; one that never answers keeps you waiting: Ctrl-C leaves)`,
   partialEcho: (got: number, sent: number, preview: string) =>
     `only ${number.format(got)} of the ${plural(sent, "byte", "bytes")} sent have come back so far: ${preview}; still waiting for the rest (did the server drop or change some? Ctrl-C leaves)`,
   hexSent: (size: number) => `sent ${plural(size, "byte", "bytes")}:`,

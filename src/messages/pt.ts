@@ -95,7 +95,7 @@ export const pt: Messages = {
       "desiste se nenhum byte do eco esperado (ou do handshake TLS) chegar nesse tempo; 0 = espera o quanto for preciso",
     tls: "conecta com TLS, verificando o certificado do servidor com os certificados confiáveis do sistema",
     tlsCa:
-      "verifica o servidor com este certificado de CA (PEM), em vez dos certificados do sistema",
+      "verifica o servidor com este certificado de CA (PEM), em vez dos certificados do sistema (implica --tls)",
     insecure: "TLS sem verificar o servidor (só para testes)",
     clientUdp: "envia cada linha como um datagrama UDP; reenvia se o eco demorar",
     retries: "com --udp, quantas vezes reenviar uma mensagem antes de desistir",
@@ -175,8 +175,8 @@ export const pt: Messages = {
     "parando: o /readyz agora responde 503; aceitando conexões mais um instante, até o balanceador saber",
   drainTimedOut: (n, secs) =>
     `fechando ${plural(n, "conexão ainda aberta", "conexões ainda abertas")} ${seconds.format(secs)} s depois da parada (--drain-timeout)`,
-  httpListening: (address) =>
-    `saúde e métricas em http://${address}/ (/healthz, /readyz, /metrics)`,
+  httpListening: (address, live) =>
+    `saúde e métricas em http://${address}/ (/healthz, /readyz, /metrics${live ? "; a página ao vivo em /" : ""})`,
   unresolved: (host) => `não foi possível resolver o host "${host}"`,
   httpFailed: (address, reason) =>
     `erro: não foi possível servir saúde e métricas em ${address}: ${reason}`,
@@ -211,6 +211,7 @@ interno; 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo na hora.
       ? "parando: sem novas conexões; esperando 1 conexão aberta terminar (outro Ctrl-C fecha essa conexão na hora)"
       : `parando: sem novas conexões; esperando ${number.format(open)} conexões abertas terminarem (outro Ctrl-C fecha todas na hora)`,
   stalled: "sem tráfego por 2 s depois do sinal de parada",
+  notServed: "nunca atendida: o servidor parou antes da sua vez",
   forced: (open) => `fechando ${plural(open, "conexão", "conexões")} agora`,
   summary: (connections, echoed, secs) =>
     `parado: ${plural(connections, "conexão", "conexões")}, ${plural(echoed, "byte ecoado", "bytes ecoados")}, ativo por ${seconds.format(secs)} s`,
@@ -288,13 +289,13 @@ conexão, eco perdido ou um eco diferente do enviado; 2 erro de uso; 130 Ctrl-C.
     `erro: nenhum eco do servidor em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   serverClosed: "erro: o servidor fechou a conexão",
   serverClosedAtOnce:
-    "erro: o servidor fechou a conexão imediatamente (um servidor no modo once atende um único cliente)",
+    "erro: o servidor fechou a conexão imediatamente (um servidor no modo once atende um único cliente; um que chegou ao seu --max-connections não aceita mais)",
   notTls: (address) =>
     `erro: ${address} não usa TLS (é um servidor de eco TCP comum? então rode sem --tls)`,
   handshakeTimeout: (secs) =>
     `erro: o servidor não completou o handshake TLS em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   stillWaiting: (secs) =>
-    `nenhum eco ainda depois de ${seconds.format(secs)} s; continuo esperando (um servidor no modo sequential atende um cliente por vez; um que nunca responde deixa você esperando: Ctrl-C sai)`,
+    `nenhum eco ainda depois de ${seconds.format(secs)} s; continuo esperando (um servidor no modo sequential atende um cliente por vez; um servidor TLS pede --tls; um que nunca responde deixa você esperando: Ctrl-C sai)`,
   partialEcho: (got, sent, preview) =>
     `só ${number.format(got)} dos ${plural(sent, "byte enviado", "bytes enviados")} voltaram até agora: ${preview}; esperando o resto (o servidor perdeu ou alterou algum? Ctrl-C sai)`,
   hexSent: (size) => `enviou ${plural(size, "byte", "bytes")}:`,
