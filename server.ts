@@ -343,12 +343,16 @@ function refuse(socket: Socket<Conn>): void {
 }
 
 /**
- * Ends a connection that moved no byte for `limitMs`. A peer that reads its echo slowly is not
- * idle: echo leaving the outbox, or the kernel's queue shrinking, counts as traffic.
+ * Ends a connection that moved no byte for `limitMs`, looked at every `everyMs`. A peer that
+ * reads its echo slowly is not idle: echo leaving the outbox, or the kernel's queue shrinking,
+ * counts as traffic. A last byte is stamped with the coarse clock, up to `everyMs` early: the
+ * limit waits that much more, so a connection is never closed before its time (and at most
+ * two looks after it).
  */
-function sweep(limitMs: number, reason: () => string, counted?: "idle"): void {
+function sweep(limitMs: number, everyMs: number, reason: () => string, counted?: "idle"): void {
   now = performance.now();
-  const idle = [...connections].filter((s) => !s.data.waitingTurn && now - s.data.seen >= 250);
+  const quiet = Math.min(250, limitMs); // only these are worth a closer look
+  const idle = [...connections].filter((s) => !s.data.waitingTurn && now - s.data.seen >= quiet);
   for (const socket of idle) {
     const c = socket.data;
     const before = c.outbox.bytes;
@@ -357,7 +361,7 @@ function sweep(limitMs: number, reason: () => string, counted?: "idle"): void {
     if (queued === 0 && c.outbox.empty) c.unconfirmed = false;
     if (c.outbox.bytes < before || (queued !== undefined && queued !== c.kernelQueue)) c.seen = now;
     c.kernelQueue = queued;
-    if (now - c.seen < limitMs) continue;
+    if (now - c.seen < limitMs + everyMs) continue;
     c.failure = reason();
     c.undelivered = c.outbox.bytes + (queued ?? 0);
     if (counted === "idle") stats.idleTimeouts++;
@@ -375,6 +379,7 @@ function sweep(limitMs: number, reason: () => string, counted?: "idle"): void {
 //    closed, and --drain-timeout bounds the whole phase.
 // 3. force: a second stop signal closes every connection at once (exit status 130, 143 or 129).
 const STOP_GRACE_MS = 2000;
+const SWEEP_MS = 250; // how often the stop grace is checked
 const BALANCER_GRACE_MS = 5000;
 const BALANCER_QUIET_MS = 200;
 let exitCode = 0;
@@ -429,7 +434,7 @@ function stopAccepting(): void {
   const open = connections.size - letGo.length;
   if (open > 0) say.event("stopping", { open }, () => t.stopping(open));
   for (const socket of letGo) ((socket.data.failure = t.notServed), socket.end());
-  setInterval(() => sweep(STOP_GRACE_MS, () => t.stalled), 250).unref();
+  setInterval(() => sweep(STOP_GRACE_MS, SWEEP_MS, () => t.stalled), SWEEP_MS).unref();
 }
 
 /** A line printed on a signal starts below the terminal's "^C", not after it. */
@@ -591,9 +596,9 @@ onStopSignal(stop);
 role.onOrphaned(() => stop("SIGTERM"));
 if (settings.idleTimeout > 0) {
   const limitMs = settings.idleTimeout * 1000;
-  const every = Math.min(1000, limitMs / 4);
+  const every = Math.max(25, Math.min(1000, limitMs / 4));
   setInterval(
-    () => sweep(limitMs, () => t.idleClosed(settings.idleTimeout), "idle"),
+    () => sweep(limitMs, every, () => t.idleClosed(settings.idleTimeout), "idle"),
     every,
   ).unref();
 }

@@ -41,6 +41,7 @@ export function newConn(id: number, now: number): Conn {
     waitingTurn: false,
     seen: now,
     unconfirmed: false,
+    kernelQueue: 0, // nothing written yet: a first look must not count as a change
     undelivered: 0,
   };
 }

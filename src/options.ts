@@ -29,7 +29,7 @@ export const serverOptions = {
     arg: "SECS",
     env: "ECHO_IDLE_TIMEOUT",
     default: "300",
-    parse: v.secondsOrNever,
+    parse: v.idleSeconds,
     help: "idleTimeout",
   },
   maxBuffer: {

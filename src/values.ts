@@ -12,6 +12,7 @@ export type Problem =
   | "seconds"
   | "secondsOrZero"
   | "tooLong"
+  | "tooShort"
   | "count"
   | "bytes"
   | "workers"
@@ -84,6 +85,17 @@ export function secondsOrNever(text: string): number {
     if ((error as BadValue).problem === "tooLong") throw error;
     throw new BadValue("secondsOrZero");
   }
+}
+
+/**
+ * An idle timeout: 0 for never, else at least a tenth of a second, the finest the server's
+ * checks keep (four a timeout, at most one each 25 ms).
+ */
+export const MIN_IDLE_SECONDS = 0.1;
+export function idleSeconds(text: string): number {
+  const n = secondsOrNever(text);
+  if (n > 0 && n < MIN_IDLE_SECONDS) throw new BadValue("tooShort", MIN_IDLE_SECONDS);
+  return n;
 }
 
 /** A pause in whole milliseconds, from 1 up to the longest wait. */

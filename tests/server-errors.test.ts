@@ -87,6 +87,11 @@ describe("usage errors: exit 2", () => {
       usage('--idle-timeout must be a number of seconds, 0 for never, not "-3"'),
     ],
     [["--host", ""], usage("--host needs a host name or address, not an empty one")],
+    // Finer than the server's checks: it would not be kept.
+    [
+      ["--idle-timeout", "0.01"],
+      usage('--idle-timeout must be 0 (never) or at least 0.1 seconds, not "0.01"'),
+    ],
     // Longer than a runtime timer can wait (24.8 days): it would fire at once.
     [
       ["--drain-timeout", "2592000"],

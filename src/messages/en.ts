@@ -33,6 +33,8 @@ export const en = {
       `${source} must be a positive number of seconds, not "${value}"`,
     secondsOrZero: (source: string, value: string) =>
       `${source} must be a number of seconds, 0 for never, not "${value}"`,
+    tooShort: (source: string, value: string, min: number) =>
+      `${source} must be 0 (never) or at least ${min} seconds, not "${value}"`,
     tooLong: (source: string, value: string, max: number) =>
       `${source} must be at most ${number.format(max)} seconds (${max / 86_400} days), not "${value}"`,
     count: (source: string, value: string) =>

@@ -28,6 +28,8 @@ export const pt: Messages = {
     seconds: (source, value) => `${source} deve ser um número positivo de segundos, não "${value}"`,
     secondsOrZero: (source, value) =>
       `${source} deve ser um número de segundos (0 para nunca), não "${value}"`,
+    tooShort: (source, value, min) =>
+      `${source} deve ser 0 (nunca) ou pelo menos ${number.format(min)} segundo, não "${value}"`,
     tooLong: (source, value, max) =>
       `${source} deve ser de no máximo ${number.format(max)} segundos (${max / 86_400} dias), não "${value}"`,
     count: (source, value) => `${source} deve ser um número inteiro maior que zero, não "${value}"`,
