@@ -111,6 +111,7 @@ const lifecycle: SocketHandler<Conn> = {
   },
 
   end(socket) {
+    if (socket.data.proxy) return refuseProxy(socket, "incomplete"); // gone before its header
     // The peer sent its last byte (FIN) but may still be reading: finish its echo, then close.
     socket.data.peerEnded = true;
     say.trace(socket.data.id, "end", socket.data.outbox.bytes);
@@ -148,7 +149,8 @@ const lifecycle: SocketHandler<Conn> = {
 
   handshake(socket, ok, error) {
     // TLS: a client that does not speak it, or gives up, would otherwise close with no reason.
-    if (!ok && socket.data && error)
+    // A handshake the server itself cut (an idle timeout, a stop) keeps that reason.
+    if (!ok && socket.data && error && socket.data.failure === undefined)
       socket.data.failure = /WRONG_VERSION_NUMBER|HTTP_REQUEST/.test(error.message)
         ? t.clientNotTls
         : t.tlsHandshakeFailed(error.message);

@@ -31,7 +31,11 @@ export type ProxyProblem =
   | "v2Version"
   | "v2Command"
   | "v2TooLong" // a length beyond MAX_V2_LENGTH
+  | "v2Family" // none the specification names: receivers should drop the connection
   | "v2Malformed";
+
+/** v2 address family and protocol bytes: UNSPEC, then TCP and UDP over IPv4, IPv6 and UNIX. */
+const V2_FAMILIES = new Set([0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32]);
 
 export type ParseResult =
   | { state: "more" }
@@ -110,6 +114,7 @@ function parseV2(bytes: Uint8Array): ParseResult {
   const body = bytes.subarray(16, 16 + length);
   const rest = bytes.subarray(16 + length);
   const family = bytes[13]!;
+  if (!V2_FAMILIES.has(family)) return invalid("v2Family");
   const header: ProxyHeader = {
     version: 2,
     command: command === 0 ? "LOCAL" : "PROXY",

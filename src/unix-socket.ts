@@ -10,6 +10,7 @@ import {
   linkSync,
   lstatSync,
   renameSync,
+  statSync,
   unlinkSync,
 } from "node:fs";
 import { errorCode } from "./errors.ts";
@@ -20,7 +21,7 @@ export type UnixProblem = "inUse" | "notSocket" | "noDirectory" | "denied";
 /** Makes PATH free to listen on, or says why it cannot be. */
 export async function claimSocketPath(path: string): Promise<UnixProblem | undefined> {
   const dir = dirname(path);
-  if (!existsSync(dir)) return "noDirectory";
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return "noDirectory"; // or a file
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch {

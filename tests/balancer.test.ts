@@ -86,7 +86,9 @@ describe("PROXY protocol on the echo port", () => {
   concurrently(
     "v1 and v2 headers are read, never echoed; the client they name is logged; junk is refused",
     async () => {
-      const server = await startServer(["--mode", "concurrent", "--proxy-protocol"]);
+      const server = await startServer([
+        ...["--mode", "concurrent", "--proxy-protocol", "--http-port", "0"],
+      ]);
       const v1 = new Peer(server.port);
       await v1.send(
         new TextEncoder().encode("PROXY TCP4 203.0.113.7 192.0.2.1 40312 5000\r\nola\n"),
@@ -125,6 +127,16 @@ describe("PROXY protocol on the echo port", () => {
       await silent.ended; // closed by the server: no header within 3 s
       expect(silent.bytes).toBe(0);
       await server.out.waitFor(/^#4 .* \(no header within 3 s\); nothing echoed$/);
+      const cut = new Peer(server.port); // half a header, then its end of stream
+      await cut.send(new TextEncoder().encode("PROXY TCP4 203.0"));
+      cut.finish();
+      await cut.ended;
+      await server.out.waitFor(
+        /^#5 .* \(the connection ended before the header was complete\); nothing echoed$/,
+      );
+      const http = await httpPortOf(server);
+      const metrics = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
+      expect(metrics).toContain('echo_connections_refused_total{reason="proxy_header"} 3\n');
     },
   );
 

@@ -111,6 +111,7 @@ describe("PROXY protocol v2", () => {
       "v2TooLong",
     ],
     ["IPv4 addresses cut short", () => v2(1, 0x11, ipv4Body.slice(0, 8)), "v2Malformed"],
+    ["an address family the specification does not name", () => v2(1, 0x55, ipv4Body), "v2Family"],
   ])("refused: %s", (_what, bytes, problem) => {
     expect(parse(bytes())).toEqual({ state: "invalid", problem } as never);
   });

@@ -331,6 +331,11 @@ describe("Unix-domain sockets", () => {
   concurrently.each([
     ["a missing directory", () => "/nonexistent-dir/echo.sock", "its directory does not exist"],
     [
+      "a file where its directory should be",
+      () => (writeFileSync(join(dir, "afile"), "x"), join(dir, "afile", "echo.sock")),
+      "(or is not a directory)",
+    ],
+    [
       "a file that is not a socket",
       () => (writeFileSync(join(dir, "plain"), "x"), join(dir, "plain")),
       "exists and is not a socket",

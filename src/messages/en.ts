@@ -127,7 +127,7 @@ export const en = {
   unixNotSocket: (path: string) =>
     `error: ${path} exists and is not a socket: refusing to replace it (choose another --unix path)`,
   unixNoDirectory: (path: string) =>
-    `error: cannot create the socket ${path}: its directory does not exist`,
+    `error: cannot create the socket ${path}: its directory does not exist (or is not a directory)`,
   unixDenied: (path: string) =>
     `error: cannot create the socket ${path}: permission denied in its directory`,
   unixPeer: "a local process",
@@ -178,7 +178,9 @@ export const en = {
     v2Command: "an unknown v2 command",
     v2TooLong: "a v2 header longer than the limit",
     v2Malformed: "a malformed v2 header",
+    v2Family: "an unknown v2 address family",
     timeout: "no header within 3 s",
+    incomplete: "the connection ended before the header was complete",
   },
   tellingBalancer:
     "stopping: /readyz now answers 503; accepting a moment longer, until the balancer has heard it",

@@ -120,7 +120,8 @@ export const pt: Messages = {
     `erro: já há um servidor respondendo em ${path}; pare-o antes ou escolha outro caminho em --unix`,
   unixNotSocket: (path) =>
     `erro: ${path} existe e não é um socket: ele não será substituído (escolha outro caminho em --unix)`,
-  unixNoDirectory: (path) => `erro: não foi possível criar o socket ${path}: a pasta não existe`,
+  unixNoDirectory: (path) =>
+    `erro: não foi possível criar o socket ${path}: a pasta não existe (ou não é uma pasta)`,
   unixDenied: (path) =>
     `erro: não foi possível criar o socket ${path}: sem permissão de escrita na pasta`,
   unixPeer: "um processo local",
@@ -171,7 +172,9 @@ export const pt: Messages = {
     v2Command: "um comando v2 desconhecido",
     v2TooLong: "um cabeçalho v2 maior que o limite",
     v2Malformed: "um cabeçalho v2 malformado",
+    v2Family: "uma família de endereços v2 desconhecida",
     timeout: "nenhum cabeçalho em 3 s",
+    incomplete: "a conexão terminou antes de o cabeçalho estar completo",
   },
   tellingBalancer:
     "parando: o /readyz agora responde 503; aceitando conexões mais um instante, até o balanceador saber",
