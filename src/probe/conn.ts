@@ -109,9 +109,11 @@ export class ProbeConn {
     this.bytes += chunk.length;
     const slow = this.slow;
     if (slow && (slow.since += chunk.length) >= slow.every) {
-      slow.since = 0;
+      // One pause per 256 KiB read, however large the pieces the runtime hands over.
+      const pauses = Math.floor(slow.since / slow.every);
+      slow.since %= slow.every;
       this.pause();
-      this.later(slow.pauseMs, () => this.slow && this.resume());
+      this.later(pauses * slow.pauseMs, () => this.slow && this.resume());
     }
     this.wake();
   }
