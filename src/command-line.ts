@@ -278,7 +278,18 @@ export function startup<T extends Table, S>(
       };
     if (parsed.action === "version")
       return { t, exit: { code: 0, text: version, toStderr: false } };
-    return { t, settings: settle(parsed.values, t, parsed.given) };
+    try {
+      return { t, settings: settle(parsed.values, t, parsed.given) };
+    } catch (error) {
+      // A rule across options names each as the user gave it: a variable set in the
+      // environment is named, not a flag that was never typed.
+      if (!(error instanceof UsageError)) throw error;
+      let message = error.message;
+      for (const [key, source] of Object.entries(parsed.sources) as [string, string][])
+        if (source !== flagOf(key))
+          message = message.replace(new RegExp(`${flagOf(key)}(?![\\w-])`, "g"), source);
+      throw new UsageError(message);
+    }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     return { t, exit: { code: 2, text: t.usageError(error.message, command), toStderr: true } };

@@ -121,6 +121,12 @@ describe("usage errors: exit 2", () => {
       usage('ECHO_MODE must be once, sequential or concurrent, not "many"'),
     ]);
   });
+
+  concurrently("a rule across options names the variables that were set, not flags", async () => {
+    const server = run("server.ts", ["--port", "5"], { env: { ECHO_UNIX: "/tmp/echo.sock" } });
+    expect(await server.exited).toBe(2);
+    expect(server.err.all).toEqual([usage("ECHO_UNIX does not go with --port")]);
+  });
 });
 
 describe("stopping on a signal", () => {
