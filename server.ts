@@ -511,6 +511,7 @@ if (workers > 1 && role.alone) {
       stopping: () => process.stdout.isTTY && !quiet && console.log(),
       died: (k, pid, code, signal) => say.warn(t.workerDied(k, pid, t.exitedWith(code, signal))),
       failing: (k) => say.error(t.workerFailing(k)),
+      hung: (k, pid, secs) => say.warn(t.workerHung(k, pid, secs)),
       serving: (collect, ready) =>
         serveHttp(ready, async () => exposition(addUp(await collect()), startTime, settings.udp)),
       summary: (all, code) => {

@@ -128,6 +128,8 @@ export interface SuperviseOptions {
   /** Every worker has ended: the figures of them all, and the status to exit with. */
   summary: (totals: Summary, exitCode: number) => void;
   died: (index: number, pid: number, code: number | null, signal: string | null) => void;
+  /** A worker stopped answering: it is ended now, and started again once it has gone. */
+  hung: (index: number, pid: number, seconds: number) => void;
   failing: (index: number) => void;
   /** Every worker listens: `collect` asks each one for its figures, `ready` says if all serve. */
   serving?: (collect: () => Promise<Figures[]>, ready: () => boolean) => void;
@@ -141,6 +143,11 @@ function self(): string[] {
   return compiled ? [process.execPath] : [process.execPath, Bun.main];
 }
 
+/**
+ * A worker that answers nothing for this long is hung (a blocked event loop, a stopped process):
+ * it still holds its share of the port, and the kernel goes on sending it clients.
+ */
+export const HUNG_AFTER_MS = 5000;
 const QUICK_DEATH_MS = 1000; // a worker that ends this soon after starting...
 const QUICK_DEATHS = 3; // ...this many times in a row is not restarted again
 
@@ -160,6 +167,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   // read that as a reset).
   const lastKnown = new Map<number, Figures>();
   const retired: Figures[] = [];
+  const answered = new Map<number, number>(); // worker index: when it last said anything
   let requests = 0;
   /**
    * Asks every running worker for its figures; one that does not answer within 1 s counts with
@@ -202,6 +210,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
         stdio: ["ignore", "inherit", "inherit"],
         detached: true,
         ipc(report: WorkerReport) {
+          answered.set(index, performance.now());
           if ("figures" in report) {
             const entry = answers.get(report.request);
             if (entry === undefined) return;
@@ -223,6 +232,9 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
         workers[index - 1] = undefined;
         resolve(false);
         if (stopping) {
+          // Ended by the stop signal itself: a worker still starting (one restarted a moment
+          // ago) had no handler yet, and nothing open to lose.
+          if (child.signalCode !== null) return finishIfDone();
           if (code === 129 || code === 130 || code === 143) exitCode = code;
           else if (code !== 0 && exitCode === 0) exitCode = 1;
           return finishIfDone();
@@ -264,6 +276,19 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
       ready = true;
       o.serving?.(collect, () => !stopping && workers.every((w) => w !== undefined));
       o.listening(port);
+      // Each worker is asked for its figures every second; one silent too long is ended, and
+      // started again as one that died.
+      setInterval(() => {
+        if (stopping) return;
+        void collect();
+        workers.forEach((w, i) => {
+          const silent = performance.now() - (answered.get(i + 1) ?? performance.now());
+          if (w === undefined || w.exitCode !== null || silent < HUNG_AFTER_MS) return;
+          answered.delete(i + 1);
+          o.hung(i + 1, w.pid, silent / 1000);
+          w.kill("SIGKILL");
+        });
+      }, 1000).unref();
     }
   }
   return done.promise;

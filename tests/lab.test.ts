@@ -9,7 +9,9 @@ import { tmpdir } from "node:os";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { listeningAddress } from "../src/processes.ts";
 import {
+  alive,
   BUN,
+  childrenOf,
   concurrently,
   connectedPeer,
   have,
@@ -23,6 +25,7 @@ import {
   sha256,
   startServer,
   testServer,
+  until,
 } from "./helpers.ts";
 
 const MiB = 1 << 20;
@@ -100,6 +103,50 @@ describe("one Ctrl-C is one stop, through bun run on a terminal", () => {
     expect(server.err.text).toBe(""); // nothing on stderr, from `bun run` itself either
   });
 });
+
+// First of the side-by-side tests: the longest, it waits 5 s for the hang to be seen.
+describe("--workers", () => {
+  concurrently(
+    "a worker that hangs is ended after 5 s and started again; every client is then served",
+    async () => {
+      const server = await startServer(["--mode", "concurrent", "--workers", "2", "--quiet"]);
+      const [hung, other] = childrenOf(server.proc.pid);
+      process.kill(hung!, "SIGSTOP"); // alive, holding its share of the port, answering nothing
+      await server.err.waitFor(
+        new RegExp(
+          `^warning: worker \\d \\(pid ${hung}\\) has answered nothing for [\\d.]+ s; ending it$`,
+        ),
+      );
+      await server.err.waitFor(/ended unexpectedly \(signal SIGKILL\); starting it again$/);
+      await until(() => childrenOf(server.proc.pid).length === 2 && alive(other!));
+      await until(() => !childrenOf(server.proc.pid).includes(hung!));
+      // A new worker listens: with the hung one gone, no client lands where nobody answers.
+      const echoes = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const peer = new Peer(server.port);
+          const echo = await roundTrip(peer, `c${i}\n`);
+          peer.close();
+          return echo;
+        }),
+      );
+      expect(echoes).toEqual(Array.from({ length: 20 }, (_, i) => `c${i}\n`));
+      server.proc.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+    },
+  );
+});
+
+/** CPU seconds a process uses in the next second (utime + stime, from /proc). */
+async function cpuOver1s(pid: number): Promise<number> {
+  const cpu = () => {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  const before = cpu();
+  await Bun.sleep(1000); // a window to measure CPU in, not a wait for an event
+  return cpu() - before;
+}
 
 describe.skipIf(!have("script"))("the client on a terminal", () => {
   const client = (port: number) => onTerminal(`${BUN} client.ts --port ${port}`);
@@ -326,18 +373,6 @@ for i in range(300):
     },
   );
 });
-
-/** CPU seconds a process uses in the next second (utime + stime, from /proc). */
-async function cpuOver1s(pid: number): Promise<number> {
-  const cpu = () => {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  };
-  const before = cpu();
-  await Bun.sleep(1000); // a window to measure CPU in, not a wait for an event
-  return cpu() - before;
-}
 
 describe("the client against odd servers", () => {
   concurrently("a TLS server that never completes the handshake: --timeout applies", async () => {

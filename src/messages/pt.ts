@@ -258,6 +258,8 @@ interno; 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo na hora.
     "aviso: SO_REUSEPORT não está disponível aqui, então um só processo atende a porta: rodando 1 processo",
   workerDied: (k, pid, how) =>
     `aviso: o processo ${k} (pid ${pid}) terminou inesperadamente (${how}); reiniciando`,
+  workerHung: (k, pid, secs) =>
+    `aviso: o processo ${k} (pid ${pid}) não responde nada há ${seconds.format(secs)} s; encerrando-o`,
   workerFailing: (k) =>
     `erro: o processo ${k} sempre termina logo depois de iniciar; parando o servidor`,
   exitedWith: (code, signal) => (signal ? `sinal ${signal}` : `código de saída ${code}`),
