@@ -441,7 +441,7 @@ function stopAccepting(): void {
 
 /** A line printed on a signal starts below the terminal's "^C", not after it. */
 function belowCaret(): void {
-  if (process.stdout.isTTY && role.alone) console.log();
+  if (process.stdout.isTTY && !quiet && role.alone) console.log();
 }
 
 /** Closes every open connection now, counting the echo that will not be delivered. */

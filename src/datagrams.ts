@@ -165,6 +165,7 @@ export async function serveDatagrams(
   echo.closed = false;
   const stopped = Promise.withResolvers<number>();
   onStopSignal(() => {
+    if (process.stdout.isTTY && !o.quiet) console.log(); // below the terminal's "^C"
     socket.close();
     echo.closed = true;
     const { datagrams, bytes, dropped, unreachable } = echo.stats;

@@ -25,10 +25,6 @@ export interface Endpoint {
   toldNotReady?: () => void;
 }
 
-/**
- * The path of a request. HAProxy's default health check is `GET /readyz HTTP/1.0` with no Host
- * header, and Bun then gives `req.url` as "/readyz", not an absolute URL: take both forms.
- */
 /** Pages that may watch /live at once: a classroom's worth. */
 export const LIVE_WATCHERS = 64;
 
@@ -39,6 +35,10 @@ export const LIVE_WATCHERS = 64;
  */
 export const HTTP_DESCRIPTORS = LIVE_WATCHERS + 32;
 
+/**
+ * The path of a request. HAProxy's default health check is `GET /readyz HTTP/1.0` with no Host
+ * header, and Bun then gives `req.url` as "/readyz", not an absolute URL: take both forms.
+ */
 export function pathOf(url: string): string {
   const path = url.startsWith("/") ? url : (/^[a-z]+:\/\/[^/]*(\/[^?#]*)?/i.exec(url)?.[1] ?? "/");
   return path.split(/[?#]/)[0]!;

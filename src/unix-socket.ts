@@ -68,7 +68,9 @@ export function removeOnExit(path: string): void {
   if (ours === undefined) return;
   bound.set(path, ours);
   process.on("exit", () => {
-    if (inodeOf(path) === ours) unlinkSync(path);
+    try {
+      if (inodeOf(path) === ours) unlinkSync(path);
+    } catch {} // gone meanwhile
   });
 }
 
