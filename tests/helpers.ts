@@ -156,6 +156,16 @@ export const concurrently = Object.assign(sideBySide, {
  */
 export const TEST_TIMEOUT_MS = 30_000;
 
+/**
+ * The processes of side-by-side tests still running: one that timed out never reaches its own
+ * cleanup (Bun does not cancel it), and its servers would outlive the run. Killed after the file.
+ */
+const unfinished = new Set<Set<Bun.Subprocess>>();
+export async function killLeftovers(): Promise<void> {
+  for (const set of unfinished) await killAll(set);
+  unfinished.clear();
+}
+
 function sideBySide(name: string, fn: () => void | Promise<void>, timeout = TEST_TIMEOUT_MS): void {
   test.concurrent(
     name,
@@ -163,9 +173,11 @@ function sideBySide(name: string, fn: () => void | Promise<void>, timeout = TEST
       if (running >= SIDE_BY_SIDE) await new Promise<void>((resolve) => queue.push(resolve));
       running++;
       const mine = new Set<Bun.Subprocess>();
+      unfinished.add(mine);
       try {
         await owned.run(mine, fn);
       } finally {
+        unfinished.delete(mine);
         await killAll(mine);
         running--;
         queue.shift()?.();
