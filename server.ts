@@ -17,13 +17,20 @@ import type { Socket, SocketHandler, TCPSocketListener, UnixSocketListener } fro
 import pkg from "./package.json";
 import { startup } from "./src/command-line.ts";
 import { serverOptions, serverSettings } from "./src/options.ts";
-import { type Conn, newConn } from "./src/connection.ts";
+import { type Conn, type Failure, newConn } from "./src/connection.ts";
 import { printExit, sayTo } from "./src/say.ts";
 import { roleFrom, reusePortWorks, supervise, type ReusePort } from "./src/workers.ts";
 import { forcedStatus, onStopSignal, type StopSignal } from "./src/signals.ts";
 import { connectionsWithin, openFilesLimit, unsentBytes } from "./src/kernel.ts";
 import { formatAddress, preview } from "./src/text.ts";
-import { errorCode, errorReason, listenErrorMessage, tlsFileMessage } from "./src/errors.ts";
+import {
+  errorCode,
+  errorReason,
+  errorReasonCode,
+  listenErrorCode,
+  listenErrorMessage,
+  tlsFileMessage,
+} from "./src/errors.ts";
 import { readTls, TlsFileError } from "./src/tls.ts";
 import { hostResolves } from "./src/net.ts";
 import { tracedSink } from "./src/trace.ts";
@@ -43,7 +50,13 @@ import { HTTP_DESCRIPTORS } from "./src/http-endpoint.ts";
 import type { LiveView } from "./src/live.ts";
 import type { Messages } from "./src/messages/index.ts";
 
-type UnixKey = "unixInUse" | "unixNotSocket" | "unixNoDirectory" | "unixDenied";
+/** A --unix path that cannot be ours: its line, and its code in a JSON line. */
+const UNIX_PROBLEM = {
+  inUse: ["unixInUse", "in_use"],
+  notSocket: ["unixNotSocket", "not_socket"],
+  noDirectory: ["unixNoDirectory", "no_directory"],
+  denied: ["unixDenied", "denied"],
+} as const satisfies Record<UnixProblem, readonly [keyof Messages, string]>;
 
 const started = startup(
   "server",
@@ -55,9 +68,9 @@ const started = startup(
 );
 if (started.exit) (printExit(started.exit), process.exit(started.exit.code));
 const { t, settings } = started;
-const { mode, quiet, maxBuffer } = settings;
-const say = sayTo(settings);
+const { mode, maxBuffer } = settings;
 const role = roleFrom(process.env); // alone, or one of --workers N
+const say = sayTo({ ...settings, worker: role.worker });
 
 const connections = new Set<Socket<Conn>>();
 const stats = { ...noCounters(), startedAt: performance.now() };
@@ -79,11 +92,11 @@ const lifecycle: SocketHandler<Conn> = {
     connections.add(socket);
     // Behind a balancer, who the client is comes first, in the PROXY header (src/proxy-protocol.ts).
     if (settings.proxyProtocol) return awaitProxyHeader(socket);
-    if (!quiet || settings.trace || liveView?.watched) {
+    if (say.showsConnections || settings.trace || liveView?.watched) {
       // Made only to be printed: kept on every connection, it cost 0.2 KB each (bench idle).
       const peer = peerOf(socket);
       say.trace(c.id, "open", peer);
-      say.event("open", { id: c.id, peer }, () => t.opened(c.id, peer));
+      say.event("open", { id: c.id, ...peerFields(socket) }, () => t.opened(c.id, peer));
     }
     admit(socket);
   },
@@ -97,9 +110,10 @@ const lifecycle: SocketHandler<Conn> = {
     c.unconfirmed = true;
     say.trace(c.id, "data", chunk.length);
     if (settings.hexdump) dumpPiece(c, "in", chunk);
-    else if (!quiet) {
+    else if (say.showsData) {
       const size = chunk.length;
-      say.event("data", { id: c.id, bytes: size }, () => t.received(c.id, size, preview(chunk)));
+      const text = () => t.received(c.id, size, preview(chunk));
+      say.event("data", { id: c.id, bytes: size }, text, "data");
     }
     if (!c.outbox.send(sink(socket), chunk)) holdBack(socket);
   },
@@ -128,11 +142,13 @@ const lifecycle: SocketHandler<Conn> = {
     stats.echoed += echoed;
     connections.delete(socket);
     clearTimeout(c.proxyTimer);
-    if ((!quiet || settings.trace || liveView?.watched) && !c.refused) {
-      const reason = error ? errorReason(t, error) : c.failure;
+    if ((say.showsConnections || settings.trace || liveView?.watched) && !c.refused) {
+      const failure = error ? failureOf(error) : c.failure;
+      const reason = failure?.text;
       say.trace(c.id, "close", reason ?? "");
       const secs = (performance.now() - c.openedAt) / 1000;
-      say.event("close", { id: c.id, echoed, undelivered, seconds: secs, reason }, () =>
+      const fields = { id: c.id, echoed, undelivered, seconds: secs };
+      say.event("close", { ...fields, reason: failure?.reason, error: failure?.error }, () =>
         t.closed(c.id, echoed, secs, reason, undelivered),
       );
     }
@@ -141,9 +157,10 @@ const lifecycle: SocketHandler<Conn> = {
 
   error(socket, error) {
     // Also reached when a handler above throws: that ends this connection, never the server.
-    const reason = errorReason(t, error);
-    say.warn(t.connectionError(socket.data?.id ?? 0, reason));
-    if (socket.data) socket.data.failure = reason;
+    const [id, failure] = [socket.data?.id ?? 0, failureOf(error)];
+    const text = () => t.connectionError(id, failure.text);
+    say.warn("connectionError", { id, reason: failure.reason, error: failure.error }, text);
+    if (socket.data) socket.data.failure = failure;
     socket.terminate();
   },
 
@@ -152,8 +169,12 @@ const lifecycle: SocketHandler<Conn> = {
     // A handshake the server itself cut (an idle timeout, a stop) keeps that reason.
     if (!ok && socket.data && error && socket.data.failure === undefined)
       socket.data.failure = /WRONG_VERSION_NUMBER|HTTP_REQUEST/.test(error.message)
-        ? t.clientNotTls
-        : t.tlsHandshakeFailed(error.message);
+        ? { reason: "not_tls", text: t.clientNotTls }
+        : {
+            reason: "tls_handshake",
+            error: error.message,
+            text: t.tlsHandshakeFailed(error.message),
+          };
   },
 };
 
@@ -164,7 +185,7 @@ const lifecycle: SocketHandler<Conn> = {
 function holdBack(socket: Socket<Conn>): void {
   const c = socket.data;
   if (c.outbox.broken) {
-    c.failure = t.connectionLost;
+    c.failure = { reason: "lost", text: t.connectionLost };
     return socket.terminate(); // write() said -1; Bun may never call close() by itself
   }
   if (c.outbox.bytes < maxBuffer || c.paused) return;
@@ -210,7 +231,7 @@ function dumpPiece(c: Conn, way: "in" | "out", bytes: Uint8Array): void {
     bytes: bytes.length,
     hex: Buffer.from(bytes.subarray(0, MAX_SHOWN)).toString("hex"),
   };
-  say.event(way === "in" ? "data" : "write", fields, () => lines.join("\n"));
+  say.event(way === "in" ? "data" : "write", fields, () => lines.join("\n"), "data");
 }
 
 /** Bun leaves remoteAddress undefined for a peer that reset before open() ran: not an error... */
@@ -219,6 +240,18 @@ function peerOf(socket: Socket<Conn>): string {
   // ...or, in a narrower window, the address but not yet the port.
   const [host, port] = [socket.remoteAddress, socket.remotePort];
   return host && typeof port === "number" ? formatAddress(host, port) : t.unknownPeer;
+}
+
+/** The peer for a JSON line: `ip` and `port`, `peer: "unix"`, or nothing when Bun has not said. */
+function peerFields(socket: Socket<Conn>): { ip?: string; port?: number; peer?: "unix" } {
+  if (settings.unix !== undefined) return { peer: "unix" };
+  const [ip, port] = [socket.remoteAddress, socket.remotePort];
+  return ip && typeof port === "number" ? { ip, port } : {};
+}
+
+/** Why a connection ended in an error: the code for a JSON line, the words for a person. */
+function failureOf(error: unknown): Failure {
+  return { ...errorReasonCode(error), text: errorReason(t, error) };
 }
 
 // ---- behind a load balancer: the PROXY header names the client (src/proxy-protocol.ts) ---------
@@ -244,10 +277,13 @@ function proxyHeaderOf(socket: Socket<Conn>, chunk: Buffer): Buffer {
   const client = header.source && formatAddress(header.source.address, header.source.port);
   c.client = client;
   say.trace(c.id, "proxy", `v${header.version}`, header.command, client ?? "");
+  const balancerAt = peerFields(socket);
   const fields = {
     id: c.id,
-    peer: client,
-    balancer,
+    ip: header.source?.address,
+    port: header.source?.port,
+    balancer_ip: balancerAt.ip,
+    balancer_port: balancerAt.port,
     proxy: header.version,
     command: header.command,
   };
@@ -270,9 +306,19 @@ function refuseProxy(socket: Socket<Conn>, problem: keyof Messages["proxyProblem
   c.proxy = undefined;
   c.refused = true;
   stats.refused.proxy_header++;
-  const peer = peerOf(socket);
-  say.event("refused", { id: c.id, peer, reason: "proxy_header", problem }, () =>
-    t.proxyRefused(c.id, peer, t.proxyProblem[problem]),
+  // A flood of bad headers is one line, then one a second with how many more.
+  const fields = { id: c.id, ...peerFields(socket), reason: "proxy_header", problem };
+  const text = () => t.proxyRefused(c.id, peerOf(socket), t.proxyProblem[problem]);
+  say.burst(
+    "proxy_header",
+    () => say.event("refused", fields, text, "warn"),
+    (count) =>
+      say.event(
+        "refusedMore",
+        { reason: "proxy_header", count },
+        () => t.proxyRefusedMore(count),
+        "warn",
+      ),
   );
   socket.terminate(); // nothing of it is echoed
 }
@@ -293,7 +339,7 @@ function admit(socket: Socket<Conn>): void {
     // Accepted by the kernel before stop() took effect.
     const id = socket.data.id;
     stats.refused.mode_once++;
-    say.event("refused", { id, reason: "mode_once" }, () => t.onceRefused(id));
+    say.event("refused", { id, reason: "mode_once" }, () => t.onceRefused(id), "warn");
     socket.end();
   } else {
     socket.pause(); // its bytes wait in the kernel, untouched, until its turn
@@ -326,22 +372,19 @@ function release(socket: Socket<Conn>): void {
 }
 
 // ---- limits: how many connections, and how long one may sit without progress -------------------
-let refusedSince = 0; // over --max-connections, since the last warning
-let refusals: ReturnType<typeof setInterval> | undefined;
 function refuse(socket: Socket<Conn>): void {
   socket.end();
   stats.refused.max_connections++;
-  refusedSince++;
-  if (refusals !== undefined) return;
-  say.warn(t.limitReached(settings.maxConnections));
-  refusedSince = 0;
+  const max = settings.maxConnections;
   // One line a second at most, however many connections knock; quiet again once they stop.
-  refusals = setInterval(() => {
-    if (refusedSince > 0) say.warn(t.limitRefused(refusedSince, settings.maxConnections));
-    else (clearInterval(refusals), (refusals = undefined));
-    refusedSince = 0;
-  }, 1000);
-  refusals.unref();
+  say.burst(
+    "max_connections",
+    () => say.warn("limitReached", { max }, () => t.limitReached(max)),
+    (count) =>
+      say.warn("refusedMore", { reason: "max_connections", count, max }, () =>
+        t.limitRefused(count, max),
+      ),
+  );
 }
 
 /**
@@ -351,7 +394,7 @@ function refuse(socket: Socket<Conn>): void {
  * limit waits that much more, so a connection is never closed before its time (and at most
  * two looks after it).
  */
-function sweep(limitMs: number, everyMs: number, reason: () => string, counted?: "idle"): void {
+function sweep(limitMs: number, everyMs: number, reason: () => Failure, counted?: "idle"): void {
   now = performance.now();
   const quiet = Math.min(250, limitMs); // only these are worth a closer look
   const idle = [...connections].filter((s) => !s.data.waitingTurn && now - s.data.seen >= quiet);
@@ -435,18 +478,20 @@ function stopAccepting(): void {
   if (connections.size === 0) return finish();
   const open = connections.size - letGo.length;
   if (open > 0) say.event("stopping", { open }, () => t.stopping(open));
-  for (const socket of letGo) ((socket.data.failure = t.notServed), socket.end());
-  setInterval(() => sweep(STOP_GRACE_MS, SWEEP_MS, () => t.stalled), SWEEP_MS).unref();
+  const notServed = { reason: "not_served", text: t.notServed };
+  for (const socket of letGo) ((socket.data.failure = notServed), socket.end());
+  const stalled = () => ({ reason: "drain_idle", text: t.stalled });
+  setInterval(() => sweep(STOP_GRACE_MS, SWEEP_MS, stalled), SWEEP_MS).unref();
 }
 
 /** A line printed on a signal starts below the terminal's "^C", not after it. */
 function belowCaret(): void {
-  if (process.stdout.isTTY && !quiet && role.alone) console.log();
+  if (role.alone) say.belowCaret();
 }
 
 /** Closes every open connection now, counting the echo that will not be delivered. */
 function cutAll(event: string, line: string): void {
-  say.event(event, { open: connections.size }, () => line);
+  say.event(event, { open: connections.size }, line, "warn"); // a drain cut short
   for (const socket of connections) {
     socket.data.undelivered = socket.data.outbox.bytes + (unsentBytes(socket) ?? 0);
     socket.end(); // the last close() calls finish()
@@ -481,13 +526,16 @@ function finish(): void {
 const INTERNAL_ERROR = 70; // EX_SOFTWARE
 for (const event of ["uncaughtException", "unhandledRejection"] as const)
   process.on(event, (error: unknown) => {
-    say.error(t.internalError(errorReason(t, error)));
+    // The exception's own message (never translated) is what an operator reports.
+    const detail = String((error as Error | null)?.message ?? error).split("\n")[0];
+    const fields = { error: errorReasonCode(error).error ?? errorCode(error), detail };
+    say.error("internalError", fields, () => t.internalError(errorReason(t, error)));
     process.exit(INTERNAL_ERROR);
   });
 
 const { host } = settings;
 const workers = settings.workers > 1 && role.alone && !reusePortWorks(host) ? 1 : settings.workers;
-if (workers < settings.workers) say.warn(t.noReusePort);
+if (workers < settings.workers) say.warn("noReusePort", {}, t.noReusePort);
 const place = (port: number) => settings.unix ?? formatAddress(host, port);
 const label = [
   settings.udp ? "UDP" : t.modeLabel(mode),
@@ -497,7 +545,7 @@ const label = [
 const announce = (port: number) =>
   say.event(
     "listening",
-    { address: place(port), mode: settings.udp ? "udp" : mode },
+    { ...placeFields(port), mode: settings.udp ? "udp" : mode },
     () => t.listening(place(port), label.join(", ")),
     "always",
   );
@@ -508,10 +556,19 @@ if (workers > 1 && role.alone) {
       count: workers,
       port: settings.port,
       listening: announce,
-      stopping: () => process.stdout.isTTY && !quiet && console.log(),
-      died: (k, pid, code, signal) => say.warn(t.workerDied(k, pid, t.exitedWith(code, signal))),
-      failing: (k) => say.error(t.workerFailing(k)),
-      hung: (k, pid, secs) => say.warn(t.workerHung(k, pid, secs)),
+      stopping: () => say.belowCaret(),
+      // `worker` on a line names the worker that wrote it: the supervisor's own are about a child.
+      died: (k, pid, code, signal) =>
+        say.warn(
+          "workerDied",
+          { child: k, child_pid: pid, code: code ?? undefined, signal: signal ?? undefined },
+          () => t.workerDied(k, pid, t.exitedWith(code, signal)),
+        ),
+      failing: (k) => say.error("workerFailing", { child: k }, () => t.workerFailing(k)),
+      hung: (k, pid, secs) =>
+        say.warn("workerHung", { child: k, child_pid: pid, seconds: secs }, () =>
+          t.workerHung(k, pid, secs),
+        ),
       serving: (collect, ready) =>
         serveHttp(ready, async () => exposition(addUp(await collect()), startTime, settings.udp)),
       summary: (all, code) => {
@@ -548,18 +605,20 @@ const filesLimit = openFilesLimit();
 const forEcho = filesLimit && filesLimit - (settings.httpPort === undefined ? 0 : HTTP_DESCRIPTORS);
 if (forEcho !== undefined && connectionsWithin(forEcho) < settings.maxConnections) {
   settings.maxConnections = connectionsWithin(forEcho);
-  say.warn(t.filesLimitLower(filesLimit!, settings.maxConnections));
+  const [limit, max] = [filesLimit!, settings.maxConnections];
+  say.warn("filesLimitLower", { limit, max }, () => t.filesLimitLower(limit, max));
 }
 
 const tls =
   settings.tlsFiles &&
   (await readTls(settings.tlsFiles).catch((error: unknown) => {
     if (!(error instanceof TlsFileError)) throw error;
-    say.error(tlsFileMessage(t, error));
+    const { kind: file, path, problem } = error;
+    say.error("tlsFile", { file, path, problem }, () => tlsFileMessage(t, error));
     process.exit(1);
   }));
 const unixProblem = settings.unix !== undefined && (await claimSocketPath(settings.unix));
-if (unixProblem) (say.error(unixMessage(unixProblem)), process.exit(1));
+if (unixProblem) (sayUnixProblem(unixProblem), process.exit(1));
 try {
   const common = { tls, allowHalfOpen: true, socket: lifecycle };
   if (settings.unix !== undefined) listener = Bun.listen<Conn>({ unix: settings.unix, ...common });
@@ -576,23 +635,33 @@ try {
   if (settings.unix !== undefined) {
     const code = errorCode(error);
     const problem = code === "EADDRINUSE" ? "inUse" : code === "ENOENT" ? "noDirectory" : "denied";
-    say.error(
-      code === "EADDRINUSE" || code === "ENOENT" || code === "EACCES" || code === "EPERM"
-        ? unixMessage(problem)
-        : t.listenFailed(settings.unix, errorReason(t, error)),
-    );
+    if (code === "EADDRINUSE" || code === "ENOENT" || code === "EACCES" || code === "EPERM")
+      sayUnixProblem(problem);
+    else
+      say.error("listenFailed", { path: settings.unix, error: code ?? "unknown" }, () =>
+        t.listenFailed(settings.unix!, errorReason(t, error)),
+      );
   } else {
     const resolves = await hostResolves(host);
-    say.error(listenErrorMessage(t, error, host, settings.port, tls !== undefined, resolves));
+    const [port, secure] = [settings.port, tls !== undefined];
+    const fields = { host, port, error: listenErrorCode(error, secure, resolves) };
+    say.error("listenFailed", fields, () =>
+      listenErrorMessage(t, error, host, port, secure, resolves),
+    );
   }
   process.exit(1);
 }
 if (settings.unix !== undefined) removeOnExit(settings.unix); // ours now: it goes when we do
 
 /** The line for a --unix path that cannot be ours. */
-function unixMessage(problem: UnixProblem): string {
-  const key = `unix${problem[0]!.toUpperCase()}${problem.slice(1)}` as UnixKey;
-  return t[key](settings.unix!);
+function sayUnixProblem(problem: UnixProblem): void {
+  const [key, code] = UNIX_PROBLEM[problem];
+  say.error("listenFailed", { path: settings.unix, error: code }, () => t[key](settings.unix!));
+}
+
+/** Where it listens, for a JSON line: the path, or the host and port. */
+function placeFields(port: number): { path: string } | { host: string; port: number } {
+  return settings.unix !== undefined ? { path: settings.unix } : { host, port };
 }
 // Handlers first: whoever sees the listening line may signal us at once.
 onStopSignal(stop);
@@ -600,10 +669,8 @@ role.onOrphaned(() => stop("SIGTERM"));
 if (settings.idleTimeout > 0) {
   const limitMs = settings.idleTimeout * 1000;
   const every = Math.max(25, Math.min(1000, limitMs / 4));
-  setInterval(
-    () => sweep(limitMs, every, () => t.idleClosed(settings.idleTimeout), "idle"),
-    every,
-  ).unref();
+  const idleClosed = () => ({ reason: "idle_timeout", text: t.idleClosed(settings.idleTimeout) });
+  setInterval(() => sweep(limitMs, every, idleClosed, "idle"), every).unref();
 }
 const port = "port" in listener! ? listener.port : 0;
 say.trace(0, "listen", place(port));
@@ -637,6 +704,10 @@ function serveHttp(ready: () => boolean, metrics: () => Promise<string> | string
     toldNotReady: () => balancerTold(),
     live,
   });
-  if ("error" in started) (say.error(started.error), process.exit(1));
+  if ("error" in started) {
+    const fields = { host: settings.httpHost, port: settings.httpPort, error: started.code };
+    say.error("httpFailed", fields, started.error);
+    process.exit(1);
+  }
   if (started.view) ((say.trace = started.view.tap(say.trace)), (liveView = started.view));
 }

@@ -15,7 +15,7 @@ export interface Conn {
   unconfirmed: boolean;
   kernelQueue?: number; // the kernel's send queue when last looked at
   undelivered: number; // echo lost because the server itself closed the connection
-  failure?: string; // why the server itself ended the connection
+  failure?: Failure; // why the server itself ended the connection
   /** --proxy-protocol: reading the header, and how long we wait for it. */
   proxy?: ProxyHeaderReader;
   proxyTimer?: ReturnType<typeof setTimeout>;
@@ -28,6 +28,13 @@ export interface Conn {
   dumpedOut?: number;
   /** Closed without being served (a bad PROXY header): its close is not logged again. */
   refused?: boolean;
+}
+
+/** Why the server itself ended a connection: a code for the JSON log, the words for a person. */
+export interface Failure {
+  reason: string; // idle_timeout, drain_idle, not_served, lost, not_tls, tls_handshake, reset...
+  error?: string; // the system's or the library's own code, when there is one
+  text: string;
 }
 
 export function newConn(id: number, now: number): Conn {

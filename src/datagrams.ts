@@ -13,7 +13,7 @@ import type { udp } from "bun";
 import type { Messages } from "./messages/index.ts";
 import type { Say } from "./say.ts";
 import { formatAddress, preview } from "./text.ts";
-import { errorCode, listenErrorMessage } from "./errors.ts";
+import { errorCode, listenErrorCode, listenErrorMessage } from "./errors.ts";
 import { hostResolves } from "./net.ts";
 import { onStopSignal } from "./signals.ts";
 
@@ -48,10 +48,10 @@ export class DatagramEcho {
   constructor(
     private readonly t: Messages,
     private readonly say: Say,
-    private readonly options: { quiet: boolean; maxBuffer: number; trace?: boolean },
+    private readonly options: { maxBuffer: number; trace?: boolean },
   ) {
     // With neither a log line nor a trace to write, a datagram costs no string at all.
-    this.speaks = options.trace === true || !options.quiet;
+    this.speaks = options.trace === true || say.showsData;
   }
   private readonly speaks: boolean;
 
@@ -62,11 +62,10 @@ export class DatagramEcho {
       if (this.speaks) {
         const from = formatAddress(address, port);
         this.say.trace(0, "datagram", from, data.length);
-        if (!this.options.quiet) {
+        if (this.say.showsData) {
           const size = data.length;
-          this.say.event("datagram", { peer: from, bytes: size }, () =>
-            this.t.datagram(from, size, preview(data)),
-          );
+          const text = () => this.t.datagram(from, size, preview(data));
+          this.say.event("datagram", { ip: address, port, bytes: size }, text, "data");
         }
       }
       // Bun hands each datagram its own buffer; queued, it is kept as it came.
@@ -137,7 +136,6 @@ export async function serveDatagrams(
   o: {
     host: string;
     port: number;
-    quiet: boolean;
     trace: boolean;
     maxBuffer: number;
     t: Messages;
@@ -159,13 +157,16 @@ export async function serveDatagrams(
     });
   } catch (error) {
     const resolves = await hostResolves(o.host);
-    say.error(listenErrorMessage(t, error, o.host, o.port, false, resolves));
+    const fields = { host: o.host, port: o.port, error: listenErrorCode(error, false, resolves) };
+    say.error("listenFailed", fields, () =>
+      listenErrorMessage(t, error, o.host, o.port, false, resolves),
+    );
     return 1;
   }
   echo.closed = false;
   const stopped = Promise.withResolvers<number>();
   onStopSignal(() => {
-    if (process.stdout.isTTY && !o.quiet) console.log(); // below the terminal's "^C"
+    say.belowCaret();
     socket.close();
     echo.closed = true;
     const { datagrams, bytes, dropped, unreachable } = echo.stats;

@@ -19,6 +19,18 @@ export function errorReason(t: Messages, error: unknown): string {
   return code !== undefined && !message?.includes(code) ? `${code}: ${message}` : String(message);
 }
 
+/**
+ * The same, for a machine (a JSON log line): a code that reads the same in every language,
+ * with the system's own error code when it is not one of ours.
+ */
+export function errorReasonCode(error: unknown): { reason: string; error?: string } {
+  const code = errorCode(error);
+  if (code === "ECONNRESET") return { reason: "reset" };
+  if (code === "EPIPE") return { reason: "broken_pipe" };
+  const name = (error as ErrorLike | null)?.name;
+  return { reason: "error", error: code ?? (typeof name === "string" ? name : "unknown") };
+}
+
 /** What `Bun.listen` threw, said the way the user can fix it. */
 export function listenErrorMessage(
   t: Messages,
@@ -52,6 +64,21 @@ export function listenErrorMessage(
   if (/failed to listen/i.test(String((error as ErrorLike | null)?.message)))
     return hostResolves ? t.addressNotAvailable(host) : t.hostNotFound(host);
   return t.listenFailed(address, errorReason(t, error));
+}
+
+/** `listenErrorMessage`'s choice, as a code for a JSON log line. */
+export function listenErrorCode(error: unknown, tls: boolean, hostResolves: boolean): string {
+  if (tls && /ssl|tls|cert|key|pem/i.test(String((error as ErrorLike | null)?.message)))
+    return "tls_invalid";
+  const code = errorCode(error);
+  if (code === "EADDRINUSE") return "in_use";
+  if (code === "EACCES" || code === "EPERM") return "denied";
+  if (code === "EADDRNOTAVAIL") return "not_available";
+  if (code !== undefined && /^(ENOTFOUND|EAI_NONAME|EAI_AGAIN|EAI_FAIL)$/.test(code))
+    return "host_not_found";
+  if (/failed to listen/i.test(String((error as ErrorLike | null)?.message)))
+    return hostResolves ? "not_available" : "host_not_found";
+  return code ?? "unknown";
 }
 
 /** A TLS file that cannot be used, named. */

@@ -112,7 +112,9 @@ export interface EndpointOptions {
  * Starts the --http-port listener and says where; returns the live view if there is one (its
  * trace hook records events while someone watches), or the line to exit 1 with.
  */
-export function startEndpoint(o: EndpointOptions): { view?: LiveView } | { error: string } {
+export function startEndpoint(
+  o: EndpointOptions,
+): { view?: LiveView } | { error: string; code: string } {
   const { t, say } = o;
   try {
     let http: ReturnType<typeof serveEndpoint> | undefined;
@@ -124,8 +126,9 @@ export function startEndpoint(o: EndpointOptions): { view?: LiveView } | { error
       toldNotReady: o.toldNotReady,
       live: view && { page, view },
     });
-    const address = formatAddress(o.host, http.port ?? o.port);
-    say.event("http", { address }, () => t.httpListening(address, view !== undefined), "always");
+    const [host, port] = [o.host, http.port ?? o.port];
+    const address = formatAddress(host, port);
+    say.event("http", { host, port }, () => t.httpListening(address, view !== undefined), "always");
     return { view };
   } catch (error) {
     const code = errorCode(error);
@@ -135,6 +138,10 @@ export function startEndpoint(o: EndpointOptions): { view?: LiveView } | { error
       code === "EADDRINUSE" || code === "EACCES" || !named
         ? errorReason(t, error)
         : t.unresolved(o.host);
-    return { error: t.httpFailed(formatAddress(o.host, o.port), reason) };
+    const why = code === "EADDRINUSE" ? "in_use" : code === "EACCES" ? "denied" : undefined;
+    return {
+      error: t.httpFailed(formatAddress(o.host, o.port), reason),
+      code: why ?? (named ? "host_not_found" : (code ?? "unknown")),
+    };
   }
 }

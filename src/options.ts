@@ -73,6 +73,13 @@ export const serverOptions = {
     parse: v.logFormat,
     help: "logFormat",
   },
+  logLevel: {
+    arg: "LEVEL",
+    env: "ECHO_LOG_LEVEL",
+    default: "data",
+    parse: v.logLevel,
+    help: "logLevel",
+  },
   quiet: { short: "q", env: "ECHO_QUIET", help: "quiet" },
   trace,
   hexdump,
@@ -109,6 +116,10 @@ export function serverSettings(values: ServerValues, t: Messages, given: Set<str
   if (rest.workers > 1 && rest.mode !== "concurrent")
     throw new UsageError(t.workersNeedConcurrent(rest.mode));
   if (!tlsCert !== !tlsKey) throw new UsageError(t.tlsPairNeeded);
+  // --quiet is --log-level warn, kept for its shortness: both at once would contradict.
+  if (rest.quiet && given.has("logLevel"))
+    throw new UsageError(t.notWith("--quiet", "--log-level"));
+  if (rest.quiet) rest.logLevel = "warn";
   const tlsFiles = tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey } : undefined;
   if (rest.udp) {
     // Datagrams have no connection: no mode but "serve every sender", no TLS, no file.

@@ -22,7 +22,8 @@ export type Problem =
   | "boolean"
   | "path"
   | "retries"
-  | "logFormat";
+  | "logFormat"
+  | "logLevel";
 
 export class BadValue extends Error {
   constructor(
@@ -190,4 +191,17 @@ export function logFormat(text: string): (typeof LOG_FORMATS)[number] {
   const f = text.trim().toLowerCase();
   if ((LOG_FORMATS as readonly string[]).includes(f)) return f as (typeof LOG_FORMATS)[number];
   throw new BadValue("logFormat");
+}
+
+/**
+ * How much the server logs, from most to least: every read (data), each connection's life
+ * without a line per read (connections), warnings and errors (warn), errors only (error). The
+ * listening lines are shown at every level: scripts wait for them.
+ */
+export const LOG_LEVELS = ["data", "connections", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export function logLevel(text: string): LogLevel {
+  const l = text.trim().toLowerCase();
+  if ((LOG_LEVELS as readonly string[]).includes(l)) return l as LogLevel;
+  throw new BadValue("logLevel");
 }

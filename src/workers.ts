@@ -33,6 +33,8 @@ export interface Summary {
  */
 export interface Role {
   alone: boolean;
+  /** One of --workers N: its number K (of ECHO_WORKER=K/N), which its log lines carry. */
+  worker?: number;
   /** The number of the k-th connection (k from 0): worker i of n numbers its own i, i+n, i+2n... */
   nextId(k: number): number;
   port(configured: number): number;
@@ -62,6 +64,7 @@ export function roleFrom(env: Record<string, string | undefined>): Role {
   const [index, count] = [Number(m[1]), Number(m[2])];
   return {
     alone: false,
+    worker: index,
     nextId: (k) => k * count + index,
     port: () => Number(env[WORKER_PORT_ENV] ?? 0),
     listening: (port) => process.send?.({ listening: port } satisfies WorkerReport),

@@ -91,10 +91,8 @@ print("ok", n)
     () => {
       // send() refusing happens when the kernel's buffer is full, which loopback never shows:
       // the queue's rule is checked against a socket that refuses, then takes everything.
-      const echo = new DatagramEcho(catalogs.en, sayTo({ quiet: true, trace: false }), {
-        quiet: true,
-        maxBuffer: 3000,
-      });
+      const say = sayTo({ logLevel: "warn", trace: false });
+      const echo = new DatagramEcho(catalogs.en, say, { maxBuffer: 3000 });
       const sent: number[] = [];
       let accepting = false;
       const socket = {

@@ -52,6 +52,8 @@ export const en = {
     retries: (source: string, value: string, max: number) =>
       `${source} must be a whole number from 0 to ${max}, not "${value}"`,
     logFormat: (source: string, value: string) => `${source} must be text or json, not "${value}"`,
+    logLevel: (source: string, value: string) =>
+      `${source} must be data, connections, warn or error, not "${value}"`,
   },
   tlsPairNeeded: "--tls-cert and --tls-key go together: give both or neither",
   notWith: (option: string, other: string) => `${option} does not go with ${other}`,
@@ -84,8 +86,11 @@ export const en = {
     httpHost: "address for --http-port",
     drainTimeout:
       "after a stop signal, close connections still open after this long; 0 = wait for them",
-    logFormat: "text, or json: one JSON object per line on stdout, for log collectors",
-    quiet: "print only the listening line and errors",
+    logFormat:
+      "text, or json: every line, on stdout and on stderr, one JSON object (codes, not words), for log collectors",
+    logLevel:
+      "data         every connection and every piece read\nconnections  each connection's open and close, no line per read\nwarn         warnings (refusals, limits) and errors\nerror        errors only\n(the listening lines are shown at every level)",
+    quiet: "the same as --log-level warn: the listening lines, warnings and errors",
     trace: "print every socket event on stderr, with a timestamp",
     hexdump:
       "show every piece received and sent as hex and text, like xxd (at most 256 bytes of each)",
@@ -170,6 +175,8 @@ export const en = {
     `#${id} connected via ${balancer}, client address not given (PROXY v${version} UNKNOWN)`,
   proxyRefused: (id: number, peer: string, problem: string) =>
     `#${id} from ${peer} closed: no valid PROXY header (${problem}); nothing echoed`,
+  proxyRefusedMore: (n: number) =>
+    `closed ${plural(n, "more connection", "more connections")} with no valid PROXY header in the last second`,
   proxyProblem: {
     signature: "its first bytes are not a PROXY header",
     v1TooLong: "a v1 header longer than 107 bytes",

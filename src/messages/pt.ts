@@ -46,6 +46,8 @@ export const pt: Messages = {
     retries: (source, value, max) =>
       `${source} deve ser um número inteiro de 0 a ${max}, não "${value}"`,
     logFormat: (source, value) => `${source} deve ser text ou json, não "${value}"`,
+    logLevel: (source, value) =>
+      `${source} deve ser data, connections, warn ou error, não "${value}"`,
   },
   tlsPairNeeded: "--tls-cert e --tls-key andam juntas: use as duas ou nenhuma",
   notWith: (option, other) => `${option} não pode ser usada com ${other}`,
@@ -61,6 +63,7 @@ export const pt: Messages = {
     SECS: "SEG",
     FILE: "ARQUIVO",
     LANG: "IDIOMA",
+    LEVEL: "NÍVEL",
   },
   optionHelp: {
     serverHost: "endereço em que escutar; 0.0.0.0 ou :: atende também outras máquinas",
@@ -85,8 +88,11 @@ export const pt: Messages = {
     httpHost: "endereço para --http-port",
     drainTimeout:
       "depois de um sinal de parada, fecha as conexões ainda abertas após esse tempo; 0 = espera por elas",
-    logFormat: "text, ou json: um objeto JSON por linha na saída padrão, para coletores de log",
-    quiet: 'mostra só a linha "escutando em" e os erros',
+    logFormat:
+      "text, ou json: cada linha, na saída padrão e na de erros, um objeto JSON (códigos, não palavras), para coletores de log",
+    logLevel:
+      "data         cada conexão e cada pedaço lido\nconnections  abertura e fechamento de cada conexão, sem uma linha por leitura\nwarn         avisos (recusas, limites) e erros\nerror        só os erros\n(as linhas de escuta aparecem em qualquer nível)",
+    quiet: "o mesmo que --log-level warn: as linhas de escuta, os avisos e os erros",
     trace: "mostra cada evento do socket na saída de erro, com o tempo em ms desde o início",
     hexdump:
       "mostra cada pedaço recebido e enviado em hexa e texto, como o xxd (até 256 bytes de cada)",
@@ -164,6 +170,8 @@ export const pt: Messages = {
     `#${id} conectada via ${balancer}, sem o endereço do cliente (PROXY v${version} UNKNOWN)`,
   proxyRefused: (id, peer, problem) =>
     `#${id} de ${peer} fechada: sem cabeçalho PROXY válido (${problem}); nada foi ecoado`,
+  proxyRefusedMore: (n) =>
+    `mais ${plural(n, "conexão fechada", "conexões fechadas")} sem cabeçalho PROXY válido no último segundo`,
   proxyProblem: {
     signature: "os primeiros bytes não são um cabeçalho PROXY",
     v1TooLong: "um cabeçalho v1 com mais de 107 bytes",
