@@ -306,19 +306,15 @@ function refuseProxy(socket: Socket<Conn>, problem: keyof Messages["proxyProblem
   c.proxy = undefined;
   c.refused = true;
   stats.refused.proxy_header++;
-  // A flood of bad headers is one line, then one a second with how many more.
+  // A flood of bad headers is one line, then one a second with how many more (per problem).
   const fields = { id: c.id, ...peerFields(socket), reason: "proxy_header", problem };
   const text = () => t.proxyRefused(c.id, peerOf(socket), t.proxyProblem[problem]);
+  const more = (count: number) => () => t.proxyRefusedMore(count, t.proxyProblem[problem]);
   say.burst(
-    "proxy_header",
+    `proxy_header ${problem}`,
     () => say.event("refused", fields, text, "warn"),
     (count) =>
-      say.event(
-        "refusedMore",
-        { reason: "proxy_header", count },
-        () => t.proxyRefusedMore(count),
-        "warn",
-      ),
+      say.event("refusedMore", { reason: "proxy_header", problem, count }, more(count), "warn"),
   );
   socket.terminate(); // nothing of it is echoed
 }

@@ -5,8 +5,8 @@
  * reads the rows: flag over environment over default, and every way a command line goes wrong.
  */
 import { describe, expect, test } from "bun:test";
-import { flagOf, parseCommandLine, type Table, UsageError } from "../src/command-line.ts";
-import { clientOptions, probeOptions, serverOptions } from "../src/options.ts";
+import { flagOf, parseCommandLine, startup, type Table, UsageError } from "../src/command-line.ts";
+import { clientOptions, probeOptions, serverOptions, serverSettings } from "../src/options.ts";
 import { catalogs, type Lang } from "../src/messages/index.ts";
 import { ROOT, run } from "./helpers.ts";
 
@@ -298,6 +298,30 @@ describe("parseCommandLine", () => {
     expect(values(serverOptions, [], { ECHO_QUIET: "1" }).values.quiet).toBe(true);
     expect(values(serverOptions, [], { ECHO_QUIET: "0" }).values.quiet).toBe(false);
     expect(values(serverOptions, ["-q"], { ECHO_QUIET: "0" }).values.quiet).toBe(true);
+  });
+
+  test("--log-level data|connections|warn|error, ECHO_LOG_LEVEL too; --quiet is warn", () => {
+    expect(values(serverOptions, []).values.logLevel).toBe("data");
+    expect(values(serverOptions, ["--log-level", "Connections"]).values.logLevel).toBe(
+      "connections",
+    );
+    expect(values(serverOptions, [], { ECHO_LOG_LEVEL: "error" }).values.logLevel).toBe("error");
+    expect(problem(serverOptions, ["--log-level", "debug"])).toBe(
+      en.badValue.logLevel("--log-level", "debug"),
+    );
+    /** The level a command line settles on, or its usage error. */
+    const level = (argv: string[], env: Record<string, string> = {}) => {
+      const started = startup("server", serverOptions, argv, env, "0", serverSettings);
+      return started.exit ? started.exit.text : started.settings.logLevel;
+    };
+    expect(level(["-q"])).toBe("warn");
+    expect(level([], { ECHO_QUIET: "1" })).toBe("warn");
+    expect(level(["--log-level", "connections"])).toBe("connections");
+    // Both at once contradict each other: named as the user gave them.
+    expect(level(["-q", "--log-level", "data"])).toContain(en.notWith("--quiet", "--log-level"));
+    expect(level(["--log-level", "error"], { ECHO_QUIET: "1" })).toContain(
+      en.notWith("ECHO_QUIET", "--log-level"),
+    );
   });
 
   test("-h and -v answer before anything else is checked", () => {

@@ -175,8 +175,8 @@ export const en = {
     `#${id} connected via ${balancer}, client address not given (PROXY v${version} UNKNOWN)`,
   proxyRefused: (id: number, peer: string, problem: string) =>
     `#${id} from ${peer} closed: no valid PROXY header (${problem}); nothing echoed`,
-  proxyRefusedMore: (n: number) =>
-    `closed ${plural(n, "more connection", "more connections")} with no valid PROXY header in the last second`,
+  proxyRefusedMore: (n: number, problem: string) =>
+    `closed ${plural(n, "more connection", "more connections")} in the last second: no valid PROXY header (${problem})`,
   proxyProblem: {
     signature: "its first bytes are not a PROXY header",
     v1TooLong: "a v1 header longer than 107 bytes",

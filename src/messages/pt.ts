@@ -170,8 +170,8 @@ export const pt: Messages = {
     `#${id} conectada via ${balancer}, sem o endereço do cliente (PROXY v${version} UNKNOWN)`,
   proxyRefused: (id, peer, problem) =>
     `#${id} de ${peer} fechada: sem cabeçalho PROXY válido (${problem}); nada foi ecoado`,
-  proxyRefusedMore: (n) =>
-    `mais ${plural(n, "conexão fechada", "conexões fechadas")} sem cabeçalho PROXY válido no último segundo`,
+  proxyRefusedMore: (n, problem) =>
+    `mais ${plural(n, "conexão fechada", "conexões fechadas")} no último segundo: sem cabeçalho PROXY válido (${problem})`,
   proxyProblem: {
     signature: "os primeiros bytes não são um cabeçalho PROXY",
     v1TooLong: "um cabeçalho v1 com mais de 107 bytes",
