@@ -94,9 +94,8 @@ const lifecycle: SocketHandler<Conn> = {
     if (settings.proxyProtocol) return awaitProxyHeader(socket);
     if (say.showsConnections || settings.trace || liveView?.watched) {
       // Made only to be printed: kept on every connection, it cost 0.2 KB each (bench idle).
-      const peer = peerOf(socket);
-      say.trace(c.id, "open", peer);
-      say.event("open", { id: c.id, ...peerFields(socket) }, () => t.opened(c.id, peer));
+      say.trace(c.id, "open", peerOf(socket, say.json));
+      say.event("open", { id: c.id, ...peerFields(socket) }, () => t.opened(c.id, peerOf(socket)));
     }
     admit(socket);
   },
@@ -145,7 +144,7 @@ const lifecycle: SocketHandler<Conn> = {
     if ((say.showsConnections || settings.trace || liveView?.watched) && !c.refused) {
       const failure = error ? failureOf(error) : c.failure;
       const reason = failure?.text;
-      say.trace(c.id, "close", reason ?? "");
+      say.trace(c.id, "close", (say.json ? failure?.reason : reason) ?? "");
       const secs = (performance.now() - c.openedAt) / 1000;
       const fields = { id: c.id, echoed, undelivered, seconds: secs };
       say.event("close", { ...fields, reason: failure?.reason, error: failure?.error }, () =>
@@ -235,11 +234,12 @@ function dumpPiece(c: Conn, way: "in" | "out", bytes: Uint8Array): void {
 }
 
 /** Bun leaves remoteAddress undefined for a peer that reset before open() ran: not an error... */
-function peerOf(socket: Socket<Conn>): string {
-  if (settings.unix !== undefined) return t.unixPeer;
+function peerOf(socket: Socket<Conn>, codes = false): string {
+  if (settings.unix !== undefined) return codes ? "unix" : t.unixPeer;
   // ...or, in a narrower window, the address but not yet the port.
   const [host, port] = [socket.remoteAddress, socket.remotePort];
-  return host && typeof port === "number" ? formatAddress(host, port) : t.unknownPeer;
+  if (host && typeof port === "number") return formatAddress(host, port);
+  return codes ? "unknown" : t.unknownPeer;
 }
 
 /** The peer for a JSON line: `ip` and `port`, `peer: "unix"`, or nothing when Bun has not said. */
@@ -261,7 +261,7 @@ function awaitProxyHeader(socket: Socket<Conn>): void {
   const c = socket.data;
   c.proxy = new ProxyHeaderReader();
   c.proxyTimer = setTimeout(() => refuseProxy(socket, "timeout"), PROXY_HEADER_MS);
-  say.trace(c.id, "open", peerOf(socket));
+  say.trace(c.id, "open", peerOf(socket, say.json));
 }
 
 /** Feeds the header reader; returns the bytes after the header (none until it is complete). */

@@ -40,6 +40,8 @@ export interface Say {
    * a second by `more(count)`. Counters and metrics are the caller's, and stay exact.
    */
   burst: (kind: string, first: () => void, more: (count: number) => void) => void;
+  /** --log-format json: what a line says is codes (a trace's details too), not words. */
+  json: boolean;
   /** --log-level shows a line per piece read (worth building only then). */
   showsData: boolean;
   /** --log-level shows each connection's open and close. */
@@ -89,6 +91,7 @@ export function sayTo(options: {
     error: (name, fields, text) =>
       console.error(json ? record("error", name, fields) : err.error(words(text))),
     burst: bursts(options.ticker),
+    json,
     showsData: least <= RANK.data,
     showsConnections: least <= RANK.connections,
     belowCaret: () => {

@@ -6,6 +6,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import { createSocket } from "node:dgram";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Socket, type TCPSocketListener } from "bun";
 import { BUN, concurrently, Peer, run, runCommand, until, type Child } from "./helpers.ts";
 import { bursts, type Ticker } from "../src/say.ts";
@@ -29,7 +32,7 @@ function recordsOf(child: Child): { out: Record_[]; err: Record_[] } {
 /** What every record holds; and no value is words: a code, a number, an address, a time. */
 function expectMachineReadable(records: Record_[], pid?: number): void {
   for (const r of records) {
-    expect(["info", "warn", "error"]).toContain(r.level);
+    expect(r.event === "trace" ? ["debug"] : ["info", "warn", "error"]).toContain(r.level);
     expect(r.event).toMatch(/^[a-z][A-Za-z]+$/);
     expect(typeof r.pid).toBe("number");
     if (pid !== undefined && r.worker === undefined) expect(r.pid).toBe(pid);
@@ -221,8 +224,8 @@ describe("--log-format json: every line, in every language, a JSON object of cod
     }
   });
 
-  concurrently("--udp: a datagram's sender as ip and port, and the summary", async () => {
-    const server = run("server.ts", ["--udp", "--port", "0", ...JSON_PT], { env: PT });
+  concurrently("--udp: a datagram's sender as ip and port, and the summary; --trace", async () => {
+    const server = run("server.ts", ["--udp", "--port", "0", "--trace", ...JSON_PT], { env: PT });
     const port = await listeningPort(server);
     const socket = createSocket("udp4");
     try {
@@ -240,8 +243,34 @@ describe("--log-format json: every line, in every language, a JSON object of cod
     expect(out.map((r) => r.event)).toEqual(["listening", "datagram", "stopped"]);
     expect(out[1]).toMatchObject({ ip: "127.0.0.1", port: expect.any(Number), bytes: 3 });
     expect(out[2]).toMatchObject({ level: "info", datagrams: 1, bytes: 3 });
-    expect(err).toEqual([]);
+    expect(err.map((r) => r.event)).toContain("trace");
+    for (const r of err) expect(r).toMatchObject({ level: "debug", event: "trace" });
+    expect(err.find((r) => r.call === "datagram")).toMatchObject({
+      details: [expect.stringMatching(/^127\.0\.0\.1:\d+$/), 3],
+    });
     expect(lines(server)).not.toContain("datagrama"); // the words stay in the text lines
+  });
+
+  concurrently("--unix: the peer is the code unix, not the words for a local process", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "echo-logs-")), "echo.sock");
+    const args = ["--unix", path, "--mode", "concurrent", ...JSON_PT];
+    const server = run("server.ts", args, { env: PT });
+    await server.out.waitFor(/"event":"listening"/);
+    const echoed = Promise.withResolvers<void>();
+    const client = await Bun.connect({
+      unix: path,
+      socket: { data: () => echoed.resolve() },
+    });
+    client.write("oi\n");
+    await echoed.promise;
+    client.end();
+    await server.out.waitFor(/"event":"close"/);
+    server.proc.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    const { out, err } = recordsOf(server);
+    expectMachineReadable([...out, ...err], server.proc.pid);
+    expect(out[0]).toMatchObject({ event: "listening", path });
+    expect(out.find((r) => r.event === "open")).toMatchObject({ id: 1, peer: "unix" });
   });
 });
 
