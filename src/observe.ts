@@ -102,8 +102,6 @@ export interface EndpointOptions {
   say: Say;
   ready: () => boolean;
   metrics: () => Promise<string> | string;
-  /** /readyz has said 503: stop phase 0 may end. */
-  toldNotReady: () => void;
   /** The live page, for a process that holds the connections themselves. */
   live?: () => LiveState;
 }
@@ -121,7 +119,6 @@ export function startEndpoint(o: EndpointOptions): { view?: LiveView } | { error
     http = serveEndpoint(o.host, o.port, {
       ready: o.ready,
       metrics: o.metrics,
-      toldNotReady: o.toldNotReady,
       live: view && { page, view },
     });
     const address = formatAddress(o.host, http.port ?? o.port);

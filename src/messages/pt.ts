@@ -46,6 +46,8 @@ export const pt: Messages = {
     retries: (source, value, max) =>
       `${source} deve ser um número inteiro de 0 a ${max}, não "${value}"`,
     logFormat: (source, value) => `${source} deve ser text ou json, não "${value}"`,
+    cidr: (source, value) =>
+      `${source} deve ser endereços ou redes como 10.0.0.0/8,::1, separados por vírgulas, não "${value}"`,
   },
   tlsPairNeeded: "--tls-cert e --tls-key andam juntas: use as duas ou nenhuma",
   notWith: (option, other) => `${option} não pode ser usada com ${other}`,
@@ -59,6 +61,7 @@ export const pt: Messages = {
     PORT: "PORTA",
     MODE: "MODO",
     SECS: "SEG",
+    CIDRS: "REDES",
     FILE: "ARQUIVO",
     LANG: "IDIOMA",
   },
@@ -83,6 +86,12 @@ export const pt: Messages = {
     httpPort:
       "serve a página ao vivo (GET /), /healthz, /readyz e /metrics (Prometheus) nesta porta; 0 escolhe uma livre",
     httpHost: "endereço para --http-port",
+    proxyFrom:
+      "com --proxy-protocol, aceita cabeçalhos só destas origens (10.0.0.0/8,::1): conexões de outras são fechadas, sem eco",
+    stopDelay:
+      "depois de um sinal de parada, o /readyz responde 503 e conexões novas ainda são aceitas por esse tempo, para o balanceador saber antes de a porta fechar",
+    drainIdle:
+      "depois da parada, uma conexão termina quando acaba, quando fica calada esse tempo (0 = nunca) ou no --drain-timeout; o código de saída é 75 se a drenagem cortou alguma",
     drainTimeout:
       "depois de um sinal de parada, fecha as conexões ainda abertas após esse tempo; 0 = espera por elas",
     logFormat: "text, ou json: um objeto JSON por linha na saída padrão, para coletores de log",
@@ -164,6 +173,8 @@ export const pt: Messages = {
     `#${id} conectada via ${balancer}, sem o endereço do cliente (PROXY v${version} UNKNOWN)`,
   proxyRefused: (id, peer, problem) =>
     `#${id} de ${peer} fechada: sem cabeçalho PROXY válido (${problem}); nada foi ecoado`,
+  untrustedRefused: (id, peer) =>
+    `#${id} de ${peer} fechada: não é uma origem em que o --proxy-from confia; nada foi ecoado`,
   proxyProblem: {
     signature: "os primeiros bytes não são um cabeçalho PROXY",
     v1TooLong: "um cabeçalho v1 com mais de 107 bytes",
@@ -176,8 +187,8 @@ export const pt: Messages = {
     timeout: "nenhum cabeçalho em 3 s",
     incomplete: "a conexão terminou antes de o cabeçalho estar completo",
   },
-  tellingBalancer:
-    "parando: o /readyz agora responde 503; aceitando conexões mais um instante, até o balanceador saber",
+  tellingBalancer: (secs) =>
+    `parando: o /readyz agora responde 503; aceitando conexões novas por mais ${seconds.format(secs)} s (--stop-delay)`,
   drainTimedOut: (n, secs) =>
     `fechando ${plural(n, "conexão ainda aberta", "conexões ainda abertas")} ${seconds.format(secs)} s depois da parada (--drain-timeout)`,
   httpListening: (address, live) =>
@@ -190,7 +201,9 @@ export const pt: Messages = {
   serverOutro: `O primeiro Ctrl-C, SIGTERM ou SIGHUP faz o servidor parar de aceitar conexões
 e deixa as abertas terminarem o eco; o segundo fecha todas na hora.
 Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso, 70 erro
-interno; 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo na hora.`,
+interno; 75 parou, mas a drenagem cortou alguma conexão (--drain-idle,
+--drain-timeout); 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo
+na hora.`,
   listening: (address, details) => `escutando em ${address} (${details})`,
   modeLabel: (mode) => `modo ${mode}`,
 
@@ -208,6 +221,8 @@ interno; 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo na hora.
     `aviso: este processo pode abrir só ${number.format(limit)} arquivos (ulimit -n): atende no máximo ${number.format(max)} conexões ao mesmo tempo (--max-connections); aumente o limite para atender mais`,
   connectionError: (id, reason) => `#${id} erro: ${reason}`,
   onceStopsListening: "modo once: não aceita mais conexões",
+  onceByDefault:
+    "aviso: o modo once (o padrão) encerra o servidor depois do primeiro cliente; para um serviço, use --mode concurrent",
   onceRefused: (id) => `#${id} recusada: o modo once atende um único cliente`,
   waiting: (id, ahead) => `#${id} esperando: ${plural(ahead, "cliente", "clientes")} na frente`,
   serving: (id) => `#${id} agora está sendo atendida`,
@@ -215,7 +230,8 @@ interno; 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo na hora.
     open === 1
       ? "parando: sem novas conexões; esperando 1 conexão aberta terminar (outro Ctrl-C fecha essa conexão na hora)"
       : `parando: sem novas conexões; esperando ${number.format(open)} conexões abertas terminarem (outro Ctrl-C fecha todas na hora)`,
-  stalled: "sem tráfego por 2 s depois do sinal de parada",
+  stalled: (secs) =>
+    `--drain-idle: sem tráfego por ${seconds.format(secs)} s depois do sinal de parada`,
   notServed: "nunca atendida: o servidor parou antes da sua vez",
   forced: (open) => `fechando ${plural(open, "conexão", "conexões")} agora`,
   summary: (connections, echoed, secs) =>
