@@ -434,7 +434,7 @@ function stopListening(): void {
 function stopAccepting(): void {
   if (draining) return;
   draining = true;
-  // The grace period counts from here, not from each connection's last byte.
+  // --drain-idle counts from here, not from each connection's last byte.
   now = performance.now();
   for (const socket of connections) socket.data.seen = now;
   stopListening();
