@@ -20,7 +20,7 @@ import { serverOptions, serverSettings } from "./src/options.ts";
 import { type Conn, type Failure, newConn } from "./src/connection.ts";
 import { printExit, sayTo } from "./src/say.ts";
 import { roleFrom, reusePortWorks, supervise, type ReusePort } from "./src/workers.ts";
-import { forcedStatus, onStopSignal, type StopSignal } from "./src/signals.ts";
+import { DRAIN_CUT_STATUS, forcedStatus, onStopSignal, type StopSignal } from "./src/signals.ts";
 import { connectionsWithin, openFilesLimit, unsentBytes } from "./src/kernel.ts";
 import { formatAddress, preview } from "./src/text.ts";
 import {
@@ -44,6 +44,7 @@ import {
   type UnixProblem,
 } from "./src/unix-socket.ts";
 import { ProxyHeaderReader } from "./src/proxy-protocol.ts";
+import { within } from "./src/addresses.ts";
 import { type Figures, exposition, addUp } from "./src/metrics.ts";
 import { figuresOf, liveStateOf, noCounters, startEndpoint } from "./src/observe.ts";
 import { HTTP_DESCRIPTORS } from "./src/http-endpoint.ts";
@@ -259,6 +260,10 @@ const PROXY_HEADER_MS = 3000; // a balancer sends it at once; a client that does
 
 function awaitProxyHeader(socket: Socket<Conn>): void {
   const c = socket.data;
+  // --proxy-from: a header names the client we log, so only the balancers may send one.
+  const { proxyFrom } = settings;
+  if (proxyFrom !== undefined && !within(socket.remoteAddress, proxyFrom))
+    return refuseUntrusted(socket);
   c.proxy = new ProxyHeaderReader();
   c.proxyTimer = setTimeout(() => refuseProxy(socket, "timeout"), PROXY_HEADER_MS);
   say.trace(c.id, "open", peerOf(socket, say.json));
@@ -292,8 +297,10 @@ function proxyHeaderOf(socket: Socket<Conn>, chunk: Buffer): Buffer {
   else if (client === undefined)
     say.event("open", fields, () => t.proxyUnknown(c.id, balancer, header.version));
   else say.event("open", fields, () => t.viaProxy(c.id, client, balancer, header.version));
-  // A balancer's own check is not a client: it takes no one's turn.
-  if (header.command !== "LOCAL") admit(socket);
+  // A LOCAL header is the balancer's own check, but anyone can send one: the mode's rules (a
+  // turn in the queue, mode once's one client) apply to it as to every connection.
+  admit(socket);
+  if (mode === "once" && current !== socket) return EMPTY; // refused: not the one client
   const rest = Buffer.from(result.rest.buffer, result.rest.byteOffset, result.rest.length);
   if (c.waitingTurn && rest.length > 0) return ((c.early = [rest]), EMPTY);
   return rest;
@@ -317,6 +324,25 @@ function refuseProxy(socket: Socket<Conn>, problem: keyof Messages["proxyProblem
       say.event("refusedMore", { reason: "proxy_header", problem, count }, more(count), "warn"),
   );
   socket.terminate(); // nothing of it is echoed
+}
+
+function refuseUntrusted(socket: Socket<Conn>): void {
+  const c = socket.data;
+  c.refused = true;
+  stats.refused.untrusted++;
+  const fields = { id: c.id, ...peerFields(socket), reason: "untrusted" };
+  say.burst(
+    "untrusted",
+    () => say.event("refused", fields, () => t.untrustedRefused(c.id, peerOf(socket)), "warn"),
+    (count) =>
+      say.event(
+        "refusedMore",
+        { reason: "untrusted", count },
+        () => t.untrustedMore(count),
+        "warn",
+      ),
+  );
+  socket.terminate(); // nothing of it is read or echoed
 }
 
 // ---- modes: who is served now -------------------------------------------------------------------
@@ -390,7 +416,12 @@ function refuse(socket: Socket<Conn>): void {
  * limit waits that much more, so a connection is never closed before its time (and at most
  * two looks after it).
  */
-function sweep(limitMs: number, everyMs: number, reason: () => Failure, counted?: "idle"): void {
+function sweep(
+  limitMs: number,
+  everyMs: number,
+  reason: () => Failure,
+  counted: "idle" | "drain",
+): void {
   now = performance.now();
   const quiet = Math.min(250, limitMs); // only these are worth a closer look
   const idle = [...connections].filter((s) => !s.data.waitingTurn && now - s.data.seen >= quiet);
@@ -406,26 +437,22 @@ function sweep(limitMs: number, everyMs: number, reason: () => Failure, counted?
     c.failure = reason();
     c.undelivered = c.outbox.bytes + (queued ?? 0);
     if (counted === "idle") stats.idleTimeouts++;
+    else drainCut = true;
     socket.end();
   }
 }
 
 // ---- stopping, in phases (as in tokio's graceful-shutdown example) -----------------------------
-// 0. tell the balancer (with --http-port): /readyz answers 503 at once; the server accepts a
-//    little longer, until the balancer has asked and heard it and then sent no one for
-//    BALANCER_QUIET_MS (at most BALANCER_GRACE_MS in all), so that no client it sent meanwhile
-//    meets a closed port.
+// 0. --stop-delay: /readyz answers 503 at once, and the listener still accepts for that long, so
+//    that a balancer checking /readyz hears it before the port closes. Only the option decides:
+//    no request changes how a later stop behaves.
 // 1. stop accepting: the listener closes; clients still waiting their turn are let go.
-// 2. drain: open connections finish their echo; one that moves no byte for STOP_GRACE_MS is
-//    closed, and --drain-timeout bounds the whole phase.
+// 2. drain: a connection ends when it finishes, when it has been silent for --drain-idle, or at
+//    --drain-timeout (counted from the signal); if the drain cut any, the exit status says so.
 // 3. force: a second stop signal closes every connection at once (exit status 130, 143 or 129).
-const STOP_GRACE_MS = 2000;
-const SWEEP_MS = 250; // how often the stop grace is checked
-const BALANCER_GRACE_MS = 5000;
-const BALANCER_QUIET_MS = 200;
+const SWEEP_MS = 250; // how often --drain-idle is checked, at most
 let exitCode = 0;
-let balancerTold = () => {}; // set while phase 0 waits
-let readinessAsked = false; // /readyz has been asked: a balancer is watching
+let drainCut = false; // --drain-idle or --drain-timeout closed a connection: DRAIN_CUT_STATUS
 
 function stop(signal: StopSignal): void {
   if (stopping) return force(signal);
@@ -440,23 +467,11 @@ function stop(signal: StopSignal): void {
     );
     setTimeout(cut, limit * 1000).unref();
   }
-  // Phase 0 only for a balancer: one has asked /readyz, and the stop is SIGTERM (a person's
-  // Ctrl-C at the terminal, or a closed terminal, means now).
-  if (!readinessAsked || signal !== "SIGTERM" || !role.alone) return stopAccepting();
-  say.event("tellingBalancer", {}, () => t.tellingBalancer);
-  const told = Promise.withResolvers<void>();
-  balancerTold = told.resolve;
-  const giveUp = setTimeout(stopAccepting, BALANCER_GRACE_MS);
-  told.promise.then(async () => {
-    // Connections it dispatched before it heard the news may still be on their way.
-    let seen = stats.connections;
-    do {
-      seen = stats.connections;
-      await Bun.sleep(BALANCER_QUIET_MS);
-    } while (stats.connections !== seen && !draining);
-    clearTimeout(giveUp);
-    stopAccepting();
-  });
+  // Mode once with its client already here listens no more: nothing to keep accepting.
+  const delay = settings.stopDelay;
+  if (delay === 0 || (mode === "once" && current !== undefined)) return stopAccepting();
+  say.event("tellingBalancer", { seconds: delay }, () => t.tellingBalancer(delay));
+  setTimeout(stopAccepting, delay * 1000);
 }
 
 function stopListening(): void {
@@ -466,7 +481,7 @@ function stopListening(): void {
 function stopAccepting(): void {
   if (draining) return;
   draining = true;
-  // The grace period counts from here, not from each connection's last byte.
+  // --drain-idle counts from here, not from each connection's last byte.
   now = performance.now();
   for (const socket of connections) socket.data.seen = now;
   stopListening();
@@ -476,8 +491,11 @@ function stopAccepting(): void {
   if (open > 0) say.event("stopping", { open }, () => t.stopping(open));
   const notServed = { reason: "not_served", text: t.notServed };
   for (const socket of letGo) ((socket.data.failure = notServed), socket.end());
-  const stalled = () => ({ reason: "drain_idle", text: t.stalled });
-  setInterval(() => sweep(STOP_GRACE_MS, SWEEP_MS, stalled), SWEEP_MS).unref();
+  const idle = settings.drainIdle;
+  if (idle === 0) return;
+  const every = Math.max(25, Math.min(SWEEP_MS, (idle * 1000) / 4));
+  const stalled = () => ({ reason: "drain_idle", text: t.stalled(idle) });
+  setInterval(() => sweep(idle * 1000, every, stalled, "drain"), every).unref();
 }
 
 /** A line printed on a signal starts below the terminal's "^C", not after it. */
@@ -487,6 +505,8 @@ function belowCaret(): void {
 
 /** Closes every open connection now, counting the echo that will not be delivered. */
 function cutAll(event: string, line: string): void {
+  if (connections.size === 0) return;
+  if (event === "drainTimedOut") drainCut = true;
   say.event(event, { open: connections.size }, line, "warn"); // a drain cut short
   for (const socket of connections) {
     socket.data.undelivered = socket.data.outbox.bytes + (unsentBytes(socket) ?? 0);
@@ -497,8 +517,8 @@ function cutAll(event: string, line: string): void {
 function force(signal: StopSignal): void {
   exitCode = forcedStatus(signal);
   belowCaret();
-  stopAccepting(); // still telling a balancer? Not any more
-  if (connections.size > 0) cutAll("forced", t.forced(connections.size));
+  stopAccepting(); // still in --stop-delay? Not any more
+  cutAll("forced", t.forced(connections.size));
 }
 
 function finish(): void {
@@ -513,7 +533,7 @@ function finish(): void {
         "strong",
       ),
     )
-    .then(() => process.exit(exitCode));
+    .then(() => process.exit(exitCode || (drainCut ? DRAIN_CUT_STATUS : 0)));
 }
 
 // ---- start: listen here, or run --workers copies of this program and watch over them -----------
@@ -670,15 +690,21 @@ if (settings.idleTimeout > 0) {
 }
 const port = "port" in listener! ? listener.port : 0;
 say.trace(0, "listen", place(port));
+if (settings.onceByDefault) say.warn("onceByDefault", {}, t.onceByDefault);
 // The health port before the listening line: whoever waits for that line may ask it at once.
 if (role.alone) serveHttp(ready, () => exposition(figures(), startTime, false));
 role.answerFigures(figures);
 role.listening(port, () => announce(port));
 
-/** Serving, as a balancer asks: not once a stop came, nor in mode once once its client came. */
+/**
+ * Serving, as a balancer asks: not once a stop came, nor in mode once once its client came, nor
+ * while full (at --max-connections a new connection is closed at once).
+ */
 function ready(): boolean {
-  readinessAsked = true; // someone balances the load: a stop will tell them first
-  return listener !== undefined && !stopping && !(mode === "once" && current !== undefined);
+  const full = connections.size >= settings.maxConnections;
+  return (
+    listener !== undefined && !stopping && !full && !(mode === "once" && current !== undefined)
+  );
 }
 
 function figures(): Figures {
@@ -697,7 +723,6 @@ function serveHttp(ready: () => boolean, metrics: () => Promise<string> | string
     say,
     ready,
     metrics,
-    toldNotReady: () => balancerTold(),
     live,
   });
   if ("error" in started) {

@@ -15,6 +15,8 @@ interface Common {
   short?: string;
   /** Environment variable read when the flag is absent. */
   env?: string;
+  /** A second, common variable, read when neither the flag nor `env` is set (PORT). */
+  alsoEnv?: string;
   /**
    * A key of both catalogs' `optionHelp` (the programs); or the sentence itself, in English, for
    * the developer tools (bench, soak).
@@ -123,11 +125,12 @@ export function parseCommandLine<T extends Table>(
   for (const [key, option] of Object.entries(table)) {
     const flag = flagOf(key);
     const fromFlag = given.get(key);
-    const fromEnv = option.env !== undefined ? env[option.env] : undefined;
+    const name = [option.env, option.alsoEnv].find((n) => n !== undefined && env[n]);
+    const fromEnv = name !== undefined ? env[name] : undefined;
     let text: string | undefined;
     let source = flag;
     if (fromFlag !== undefined) text = fromFlag === true ? undefined : fromFlag;
-    else if (fromEnv !== undefined && fromEnv !== "") [text, source] = [fromEnv, option.env!];
+    else if (fromEnv !== undefined && fromEnv !== "") [text, source] = [fromEnv, name!];
     else if (option.arg !== undefined) text = option.default;
     if (fromFlag !== undefined || (fromEnv !== undefined && fromEnv !== "")) set.add(key);
     sources[key] = source;
@@ -199,7 +202,8 @@ export function helpText(
     let help: string = t.optionHelp[option.help as HelpKey] ?? option.help;
     if (option.arg !== undefined && option.default !== undefined)
       help += ` (${t.defaultWord} ${option.default})`;
-    if (option.env) help += ` [${option.env}]`;
+    const vars = [option.env, option.alsoEnv].filter(Boolean);
+    if (vars.length > 0) help += ` [${vars.join(", ")}]`;
     const lines = help.split("\n").flatMap((p) => wrap(p, WIDTH - COLUMN));
     if (left.length + 2 > COLUMN) (rows.push(left), lines.forEach((l) => rows.push(pad("") + l)));
     else lines.forEach((l, i) => rows.push((i === 0 ? pad(left) : pad("")) + l));

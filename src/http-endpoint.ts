@@ -4,8 +4,8 @@
  *
  *   GET /healthz   200 while the process runs
  *   GET /readyz    200 while it accepts connections; 503 once a stop signal came (so the
- *                  balancer sends new clients elsewhere while these drain) or, in mode once,
- *                  once its one client has come
+ *                  balancer sends new clients elsewhere while these drain), while full
+ *                  (--max-connections) or, in mode once, once its one client has come
  *   GET /metrics   Prometheus text, format 0.0.4
  *   GET /          the live page (src/live-page.ts), updated over a WebSocket at /live
  *
@@ -21,8 +21,6 @@ export interface Endpoint {
   live?: { page: string; view: LiveView };
   ready: () => boolean;
   metrics: () => Promise<string> | string;
-  /** /readyz has answered 503: whoever balances the load knows. */
-  toldNotReady?: () => void;
 }
 
 /** Pages that may watch /live at once: a classroom's worth. */
@@ -81,9 +79,7 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Serv
         case "/healthz":
           return text("ok\n");
         case "/readyz":
-          if (e.ready()) return text("ready\n");
-          e.toldNotReady?.();
-          return text("not ready\n", 503);
+          return e.ready() ? text("ready\n") : text("not ready\n", 503);
         case "/metrics":
           return text(await e.metrics(), 200, "text/plain; version=0.0.4; charset=utf-8");
         default:

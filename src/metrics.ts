@@ -3,7 +3,7 @@
  * lines, then one sample per line. With --workers the parent adds up every worker's figures.
  */
 
-export type RefusalReason = "max_connections" | "proxy_header" | "mode_once";
+export type RefusalReason = "max_connections" | "proxy_header" | "mode_once" | "untrusted";
 
 export interface Figures {
   connectionsTotal: number;
@@ -26,7 +26,7 @@ export function noFigures(): Figures {
     connectionsPaused: 0,
     bytesReceived: 0,
     bytesEchoed: 0,
-    refused: { max_connections: 0, proxy_header: 0, mode_once: 0 },
+    refused: { max_connections: 0, proxy_header: 0, mode_once: 0, untrusted: 0 },
     idleTimeouts: 0,
     datagrams: 0,
     datagramBytesEchoed: 0,

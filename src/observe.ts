@@ -102,8 +102,6 @@ export interface EndpointOptions {
   say: Say;
   ready: () => boolean;
   metrics: () => Promise<string> | string;
-  /** /readyz has said 503: stop phase 0 may end. */
-  toldNotReady: () => void;
   /** The live page, for a process that holds the connections themselves. */
   live?: () => LiveState;
 }
@@ -123,7 +121,6 @@ export function startEndpoint(
     http = serveEndpoint(o.host, o.port, {
       ready: o.ready,
       metrics: o.metrics,
-      toldNotReady: o.toldNotReady,
       live: view && { page, view },
     });
     const [host, port] = [o.host, http.port ?? o.port];

@@ -5,7 +5,7 @@
  * tests/options.test.ts checks the README's option tables against them.
  */
 import * as v from "./values.ts";
-import { type Table, UsageError, type Values } from "./command-line.ts";
+import { flagOf, type Table, UsageError, type Values } from "./command-line.ts";
 import type { Messages } from "./messages/index.ts";
 
 const file = (text: string) => text;
@@ -16,7 +16,15 @@ const hexdump = { env: "ECHO_HEXDUMP", help: "hexdump" } as const;
 
 export const serverOptions = {
   host: { arg: "HOST", env: "ECHO_HOST", default: "127.0.0.1", parse: v.host, help: "serverHost" },
-  port: { arg: "PORT", env: "ECHO_PORT", default: "5000", parse: v.port, help: "serverPort" },
+  // PORT: the variable Heroku, Cloud Run and others give a service to listen on.
+  port: {
+    arg: "PORT",
+    env: "ECHO_PORT",
+    alsoEnv: "PORT",
+    default: "5000",
+    parse: v.port,
+    help: "serverPort",
+  },
   mode: { arg: "MODE", env: "ECHO_MODE", default: "once", parse: v.mode, help: "mode" },
   maxConnections: {
     arg: "N",
@@ -51,6 +59,7 @@ export const serverOptions = {
   udp: { env: "ECHO_UDP", help: "serverUdp" },
   unix: { arg: "PATH", env: "ECHO_UNIX", parse: v.path, help: "serverUnix" },
   proxyProtocol: { env: "ECHO_PROXY_PROTOCOL", help: "proxyProtocol" },
+  proxyFrom: { arg: "CIDRS", env: "ECHO_PROXY_FROM", parse: v.cidrList, help: "proxyFrom" },
   httpPort: { arg: "PORT", env: "ECHO_HTTP_PORT", parse: v.port, help: "httpPort" },
   httpHost: {
     arg: "HOST",
@@ -58,6 +67,20 @@ export const serverOptions = {
     default: "127.0.0.1",
     parse: v.host,
     help: "httpHost",
+  },
+  stopDelay: {
+    arg: "SECS",
+    env: "ECHO_STOP_DELAY",
+    default: "0",
+    parse: v.secondsOrNever,
+    help: "stopDelay",
+  },
+  drainIdle: {
+    arg: "SECS",
+    env: "ECHO_DRAIN_IDLE",
+    default: "2",
+    parse: v.idleSeconds,
+    help: "drainIdle",
   },
   drainTimeout: {
     arg: "SECS",
@@ -113,14 +136,13 @@ export type ClientValues = Values<typeof clientOptions>;
 /** The server's settings, once the rows that depend on each other agree. */
 export function serverSettings(values: ServerValues, t: Messages, given: Set<string>) {
   const { tlsCert, tlsKey, ...rest } = values;
-  if (rest.workers > 1 && rest.mode !== "concurrent")
-    throw new UsageError(t.workersNeedConcurrent(rest.mode));
   if (!tlsCert !== !tlsKey) throw new UsageError(t.tlsPairNeeded);
   // --quiet is --log-level warn, kept for its shortness: both at once would contradict.
   if (rest.quiet && given.has("logLevel"))
     throw new UsageError(t.notWith("--quiet", "--log-level"));
   if (rest.quiet) rest.logLevel = "warn";
   const tlsFiles = tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey } : undefined;
+  // UDP's own conflicts first: with --udp, the real conflict of --workers is UDP, not the mode.
   if (rest.udp) {
     // Datagrams have no connection: no mode but "serve every sender", no TLS, no file.
     if (given.has("mode") && rest.mode !== "concurrent") throw new UsageError(t.udpMode(rest.mode));
@@ -128,14 +150,21 @@ export function serverSettings(values: ServerValues, t: Messages, given: Set<str
     if (rest.unix !== undefined) throw new UsageError(t.notWith("--udp", "--unix"));
     if (rest.workers > 1) throw new UsageError(t.notWith("--udp", "--workers"));
     if (rest.hexdump) throw new UsageError(t.notWith("--udp", "--hexdump"));
+    // No connection to keep accepting or to drain: a datagram is answered or not.
+    for (const key of ["stopDelay", "drainIdle"] as const)
+      if (given.has(key)) throw new UsageError(t.notWith("--udp", flagOf(key)));
     rest.mode = "concurrent";
   }
+  if (rest.workers > 1 && rest.mode !== "concurrent")
+    throw new UsageError(t.workersNeedConcurrent(rest.mode));
   if (rest.proxyProtocol && tlsFiles) {
     // Balancers send the header before the TLS handshake; Bun.listen with `tls` starts the
     // handshake on the first bytes, so the header would be taken for a broken ClientHello.
     throw new UsageError(t.notWith("--proxy-protocol", "--tls-cert"));
   }
   if (rest.proxyProtocol && rest.udp) throw new UsageError(t.notWith("--proxy-protocol", "--udp"));
+  if (rest.proxyFrom !== undefined && !rest.proxyProtocol)
+    throw new UsageError(t.onlyWith("--proxy-from", "--proxy-protocol"));
   if (given.has("httpHost") && rest.httpPort === undefined)
     throw new UsageError(t.onlyWith("--http-host", "--http-port"));
   if (rest.unix !== undefined) {
@@ -143,8 +172,15 @@ export function serverSettings(values: ServerValues, t: Messages, given: Set<str
     for (const key of ["host", "port"] as const)
       if (given.has(key)) throw new UsageError(t.notWith("--unix", `--${key}`));
     if (rest.workers > 1) throw new UsageError(t.notWith("--unix", "--workers"));
+    if (rest.proxyFrom !== undefined) throw new UsageError(t.notWith("--unix", "--proxy-from"));
   }
-  return { ...rest, tlsFiles };
+  // Mode once, the lab's default, ends after one client: a service that forgot --mode would
+  // serve one and exit 0, which Restart=on-failure does not restart. Said once, at start.
+  const onceByDefault =
+    rest.mode === "once" &&
+    !given.has("mode") &&
+    (rest.proxyProtocol || rest.httpPort !== undefined || rest.logFormat === "json");
+  return { ...rest, tlsFiles, onceByDefault };
 }
 export type ServerSettings = ReturnType<typeof serverSettings>;
 

@@ -8,6 +8,7 @@
  *
  * Pure: bytes in, a result out. The header may arrive in pieces of any size, one byte each even.
  */
+import { formatIPv6, ipv4Bytes, ipv6Bytes } from "./addresses.ts";
 
 export interface Endpoint {
   address: string;
@@ -88,9 +89,12 @@ function parseV1(bytes: Uint8Array): ParseResult {
   const f = line.split(" ");
   if (f[1] === "UNKNOWN") return done({ version: 1, command: "PROXY", family: "UNKNOWN" }, rest);
   if (f.length !== 6 || (f[1] !== "TCP4" && f[1] !== "TCP6")) return invalid("v1Malformed");
-  const [src, dst, sport, dport] = [f[2]!, f[3]!, port(f[4]!), port(f[5]!)];
-  const ok = f[1] === "TCP4" ? isIPv4(src) && isIPv4(dst) : isIPv6(src) && isIPv6(dst);
-  if (!ok || sport === undefined || dport === undefined) return invalid("v1Malformed");
+  // Strictly, as HAProxy reads them (inet_pton, ports without leading zeros), and logged in one
+  // canonical form: what is not an address never reaches a log line.
+  const read = f[1] === "TCP4" ? ipv4Text : ipv6Text;
+  const [src, dst, sport, dport] = [read(f[2]!), read(f[3]!), port(f[4]!), port(f[5]!)];
+  if (src === undefined || dst === undefined || sport === undefined || dport === undefined)
+    return invalid("v1Malformed");
   return done(
     {
       version: 1,
@@ -129,8 +133,8 @@ function parseV2(bytes: Uint8Array): ParseResult {
   } else if (command === 1 && family === 0x21) {
     if (length < 36) return invalid("v2Malformed");
     header.family = "TCP6";
-    header.source = { address: ipv6(body.subarray(0, 16)), port: u16(body, 32) };
-    header.destination = { address: ipv6(body.subarray(16, 32)), port: u16(body, 34) };
+    header.source = { address: formatIPv6(body.subarray(0, 16)), port: u16(body, 32) };
+    header.destination = { address: formatIPv6(body.subarray(16, 32)), port: u16(body, 34) };
   }
   return done(header, rest);
 }
@@ -144,39 +148,18 @@ const done = (header: ProxyHeader, rest: Uint8Array): ParseResult => ({
 const u16 = (b: Uint8Array, at: number) => (b[at]! << 8) | b[at + 1]!;
 const ipv4 = (b: Uint8Array) => Array.from(b).join(".");
 
-function ipv6(b: Uint8Array): string {
-  const groups = Array.from({ length: 8 }, (_, i) => u16(b, i * 2).toString(16));
-  // The longest run of zero groups becomes "::", as people write IPv6 addresses.
-  let best = { at: -1, len: 0 };
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== "0") {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === "0") j++;
-    if (j - i > best.len && j - i > 1) best = { at: i, len: j - i };
-    i = j;
-  }
-  if (best.at < 0) return groups.join(":");
-  return `${groups.slice(0, best.at).join(":")}::${groups.slice(best.at + best.len).join(":")}`;
-}
-
+/** 0-65535, written as HAProxy writes it: no sign, no leading zero. */
 function port(text: string): number | undefined {
-  const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  return n >= 0 && n <= 65535 ? n : undefined;
+  const n = /^(0|[1-9]\d{0,4})$/.test(text) ? Number(text) : NaN;
+  return n <= 65535 ? n : undefined;
 }
 
-/** Hex groups and colons (dots for an IPv4 tail): nothing a log line could be spoofed with. */
-function isIPv6(text: string): boolean {
-  return (
-    /^[0-9a-f:.]{2,45}$/i.test(text) && text.includes(":") && (text.match(/::/g)?.length ?? 0) <= 1
-  );
-}
+const ipv4Text = (text: string) => (ipv4Bytes(text) ? text : undefined);
 
-function isIPv4(text: string): boolean {
-  const parts = text.split(".");
-  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+/** Valid IPv6 text (upper case, leading zeros in a group...), in its RFC 5952 form. */
+function ipv6Text(text: string): string | undefined {
+  const bytes = ipv6Bytes(text);
+  return bytes && formatIPv6(bytes);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

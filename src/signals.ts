@@ -27,3 +27,10 @@ export function onStopSignal(stop: (signal: StopSignal) => void): void {
 /** The conventional exit status of a process ended by this signal (128 + its number). */
 export const forcedStatus = (signal: StopSignal) =>
   signal === "SIGINT" ? 130 : signal === "SIGHUP" ? 129 : 143;
+
+/**
+ * The status of a stop whose drain cut a connection (silent for --drain-idle, or still open at
+ * --drain-timeout): the stop worked, but someone's echo may have been cut short. EX_TEMPFAIL
+ * of sysexits.h, next to 70 (EX_SOFTWARE): those clients may try again elsewhere.
+ */
+export const DRAIN_CUT_STATUS = 75;

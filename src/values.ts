@@ -3,6 +3,7 @@
  * a code; the words are chosen later, in the user's language, by src/command-line.ts. So these
  * serve the programs, the bench and the soak alike, and the tests can call them directly.
  */
+import { type Cidr, parseCidr } from "./addresses.ts";
 
 /** The codes a value can be refused with; each has a sentence in both catalogs (`badValue`). */
 export type Problem =
@@ -23,7 +24,8 @@ export type Problem =
   | "path"
   | "retries"
   | "logFormat"
-  | "logLevel";
+  | "logLevel"
+  | "cidr";
 
 export class BadValue extends Error {
   constructor(
@@ -163,6 +165,13 @@ export function host(text: string): string {
 function isIPv4(text: string): boolean {
   const parts = text.split(".");
   return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
+
+/** --proxy-from: networks, comma-separated (`10.0.0.0/8,::1`); an address alone is one host. */
+export function cidrList(text: string): Cidr[] {
+  const list = text.split(",").map((item) => parseCidr(item));
+  if (list.length > 0 && list.every((c) => c !== undefined)) return list as Cidr[];
+  throw new BadValue("cidr");
 }
 
 /** An environment variable that switches something on: 1/true/yes or 0/false/no. */

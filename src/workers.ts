@@ -9,7 +9,7 @@
  */
 import type { Subprocess } from "bun";
 import type { Figures } from "./metrics.ts";
-import { onStopSignal, type StopSignal } from "./signals.ts";
+import { DRAIN_CUT_STATUS, onStopSignal, type StopSignal } from "./signals.ts";
 import { compiled } from "./self.ts";
 
 /** Set by the parent in each worker's environment: "K/N", and the port they all share. */
@@ -238,8 +238,10 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
           // Ended by the stop signal itself: a worker still starting (one restarted a moment
           // ago) had no handler yet, and nothing open to lose.
           if (child.signalCode !== null) return finishIfDone();
+          // A forced stop says so first, then a failure, then a drain that cut a connection.
           if (code === 129 || code === 130 || code === 143) exitCode = code;
-          else if (code !== 0 && exitCode === 0) exitCode = 1;
+          else if (code === DRAIN_CUT_STATUS) exitCode ||= code;
+          else if (code !== 0 && (exitCode === 0 || exitCode === DRAIN_CUT_STATUS)) exitCode = 1;
           return finishIfDone();
         }
         if (!ready) {

@@ -105,7 +105,7 @@ export class Lines {
  */
 export const cleanEnv: Record<string, string | undefined> = Object.fromEntries(
   Object.entries({ ...process.env, NO_COLOR: "1", LANG: "C" }).filter(
-    ([name]) => !name.startsWith("ECHO_") && name !== "LC_ALL" && name !== "LC_MESSAGES",
+    ([name]) => !name.startsWith("ECHO_") && !["LC_ALL", "LC_MESSAGES", "PORT"].includes(name),
   ),
 );
 

@@ -272,12 +272,23 @@ describe("the stop's grace period", () => {
   );
 
   concurrently(
-    "with --http-port, Ctrl-C at the terminal stops at once; SIGTERM waits for a balancer only if one asks",
+    "no request changes a stop: after a curl of /readyz, SIGTERM without --stop-delay closes the port at once",
     async () => {
       const server = await startServer(["--mode", "concurrent", "--http-port", "0"]);
       const http = Number(/:(\d+)\//.exec(await server.out.waitFor(/^health and metrics on/))![1]);
-      await fetch(`http://127.0.0.1:${http}/readyz`); // a balancer is watching
-      server.proc.kill("SIGINT");
+      const curl = runCommand(["curl", "-s", `http://127.0.0.1:${http}/readyz`]);
+      expect(await curl.exited).toBe(0);
+      const open = await connectedPeer(server); // keeps the server up to try the port
+      server.proc.kill("SIGTERM");
+      await server.out.waitFor("stopping: no new connections");
+      const late = new Peer(server.port);
+      expect(
+        await late.connected.then(
+          () => "connected",
+          (e) => e.code,
+        ),
+      ).toBe("ECONNREFUSED");
+      open.finish();
       expect(await server.exited).toBe(0);
       expect(server.out.text).not.toContain("/readyz now answers 503");
     },

@@ -5,7 +5,14 @@
  * reads the rows: flag over environment over default, and every way a command line goes wrong.
  */
 import { describe, expect, test } from "bun:test";
-import { flagOf, parseCommandLine, startup, type Table, UsageError } from "../src/command-line.ts";
+import {
+  flagOf,
+  type Option,
+  parseCommandLine,
+  startup,
+  type Table,
+  UsageError,
+} from "../src/command-line.ts";
 import { clientOptions, probeOptions, serverOptions, serverSettings } from "../src/options.ts";
 import { catalogs, type Lang } from "../src/messages/index.ts";
 import { ROOT, run } from "./helpers.ts";
@@ -35,6 +42,10 @@ function helpEntries(help: string): Map<string, string> {
   return entries;
 }
 
+/** The variables a row reads, as --help and the README list them: `ECHO_PORT, PORT`. */
+const envOf = (option: Option) =>
+  [option.env, option.alsoEnv].filter(Boolean).join(", ") || undefined;
+
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 describe("--help is written from the rows, in both languages", () => {
@@ -57,7 +68,7 @@ describe("--help is written from the rows, in both languages", () => {
           flag,
           short: /^-(\w),/.exec(entry)?.[1],
           default: new RegExp(`\\(${escape(t.defaultWord)} (\\S+)\\)`).exec(entry)?.[1],
-          env: /\[([A-Z_]+)\]$/.exec(entry)?.[1],
+          env: /\[([A-Z_, ]+)\]$/.exec(entry)?.[1],
         };
       });
       expect(shown).toEqual(
@@ -65,7 +76,7 @@ describe("--help is written from the rows, in both languages", () => {
           flag: flagOf(key),
           short: option.short,
           default: option.arg !== undefined ? option.default : undefined,
-          env: option.env,
+          env: envOf(option),
         })),
       );
     },
@@ -136,7 +147,7 @@ describe("the README's option tables agree with the rows", () => {
               : option.default !== undefined
                 ? `\`${option.default}\``
                 : "no single value",
-          environment: option.env ?? "",
+          environment: envOf(option) ?? "",
         };
       });
       const shown = rows.map(([key]) => {
@@ -211,6 +222,15 @@ describe("parseCommandLine", () => {
     expect(values(serverOptions, [], { ECHO_PORT: "" }).values.port).toBe(5000);
     // A bad variable does not matter when the flag is given.
     expect(values(serverOptions, ["--port", "7000"], { ECHO_PORT: "x" }).values.port).toBe(7000);
+  });
+
+  test("the server reads PORT (Heroku, Cloud Run) when ECHO_PORT is not set; the client does not", () => {
+    const port = values(serverOptions, [], { PORT: "8080" });
+    expect([port.values.port, port.sources.port]).toEqual([8080, "PORT"]);
+    const both = values(serverOptions, [], { PORT: "8080", ECHO_PORT: "6000" });
+    expect([both.values.port, both.sources.port]).toEqual([6000, "ECHO_PORT"]);
+    expect(values(serverOptions, ["--port", "7000"], { PORT: "8080" }).values.port).toBe(7000);
+    expect(values(clientOptions, [], { PORT: "8080" }).values.port).toBe(5000);
   });
 
   test("every default parses, and gives the documented value", () => {

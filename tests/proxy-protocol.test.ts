@@ -1,6 +1,8 @@
 /** The PROXY protocol reader (src/proxy-protocol.ts): pure, so every case is a few bytes. */
 import { describe, expect, test } from "bun:test";
 import { MAX_V2_LENGTH, parse, ProxyHeaderReader } from "../src/proxy-protocol.ts";
+import { parseCidr, within } from "../src/addresses.ts";
+import { cidrList } from "../src/values.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const SIG = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
@@ -56,8 +58,83 @@ describe("PROXY protocol v1", () => {
     ["PROXY TCP6 \x1b[2J\x1b[31mHACKED: ::1 1 2\r\n", "v1Malformed"], // not an address: no log forging
     ["PROXY TCP6 ::1\u202e ::1 1 2\r\n", "v1Malformed"],
     ["PROXY " + "x".repeat(120), "v1TooLong"], // 107 bytes and no CRLF
+    // Not addresses, though made of address characters: HAProxy (inet_pton) refuses them all.
+    ["PROXY TCP6 ...: ::1 1 2\r\n", "v1Malformed"],
+    ["PROXY TCP6 ::: ::1 1 2\r\n", "v1Malformed"],
+    [`PROXY TCP6 ${"f:".repeat(22)}f ::1 1 2\r\n`, "v1Malformed"], // 23 groups
+    ["PROXY TCP6 1:2:3:4:5:6:7:8:9 ::1 1 2\r\n", "v1Malformed"],
+    ["PROXY TCP6 1::2::3 ::1 1 2\r\n", "v1Malformed"],
+    ["PROXY TCP6 12345:: ::1 1 2\r\n", "v1Malformed"],
+    ["PROXY TCP6 1.2.3.4:: ::1 1 2\r\n", "v1Malformed"], // an IPv4 tail only at the end
+    ["PROXY TCP6 1:2:3:4:5:6:7 ::1 1 2\r\n", "v1Malformed"], // 7 groups and no ::
+    ["PROXY TCP4 001.002.003.004 1.2.3.4 1 2\r\n", "v1Malformed"],
+    ["PROXY TCP4 1.2.3 1.2.3.4 1 2\r\n", "v1Malformed"],
+    ["PROXY TCP4 ::1 1.2.3.4 1 2\r\n", "v1Malformed"],
+    ["PROXY TCP6 1.2.3.4 ::1 1 2\r\n", "v1Malformed"],
+    ["PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n", "v1Malformed"], // a port with a leading zero
+    ["PROXY TCP4 1.2.3.4 5.6.7.8 1 +2\r\n", "v1Malformed"],
+    ["PROXY TCP4 1.2.3.4 5.6.7.8 1 65536\r\n", "v1Malformed"],
   ])("refused: %p", (input, problem) => {
     expect(parse(text(input))).toEqual({ state: "invalid", problem } as never);
+  });
+
+  test.each([
+    ["0.0.0.0", "255.255.255.255", "0.0.0.0"],
+    ["::", "::", "::"],
+    ["2001:DB8:0:0:0:0:0:1", "::1", "2001:db8::1"], // valid text, logged in one canonical form
+    ["0001:0db8::0001", "::1", "1:db8::1"],
+    ["::FFFF:192.0.2.1", "::1", "::ffff:192.0.2.1"],
+    ["1:2:3:4:5:6:7::", "::1", "1:2:3:4:5:6:7:0"],
+  ])("accepted: %s and %s (the first logged as %p)", (src, dst, logged) => {
+    const family = src.includes(":") ? "TCP6" : "TCP4";
+    const r = parse(text(`PROXY ${family} ${src} ${dst} 0 65535\r\n`));
+    expect(r).toMatchObject({ state: "done", header: { source: { address: logged, port: 0 } } });
+  });
+});
+
+describe("--proxy-from networks (src/addresses.ts)", () => {
+  const list = (text: string) => text.split(",").map((c) => parseCidr(c)!);
+  test.each([
+    ["10.0.0.0/8", "10.200.3.4", true],
+    ["10.0.0.0/8", "11.0.0.1", false],
+    ["10.0.0.0/8", "::ffff:10.1.2.3", true], // a dual-stack listener's IPv4 peer
+    ["127.0.0.1", "127.0.0.1", true],
+    ["127.0.0.1", "127.0.0.2", false],
+    ["192.168.1.0/25", "192.168.1.127", true],
+    ["192.168.1.0/25", "192.168.1.128", false],
+    ["2001:db8::/32", "2001:db8:ffff::1", true],
+    ["2001:db8::/32", "2001:db9::1", false],
+    ["::1", "::1", true],
+    ["::1", "127.0.0.1", false],
+    ["0.0.0.0/0", "203.0.113.7", true],
+    ["0.0.0.0/0", "2001:db8::1", false], // every IPv4 address, no IPv6 one
+    ["::/0", "2001:db8::1", true],
+    ["10.1.2.3/8", "10.9.9.9", true], // host bits beyond the prefix ignored, as nginx does
+  ])("%s contains %s: %p", (cidr, address, inside) => {
+    expect(within(address, list(cidr))).toBe(inside);
+  });
+
+  test("no address (a peer gone before open), or not an address, is never trusted", () => {
+    expect(within(undefined, list("0.0.0.0/0"))).toBe(false);
+    expect(within("localhost", list("0.0.0.0/0"))).toBe(false);
+  });
+
+  test.each([
+    "10.0.0.0/33",
+    "::/129",
+    "10.0.0.0/08",
+    "10.0.0/8",
+    "",
+    "1.2.3.4/8/8",
+    "fe80::1%eth0",
+  ])("not a network: %p", (text) => {
+    expect(parseCidr(text)).toBeUndefined();
+    expect(() => cidrList(text)).toThrow();
+  });
+
+  test("a list: comma-separated, spaces around each allowed", () => {
+    expect(cidrList("10.0.0.0/8, ::1").length).toBe(2);
+    expect(() => cidrList("10.0.0.0/8,")).toThrow();
   });
 });
 

@@ -177,15 +177,15 @@ describe("stopping on a signal", () => {
   );
 
   concurrently(
-    "a connection that moves no byte after the signal is closed, and the server exits 0",
+    "a connection silent for --drain-idle after the signal is closed, and the exit status says so (75)",
     async () => {
       const server = await startServer(["--mode", "concurrent"]);
       const idle = await connectedPeer(server);
       server.proc.kill("SIGINT");
-      await idle.ended; // closed by the server after the grace period
-      expect(await server.exited).toBe(0);
+      await idle.ended; // closed by the server after --drain-idle (2 s by default)
+      expect(await server.exited).toBe(75);
       expect(server.out.text).toMatch(
-        /#1 closed: 0 bytes echoed in [\d.]+ s \(no traffic for 2 s after the stop\)/,
+        /#1 closed: 0 bytes echoed in [\d.]+ s \(--drain-idle: no traffic for 2\.0 s after the stop\)/,
       );
     },
   );

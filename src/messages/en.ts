@@ -54,6 +54,8 @@ export const en = {
     logFormat: (source: string, value: string) => `${source} must be text or json, not "${value}"`,
     logLevel: (source: string, value: string) =>
       `${source} must be data, connections, warn or error, not "${value}"`,
+    cidr: (source: string, value: string) =>
+      `${source} must be addresses or networks such as 10.0.0.0/8,::1, separated by commas, not "${value}"`,
   },
   tlsPairNeeded: "--tls-cert and --tls-key go together: give both or neither",
   notWith: (option: string, other: string) => `${option} does not go with ${other}`,
@@ -84,6 +86,12 @@ export const en = {
     httpPort:
       "serve the live page (GET /), /healthz, /readyz and /metrics (Prometheus) on this port; 0 picks a free one",
     httpHost: "address for --http-port",
+    proxyFrom:
+      "with --proxy-protocol, take headers only from these sources (10.0.0.0/8,::1): connections from others are closed, nothing echoed",
+    stopDelay:
+      "after a stop signal, /readyz answers 503 and new connections are still accepted this long, so that a balancer hears it before the port closes",
+    drainIdle:
+      "after a stop, a connection ends when it finishes, when silent this long (0 = never), or at --drain-timeout; the exit status is 75 if the drain cut any",
     drainTimeout:
       "after a stop signal, close connections still open after this long; 0 = wait for them",
     logFormat:
@@ -177,6 +185,10 @@ export const en = {
     `#${id} from ${peer} closed: no valid PROXY header (${problem}); nothing echoed`,
   proxyRefusedMore: (n: number, problem: string) =>
     `closed ${plural(n, "more connection", "more connections")} in the last second: no valid PROXY header (${problem})`,
+  untrustedRefused: (id: number, peer: string) =>
+    `#${id} from ${peer} closed: not a source --proxy-from trusts; nothing echoed`,
+  untrustedMore: (n: number) =>
+    `closed ${plural(n, "more connection", "more connections")} in the last second from sources --proxy-from does not trust`,
   proxyProblem: {
     signature: "its first bytes are not a PROXY header",
     v1TooLong: "a v1 header longer than 107 bytes",
@@ -189,8 +201,8 @@ export const en = {
     timeout: "no header within 3 s",
     incomplete: "the connection ended before the header was complete",
   },
-  tellingBalancer:
-    "stopping: /readyz now answers 503; accepting a moment longer, until the balancer has heard it",
+  tellingBalancer: (secs: number) =>
+    `stopping: /readyz now answers 503; accepting new connections ${seconds.format(secs)} s longer (--stop-delay)`,
   drainTimedOut: (n: number, secs: number) =>
     `closing ${plural(n, "connection", "connections")} still open ${seconds.format(secs)} s after the stop (--drain-timeout)`,
   httpListening: (address: string, live: boolean) =>
@@ -202,6 +214,7 @@ export const en = {
   serverOutro: `A first Ctrl-C, SIGTERM or SIGHUP stops accepting new connections and lets the
 open ones finish their echo; a second one closes them at once.
 Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
+75 stopped but the drain cut a connection (--drain-idle, --drain-timeout),
 130, 143 or 129 closed at once by a second Ctrl-C, SIGTERM or SIGHUP.`,
   listening: (address: string, details: string) => `listening on ${address} (${details})`,
   modeLabel: (mode: string) => `mode ${mode}`,
@@ -221,13 +234,16 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
     `warning: this process may open only ${number.format(limit)} files (ulimit -n): serving at most ${number.format(max)} connections at once (--max-connections); raise the limit to serve more`,
   connectionError: (id: number, reason: string) => `#${id} error: ${reason}`,
   onceStopsListening: "mode once: no longer accepting connections",
+  onceByDefault:
+    "warning: mode once (the default) ends the server after its first client; a service wants --mode concurrent",
   onceRefused: (id: number) => `#${id} refused: mode once serves a single client`,
   waiting: (id: number, ahead: number) =>
     `#${id} waiting: ${plural(ahead, "client", "clients")} ahead`,
   serving: (id: number) => `#${id} now being served`,
   stopping: (open: number) =>
     `stopping: no new connections; waiting for ${plural(open, "open connection", "open connections")} to finish (press Ctrl-C again to close them now)`,
-  stalled: "no traffic for 2 s after the stop",
+  stalled: (secs: number) =>
+    `--drain-idle: no traffic for ${seconds.format(secs)} s after the stop`,
   notServed: "never served: the server stopped before its turn",
   forced: (open: number) => `closing ${plural(open, "connection", "connections")} now`,
   summary: (connections: number, echoed: number, secs: number) =>

@@ -48,6 +48,8 @@ export const pt: Messages = {
     logFormat: (source, value) => `${source} deve ser text ou json, não "${value}"`,
     logLevel: (source, value) =>
       `${source} deve ser data, connections, warn ou error, não "${value}"`,
+    cidr: (source, value) =>
+      `${source} deve ser endereços ou redes como 10.0.0.0/8,::1, separados por vírgulas, não "${value}"`,
   },
   tlsPairNeeded: "--tls-cert e --tls-key andam juntas: use as duas ou nenhuma",
   notWith: (option, other) => `${option} não pode ser usada com ${other}`,
@@ -61,6 +63,7 @@ export const pt: Messages = {
     PORT: "PORTA",
     MODE: "MODO",
     SECS: "SEG",
+    CIDRS: "REDES",
     FILE: "ARQUIVO",
     LANG: "IDIOMA",
     LEVEL: "NÍVEL",
@@ -86,6 +89,12 @@ export const pt: Messages = {
     httpPort:
       "serve a página ao vivo (GET /), /healthz, /readyz e /metrics (Prometheus) nesta porta; 0 escolhe uma livre",
     httpHost: "endereço para --http-port",
+    proxyFrom:
+      "com --proxy-protocol, aceita cabeçalhos só destas origens (10.0.0.0/8,::1): conexões de outras são fechadas, sem eco",
+    stopDelay:
+      "depois de um sinal de parada, o /readyz responde 503 e conexões novas ainda são aceitas por esse tempo, para o balanceador saber antes de a porta fechar",
+    drainIdle:
+      "depois da parada, uma conexão termina quando acaba, quando fica calada esse tempo (0 = nunca) ou no --drain-timeout; o código de saída é 75 se a drenagem cortou alguma",
     drainTimeout:
       "depois de um sinal de parada, fecha as conexões ainda abertas após esse tempo; 0 = espera por elas",
     logFormat:
@@ -172,6 +181,10 @@ export const pt: Messages = {
     `#${id} de ${peer} fechada: sem cabeçalho PROXY válido (${problem}); nada foi ecoado`,
   proxyRefusedMore: (n, problem) =>
     `mais ${plural(n, "conexão fechada", "conexões fechadas")} no último segundo: sem cabeçalho PROXY válido (${problem})`,
+  untrustedRefused: (id, peer) =>
+    `#${id} de ${peer} fechada: não é uma origem em que o --proxy-from confia; nada foi ecoado`,
+  untrustedMore: (n) =>
+    `mais ${plural(n, "conexão fechada", "conexões fechadas")} no último segundo vindas de origens em que o --proxy-from não confia`,
   proxyProblem: {
     signature: "os primeiros bytes não são um cabeçalho PROXY",
     v1TooLong: "um cabeçalho v1 com mais de 107 bytes",
@@ -184,8 +197,8 @@ export const pt: Messages = {
     timeout: "nenhum cabeçalho em 3 s",
     incomplete: "a conexão terminou antes de o cabeçalho estar completo",
   },
-  tellingBalancer:
-    "parando: o /readyz agora responde 503; aceitando conexões mais um instante, até o balanceador saber",
+  tellingBalancer: (secs) =>
+    `parando: o /readyz agora responde 503; aceitando conexões novas por mais ${seconds.format(secs)} s (--stop-delay)`,
   drainTimedOut: (n, secs) =>
     `fechando ${plural(n, "conexão ainda aberta", "conexões ainda abertas")} ${seconds.format(secs)} s depois da parada (--drain-timeout)`,
   httpListening: (address, live) =>
@@ -198,7 +211,9 @@ export const pt: Messages = {
   serverOutro: `O primeiro Ctrl-C, SIGTERM ou SIGHUP faz o servidor parar de aceitar conexões
 e deixa as abertas terminarem o eco; o segundo fecha todas na hora.
 Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso, 70 erro
-interno; 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo na hora.`,
+interno; 75 parou, mas a drenagem cortou alguma conexão (--drain-idle,
+--drain-timeout); 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo
+na hora.`,
   listening: (address, details) => `escutando em ${address} (${details})`,
   modeLabel: (mode) => `modo ${mode}`,
 
@@ -216,6 +231,8 @@ interno; 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo na hora.
     `aviso: este processo pode abrir só ${number.format(limit)} arquivos (ulimit -n): atende no máximo ${number.format(max)} conexões ao mesmo tempo (--max-connections); aumente o limite para atender mais`,
   connectionError: (id, reason) => `#${id} erro: ${reason}`,
   onceStopsListening: "modo once: não aceita mais conexões",
+  onceByDefault:
+    "aviso: o modo once (o padrão) encerra o servidor depois do primeiro cliente; para um serviço, use --mode concurrent",
   onceRefused: (id) => `#${id} recusada: o modo once atende um único cliente`,
   waiting: (id, ahead) => `#${id} esperando: ${plural(ahead, "cliente", "clientes")} na frente`,
   serving: (id) => `#${id} agora está sendo atendida`,
@@ -223,7 +240,8 @@ interno; 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo na hora.
     open === 1
       ? "parando: sem novas conexões; esperando 1 conexão aberta terminar (outro Ctrl-C fecha essa conexão na hora)"
       : `parando: sem novas conexões; esperando ${number.format(open)} conexões abertas terminarem (outro Ctrl-C fecha todas na hora)`,
-  stalled: "sem tráfego por 2 s depois do sinal de parada",
+  stalled: (secs) =>
+    `--drain-idle: sem tráfego por ${seconds.format(secs)} s depois do sinal de parada`,
   notServed: "nunca atendida: o servidor parou antes da sua vez",
   forced: (open) => `fechando ${plural(open, "conexão", "conexões")} agora`,
   summary: (connections, echoed, secs) =>
