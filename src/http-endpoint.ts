@@ -31,6 +31,8 @@ export interface Endpoint {
   metrics: () => Promise<string> | string;
   /** /readyz has answered 503: whoever balances the load knows. */
   toldNotReady?: () => void;
+  /** A connection was turned away: HTTP_CONNECTIONS were open. */
+  full?: () => void;
 }
 
 /** Pages that may watch /live at once: a classroom's worth. */
@@ -265,7 +267,8 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Endp
         if (open >= HTTP_CONNECTIONS) {
           s.data = { head: "", done: true, refused: true };
           s.write(BUSY);
-          return void s.end();
+          s.end();
+          return e.full?.();
         }
         open++;
         s.data = { head: "" };

@@ -16,7 +16,7 @@ import {
 } from "./metrics.ts";
 import { LiveView, SHOWN, type LiveRow, type LiveState } from "./live.ts";
 import { livePage } from "./live-page.ts";
-import { serveEndpoint } from "./http-endpoint.ts";
+import { HTTP_CONNECTIONS, serveEndpoint } from "./http-endpoint.ts";
 import { catalogs, type Messages } from "./messages/index.ts";
 import type { Say } from "./say.ts";
 import { formatAddress } from "./text.ts";
@@ -164,10 +164,19 @@ export function startEndpoint(o: EndpointOptions): { view?: LiveView } | { error
     let http: ReturnType<typeof serveEndpoint> | undefined;
     const view = o.live && new LiveView(o.live, (json) => http?.publish(json));
     const page = livePage(t, t === catalogs.pt ? "pt" : "en");
+    // A full side port is said at once, then at most every 10 s, however many knock.
+    let [turnedAway, warnedAt] = [0, -Infinity];
+    const full = () => {
+      turnedAway++;
+      if (performance.now() - warnedAt < 10_000) return;
+      say.warn(t.httpFull(HTTP_CONNECTIONS, turnedAway));
+      [turnedAway, warnedAt] = [0, performance.now()];
+    };
     http = serveEndpoint(o.host, o.port, {
       ready: o.ready,
       metrics: o.metrics,
       toldNotReady: o.toldNotReady,
+      full,
       live: view && { page, view },
     });
     const address = formatAddress(o.host, http.port ?? o.port);

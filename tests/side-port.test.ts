@@ -76,6 +76,9 @@ describe("every connection on the side port is capped", () => {
           150 - HTTP_CONNECTIONS,
       );
       expect(silent.filter((c) => c.text() === "").length).toBe(HTTP_CONNECTIONS);
+      await server.err.waitFor(
+        /^warning: the health and metrics port has 95 connections open, its limit/,
+      );
       // Every echo client up to the announced limit is served, without a spin on accept().
       const peers = Array.from({ length: allowed }, () => new Peer(port));
       const served = await Promise.all(peers.map((p) => roundTrip(p, "ok\n").catch(() => "")));

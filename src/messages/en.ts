@@ -193,6 +193,8 @@ export const en = {
   unresolved: (host: string) => `cannot resolve host "${host}"`,
   httpFailed: (address: string, reason: string) =>
     `error: cannot serve health and metrics on ${address}: ${reason}`,
+  httpFull: (max: number, n: number) =>
+    `warning: the health and metrics port has ${plural(max, "connection", "connections")} open, its limit: answered 503 to ${plural(n, "new one", "new ones")} (health checks may fail while this lasts; the echo is not affected)`,
   httpPortInUse: (address: string) =>
     `error: cannot serve health and metrics on ${address}: the port is already in use; is another server running? Choose another with --http-port (or --http-port 0 for any free one)`,
   serverIntro: "Echo server, the passive side: sends back every byte it receives, unchanged.",
