@@ -31,7 +31,7 @@ export interface Counters {
   idleTimeouts: number;
   // The two histograms of connections served (not refused), observed when each closes.
   durationBuckets: number[];
-  durationSum: number;
+  durationMicros: number; // whole microseconds: every counter stays an integer
   bytesBuckets: number[];
   bytesSum: number;
 }
@@ -46,7 +46,7 @@ export function noCounters(): Counters {
     refused: f.refused,
     idleTimeouts: 0,
     durationBuckets: f.durationBuckets,
-    durationSum: 0,
+    durationMicros: 0,
     bytesBuckets: f.bytesBuckets,
     bytesSum: 0,
   };
@@ -55,7 +55,7 @@ export function noCounters(): Counters {
 /** A served connection has closed: into both histograms. */
 export function observeClose(counted: Counters, seconds: number, received: number): void {
   observe(counted.durationBuckets, DURATION_BUCKETS, seconds);
-  counted.durationSum += seconds;
+  counted.durationMicros += Math.round(seconds * 1e6);
   observe(counted.bytesBuckets, BYTES_BUCKETS, received);
   counted.bytesSum += received;
 }
@@ -95,7 +95,7 @@ export function figuresOf(
   f.refused = { ...counted.refused };
   f.idleTimeouts = counted.idleTimeouts;
   f.durationBuckets = [...counted.durationBuckets];
-  f.durationSum = counted.durationSum;
+  f.durationSum = counted.durationMicros / 1e6;
   f.bytesBuckets = [...counted.bytesBuckets];
   f.bytesSum = counted.bytesSum;
   processFigures(f);
