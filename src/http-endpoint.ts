@@ -113,6 +113,7 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Endp
   /** Writes what it can; the rest waits for drain. */
   const put = (s: Socket<Side>, bytes: Uint8Array): void => {
     const d = s.data;
+    if (d.closed) return;
     if (d.pending) {
       const joined = new Uint8Array(d.pending.length + bytes.length);
       joined.set(d.pending);
@@ -245,6 +246,8 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Endp
       const payload = buf.slice(6, 6 + length).map((b, i) => b ^ mask[i % 4]!);
       buf = buf.subarray(6 + length);
       if (opcode === 0x8) return goodbye(s, 1000);
+      // A pong waits for no one: a page that pings without reading is dropped, not queued for.
+      if (opcode === 0x9 && s.data.pending) return goodbye(s, 1008);
       if (opcode === 0x9) put(s, frame(0xa, payload));
       else if (opcode !== 0xa) return goodbye(s, 1008);
     }
@@ -278,13 +281,16 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Endp
         const d = s.data;
         if (d.page) return fromPage(s, chunk);
         if (d.done) return;
-        d.head += latin1.decode(chunk);
+        // Never more kept than a whole head may take, however large the pieces that come.
+        d.head += latin1.decode(chunk.subarray(0, HEAD_LIMIT + 4 - d.head.length));
         const end = /\r?\n\r?\n/.exec(d.head);
         if ((end?.index ?? d.head.length) > HEAD_LIMIT)
           return answer(s, 431, "request too large\n", false);
         if (end === null) return;
         d.done = true;
-        void request(s, d.head.slice(0, end.index)).catch(() => s.end());
+        const head = d.head.slice(0, end.index);
+        d.head = "";
+        void request(s, head).catch(() => s.end());
       },
       drain(s) {
         const d = s.data;
