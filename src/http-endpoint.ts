@@ -78,6 +78,8 @@ export interface EndpointServer {
   publish(json: string): void;
   /** Side-port connections open now (pages included). */
   readonly open: number;
+  /** Stops listening and closes every connection. */
+  stop(): void;
 }
 
 interface Side {
@@ -318,6 +320,7 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Endp
     get open() {
       return open;
     },
+    stop: () => listener.stop(true),
     publish(json) {
       const bytes = frame(0x1, encoder.encode(json));
       for (const s of pages) {
