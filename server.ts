@@ -46,7 +46,14 @@ import {
 import { ProxyHeaderReader } from "./src/proxy-protocol.ts";
 import { within } from "./src/addresses.ts";
 import { type Figures, exposition, addUp } from "./src/metrics.ts";
-import { figuresOf, liveStateOf, noCounters, startEndpoint } from "./src/observe.ts";
+import {
+  figuresOf,
+  liveStateOf,
+  noCounters,
+  observeClose,
+  processFigures,
+  startEndpoint,
+} from "./src/observe.ts";
 import { HTTP_DESCRIPTORS } from "./src/http-endpoint.ts";
 import type { LiveView } from "./src/live.ts";
 import type { Messages } from "./src/messages/index.ts";
@@ -140,6 +147,7 @@ const lifecycle: SocketHandler<Conn> = {
     const undelivered = c.undelivered || unsent;
     const echoed = c.received - undelivered;
     stats.echoed += echoed;
+    if (!c.refused) observeClose(stats, (performance.now() - c.openedAt) / 1000, c.received);
     connections.delete(socket);
     clearTimeout(c.proxyTimer);
     if ((say.showsConnections || settings.trace || liveView?.watched) && !c.refused) {
@@ -361,6 +369,7 @@ function admit(socket: Socket<Conn>): void {
     // Accepted by the kernel before stop() took effect.
     const id = socket.data.id;
     stats.refused.mode_once++;
+    socket.data.refused = true; // said so here; not served, so not in the histograms
     say.event("refused", { id, reason: "mode_once" }, () => t.onceRefused(id), "warn");
     socket.end();
   } else {
@@ -586,7 +595,10 @@ if (workers > 1 && role.alone) {
           t.workerHung(k, pid, secs),
         ),
       serving: (collect, ready) =>
-        serveHttp(ready, async () => exposition(addUp(await collect()), startTime, settings.udp)),
+        serveHttp(ready, async () =>
+          // The parent's own CPU, memory and descriptors count too: it is part of the target.
+          exposition(addUp([...(await collect()), processFigures()]), startTime, settings.udp),
+        ),
       summary: (all, code) => {
         const secs = (performance.now() - stats.startedAt) / 1000;
         if (all.connections > 0 || code === 0)

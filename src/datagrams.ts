@@ -26,6 +26,7 @@ const MAX_STALE_ERRORS = 64;
 
 export interface DatagramStats {
   datagrams: number;
+  received: number; // bytes
   bytes: number; // echoed: handed to the kernel
   dropped: number; // echoes dropped: the queue was at --max-buffer
   unreachable: number; // ICMP port unreachable for an echo: its sender had left
@@ -38,7 +39,13 @@ interface Pending {
 }
 
 export class DatagramEcho {
-  readonly stats: DatagramStats = { datagrams: 0, bytes: 0, dropped: 0, unreachable: 0 };
+  readonly stats: DatagramStats = {
+    datagrams: 0,
+    received: 0,
+    bytes: 0,
+    dropped: 0,
+    unreachable: 0,
+  };
   private sentSinceError = false; // an echo went out since the last ICMP error was counted
   /** The socket is not serving (not bound yet, or stopped): /readyz says so. */
   closed = true;
@@ -59,6 +66,7 @@ export class DatagramEcho {
   readonly handler: udp.SocketHandler<"buffer"> = {
     data: (socket, data, port, address) => {
       this.stats.datagrams++;
+      this.stats.received += data.length;
       if (this.speaks) {
         const from = formatAddress(address, port);
         this.say.trace(0, "datagram", from, data.length);

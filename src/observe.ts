@@ -5,10 +5,18 @@
 import type { Socket } from "bun";
 import type { Conn } from "./connection.ts";
 import type { DatagramStats } from "./datagrams.ts";
-import { type Figures, noFigures, type RefusalReason } from "./metrics.ts";
+import { readdirSync } from "node:fs";
+import {
+  BYTES_BUCKETS,
+  DURATION_BUCKETS,
+  type Figures,
+  noFigures,
+  observe,
+  type RefusalReason,
+} from "./metrics.ts";
 import { LiveView, SHOWN, type LiveRow, type LiveState } from "./live.ts";
 import { livePage } from "./live-page.ts";
-import { serveEndpoint } from "./http-endpoint.ts";
+import { HTTP_CONNECTIONS, serveEndpoint } from "./http-endpoint.ts";
 import { catalogs, type Messages } from "./messages/index.ts";
 import type { Say } from "./say.ts";
 import { formatAddress } from "./text.ts";
@@ -21,17 +29,48 @@ export interface Counters {
   written: number; // echo handed to the kernel by connections that have closed: only grows
   refused: Record<RefusalReason, number>;
   idleTimeouts: number;
+  // The two histograms of connections served (not refused), observed when each closes.
+  durationBuckets: number[];
+  durationMicros: number; // whole microseconds: every counter stays an integer
+  bytesBuckets: number[];
+  bytesSum: number;
 }
 
 export function noCounters(): Counters {
+  const f = noFigures();
   return {
     connections: 0,
     received: 0,
     echoed: 0,
     written: 0,
-    refused: noFigures().refused,
+    refused: f.refused,
     idleTimeouts: 0,
+    durationBuckets: f.durationBuckets,
+    durationMicros: 0,
+    bytesBuckets: f.bytesBuckets,
+    bytesSum: 0,
   };
+}
+
+/** A served connection has closed: into both histograms. */
+export function observeClose(counted: Counters, seconds: number, received: number): void {
+  observe(counted.durationBuckets, DURATION_BUCKETS, seconds);
+  counted.durationMicros += Math.round(seconds * 1e6);
+  observe(counted.bytesBuckets, BYTES_BUCKETS, received);
+  counted.bytesSum += received;
+}
+
+/** This process's CPU, memory and descriptors, taken now. */
+export function processFigures(f: Figures = noFigures()): Figures {
+  const cpu = process.cpuUsage();
+  f.cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  f.residentBytes = process.memoryUsage.rss();
+  try {
+    f.openFds = readdirSync("/proc/self/fd").length - 1; // less the one that reads the directory
+  } catch {
+    f.openFds = NaN;
+  }
+  return f;
 }
 
 /** This process's figures (with --workers, the parent adds up everyone's). */
@@ -46,7 +85,8 @@ export function figuresOf(
     if (c.paused) f.connectionsPaused++;
     f.bytesEchoed += c.received - c.outbox.bytes;
   }
-  f.connectionsTotal = counted.connections;
+  // Refused at --max-connections before they were given a number: accepted all the same.
+  f.connectionsTotal = counted.connections + counted.refused.max_connections;
   f.connectionsOpen = connections.size;
   f.bytesReceived = counted.received;
   // A counter never goes back: echo handed to the kernel stays counted, even when its peer
@@ -54,7 +94,13 @@ export function figuresOf(
   f.bytesEchoed += counted.written;
   f.refused = { ...counted.refused };
   f.idleTimeouts = counted.idleTimeouts;
+  f.durationBuckets = [...counted.durationBuckets];
+  f.durationSum = counted.durationMicros / 1e6;
+  f.bytesBuckets = [...counted.bytesBuckets];
+  f.bytesSum = counted.bytesSum;
+  processFigures(f);
   if (datagrams) {
+    f.datagramBytesReceived = datagrams.received;
     f.datagrams = datagrams.datagrams;
     f.datagramBytesEchoed = datagrams.bytes;
     f.datagramsDropped = datagrams.dropped;
@@ -116,11 +162,21 @@ export function startEndpoint(
   const { t, say } = o;
   try {
     let http: ReturnType<typeof serveEndpoint> | undefined;
-    const view = o.live && new LiveView(o.live, (json) => http?.publish("live", json));
+    const view = o.live && new LiveView(o.live, (json) => http?.publish(json));
     const page = livePage(t, t === catalogs.pt ? "pt" : "en");
+    // A full side port is said at once, then once a second with how many more, however many knock.
+    const fields = { max: HTTP_CONNECTIONS };
+    const full = () =>
+      say.burst(
+        "http_full",
+        () => say.warn("httpFull", fields, () => t.httpFull(HTTP_CONNECTIONS, 1)),
+        (count) =>
+          say.warn("httpFull", { ...fields, count }, () => t.httpFull(HTTP_CONNECTIONS, count)),
+      );
     http = serveEndpoint(o.host, o.port, {
       ready: o.ready,
       metrics: o.metrics,
+      full,
       live: view && { page, view },
     });
     const [host, port] = [o.host, http.port ?? o.port];
@@ -129,16 +185,13 @@ export function startEndpoint(
     return { view };
   } catch (error) {
     const code = errorCode(error);
-    // A name that does not resolve makes Bun.serve fail with odd codes (ENOTTY, seen in 1.4.5).
+    // Bun.listen says only "Failed to listen at HOST", with no code, for a name that does not
+    // resolve as for an address that is not here.
     const named = !/^[\d.]+$/.test(o.host) && !o.host.includes(":");
-    const reason =
-      code === "EADDRINUSE" || code === "EACCES" || !named
-        ? errorReason(t, error)
-        : t.unresolved(o.host);
-    const why = code === "EADDRINUSE" ? "in_use" : code === "EACCES" ? "denied" : undefined;
-    return {
-      error: t.httpFailed(formatAddress(o.host, o.port), reason),
-      code: why ?? (named ? "host_not_found" : (code ?? "unknown")),
-    };
+    const address = formatAddress(o.host, o.port);
+    if (code === "EADDRINUSE") return { error: t.httpPortInUse(address), code: "in_use" };
+    const reason = code === "EACCES" || !named ? errorReason(t, error) : t.unresolved(o.host);
+    const why = code === "EACCES" ? "denied" : named ? "host_not_found" : (code ?? "unknown");
+    return { error: t.httpFailed(address, reason), code: why };
   }
 }

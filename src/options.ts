@@ -167,6 +167,10 @@ export function serverSettings(values: ServerValues, t: Messages, given: Set<str
     throw new UsageError(t.onlyWith("--proxy-from", "--proxy-protocol"));
   if (given.has("httpHost") && rest.httpPort === undefined)
     throw new UsageError(t.onlyWith("--http-host", "--http-port"));
+  // Two TCP listeners on one port: the second would fail at start. Port 0 gives two free ones, a
+  // Unix socket has no port, and a UDP port is not a TCP one. Whatever the hosts: one port each.
+  if (rest.httpPort === rest.port && rest.port !== 0 && rest.unix === undefined && !rest.udp)
+    throw new UsageError(t.httpPortIsPort(rest.port));
   if (rest.unix !== undefined) {
     // A Unix socket is a file: no host or port, and one process owns it (TLS over it is fine).
     for (const key of ["host", "port"] as const)

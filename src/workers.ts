@@ -8,7 +8,7 @@
  * never twice (once from the terminal, once forwarded), which they would take as "force".
  */
 import type { Subprocess } from "bun";
-import type { Figures } from "./metrics.ts";
+import { type Figures, retired as retiredFigures } from "./metrics.ts";
 import { DRAIN_CUT_STATUS, onStopSignal, type StopSignal } from "./signals.ts";
 import { compiled } from "./self.ts";
 
@@ -253,7 +253,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
         const signal = child.signalCode === null ? null : String(child.signalCode);
         o.died(index, child.pid, signal ? null : code, signal);
         const last = lastKnown.get(index);
-        if (last) retired.push({ ...last, connectionsOpen: 0, connectionsPaused: 0 });
+        if (last) retired.push(retiredFigures(last));
         lastKnown.delete(index);
         const quick = performance.now() - startedAt < QUICK_DEATH_MS;
         quickDeaths[index - 1] = quick ? quickDeaths[index - 1]! + 1 : 0;

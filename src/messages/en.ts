@@ -60,6 +60,8 @@ export const en = {
   tlsPairNeeded: "--tls-cert and --tls-key go together: give both or neither",
   notWith: (option: string, other: string) => `${option} does not go with ${other}`,
   onlyWith: (option: string, other: string) => `${option} only makes sense with ${other}`,
+  httpPortIsPort: (port: number) =>
+    `--http-port cannot be the echo port (--port ${port}): health and metrics need a port of their own`,
   udpMode: (mode: string) =>
     `--udp serves every sender at once (datagrams have no connection): --mode ${mode} does not apply`,
   optionsHeading: "Options (environment variable in brackets):",
@@ -210,6 +212,10 @@ export const en = {
   unresolved: (host: string) => `cannot resolve host "${host}"`,
   httpFailed: (address: string, reason: string) =>
     `error: cannot serve health and metrics on ${address}: ${reason}`,
+  httpFull: (max: number, n: number) =>
+    `warning: the health and metrics port has ${plural(max, "connection", "connections")} open, its limit: answered 503 to ${plural(n, "new one", "new ones")} (health checks may fail while this lasts; the echo is not affected)`,
+  httpPortInUse: (address: string) =>
+    `error: cannot serve health and metrics on ${address}: the port is already in use; is another server running? Choose another with --http-port (or --http-port 0 for any free one)`,
   serverIntro: "Echo server, the passive side: sends back every byte it receives, unchanged.",
   serverOutro: `A first Ctrl-C, SIGTERM or SIGHUP stops accepting new connections and lets the
 open ones finish their echo; a second one closes them at once.

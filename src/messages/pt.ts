@@ -54,6 +54,8 @@ export const pt: Messages = {
   tlsPairNeeded: "--tls-cert e --tls-key andam juntas: use as duas ou nenhuma",
   notWith: (option, other) => `${option} não pode ser usada com ${other}`,
   onlyWith: (option, other) => `${option} só faz sentido com ${other}`,
+  httpPortIsPort: (port) =>
+    `--http-port não pode ser a porta do eco (--port ${port}): saúde e métricas precisam de uma porta só delas`,
   udpMode: (mode) =>
     `--udp atende todos os remetentes ao mesmo tempo (datagramas não têm conexão): --mode ${mode} não se aplica`,
   optionsHeading: "Opções (variável de ambiente entre colchetes):",
@@ -206,6 +208,10 @@ export const pt: Messages = {
   unresolved: (host) => `não foi possível resolver o host "${host}"`,
   httpFailed: (address, reason) =>
     `erro: não foi possível servir saúde e métricas em ${address}: ${reason}`,
+  httpFull: (max, n) =>
+    `aviso: a porta de saúde e métricas está com ${plural(max, "conexão aberta", "conexões abertas")}, o limite: ${plural(n, "nova recebeu", "novas receberam")} 503 (as verificações de saúde podem falhar enquanto isso durar; o eco não é afetado)`,
+  httpPortInUse: (address) =>
+    `erro: não foi possível servir saúde e métricas em ${address}: a porta já está em uso; há outro servidor rodando? Escolha outra com --http-port (ou --http-port 0 para qualquer uma livre)`,
   // servidor
   serverIntro: "Servidor de eco, o lado passivo: devolve cada byte que recebe, sem alteração.",
   serverOutro: `O primeiro Ctrl-C, SIGTERM ou SIGHUP faz o servidor parar de aceitar conexões
