@@ -702,9 +702,9 @@ if (settings.idleTimeout > 0) {
 }
 const port = "port" in listener! ? listener.port : 0;
 say.trace(0, "listen", place(port));
-if (settings.onceByDefault) say.warn("onceByDefault", {}, t.onceByDefault);
 // The health port before the listening line: whoever waits for that line may ask it at once.
 if (role.alone) serveHttp(ready, () => exposition(figures(), startTime, false));
+if (settings.onceByDefault) say.warn("onceByDefault", {}, t.onceByDefault); // once it serves
 role.answerFigures(figures);
 role.listening(port, () => announce(port));
 

@@ -214,7 +214,6 @@ describe("--log-format json: every line, in every language, a JSON object of cod
         expect.objectContaining({ level: "error", event: "listenFailed", error: "in_use" }),
       ]);
       expect(seen.http).toEqual([
-        expect.objectContaining({ level: "warn", event: "onceByDefault" }), // --http-port, no --mode
         expect.objectContaining({ level: "error", event: "httpFailed", error: "in_use" }),
       ]);
       expect(seen.udp).toEqual([
