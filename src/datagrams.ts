@@ -8,6 +8,12 @@
  *   Bun 1.4.5 raises as ECONNREFUSED on the socket (a naive server dies of it): counted, ignored.
  * - send() refuses when the kernel's buffer is full: the echo waits in a queue bounded by
  *   --max-buffer and goes out on drain; past the bound the newest is dropped and counted.
+ *
+ * And one thing must never be echoed: a datagram whose source is itself an echo. A forged source
+ * (our own port, or the port of a small service that answers every datagram: echo, chargen...)
+ * turns one datagram into an endless loop between the two; an echo to ourselves even keeps Bun
+ * reading forever, deaf to signals and to the health port. Such datagrams are refused and
+ * counted, as FreeBSD's inetd guards its own built-in services.
  */
 import type { udp } from "bun";
 import type { Messages } from "./messages/index.ts";
@@ -21,6 +27,19 @@ import { onStopSignal } from "./signals.ts";
 export const MAX_DATAGRAM_IPV4 = 65_507;
 export const MAX_DATAGRAM_IPV6 = 65_527;
 
+/**
+ * Source ports never answered: 0 (no real sender has it), and the small services of RFC 862-865,
+ * 867 and 868 that answer every datagram (echo, discard, daytime, quote, chargen, time).
+ */
+export const LOOP_PORTS: ReadonlySet<number> = new Set([0, 7, 9, 13, 17, 19, 37]);
+
+/**
+ * What a queued echo costs beyond its bytes (the Buffer, its backing store, the entry and the
+ * address string): measured about 240 bytes in Bun 1.4.5. Charged to --max-buffer, so that
+ * empty or tiny datagrams cannot fill memory while costing nothing.
+ */
+export const QUEUED_DATAGRAM_COST = 256;
+
 /** ICMP errors of earlier echoes that one send may have to step over before it goes out. */
 const MAX_STALE_ERRORS = 64;
 
@@ -29,6 +48,7 @@ export interface DatagramStats {
   bytes: number; // echoed: handed to the kernel
   dropped: number; // echoes dropped: the queue was at --max-buffer
   unreachable: number; // ICMP port unreachable for an echo: its sender had left
+  refused: number; // not echoed: its source port was ours or a looping service's (LOOP_PORTS)
 }
 
 interface Pending {
@@ -38,12 +58,20 @@ interface Pending {
 }
 
 export class DatagramEcho {
-  readonly stats: DatagramStats = { datagrams: 0, bytes: 0, dropped: 0, unreachable: 0 };
+  readonly stats: DatagramStats = {
+    datagrams: 0,
+    bytes: 0,
+    dropped: 0,
+    unreachable: 0,
+    refused: 0,
+  };
   private sentSinceError = false; // an echo went out since the last ICMP error was counted
   /** The socket is not serving (not bound yet, or stopped): /readyz says so. */
   closed = true;
   private queue: Pending[] = [];
-  private queued = 0; // bytes in the queue
+  private queued = 0; // what the queue costs: its bytes, and QUEUED_DATAGRAM_COST per entry
+  /** The port the socket is bound to: a datagram from it is our own echo coming back. */
+  ownPort = -1;
 
   constructor(
     private readonly t: Messages,
@@ -59,6 +87,9 @@ export class DatagramEcho {
   readonly handler: udp.SocketHandler<"buffer"> = {
     data: (socket, data, port, address) => {
       this.stats.datagrams++;
+      // The same port on another address is refused too: another echo (two servers on their
+      // default port) would loop with us just the same; clients send from ephemeral ports.
+      if (port === this.ownPort || LOOP_PORTS.has(port)) return this.refuse(port, address);
       if (this.speaks) {
         const from = formatAddress(address, port);
         this.say.trace(0, "datagram", from, data.length);
@@ -76,7 +107,7 @@ export class DatagramEcho {
     drain: (socket) => {
       this.say.trace(0, "drain", this.queued);
       while (this.queue.length > 0 && this.sendPending(socket, this.queue[0]!)) {
-        this.queued -= this.queue.shift()!.data.length;
+        this.queued -= this.queue.shift()!.data.length + QUEUED_DATAGRAM_COST;
       }
     },
     // Bun 1.4.5 passes the error first (its type definitions say the socket): find it either way.
@@ -117,14 +148,24 @@ export class DatagramEcho {
     return true;
   }
 
+  private refuse(port: number, address: string): void {
+    this.stats.refused++;
+    if (!this.speaks) return;
+    const from = formatAddress(address, port);
+    this.say.trace(0, "refuse", from);
+    if (!this.options.quiet)
+      this.say.event("refused", { peer: from }, () => this.t.datagramLoop(from));
+  }
+
   private hold(p: Pending): void {
-    if (this.queued + p.data.length > this.options.maxBuffer) {
+    const cost = p.data.length + QUEUED_DATAGRAM_COST;
+    if (this.queued + cost > this.options.maxBuffer) {
       this.stats.dropped++;
       this.say.trace(0, "drop", p.data.length);
       return;
     }
     this.queue.push(p);
-    this.queued += p.data.length;
+    this.queued += cost;
     this.say.trace(0, "queue", this.queued);
   }
 }
@@ -163,14 +204,15 @@ export async function serveDatagrams(
     return 1;
   }
   echo.closed = false;
+  echo.ownPort = socket.port;
   const stopped = Promise.withResolvers<number>();
   onStopSignal(() => {
     if (process.stdout.isTTY && !o.quiet) console.log(); // below the terminal's "^C"
     socket.close();
     echo.closed = true;
-    const { datagrams, bytes, dropped, unreachable } = echo.stats;
+    const { datagrams, bytes, dropped, unreachable, refused } = echo.stats;
     const secs = (performance.now() - o.startedAt) / 1000;
-    const line = () => t.udpSummary(datagrams, bytes, dropped, unreachable, secs);
+    const line = () => t.udpSummary(datagrams, bytes, dropped, unreachable, refused, secs);
     say.event("stopped", { ...echo.stats, seconds: secs }, line, "strong");
     stopped.resolve(0);
   });

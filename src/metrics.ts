@@ -17,6 +17,7 @@ export interface Figures {
   datagramBytesEchoed: number;
   datagramsDropped: number;
   datagramsUnreachable: number;
+  datagramsRefused: number;
 }
 
 export function noFigures(): Figures {
@@ -32,6 +33,7 @@ export function noFigures(): Figures {
     datagramBytesEchoed: 0,
     datagramsDropped: 0,
     datagramsUnreachable: 0,
+    datagramsRefused: 0,
   };
 }
 
@@ -92,6 +94,12 @@ const UDP_METRICS: typeof METRICS = [
     "counter",
     "UDP echoes whose sender had left (ICMP port unreachable).",
     (f) => f.datagramsUnreachable,
+  ],
+  [
+    "echo_datagrams_refused_total",
+    "counter",
+    "UDP datagrams not echoed: they came from the server's own port or an echo-like service's (a loop).",
+    (f) => f.datagramsRefused,
   ],
 ];
 

@@ -59,6 +59,7 @@ export function figuresOf(
     f.datagramBytesEchoed = datagrams.bytes;
     f.datagramsDropped = datagrams.dropped;
     f.datagramsUnreachable = datagrams.unreachable;
+    f.datagramsRefused = datagrams.refused;
   }
   return f;
 }

@@ -50,6 +50,51 @@ describe("UDP server", () => {
     },
   );
 
+  // A forged source needs a raw socket (root): Bun's UDP socket is bound without SO_REUSEADDR,
+  // so nothing else can send from its port.
+  concurrently.skipIf(process.getuid?.() !== 0 || !have("python3"))(
+    "a datagram forged from the server's own port, or from echo (7) or chargen (19), is refused and counted, not looped",
+    async () => {
+      const server = await startServer(["--udp", "--http-port", "0"]);
+      const http = Number(/:(\d+)\//.exec(await server.out.waitFor(/^health and metrics on/))![1]);
+      for (const source of [server.port, 7, 19]) {
+        const forge = python(
+          `
+import socket, struct, sys
+dport, sport, payload = int(sys.argv[1]), int(sys.argv[2]), b"loop"
+udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                 socket.inet_aton("127.0.0.1"), socket.inet_aton("127.0.0.1"))
+socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW).sendto(ip + udp, ("127.0.0.1", 0))
+`,
+          String(server.port),
+          String(source),
+        );
+        expect(await forge.exited).toBe(0);
+        await server.out.waitFor(`refused a datagram from 127.0.0.1:${source}:`);
+      }
+      // Still serving, and not busy echoing itself: the health port answers, a client gets its echo.
+      const metrics = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
+      expect(metrics).toContain("\necho_datagrams_refused_total 3\n");
+      const client = python(
+        `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(10)
+s.sendto(b"still here", ("127.0.0.1", int(sys.argv[1])))
+print(s.recv(100).decode())
+`,
+        String(server.port),
+      );
+      expect(await client.exited).toBe(0);
+      expect(client.out.all).toEqual(["still here"]);
+      server.proc.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+      expect(server.out.all.at(-1)).toMatch(/, 3 refused \(echo loop\), up /);
+      expect(server.out.count(/ sent 4 bytes: "loop"$/)).toBe(0);
+    },
+  );
+
   concurrently(
     "all 256 byte values, the largest datagram, and thousands from several senders: each back to its own sender, exact",
     async () => {

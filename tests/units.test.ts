@@ -8,6 +8,8 @@ import { lines, isStopWord } from "../src/lines.ts";
 import { preview, formatAddress } from "../src/text.ts";
 import { BadValue, port } from "../src/values.ts";
 import { EchoTimeout, EchoWaiter } from "../src/echo-waiter.ts";
+import { DatagramEcho, QUEUED_DATAGRAM_COST } from "../src/datagrams.ts";
+import { sayTo } from "../src/say.ts";
 import { randomBytes, sha256 } from "./helpers.ts";
 
 /** A sink that takes at most `room` bytes per call, like a kernel buffer that fills up. */
@@ -80,6 +82,37 @@ describe("Outbox", () => {
     client.end();
     expect(chunks.length).toBeGreaterThan(1);
     expect(sha256(chunks)).toBe(sha256(payload)); // a reused buffer would have been overwritten
+  });
+});
+
+describe("DatagramEcho", () => {
+  const quietEcho = (maxBuffer: number) =>
+    new DatagramEcho(catalogs.en, sayTo({ quiet: true, trace: false }), { quiet: true, maxBuffer });
+  type UdpSocket = Parameters<NonNullable<DatagramEcho["handler"]["data"]>>[0];
+  const datagram = (echo: DatagramEcho, socket: UdpSocket, data: Buffer, port: number) =>
+    echo.handler.data!(socket, data, port, "127.0.0.1", {} as never);
+  /** A UDP socket whose kernel buffer stays full (a slow egress): it takes nothing. */
+  const full = { send: () => false } as unknown as UdpSocket;
+
+  test("empty datagrams cost their entry: the queue stops at --max-buffer, not at 0 bytes", () => {
+    const echo = quietEcho(64 * 1024);
+    for (let i = 0; i < 10_000; i++) datagram(echo, full, Buffer.alloc(0), 40_000);
+    const held = 10_000 - echo.stats.dropped;
+    expect(held).toBe(Math.floor((64 * 1024) / QUEUED_DATAGRAM_COST));
+  });
+
+  test("a datagram from the server's own port or an echo-like service's is never echoed", () => {
+    const echo = quietEcho(64 * 1024);
+    echo.ownPort = 5000;
+    const sent: number[] = [];
+    const socket = {
+      send: (_: Buffer, port: number) => sent.push(port) > 0,
+    } as unknown as typeof full;
+    for (const port of [5000, 7, 9, 13, 17, 19, 37, 0, 41_000])
+      datagram(echo, socket, Buffer.from("x"), port);
+    expect(sent).toEqual([41_000]);
+    expect(echo.stats.refused).toBe(8);
+    expect(echo.stats.datagrams).toBe(9);
   });
 });
 

@@ -114,14 +114,17 @@ export const en = {
   // server
   datagram: (from: string, size: number, preview: string) =>
     `${from} sent ${plural(size, "byte", "bytes")}: ${preview}`,
+  datagramLoop: (from: string) =>
+    `refused a datagram from ${from}: that port is this server's own or an echo-like service's, and echoing it could loop forever`,
   udpSummary: (
     datagrams: number,
     bytes: number,
     dropped: number,
     unreachable: number,
+    refused: number,
     secs: number,
   ) =>
-    `stopped: ${plural(datagrams, "datagram", "datagrams")}, ${plural(bytes, "byte", "bytes")} echoed, ${number.format(dropped)} dropped (queue full), ${number.format(unreachable)} to senders gone (port unreachable), up ${seconds.format(secs)} s`,
+    `stopped: ${plural(datagrams, "datagram", "datagrams")}, ${plural(bytes, "byte", "bytes")} echoed, ${number.format(dropped)} dropped (queue full), ${number.format(unreachable)} to senders gone (port unreachable)${refused > 0 ? `, ${number.format(refused)} refused (echo loop)` : ""}, up ${seconds.format(secs)} s`,
   unixInUse: (path: string) =>
     `error: a server already answers on ${path}; stop it first, or choose another --unix path`,
   unixNotSocket: (path: string) =>

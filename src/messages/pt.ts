@@ -114,8 +114,10 @@ export const pt: Messages = {
   },
 
   datagram: (from, size, preview) => `${from} enviou ${plural(size, "byte", "bytes")}: ${preview}`,
-  udpSummary: (datagrams, bytes, dropped, unreachable, secs) =>
-    `parado: ${plural(datagrams, "datagrama", "datagramas")}, ${plural(bytes, "byte ecoado", "bytes ecoados")}, ${number.format(dropped)} descartados (fila cheia), ${number.format(unreachable)} para remetentes que já saíram (porta inalcançável), ativo por ${seconds.format(secs)} s`,
+  datagramLoop: (from) =>
+    `datagrama de ${from} recusado: essa porta é a do próprio servidor ou a de um serviço que responde tudo, e ecoá-lo poderia entrar num laço sem fim`,
+  udpSummary: (datagrams, bytes, dropped, unreachable, refused, secs) =>
+    `parado: ${plural(datagrams, "datagrama", "datagramas")}, ${plural(bytes, "byte ecoado", "bytes ecoados")}, ${number.format(dropped)} descartados (fila cheia), ${number.format(unreachable)} para remetentes que já saíram (porta inalcançável)${refused > 0 ? `, ${number.format(refused)} recusados (laço de eco)` : ""}, ativo por ${seconds.format(secs)} s`,
   unixInUse: (path) =>
     `erro: já há um servidor respondendo em ${path}; pare-o antes ou escolha outro caminho em --unix`,
   unixNotSocket: (path) =>
