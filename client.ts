@@ -218,7 +218,8 @@ datagrams?.close();
 if (stray > 0) console.error(err.warning(t.strayFlood(stray)));
 // After Ctrl-D the cursor still sits after the prompt; after fim the terminal echoed a newline.
 if (interactive) console.error((stopWord ? "" : "\n") + err.status(t.bye));
-process.exit(differed > 0 ? 1 : 0);
+// Bytes that echo no message (a banner, a prefix) are as wrong as a changed echo.
+process.exit(differed > 0 || stray > 0 ? 1 : 0);
 
 /** Over a stream: writes the message and waits for as many bytes as it has, however cut. */
 async function exchange(socket: Socket, sent: Uint8Array): Promise<Uint8Array> {

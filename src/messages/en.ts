@@ -282,7 +282,8 @@ Type fim (in any case) or press Ctrl-D to close the connection and leave;
 fim is not sent.`,
   clientOutro: `Echoes go to stdout, one per line; the prompt and status lines go to stderr.
 Exit status: 0 left with fim or end of input, every echo exact; 1 connection
-error, lost echo or an echo that differed; 2 usage error; 130 Ctrl-C.`,
+error, lost echo, an echo that differed or bytes that echo no message; 2 usage
+error; 130 Ctrl-C.`,
   connected: (address: string) =>
     `connected to ${address}; type a message, or fim (or Ctrl-D) to leave`,
   connectedTls: (address: string) =>

@@ -275,7 +275,8 @@ e sair; a palavra fim não é enviada.`,
   clientOutro: `Os ecos vão para a saída padrão, um por linha; o prompt e as linhas de estado
 vão para a saída de erro.
 Código de saída: 0 saiu com fim ou no fim da entrada, todo eco exato; 1 erro de
-conexão, eco perdido ou um eco diferente do enviado; 2 erro de uso; 130 Ctrl-C.`,
+conexão, eco perdido, um eco diferente do enviado ou bytes que não são eco de
+nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   connected: (address) =>
     `conectado a ${address}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
   connectedTls: (address) =>
