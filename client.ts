@@ -21,7 +21,7 @@ import { escaped, formatAddress, preview } from "./src/text.ts";
 import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/errors.ts";
 import { EchoTimeout, EchoWaiter } from "./src/echo-waiter.ts";
 import { isStopWord, lines, withoutCR } from "./src/lines.ts";
-import { readCa, TlsFileError } from "./src/tls.ts";
+import { notTls, readCa, TlsFileError } from "./src/tls.ts";
 import { stylesFor } from "./src/colors.ts";
 import { printExit } from "./src/say.ts";
 import { traceTo, tracedSink } from "./src/trace.ts";
@@ -140,12 +140,6 @@ const socket: Socket | undefined = datagrams
     })().catch((error: unknown) => fail(connectErrorMessage(t, error, host, port, settings.unix)));
 
 /** A plain server answers TLS with bytes that are not TLS (an echo server, with our own hello). */
-function notTls(error: Error | null | undefined): boolean {
-  return /WRONG_VERSION_NUMBER|UNEXPECTED_MESSAGE|UNKNOWN_PROTOCOL|packet length|record/i.test(
-    error?.message ?? "",
-  );
-}
-
 /** Why a TLS connection failed, said the way the user can act on it. */
 function tlsProblem(error: Error | null | undefined): string {
   return notTls(error) ? t.notTls(address) : t.tlsRejected(address, error?.message ?? "?");

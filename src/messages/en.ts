@@ -361,6 +361,10 @@ likely cause and what to do.`,
   probeSkip: "SKIP",
   probeNoServer: (address: string) =>
     `error: nothing listens at ${address}: start your echo server first, or check --host and --port`,
+  probeSpeaksTls: (address: string) =>
+    `error: ${address} speaks TLS (it answered with a TLS alert): add --tls, with --tls-ca FILE or --insecure for a self-signed certificate`,
+  probeNotTls: (address: string) =>
+    `error: ${address} does not speak TLS (it did not answer the handshake as TLS): leave out --tls`,
   probePass: "PASS",
   probeFail: "FAIL",
   probeWhy: "why:",
@@ -434,6 +438,7 @@ likely cause and what to do.`,
       `${plural(missing, "byte", "bytes")} missing, in holes between ${number.format(pieces)} pieces: send() took only part of each buffer, and the rest was dropped`,
     changed: (at: number) =>
       `the echo differs from what was sent from byte ${number.format(at)} on`,
+    speaksTls: () => "a TLS record came back in place of the echo: this server speaks TLS",
     stalled: (secs: number) =>
       `the server stopped reading: for ${seconds.format(secs)} s it took nothing more of what the probe sent`,
     oneRecvPieces: () =>
@@ -477,6 +482,7 @@ likely cause and what to do.`,
     sendNoLoop:
       "send() returns how many bytes it took: use sendall() (Python), or call send() again with the rest until all is sent",
     changed: "send back exactly the bytes recv() returned: no decoding, no strip(), nothing added",
+    speaksTls: "add --tls",
     stalled:
       "read and echo at the same time: a server that stops reading while its echo waits deadlocks with its client",
     oneRecvPieces:

@@ -353,6 +353,10 @@ servidor respondeu), 2 erro de uso.`,
   probeSkip: "PULOU",
   probeNoServer: (address) =>
     `erro: nada escuta em ${address}: inicie o seu servidor de eco antes, ou confira --host e --port`,
+  probeSpeaksTls: (address) =>
+    `erro: ${address} usa TLS (respondeu com um alerta TLS): acrescente --tls, com --tls-ca ARQUIVO ou --insecure para um certificado autoassinado`,
+  probeNotTls: (address) =>
+    `erro: ${address} não usa TLS (não respondeu ao handshake como TLS): tire o --tls`,
   probePass: "OK   ",
   probeFail: "FALHA",
   probeWhy: "por quê:",
@@ -424,6 +428,7 @@ servidor respondeu), 2 erro de uso.`,
     sendNoLoop: (missing, pieces) =>
       `faltam ${plural(missing, "byte", "bytes")}, em buracos entre ${number.format(pieces)} pedaços: o send() aceitou só parte de cada buffer, e o resto foi descartado`,
     changed: (at) => `o eco difere do que foi enviado a partir do byte ${number.format(at)}`,
+    speaksTls: () => "voltou um registro TLS no lugar do eco: este servidor usa TLS",
     stalled: (secs) =>
       `o servidor parou de ler: por ${seconds.format(secs)} s não aceitou mais nada do que a sonda enviava`,
     oneRecvPieces: () =>
@@ -468,6 +473,7 @@ servidor respondeu), 2 erro de uso.`,
       "o send() retorna quantos bytes aceitou: use sendall() (Python), ou chame send() de novo com o resto até enviar tudo",
     changed:
       "devolva exatamente os bytes que o recv() entregou: sem decodificar, sem strip(), sem acrescentar nada",
+    speaksTls: "acrescente --tls",
     stalled:
       "leia e ecoe ao mesmo tempo: um servidor que para de ler enquanto o eco espera trava junto com o cliente",
     oneRecvPieces:
