@@ -17,7 +17,7 @@ import pkg from "./package.json";
 import { startup } from "./src/command-line.ts";
 import { clientOptions, clientSettings } from "./src/options.ts";
 import { Outbox } from "./src/outbox.ts";
-import { escaped, formatAddress, preview } from "./src/text.ts";
+import { escaped, formatAddress, preview, printablePath } from "./src/text.ts";
 import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/errors.ts";
 import { EchoTimeout, EchoWaiter } from "./src/echo-waiter.ts";
 import { isStopWord, lines, withoutCR } from "./src/lines.ts";
@@ -62,7 +62,8 @@ function fail(line: string): never {
 }
 
 // ---- the connection -----------------------------------------------------------------------------
-const address = settings.unix ?? formatAddress(host, port);
+const unixPath = settings.unix === undefined ? undefined : printablePath(settings.unix);
+const address = unixPath ?? formatAddress(host, port);
 if (tls?.insecure) console.error(err.warning(t.insecureWarning));
 const ca =
   tls?.ca === undefined
@@ -137,7 +138,7 @@ const socket: Socket | undefined = datagrams
       return settings.unix !== undefined
         ? Bun.connect({ unix: settings.unix, tls: verify, socket: stream })
         : Bun.connect({ hostname: host, port, tls: verify, socket: stream });
-    })().catch((error: unknown) => fail(connectErrorMessage(t, error, host, port, settings.unix)));
+    })().catch((error: unknown) => fail(connectErrorMessage(t, error, host, port, unixPath)));
 
 /** A plain server answers TLS with bytes that are not TLS (an echo server, with our own hello). */
 /** Why a TLS connection failed, said the way the user can act on it. */

@@ -22,7 +22,7 @@ import { printExit, sayTo } from "./src/say.ts";
 import { roleFrom, reusePortWorks, supervise, type ReusePort } from "./src/workers.ts";
 import { forcedStatus, onStopSignal, type StopSignal } from "./src/signals.ts";
 import { connectionsWithin, openFilesLimit, unsentBytes } from "./src/kernel.ts";
-import { formatAddress, preview } from "./src/text.ts";
+import { formatAddress, preview, printablePath } from "./src/text.ts";
 import { errorCode, errorReason, listenErrorMessage, tlsFileMessage } from "./src/errors.ts";
 import { readTls, TlsFileError } from "./src/tls.ts";
 import { hostResolves } from "./src/net.ts";
@@ -488,7 +488,9 @@ for (const event of ["uncaughtException", "unhandledRejection"] as const)
 const { host } = settings;
 const workers = settings.workers > 1 && role.alone && !reusePortWorks(host) ? 1 : settings.workers;
 if (workers < settings.workers) say.warn(t.noReusePort);
-const place = (port: number) => settings.unix ?? formatAddress(host, port);
+// A path is printed escaped: a newline in it would split the listening line.
+const unixPath = settings.unix === undefined ? undefined : printablePath(settings.unix);
+const place = (port: number) => unixPath ?? formatAddress(host, port);
 const label = [
   settings.udp ? "UDP" : t.modeLabel(mode),
   workers > 1 && t.workers(workers),
@@ -579,7 +581,7 @@ try {
     say.error(
       code === "EADDRINUSE" || code === "ENOENT" || code === "EACCES" || code === "EPERM"
         ? unixMessage(problem)
-        : t.listenFailed(settings.unix, errorReason(t, error)),
+        : t.listenFailed(unixPath!, errorReason(t, error)),
     );
   } else {
     const resolves = await hostResolves(host);
@@ -592,7 +594,7 @@ if (settings.unix !== undefined) removeOnExit(settings.unix); // ours now: it go
 /** The line for a --unix path that cannot be ours. */
 function unixMessage(problem: UnixProblem): string {
   const key = `unix${problem[0]!.toUpperCase()}${problem.slice(1)}` as UnixKey;
-  return t[key](settings.unix!);
+  return t[key](unixPath!);
 }
 // Handlers first: whoever sees the listening line may signal us at once.
 onStopSignal(stop);

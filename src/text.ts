@@ -40,6 +40,16 @@ export function preview(bytes: Uint8Array, limit = PREVIEW_BYTES): string {
   return `"${out}"${bytes.length > limit ? "…" : ""}`;
 }
 
+/**
+ * A file path on one line: as is, unless it holds a control or format character (a newline
+ * would split a log line): then quoted and escaped as a preview is.
+ */
+export function printablePath(path: string): string {
+  return /[\p{Cc}\p{Cf}\u2028\u2029]/u.test(path)
+    ? preview(new TextEncoder().encode(path), Infinity)
+    : path;
+}
+
 /** All of `bytes`, escaped as in a preview but without the quotes: safe to show on a terminal. */
 export function escaped(bytes: Uint8Array): string {
   return preview(bytes, bytes.length).slice(1, -1);

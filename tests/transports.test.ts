@@ -332,6 +332,33 @@ describe("Unix-domain sockets", () => {
       expect(client.out.all).toEqual(["ainda aqui"]);
       server.proc.kill("SIGTERM");
       expect(await server.exited).toBe(0);
+      // The second server's look at the path was no client: the only connection is the client's.
+      expect(server.out.all.filter((line) => line.includes("connected from"))).toEqual([
+        "#1 connected from a local process",
+      ]);
+    },
+  );
+
+  concurrently(
+    "a path with a newline is printed escaped: the listening line stays one line",
+    async () => {
+      const path = join(dir, "two\nlines.sock");
+      const shown = `"${dir}/two\\nlines.sock"`;
+      const server = runCommand([BUN, "server.ts", "--unix", path, "--mode", "concurrent"]);
+      expect(await server.out.waitFor(/^listening on /)).toBe(
+        `listening on ${shown} (mode concurrent)`,
+      );
+      const second = run("server.ts", ["--unix", path]);
+      expect(await second.exited).toBe(1);
+      expect(second.err.all).toEqual([
+        `error: a server already answers on ${shown}; stop it first, or choose another --unix path`,
+      ]);
+      const client = run("client.ts", ["--unix", path], { stdin: "oi\n" });
+      expect(await client.exited).toBe(0);
+      expect(client.out.all).toEqual(["oi"]);
+      expect(client.err.text).toContain(`connected to ${shown};`);
+      server.proc.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
     },
   );
 
