@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { catalogs } from "../src/messages/index.ts";
-import { DatagramEcho } from "../src/datagrams.ts";
+import { DatagramEcho, QUEUED_DATAGRAM_COST } from "../src/datagrams.ts";
 import { sayTo } from "../src/say.ts";
 import {
   BUN,
@@ -138,7 +138,7 @@ print("ok", n)
       // the queue's rule is checked against a socket that refuses, then takes everything.
       const echo = new DatagramEcho(catalogs.en, sayTo({ quiet: true, trace: false }), {
         quiet: true,
-        maxBuffer: 3000,
+        maxBuffer: 3 * (1000 + QUEUED_DATAGRAM_COST), // each queued datagram also costs its entry
       });
       const sent: number[] = [];
       let accepting = false;
