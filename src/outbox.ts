@@ -118,7 +118,7 @@ export class Outbox {
         return;
       }
     }
-    const fresh = new Uint8Array(Math.max(TAIL_MIN, 2 * n));
+    const fresh = new Uint8Array(Math.max(TAIL_MIN, n)); // grown only if more come
     fresh.set(chunk);
     this.tail = fresh;
     chunks.push(fresh.subarray(0, n));
