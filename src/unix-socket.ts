@@ -59,11 +59,12 @@ export async function claimSocketPath(path: string): Promise<UnixProblem | undef
 export function listening(path: string, table = procNetUnix()): boolean {
   if (table === undefined) return false;
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return [path, resolve(path)].some((p) =>
-    new RegExp(`^[0-9a-fA-F]+: [0-9A-F]+ [0-9A-F]+ 00010000 0001 01 +\\d+ ${escape(p)}$`, "m").test(
-      table,
-    ),
-  );
+  // A path ends where the next entry (or the table) does: it may hold newlines itself.
+  const entry = (p: string) =>
+    new RegExp(
+      `(?:^|\\n)[0-9a-fA-F]+: [0-9A-F]+ [0-9A-F]+ 00010000 0001 01 +\\d+ ${escape(p)}(?=\\n[0-9a-fA-F]+: |\\n?$)`,
+    );
+  return [path, resolve(path)].some((p) => entry(p).test(table));
 }
 
 function procNetUnix(): string | undefined {

@@ -10,6 +10,7 @@ import { BadValue, port } from "../src/values.ts";
 import { EchoTimeout, EchoWaiter } from "../src/echo-waiter.ts";
 import { DatagramEcho, QUEUED_DATAGRAM_COST } from "../src/datagrams.ts";
 import { sayTo } from "../src/say.ts";
+import { listening } from "../src/unix-socket.ts";
 import { randomBytes, sha256 } from "./helpers.ts";
 
 /** A sink that takes at most `room` bytes per call, like a kernel buffer that fills up. */
@@ -155,6 +156,28 @@ describe("DatagramEcho", () => {
     expect(sent).toEqual([41_000]);
     expect(echo.stats.refused).toBe(8);
     expect(echo.stats.datagrams).toBe(9);
+  });
+});
+
+describe("a live --unix path, looked up in /proc/net/unix", () => {
+  const table = [
+    "Num       RefCount Protocol Flags    Type St Inode Path",
+    "00000000c557ca23: 00000002 00000000 00010000 0001 01 230318 /tmp/live.sock",
+    "00000000c557ca24: 00000003 00000000 00000000 0001 03 230319 /tmp/connected.sock",
+    "00000000c557ca25: 00000002 00000000 00010000 0001 01  4242 /tmp/two",
+    "lines.sock",
+    "00000000c557ca26: 00000002 00000000 00010000 0002 01 230320 /tmp/datagram.sock",
+  ].join("\n");
+  test("a listening stream socket is found by its path, a newline in it too", () => {
+    expect(listening("/tmp/live.sock", table)).toBe(true);
+    expect(listening("/tmp/two\nlines.sock", table)).toBe(true);
+  });
+  test("a connected socket, a datagram socket, a prefix, an empty table: not listening", () => {
+    expect(listening("/tmp/connected.sock", table)).toBe(false);
+    expect(listening("/tmp/datagram.sock", table)).toBe(false);
+    expect(listening("/tmp/live", table)).toBe(false);
+    expect(listening("/tmp/two", table)).toBe(false);
+    expect(listening("/tmp/live.sock", "")).toBe(false);
   });
 });
 
