@@ -239,6 +239,12 @@ describe("TLS", () => {
       () => ["--tls-ca", fifo],
       /^error: the TLS CA certificate file ".*fifo\.pem" is not a regular file$/,
     ],
+    [
+      "server",
+      1,
+      () => ["--tls-cert", join(dir, "two\nlines.pem"), "--tls-key", key],
+      /^error: cannot read the TLS certificate file ".*two\\nlines\.pem" \(ENOENT\)$/,
+    ],
   ] as const)(
     "bad TLS files, case %# (%s): one line, exit %d",
     async (program, code, args, line) => {
