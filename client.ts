@@ -17,11 +17,11 @@ import pkg from "./package.json";
 import { startup } from "./src/command-line.ts";
 import { clientOptions, clientSettings } from "./src/options.ts";
 import { Outbox } from "./src/outbox.ts";
-import { escaped, formatAddress, preview } from "./src/text.ts";
+import { escaped, formatAddress, preview, printablePath } from "./src/text.ts";
 import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/errors.ts";
 import { EchoTimeout, EchoWaiter } from "./src/echo-waiter.ts";
 import { isStopWord, lines, withoutCR } from "./src/lines.ts";
-import { readCa, TlsFileError } from "./src/tls.ts";
+import { notTls, readCa, TlsFileError } from "./src/tls.ts";
 import { stylesFor } from "./src/colors.ts";
 import { printExit } from "./src/say.ts";
 import { traceTo, tracedSink } from "./src/trace.ts";
@@ -62,7 +62,8 @@ function fail(line: string): never {
 }
 
 // ---- the connection -----------------------------------------------------------------------------
-const address = settings.unix ?? formatAddress(host, port);
+const unixPath = settings.unix === undefined ? undefined : printablePath(settings.unix);
+const address = unixPath ?? formatAddress(host, port);
 if (tls?.insecure) console.error(err.warning(t.insecureWarning));
 const ca =
   tls?.ca === undefined
@@ -137,15 +138,9 @@ const socket: Socket | undefined = datagrams
       return settings.unix !== undefined
         ? Bun.connect({ unix: settings.unix, tls: verify, socket: stream })
         : Bun.connect({ hostname: host, port, tls: verify, socket: stream });
-    })().catch((error: unknown) => fail(connectErrorMessage(t, error, host, port, settings.unix)));
+    })().catch((error: unknown) => fail(connectErrorMessage(t, error, host, port, unixPath)));
 
 /** A plain server answers TLS with bytes that are not TLS (an echo server, with our own hello). */
-function notTls(error: Error | null | undefined): boolean {
-  return /WRONG_VERSION_NUMBER|UNEXPECTED_MESSAGE|UNKNOWN_PROTOCOL|packet length|record/i.test(
-    error?.message ?? "",
-  );
-}
-
 /** Why a TLS connection failed, said the way the user can act on it. */
 function tlsProblem(error: Error | null | undefined): string {
   return notTls(error) ? t.notTls(address) : t.tlsRejected(address, error?.message ?? "?");
@@ -218,7 +213,8 @@ datagrams?.close();
 if (stray > 0) console.error(err.warning(t.strayFlood(stray)));
 // After Ctrl-D the cursor still sits after the prompt; after fim the terminal echoed a newline.
 if (interactive) console.error((stopWord ? "" : "\n") + err.status(t.bye));
-process.exit(differed > 0 ? 1 : 0);
+// Bytes that echo no message (a banner, a prefix) are as wrong as a changed echo.
+process.exit(differed > 0 || stray > 0 ? 1 : 0);
 
 /** Over a stream: writes the message and waits for as many bytes as it has, however cut. */
 async function exchange(socket: Socket, sent: Uint8Array): Promise<Uint8Array> {

@@ -22,6 +22,7 @@ import { formatAddress } from "./src/text.ts";
 import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/errors.ts";
 import { readCa, TlsFileError } from "./src/tls.ts";
 import { runProbe } from "./src/probe/run.ts";
+import { TlsMismatch } from "./src/probe/conn.ts";
 import { reportJson, reportText } from "./src/probe/report.ts";
 
 const started = startup("probe", probeOptions, Bun.argv.slice(2), process.env, pkg.version, (v) =>
@@ -54,8 +55,10 @@ const report = await runProbe(
 );
 if (report.connectError !== undefined) {
   // Refused: it is the student's own server that is not there, not ours.
-  const message =
-    errorCode(report.connectError) === "ECONNREFUSED"
+  const mismatch = report.connectError instanceof TlsMismatch ? report.connectError : undefined;
+  const message = mismatch
+    ? (mismatch.serverSpeaksTls ? t.probeSpeaksTls : t.probeNotTls)(address)
+    : errorCode(report.connectError) === "ECONNREFUSED"
       ? t.probeNoServer(address)
       : connectErrorMessage(t, report.connectError, host, port);
   if (json) console.log(JSON.stringify({ address, expect, error: message }, null, 2));

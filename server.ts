@@ -22,7 +22,7 @@ import { printExit, sayTo } from "./src/say.ts";
 import { roleFrom, reusePortWorks, supervise, type ReusePort } from "./src/workers.ts";
 import { DRAIN_CUT_STATUS, forcedStatus, onStopSignal, type StopSignal } from "./src/signals.ts";
 import { connectionsWithin, openFilesLimit, unsentBytes } from "./src/kernel.ts";
-import { formatAddress, preview } from "./src/text.ts";
+import { formatAddress, preview, printablePath } from "./src/text.ts";
 import {
   errorCode,
   errorReason,
@@ -561,7 +561,9 @@ for (const event of ["uncaughtException", "unhandledRejection"] as const)
 const { host } = settings;
 const workers = settings.workers > 1 && role.alone && !reusePortWorks(host) ? 1 : settings.workers;
 if (workers < settings.workers) say.warn("noReusePort", {}, t.noReusePort);
-const place = (port: number) => settings.unix ?? formatAddress(host, port);
+// A path is printed escaped: a newline in it would split the listening line.
+const unixPath = settings.unix === undefined ? undefined : printablePath(settings.unix);
+const place = (port: number) => unixPath ?? formatAddress(host, port);
 const label = [
   settings.udp ? "UDP" : t.modeLabel(mode),
   workers > 1 && t.workers(workers),
@@ -667,7 +669,7 @@ try {
       sayUnixProblem(problem);
     else
       say.error("listenFailed", { path: settings.unix, error: code ?? "unknown" }, () =>
-        t.listenFailed(settings.unix!, errorReason(t, error)),
+        t.listenFailed(unixPath!, errorReason(t, error)),
       );
   } else {
     const resolves = await hostResolves(host);
@@ -684,7 +686,7 @@ if (settings.unix !== undefined) removeOnExit(settings.unix); // ours now: it go
 /** The line for a --unix path that cannot be ours. */
 function sayUnixProblem(problem: UnixProblem): void {
   const [key, code] = UNIX_PROBLEM[problem];
-  say.error("listenFailed", { path: settings.unix, error: code }, () => t[key](settings.unix!));
+  say.error("listenFailed", { path: settings.unix, error: code }, () => t[key](unixPath!));
 }
 
 /** Where it listens, for a JSON line: the path, or the host and port. */

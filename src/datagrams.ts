@@ -8,6 +8,17 @@
  *   Bun 1.4.5 raises as ECONNREFUSED on the socket (a naive server dies of it): counted, ignored.
  * - send() refuses when the kernel's buffer is full: the echo waits in a queue bounded by
  *   --max-buffer and goes out on drain; past the bound the newest is dropped and counted.
+ *
+ * And one thing must never be echoed: a datagram whose source is itself an echo. A forged source
+ * (our own port, or the port of a small service that answers every datagram: echo, chargen...)
+ * turns one datagram into an endless loop between the two; an echo to ourselves even keeps Bun
+ * reading forever, deaf to signals and to the health port. Such datagrams are refused and
+ * counted, as FreeBSD's inetd guards its own built-in services. Another echo server on an
+ * ordinary port cannot be told by its port: a forged datagram between two of them would bounce
+ * forever. What gives it away is the bounce itself: the very bytes we just echoed to a sender
+ * coming back from it at once, again and again. After LOOP_BOUNCES such returns in a row the
+ * next one is not echoed (and counted), which ends the loop; a client that sends the same bytes
+ * as fast as its echo comes back loses one datagram in LOOP_BOUNCES + 1, which UDP allows.
  */
 import type { udp } from "bun";
 import type { Messages } from "./messages/index.ts";
@@ -21,6 +32,37 @@ import { onStopSignal } from "./signals.ts";
 export const MAX_DATAGRAM_IPV4 = 65_507;
 export const MAX_DATAGRAM_IPV6 = 65_527;
 
+/**
+ * Source ports never answered: 0 (no real sender has it), and the small services of RFC 862-865,
+ * 867 and 868 that answer every datagram (echo, discard, daytime, quote, chargen, time).
+ */
+export const LOOP_PORTS: ReadonlySet<number> = new Set([0, 7, 9, 13, 17, 19, 37]);
+
+/**
+ * What a queued echo costs beyond its bytes (the Buffer, its backing store, the entry and the
+ * address string): measured about 240 bytes in Bun 1.4.5. Charged to --max-buffer, so that
+ * empty or tiny datagrams cannot fill memory while costing nothing.
+ */
+export const QUEUED_DATAGRAM_COST = 256;
+
+/** The same bytes back from where we echoed them, within LOOP_WINDOW_MS, this many times in a row. */
+export const LOOP_BOUNCES = 64;
+const LOOP_WINDOW_MS = 50;
+/** Senders remembered for the bounce test: a fixed table, whatever the number of senders. */
+const LOOP_SLOTS = 256;
+
+/** The last echo to one sender: what and when, and how many times in a row it came straight back. */
+interface LastEcho {
+  address: string;
+  port: number;
+  hash: bigint | number;
+  at: number;
+  bounces: number;
+}
+
+const slotOf = (port: number, address: string) =>
+  (port * 31 + address.length * 7 + address.charCodeAt(address.length - 1)) % LOOP_SLOTS;
+
 /** ICMP errors of earlier echoes that one send may have to step over before it goes out. */
 const MAX_STALE_ERRORS = 64;
 
@@ -30,6 +72,7 @@ export interface DatagramStats {
   bytes: number; // echoed: handed to the kernel
   dropped: number; // echoes dropped: the queue was at --max-buffer
   unreachable: number; // ICMP port unreachable for an echo: its sender had left
+  refused: number; // not echoed: from our own port or a looping service's (LOOP_PORTS), or a bounce
 }
 
 interface Pending {
@@ -45,12 +88,16 @@ export class DatagramEcho {
     bytes: 0,
     dropped: 0,
     unreachable: 0,
+    refused: 0,
   };
   private sentSinceError = false; // an echo went out since the last ICMP error was counted
   /** The socket is not serving (not bound yet, or stopped): /readyz says so. */
   closed = true;
   private queue: Pending[] = [];
-  private queued = 0; // bytes in the queue
+  private queued = 0; // what the queue costs: its bytes, and QUEUED_DATAGRAM_COST per entry
+  /** The port the socket is bound to: a datagram from it is our own echo coming back. */
+  ownPort = -1;
+  private readonly lastEcho: (LastEcho | undefined)[] = new Array(LOOP_SLOTS);
 
   constructor(
     private readonly t: Messages,
@@ -66,6 +113,10 @@ export class DatagramEcho {
   readonly handler: udp.SocketHandler<"buffer"> = {
     data: (socket, data, port, address) => {
       this.stats.datagrams++;
+      // The same port on another address is refused too: another echo (two servers on their
+      // default port) would loop with us just the same; clients send from ephemeral ports.
+      if (port === this.ownPort || LOOP_PORTS.has(port)) return this.refuse(port, address);
+      if (this.bounced(data, port, address)) return this.refuse(port, address);
       this.stats.received += data.length;
       if (this.speaks) {
         const from = formatAddress(address, port);
@@ -79,11 +130,12 @@ export class DatagramEcho {
       // Bun hands each datagram its own buffer; queued, it is kept as it came.
       if (this.queue.length > 0 || !this.send(socket, data, port, address))
         this.hold({ data, port, address });
+      else this.echoed(data, port, address);
     },
     drain: (socket) => {
       this.say.trace(0, "drain", this.queued);
       while (this.queue.length > 0 && this.sendPending(socket, this.queue[0]!)) {
-        this.queued -= this.queue.shift()!.data.length;
+        this.queued -= this.queue.shift()!.data.length + QUEUED_DATAGRAM_COST;
       }
     },
     // Bun 1.4.5 passes the error first (its type definitions say the socket): find it either way.
@@ -124,14 +176,60 @@ export class DatagramEcho {
     return true;
   }
 
+  /** Is this datagram our last echo to its sender, straight back LOOP_BOUNCES times in a row? */
+  private bounced(data: Buffer, port: number, address: string): boolean {
+    const last = this.lastEcho[slotOf(port, address)];
+    if (last === undefined || last.port !== port || last.address !== address) return false;
+    const back = performance.now() - last.at < LOOP_WINDOW_MS && last.hash === Bun.hash(data);
+    last.bounces = back ? last.bounces + 1 : 0;
+    if (last.bounces <= LOOP_BOUNCES) return false;
+    last.bounces = 0;
+    return true;
+  }
+
+  /** Remembers the echo just sent, for the bounce test of the sender's next datagram. */
+  private echoed(data: Buffer, port: number, address: string): void {
+    const slot = slotOf(port, address);
+    const last = this.lastEcho[slot];
+    const [hash, at] = [Bun.hash(data), performance.now()];
+    if (last === undefined || last.port !== port || last.address !== address)
+      this.lastEcho[slot] = { address, port, hash, at, bounces: 0 };
+    else [last.hash, last.at] = [hash, at];
+  }
+
+  private refuse(port: number, address: string): void {
+    this.stats.refused++;
+    const from = formatAddress(address, port);
+    if (this.speaks) this.say.trace(0, "refuse", from);
+    // A flood of forged datagrams is one line, then one a second with how many more.
+    this.say.burst(
+      "datagram_loop",
+      () =>
+        this.say.event(
+          "refused",
+          { ip: address, port, reason: "loop" },
+          () => this.t.datagramLoop(from),
+          "warn",
+        ),
+      (count) =>
+        this.say.event(
+          "refusedMore",
+          { reason: "loop", count },
+          () => this.t.datagramLoopMore(count),
+          "warn",
+        ),
+    );
+  }
+
   private hold(p: Pending): void {
-    if (this.queued + p.data.length > this.options.maxBuffer) {
+    const cost = p.data.length + QUEUED_DATAGRAM_COST;
+    if (this.queued + cost > this.options.maxBuffer) {
       this.stats.dropped++;
       this.say.trace(0, "drop", p.data.length);
       return;
     }
     this.queue.push(p);
-    this.queued += p.data.length;
+    this.queued += cost;
     this.say.trace(0, "queue", this.queued);
   }
 }
@@ -172,14 +270,15 @@ export async function serveDatagrams(
     return 1;
   }
   echo.closed = false;
+  echo.ownPort = socket.port;
   const stopped = Promise.withResolvers<number>();
   onStopSignal(() => {
     say.belowCaret();
     socket.close();
     echo.closed = true;
-    const { datagrams, bytes, dropped, unreachable } = echo.stats;
+    const { datagrams, bytes, dropped, unreachable, refused } = echo.stats;
     const secs = (performance.now() - o.startedAt) / 1000;
-    const line = () => t.udpSummary(datagrams, bytes, dropped, unreachable, secs);
+    const line = () => t.udpSummary(datagrams, bytes, dropped, unreachable, refused, secs);
     say.event("stopped", { ...echo.stats, seconds: secs }, line, "strong");
     stopped.resolve(0);
   });

@@ -1,6 +1,6 @@
 /** Turns runtime errors into one line a person can act on (never a stack trace). */
 import type { Messages } from "./messages/index.ts";
-import { formatAddress } from "./text.ts";
+import { formatAddress, printablePath } from "./text.ts";
 import type { TlsFileError } from "./tls.ts";
 
 type ErrorLike = { code?: unknown; errno?: unknown; message?: unknown; name?: unknown };
@@ -84,7 +84,7 @@ export function listenErrorCode(error: unknown, tls: boolean, hostResolves: bool
 /** A TLS file that cannot be used, named. */
 export function tlsFileMessage(t: Messages, error: TlsFileError): string {
   const what = t.tlsFileKind[error.kind];
-  return t.tlsFile[error.problem](what, error.path, error.reason);
+  return t.tlsFile[error.problem](what, printablePath(error.path, false), error.reason);
 }
 
 /** What `Bun.connect` rejected with, said the way the user can fix it. */

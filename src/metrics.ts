@@ -33,6 +33,7 @@ export interface Figures {
   cpuSeconds: number;
   residentBytes: number;
   openFds: number; // NaN where it cannot be known (not Linux)
+  datagramsRefused: number;
 }
 
 /**
@@ -75,6 +76,7 @@ export function noFigures(): Figures {
     cpuSeconds: 0,
     residentBytes: 0,
     openFds: 0,
+    datagramsRefused: 0,
   };
 }
 
@@ -156,6 +158,12 @@ const UDP_METRICS: typeof METRICS = [
     "counter",
     "UDP echoes whose sender had left (ICMP port unreachable).",
     (f) => f.datagramsUnreachable,
+  ],
+  [
+    "echo_datagrams_refused_total",
+    "counter",
+    "UDP datagrams not echoed: they came from the server's own port or an echo-like service's (a loop).",
+    (f) => f.datagramsRefused,
   ],
 ];
 

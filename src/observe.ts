@@ -105,6 +105,7 @@ export function figuresOf(
     f.datagramBytesEchoed = datagrams.bytes;
     f.datagramsDropped = datagrams.dropped;
     f.datagramsUnreachable = datagrams.unreachable;
+    f.datagramsRefused = datagrams.refused;
   }
   return f;
 }

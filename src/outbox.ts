@@ -9,8 +9,17 @@
  * queue never holds more than what was read before the pause took effect.
  *
  * Chunks are queued as they came, not copied: Bun gives every `data` callback a fresh buffer
- * (tests/units.test.ts would catch a runtime that reuses it).
+ * (tests/units.test.ts would catch a runtime that reuses it). Except small ones: each kept chunk
+ * costs a few hundred bytes beside its own (its object, its backing store, its slot), so a peer
+ * sending one byte per segment would make --max-buffer hold 200 times itself. Chunks under
+ * SMALL_CHUNK are copied into a shared tail buffer instead; the memory held stays near its bytes.
  */
+
+/** Below this, a kept chunk is copied into the tail: its overhead would be over ~5% of it. */
+export const SMALL_CHUNK = 4096;
+/** The tail grows by doubling up to this, then a new one starts. */
+const TAIL_MAX = 64 * 1024;
+const TAIL_MIN = 256;
 
 /** What the outbox writes to: a Bun socket, or anything with the same `write`. */
 export interface ByteSink {
@@ -20,6 +29,8 @@ export interface ByteSink {
 export class Outbox {
   // Allocated on first short write only: most connections never need it.
   private chunks: Uint8Array[] | undefined;
+  // Where small chunks are copied: the last of `chunks` is a view of it while it has room.
+  private tail: Uint8Array | undefined;
   /** Bytes waiting to be written. */
   bytes = 0;
   /** A write returned -1: the socket is gone, nothing more will be taken. */
@@ -66,17 +77,50 @@ export class Outbox {
   /** Drops what is queued (the connection is gone); returns how many bytes were dropped. */
   clear(): number {
     const dropped = this.bytes;
-    this.chunks = undefined;
+    this.chunks = this.tail = undefined;
     this.bytes = 0;
     return dropped;
   }
 
   private keep(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
+    this.bytes += chunk.length;
+    const chunks = (this.chunks ??= []);
+    if (chunk.length < SMALL_CHUNK) return this.append(chunks, chunk);
     // A few bytes left of a 512 KiB read would pin the whole read buffer while the peer is slow:
     // copy a remainder that is less than half its buffer (only on short writes, never per chunk).
     if (chunk.length < chunk.buffer.byteLength / 2) chunk = chunk.slice();
-    (this.chunks ??= []).push(chunk);
-    this.bytes += chunk.length;
+    chunks.push(chunk);
+  }
+
+  /** Copies a small chunk to the end of the tail, which grows (or starts anew) to take it. */
+  private append(chunks: Uint8Array[], chunk: Uint8Array): void {
+    const n = chunk.length;
+    const last = chunks.at(-1);
+    const tail = this.tail;
+    // The tail is still open while it is the last chunk (nothing larger was queued behind it).
+    if (tail !== undefined && last !== undefined && last.buffer === tail.buffer) {
+      const end = last.byteOffset + last.length;
+      if (end + n <= tail.length) {
+        tail.set(chunk, end);
+        chunks[chunks.length - 1] = tail.subarray(last.byteOffset, end + n);
+        return;
+      }
+      if (last.length + n <= TAIL_MAX) {
+        // What is still unwritten moves to a buffer twice as large: amortised, few copies.
+        const grown = new Uint8Array(
+          Math.min(TAIL_MAX, Math.max(2 * last.length, last.length + n)),
+        );
+        grown.set(last);
+        grown.set(chunk, last.length);
+        this.tail = grown;
+        chunks[chunks.length - 1] = grown.subarray(0, last.length + n);
+        return;
+      }
+    }
+    const fresh = new Uint8Array(Math.max(TAIL_MIN, n)); // grown only if more come
+    fresh.set(chunk);
+    this.tail = fresh;
+    chunks.push(fresh.subarray(0, n));
   }
 }

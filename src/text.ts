@@ -40,6 +40,17 @@ export function preview(bytes: Uint8Array, limit = PREVIEW_BYTES): string {
   return `"${out}"${bytes.length > limit ? "…" : ""}`;
 }
 
+/**
+ * A file path on one line: as is, unless it holds a control or format character (a newline
+ * would split a log line): then escaped as a preview is, and quoted unless the message around
+ * it already quotes it.
+ */
+export function printablePath(path: string, quote = true): string {
+  if (!/[\p{Cc}\p{Cf}\u2028\u2029]/u.test(path)) return path;
+  const shown = preview(new TextEncoder().encode(path), Infinity);
+  return quote ? shown : shown.slice(1, -1);
+}
+
 /** All of `bytes`, escaped as in a preview but without the quotes: safe to show on a terminal. */
 export function escaped(bytes: Uint8Array): string {
   return preview(bytes, bytes.length).slice(1, -1);

@@ -56,3 +56,18 @@ export async function readTls(files: { cert: string; key: string }) {
 export function readCa(path: string): Promise<string> {
   return readPem(path, "ca");
 }
+
+/** A handshake that failed because the peer does not speak TLS at all (a plain TCP server). */
+export function notTls(error: Error | null | undefined): boolean {
+  return /WRONG_VERSION_NUMBER|UNEXPECTED_MESSAGE|UNKNOWN_PROTOCOL|packet length|record/i.test(
+    error?.message ?? "",
+  );
+}
+
+/**
+ * Bytes that begin with a TLS record header: content type alert (0x15) or handshake (0x16),
+ * then version 3.x. A TLS server answers plain text with such an alert.
+ */
+export function isTlsRecord(bytes: Uint8Array): boolean {
+  return (bytes[0] === 0x15 || bytes[0] === 0x16) && bytes[1] === 0x03 && bytes[2]! <= 0x04;
+}

@@ -9,12 +9,13 @@ import {
   existsSync,
   linkSync,
   lstatSync,
+  readFileSync,
   renameSync,
   statSync,
   unlinkSync,
 } from "node:fs";
 import { errorCode } from "./errors.ts";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 
 export type UnixProblem = "inUse" | "notSocket" | "noDirectory" | "denied";
 
@@ -34,6 +35,8 @@ export async function claimSocketPath(path: string): Promise<UnixProblem | undef
     return undefined; // nothing there
   }
   if (!stat.isSocket()) return "notSocket";
+  // Looked up, not connected to: a connection would show in that server's log and metrics.
+  if (listening(path)) return "inUse";
   const answer = await answers(path);
   if (answer === "yes") return "inUse";
   if (answer === "denied") return "denied"; // someone's, and not ours to judge or delete
@@ -45,6 +48,31 @@ export async function claimSocketPath(path: string): Promise<UnixProblem | undef
     // ENOENT: another server starting at the same moment removed it first; listen() decides.
   }
   return undefined;
+}
+
+/**
+ * Linux lists the listening Unix sockets of this network namespace in /proc/net/unix: flags
+ * __SO_ACCEPTCON (00010000), type SOCK_STREAM (0001), state unconnected (01), then the path as
+ * it was bound (maybe relative: both forms are looked for). Not found, or no /proc: the caller
+ * still connects to make sure (a server bound through another path, or in another namespace).
+ */
+export function listening(path: string, table = procNetUnix()): boolean {
+  if (table === undefined) return false;
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  // A path ends where the next entry (or the table) does: it may hold newlines itself.
+  const entry = (p: string) =>
+    new RegExp(
+      `(?:^|\\n)[0-9a-fA-F]+: [0-9A-F]+ [0-9A-F]+ 00010000 0001 01 +\\d+ ${escape(p)}(?=\\n[0-9a-fA-F]+: |\\n?$)`,
+    );
+  return [path, resolve(path)].some((p) => entry(p).test(table));
+}
+
+function procNetUnix(): string | undefined {
+  try {
+    return readFileSync("/proc/net/unix", "utf8");
+  } catch {
+    return undefined;
+  }
 }
 
 /** Does a server accept connections on this socket file? (Connects and leaves at once.) */

@@ -1,6 +1,14 @@
 /** The client, as a real process reading a pipe, against the real server and odd test servers. */
 import { describe, expect } from "bun:test";
-import { concurrently, freePort, run, startServer, testServer } from "./helpers.ts";
+import {
+  concurrently,
+  freePort,
+  have,
+  run,
+  runCommand,
+  startServer,
+  testServer,
+} from "./helpers.ts";
 
 describe("through a pipe, against the real server", () => {
   concurrently(
@@ -73,6 +81,30 @@ describe("what goes on the wire", () => {
       expect(client.out.all).toEqual(["ABC", "123"]); // the session went on
       expect(client.err.count(/the echo differs/)).toBe(1);
       expect(client.err.text).toContain("warning: the echo differs from the 4 bytes sent");
+    },
+  );
+  concurrently.skipIf(!have("python3"))(
+    "bytes that echo no message (a server that adds a line of its own) are warned about; exit 1 at the end",
+    async () => {
+      // A real peer in another language: it echoes each piece, then says something of its own.
+      const peer = runCommand([
+        "python3",
+        "-c",
+        `
+import socket
+listener = socket.create_server(("127.0.0.1", 0))
+print(listener.getsockname()[1], flush=True)
+conn, _ = listener.accept()
+while data := conn.recv(4096):
+    conn.sendall(data + b"220 ready\\r\\n")
+`,
+      ]);
+      const port = await peer.out.waitFor(/^\d+$/);
+      const client = run("client.ts", ["--port", port], { stdin: "oi\n" });
+      expect(await client.exited).toBe(1);
+      expect(client.out.all).toEqual(["oi"]); // the echo itself was exact
+      expect(client.err.text).toContain("warning: the server sent 11 bytes that echo no message");
+      await peer.exited;
     },
   );
 });

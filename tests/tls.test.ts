@@ -51,6 +51,50 @@ beforeAll(async () => {
 const tlsArgs = () => ["--tls-cert", cert, "--tls-key", key];
 
 describe("TLS", () => {
+  concurrently(
+    "the probe tells a TLS server probed without --tls, and a plain server probed with --tls, in both languages",
+    async () => {
+      const tlsServer = await startServer([...tlsArgs(), "--mode", "concurrent", "--quiet"]);
+      const plain = await startServer(["--mode", "concurrent", "--quiet"]);
+      const probe = (...args: string[]) => run("probe.ts", ["--timeout", "10", ...args]);
+      const cases: [string[], string][] = [
+        [
+          ["--port", String(tlsServer.port)],
+          `error: 127.0.0.1:${tlsServer.port} speaks TLS (it answered with a TLS alert): add --tls, with --tls-ca FILE or --insecure for a self-signed certificate`,
+        ],
+        [
+          ["--port", String(tlsServer.port), "--lang", "pt"],
+          `erro: 127.0.0.1:${tlsServer.port} usa TLS (respondeu com um alerta TLS): acrescente --tls, com --tls-ca ARQUIVO ou --insecure para um certificado autoassinado`,
+        ],
+        [
+          ["--port", String(plain.port), "--tls", "--tls-ca", cert],
+          `error: 127.0.0.1:${plain.port} does not speak TLS (it did not answer the handshake as TLS): leave out --tls`,
+        ],
+        [
+          ["--port", String(plain.port), "--tls", "--insecure", "--lang", "pt"],
+          `erro: 127.0.0.1:${plain.port} não usa TLS (não respondeu ao handshake como TLS): tire o --tls`,
+        ],
+      ];
+      for (const [args, line] of cases) {
+        const p = probe(...args);
+        expect(await p.exited).toBe(1);
+        expect(p.err.all.at(-1)).toBe(line);
+        expect(p.out.text).not.toContain("crash");
+      }
+      // And with the right flag, the same TLS server passes.
+      const good = probe(
+        "--port",
+        String(tlsServer.port),
+        "--tls",
+        "--tls-ca",
+        cert,
+        "--expect",
+        "concurrent",
+      );
+      expect(await good.exited).toBe(0);
+    },
+  );
+
   concurrently.skipIf(!have("socat"))(
     "16 MiB through a TLS server with socat, which half-closes: exact",
     async () => {
@@ -194,6 +238,12 @@ describe("TLS", () => {
       1,
       () => ["--tls-ca", fifo],
       /^error: the TLS CA certificate file ".*fifo\.pem" is not a regular file$/,
+    ],
+    [
+      "server",
+      1,
+      () => ["--tls-cert", join(dir, "two\nlines.pem"), "--tls-key", key],
+      /^error: cannot read the TLS certificate file ".*two\\nlines\.pem" \(ENOENT\)$/,
     ],
   ] as const)(
     "bad TLS files, case %# (%s): one line, exit %d",

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { catalogs } from "../src/messages/index.ts";
-import { DatagramEcho } from "../src/datagrams.ts";
+import { DatagramEcho, LOOP_BOUNCES, QUEUED_DATAGRAM_COST } from "../src/datagrams.ts";
 import { sayTo } from "../src/say.ts";
 import {
   BUN,
@@ -47,6 +47,87 @@ describe("UDP server", () => {
       server.proc.kill("SIGTERM");
       expect(await server.exited).toBe(0);
       expect(server.out.all.at(-1)).toMatch(/^stopped: 2 datagrams, 13 bytes echoed, 0 dropped/);
+    },
+  );
+
+  // A forged source needs a raw socket (root): Bun's UDP socket is bound without SO_REUSEADDR,
+  // so nothing else can send from its port. Arguments: the port to send to, then each source port.
+  const FORGE = `
+import socket, struct, sys
+dport, payload = int(sys.argv[1]), b"loop"
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for sport in map(int, sys.argv[2:]):
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                     socket.inet_aton("127.0.0.1"), socket.inet_aton("127.0.0.1"))
+    raw.sendto(ip + udp, ("127.0.0.1", 0))
+`;
+  concurrently.skipIf(process.getuid?.() !== 0 || !have("python3"))(
+    "a datagram forged from the server's own port, or from echo (7) or chargen (19), is refused and counted, not looped",
+    async () => {
+      const server = await startServer(["--udp", "--http-port", "0"]);
+      const http = Number(/:(\d+)\//.exec(await server.out.waitFor(/^health and metrics on/))![1]);
+      const forge = python(FORGE, String(server.port), String(server.port), "7", "19");
+      expect(await forge.exited).toBe(0);
+      // One line for the first, then (within a second) the others counted in one line.
+      await server.out.waitFor(`refused a datagram from 127.0.0.1:${server.port}:`);
+      await server.out.waitFor("refused 2 more datagrams in the last second");
+      // Still serving, and not busy echoing itself: the health port answers, a client gets its echo.
+      const metrics = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
+      expect(metrics).toContain("\necho_datagrams_refused_total 3\n");
+      const client = python(
+        `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(10)
+s.sendto(b"still here", ("127.0.0.1", int(sys.argv[1])))
+print(s.recv(100).decode())
+`,
+        String(server.port),
+      );
+      expect(await client.exited).toBe(0);
+      expect(client.out.all).toEqual(["still here"]);
+      server.proc.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+      expect(server.out.all.at(-1)).toMatch(/, 3 refused \(echo loop\), up /);
+      expect(server.out.count(/ sent 4 bytes: "loop"$/)).toBe(0);
+    },
+  );
+
+  concurrently.skipIf(process.getuid?.() !== 0 || !have("python3"))(
+    "two servers given one datagram forged from each other: the bounce stops after LOOP_BOUNCES",
+    async () => {
+      const [a, b] = await Promise.all(
+        [0, 1].map(() => startServer(["--udp", "--http-port", "0", "--log-level", "warn"])),
+      );
+      const metricsOf = async (server: Awaited<ReturnType<typeof startServer>>) => {
+        const line = await server.out.waitFor(/^health and metrics on/);
+        const http = Number(/:(\d+)\//.exec(line)![1]);
+        const text = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
+        return Number(/\necho_datagrams_total (\d+)\n/.exec(text)![1]);
+      };
+      const forge = python(FORGE, String(a!.port), String(b!.port));
+      expect(await forge.exited).toBe(0);
+      await Promise.race([a!.out, a!.err, b!.out, b!.err].map((l) => l.waitFor("could loop")));
+      // Then 200 round trips with a real client: were the bounce still going, A would have
+      // counted thousands more meanwhile.
+      const client = python(
+        `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("127.0.0.1", int(sys.argv[1]))); s.settimeout(5)
+for i in range(200):
+    s.send(b"%d" % i); assert s.recv(100) == b"%d" % i
+print("ok")
+`,
+        String(a!.port),
+      );
+      expect(await client.exited).toBe(0);
+      const [fromA, fromB] = [await metricsOf(a!), await metricsOf(b!)];
+      expect(fromA).toBeLessThanOrEqual(LOOP_BOUNCES + 2 + 200);
+      expect(fromB).toBeLessThanOrEqual(LOOP_BOUNCES + 2);
+      for (const server of [a!, b!]) server.proc.kill("SIGTERM");
+      expect([await a!.exited, await b!.exited]).toEqual([0, 0]);
     },
   );
 
@@ -92,7 +173,9 @@ print("ok", n)
       // send() refusing happens when the kernel's buffer is full, which loopback never shows:
       // the queue's rule is checked against a socket that refuses, then takes everything.
       const say = sayTo({ logLevel: "warn", trace: false });
-      const echo = new DatagramEcho(catalogs.en, say, { maxBuffer: 3000 });
+      const echo = new DatagramEcho(catalogs.en, say, {
+        maxBuffer: 3 * (1000 + QUEUED_DATAGRAM_COST), // each queued datagram also costs its entry
+      });
       const sent: number[] = [];
       let accepting = false;
       const socket = {
@@ -283,6 +366,33 @@ describe("Unix-domain sockets", () => {
       const client = run("client.ts", ["--unix", path], { stdin: "ainda aqui\n" });
       expect(await client.exited).toBe(0);
       expect(client.out.all).toEqual(["ainda aqui"]);
+      server.proc.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+      // The second server's look at the path was no client: the only connection is the client's.
+      expect(server.out.all.filter((line) => line.includes("connected from"))).toEqual([
+        "#1 connected from a local process",
+      ]);
+    },
+  );
+
+  concurrently(
+    "a path with a newline is printed escaped: the listening line stays one line",
+    async () => {
+      const path = join(dir, "two\nlines.sock");
+      const shown = `"${dir}/two\\nlines.sock"`;
+      const server = runCommand([BUN, "server.ts", "--unix", path, "--mode", "concurrent"]);
+      expect(await server.out.waitFor(/^listening on /)).toBe(
+        `listening on ${shown} (mode concurrent)`,
+      );
+      const second = run("server.ts", ["--unix", path]);
+      expect(await second.exited).toBe(1);
+      expect(second.err.all).toEqual([
+        `error: a server already answers on ${shown}; stop it first, or choose another --unix path`,
+      ]);
+      const client = run("client.ts", ["--unix", path], { stdin: "oi\n" });
+      expect(await client.exited).toBe(0);
+      expect(client.out.all).toEqual(["oi"]);
+      expect(client.err.text).toContain(`connected to ${shown};`);
       server.proc.kill("SIGTERM");
       expect(await server.exited).toBe(0);
     },

@@ -8,6 +8,9 @@ import { lines, isStopWord } from "../src/lines.ts";
 import { preview, formatAddress } from "../src/text.ts";
 import { BadValue, port } from "../src/values.ts";
 import { EchoTimeout, EchoWaiter } from "../src/echo-waiter.ts";
+import { DatagramEcho, QUEUED_DATAGRAM_COST } from "../src/datagrams.ts";
+import { sayTo } from "../src/say.ts";
+import { listening } from "../src/unix-socket.ts";
 import { randomBytes, sha256 } from "./helpers.ts";
 
 /** A sink that takes at most `room` bytes per call, like a kernel buffer that fills up. */
@@ -37,6 +40,48 @@ describe("Outbox", () => {
     expect(outbox.flush(sink)).toBe(true);
     expect(sink.got).toEqual([1, 2, 3, 4, 5, 6]);
     expect(outbox.empty).toBe(true);
+  });
+
+  test("one-byte pieces held for a reader that never reads cost about their bytes, not 200 times", () => {
+    const live = () => {
+      Bun.gc(true);
+      const { heapUsed, arrayBuffers } = process.memoryUsage();
+      return heapUsed + arrayBuffers;
+    };
+    const before = live();
+    const outbox = new Outbox();
+    // Each piece its own buffer, as Bun hands each data callback (a peer sending 1-byte segments).
+    for (let i = 0; i < 256 * 1024; i++) outbox.send({ write: () => 0 }, Buffer.alloc(1, i));
+    const grown = live() - before;
+    expect(outbox.bytes).toBe(256 * 1024);
+    // heapUsed and arrayBuffers both count a buffer: a large piece measures about 2x here.
+    expect(grown / outbox.bytes).toBeLessThan(4);
+  });
+
+  test("small and large pieces, partly written at random, come out exact and in order", () => {
+    let seed = 7;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const sent: number[] = [];
+    const got: number[] = [];
+    const sink = {
+      write(data: Uint8Array) {
+        const n = random(4) === 0 ? 0 : Math.min(data.length, random(9000));
+        got.push(...data.subarray(0, n));
+        return n;
+      },
+    };
+    const outbox = new Outbox();
+    for (let i = 0; i < 3000; i++) {
+      const size = random(3) === 0 ? 1 + random(10_000) : 1 + random(50);
+      const piece = Buffer.alloc(size, i % 251);
+      sent.push(...piece);
+      outbox.send(sink, piece);
+      if (random(5) === 0) outbox.flush(sink);
+    }
+    while (!outbox.flush(sink));
+    expect(outbox.bytes).toBe(0);
+    expect(got.length).toBe(sent.length);
+    expect(Buffer.from(got).equals(Buffer.from(sent))).toBe(true);
   });
 
   test("a write that returns -1 marks the outbox broken", () => {
@@ -80,6 +125,59 @@ describe("Outbox", () => {
     client.end();
     expect(chunks.length).toBeGreaterThan(1);
     expect(sha256(chunks)).toBe(sha256(payload)); // a reused buffer would have been overwritten
+  });
+});
+
+describe("DatagramEcho", () => {
+  const quietEcho = (maxBuffer: number) =>
+    new DatagramEcho(catalogs.en, sayTo({ logLevel: "warn", trace: false }), { maxBuffer });
+  type UdpSocket = Parameters<NonNullable<DatagramEcho["handler"]["data"]>>[0];
+  const datagram = (echo: DatagramEcho, socket: UdpSocket, data: Buffer, port: number) =>
+    echo.handler.data!(socket, data, port, "127.0.0.1", {} as never);
+  /** A UDP socket whose kernel buffer stays full (a slow egress): it takes nothing. */
+  const full = { send: () => false } as unknown as UdpSocket;
+
+  test("empty datagrams cost their entry: the queue stops at --max-buffer, not at 0 bytes", () => {
+    const echo = quietEcho(64 * 1024);
+    for (let i = 0; i < 10_000; i++) datagram(echo, full, Buffer.alloc(0), 40_000);
+    const held = 10_000 - echo.stats.dropped;
+    expect(held).toBe(Math.floor((64 * 1024) / QUEUED_DATAGRAM_COST));
+  });
+
+  test("a datagram from the server's own port or an echo-like service's is never echoed", () => {
+    const echo = quietEcho(64 * 1024);
+    echo.ownPort = 5000;
+    const sent: number[] = [];
+    const socket = {
+      send: (_: Buffer, port: number) => sent.push(port) > 0,
+    } as unknown as typeof full;
+    for (const port of [5000, 7, 9, 13, 17, 19, 37, 0, 41_000])
+      datagram(echo, socket, Buffer.from("x"), port);
+    expect(sent).toEqual([41_000]);
+    expect(echo.stats.refused).toBe(8);
+    expect(echo.stats.datagrams).toBe(9);
+  });
+});
+
+describe("a live --unix path, looked up in /proc/net/unix", () => {
+  const table = [
+    "Num       RefCount Protocol Flags    Type St Inode Path",
+    "00000000c557ca23: 00000002 00000000 00010000 0001 01 230318 /tmp/live.sock",
+    "00000000c557ca24: 00000003 00000000 00000000 0001 03 230319 /tmp/connected.sock",
+    "00000000c557ca25: 00000002 00000000 00010000 0001 01  4242 /tmp/two",
+    "lines.sock",
+    "00000000c557ca26: 00000002 00000000 00010000 0002 01 230320 /tmp/datagram.sock",
+  ].join("\n");
+  test("a listening stream socket is found by its path, a newline in it too", () => {
+    expect(listening("/tmp/live.sock", table)).toBe(true);
+    expect(listening("/tmp/two\nlines.sock", table)).toBe(true);
+  });
+  test("a connected socket, a datagram socket, a prefix, an empty table: not listening", () => {
+    expect(listening("/tmp/connected.sock", table)).toBe(false);
+    expect(listening("/tmp/datagram.sock", table)).toBe(false);
+    expect(listening("/tmp/live", table)).toBe(false);
+    expect(listening("/tmp/two", table)).toBe(false);
+    expect(listening("/tmp/live.sock", "")).toBe(false);
   });
 });
 

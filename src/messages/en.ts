@@ -129,14 +129,19 @@ export const en = {
   // server
   datagram: (from: string, size: number, preview: string) =>
     `${from} sent ${plural(size, "byte", "bytes")}: ${preview}`,
+  datagramLoop: (from: string) =>
+    `refused a datagram from ${from}: echoing it could loop forever (its port is this server's own or an echo-like service's, or it sends our echo straight back, again and again)`,
+  datagramLoopMore: (n: number) =>
+    `refused ${plural(n, "more datagram", "more datagrams")} in the last second that could loop forever`,
   udpSummary: (
     datagrams: number,
     bytes: number,
     dropped: number,
     unreachable: number,
+    refused: number,
     secs: number,
   ) =>
-    `stopped: ${plural(datagrams, "datagram", "datagrams")}, ${plural(bytes, "byte", "bytes")} echoed, ${number.format(dropped)} dropped (queue full), ${number.format(unreachable)} to senders gone (port unreachable), up ${seconds.format(secs)} s`,
+    `stopped: ${plural(datagrams, "datagram", "datagrams")}, ${plural(bytes, "byte", "bytes")} echoed, ${number.format(dropped)} dropped (queue full), ${number.format(unreachable)} to senders gone (port unreachable)${refused > 0 ? `, ${number.format(refused)} refused (echo loop)` : ""}, up ${seconds.format(secs)} s`,
   unixInUse: (path: string) =>
     `error: a server already answers on ${path}; stop it first, or choose another --unix path`,
   unixNotSocket: (path: string) =>
@@ -308,7 +313,8 @@ Type fim (in any case) or press Ctrl-D to close the connection and leave;
 fim is not sent.`,
   clientOutro: `Echoes go to stdout, one per line; the prompt and status lines go to stderr.
 Exit status: 0 left with fim or end of input, every echo exact; 1 connection
-error, lost echo or an echo that differed; 2 usage error; 130 Ctrl-C.`,
+error, lost echo, an echo that differed or bytes that echo no message; 2 usage
+error; 130 Ctrl-C.`,
   connected: (address: string) =>
     `connected to ${address}; type a message, or fim (or Ctrl-D) to leave`,
   connectedTls: (address: string) =>
@@ -386,6 +392,10 @@ likely cause and what to do.`,
   probeSkip: "SKIP",
   probeNoServer: (address: string) =>
     `error: nothing listens at ${address}: start your echo server first, or check --host and --port`,
+  probeSpeaksTls: (address: string) =>
+    `error: ${address} speaks TLS (it answered with a TLS alert): add --tls, with --tls-ca FILE or --insecure for a self-signed certificate`,
+  probeNotTls: (address: string) =>
+    `error: ${address} does not speak TLS (it did not answer the handshake as TLS): leave out --tls`,
   probePass: "PASS",
   probeFail: "FAIL",
   probeWhy: "why:",
@@ -459,6 +469,7 @@ likely cause and what to do.`,
       `${plural(missing, "byte", "bytes")} missing, in holes between ${number.format(pieces)} pieces: send() took only part of each buffer, and the rest was dropped`,
     changed: (at: number) =>
       `the echo differs from what was sent from byte ${number.format(at)} on`,
+    speaksTls: () => "a TLS record came back in place of the echo: this server speaks TLS",
     stalled: (secs: number) =>
       `the server stopped reading: for ${seconds.format(secs)} s it took nothing more of what the probe sent`,
     oneRecvPieces: () =>
@@ -502,6 +513,7 @@ likely cause and what to do.`,
     sendNoLoop:
       "send() returns how many bytes it took: use sendall() (Python), or call send() again with the rest until all is sent",
     changed: "send back exactly the bytes recv() returned: no decoding, no strip(), nothing added",
+    speaksTls: "add --tls",
     stalled:
       "read and echo at the same time: a server that stops reading while its echo waits deadlocks with its client",
     oneRecvPieces:

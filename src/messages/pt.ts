@@ -131,8 +131,12 @@ export const pt: Messages = {
   },
 
   datagram: (from, size, preview) => `${from} enviou ${plural(size, "byte", "bytes")}: ${preview}`,
-  udpSummary: (datagrams, bytes, dropped, unreachable, secs) =>
-    `parado: ${plural(datagrams, "datagrama", "datagramas")}, ${plural(bytes, "byte ecoado", "bytes ecoados")}, ${number.format(dropped)} descartados (fila cheia), ${number.format(unreachable)} para remetentes que já saíram (porta inalcançável), ativo por ${seconds.format(secs)} s`,
+  datagramLoop: (from) =>
+    `datagrama de ${from} recusado: ecoá-lo poderia criar um laço sem fim (a porta é a do próprio servidor ou a de um serviço que responde tudo, ou ele devolve nosso eco na hora, sem parar)`,
+  datagramLoopMore: (n) =>
+    `mais ${plural(n, "datagrama recusado", "datagramas recusados")} no último segundo que poderiam criar um laço sem fim`,
+  udpSummary: (datagrams, bytes, dropped, unreachable, refused, secs) =>
+    `parado: ${plural(datagrams, "datagrama", "datagramas")}, ${plural(bytes, "byte ecoado", "bytes ecoados")}, ${number.format(dropped)} descartados (fila cheia), ${number.format(unreachable)} para remetentes que já saíram (porta inalcançável)${refused > 0 ? `, ${number.format(refused)} recusados (laço de eco)` : ""}, ativo por ${seconds.format(secs)} s`,
   unixInUse: (path) =>
     `erro: já há um servidor respondendo em ${path}; pare-o antes ou escolha outro caminho em --unix`,
   unixNotSocket: (path) =>
@@ -305,7 +309,8 @@ e sair; a palavra fim não é enviada.`,
   clientOutro: `Os ecos vão para a saída padrão, um por linha; o prompt e as linhas de estado
 vão para a saída de erro.
 Código de saída: 0 saiu com fim ou no fim da entrada, todo eco exato; 1 erro de
-conexão, eco perdido ou um eco diferente do enviado; 2 erro de uso; 130 Ctrl-C.`,
+conexão, eco perdido, um eco diferente do enviado ou bytes que não são eco de
+nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   connected: (address) =>
     `conectado a ${address}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
   connectedTls: (address) =>
@@ -382,6 +387,10 @@ servidor respondeu), 2 erro de uso.`,
   probeSkip: "PULOU",
   probeNoServer: (address) =>
     `erro: nada escuta em ${address}: inicie o seu servidor de eco antes, ou confira --host e --port`,
+  probeSpeaksTls: (address) =>
+    `erro: ${address} usa TLS (respondeu com um alerta TLS): acrescente --tls, com --tls-ca ARQUIVO ou --insecure para um certificado autoassinado`,
+  probeNotTls: (address) =>
+    `erro: ${address} não usa TLS (não respondeu ao handshake como TLS): tire o --tls`,
   probePass: "OK   ",
   probeFail: "FALHA",
   probeWhy: "por quê:",
@@ -453,6 +462,7 @@ servidor respondeu), 2 erro de uso.`,
     sendNoLoop: (missing, pieces) =>
       `faltam ${plural(missing, "byte", "bytes")}, em buracos entre ${number.format(pieces)} pedaços: o send() aceitou só parte de cada buffer, e o resto foi descartado`,
     changed: (at) => `o eco difere do que foi enviado a partir do byte ${number.format(at)}`,
+    speaksTls: () => "voltou um registro TLS no lugar do eco: este servidor usa TLS",
     stalled: (secs) =>
       `o servidor parou de ler: por ${seconds.format(secs)} s não aceitou mais nada do que a sonda enviava`,
     oneRecvPieces: () =>
@@ -497,6 +507,7 @@ servidor respondeu), 2 erro de uso.`,
       "o send() retorna quantos bytes aceitou: use sendall() (Python), ou chame send() de novo com o resto até enviar tudo",
     changed:
       "devolva exatamente os bytes que o recv() entregou: sem decodificar, sem strip(), sem acrescentar nada",
+    speaksTls: "acrescente --tls",
     stalled:
       "leia e ecoe ao mesmo tempo: um servidor que para de ler enquanto o eco espera trava junto com o cliente",
     oneRecvPieces:

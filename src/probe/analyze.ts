@@ -4,6 +4,7 @@
  * buffer; pieces of any size missing: send() without a loop; letters changed: upper()).
  */
 import type { Ending } from "./conn.ts";
+import { isTlsRecord } from "../tls.ts";
 
 export type Observation =
   | { kind: "exact" }
@@ -27,13 +28,16 @@ export type Observation =
       ending: Ending;
     }
   /** Different bytes from `at` on. */
-  | { kind: "changed"; at: number };
+  | { kind: "changed"; at: number }
+  /** A TLS record (a TLS server's alert) in place of the echo: the probe should use --tls. */
+  | { kind: "tls" };
 
 export function observe(sent: Uint8Array, got: Uint8Array, ending: Ending): Observation {
   const s = Buffer.from(sent.buffer, sent.byteOffset, sent.length);
   const g = Buffer.from(got.buffer, got.byteOffset, got.length);
   if (g.length === 0) return { kind: "nothing", ending };
   if (s.equals(g)) return { kind: "exact" };
+  if (isTlsRecord(g) && !isTlsRecord(s)) return { kind: "tls" };
   if (g.length === s.length && upper(s).equals(g) && !s.equals(upper(s))) return { kind: "upper" };
   const common = commonPrefix(s, g);
   if (common === g.length) return { kind: "short", got: g.length, ending };

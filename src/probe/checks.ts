@@ -130,6 +130,8 @@ function generic(ctx: Context, o: Observation, sent: number, got: number): Failu
       return { code: "sendNoLoop", args: [o.missing, o.pieces] };
     case "changed":
       return { code: "changed", args: [o.at] };
+    case "tls":
+      return { code: "speaksTls" };
   }
 }
 

@@ -5,11 +5,19 @@
  */
 import type { Socket } from "bun";
 import { errorCode } from "../errors.ts";
+import { notTls } from "../tls.ts";
 
 export interface Target {
   host: string;
   port: number;
   tls?: { ca?: string; insecure: boolean };
+}
+
+/** The server and the probe do not speak the same protocol: plain TCP against TLS. */
+export class TlsMismatch extends Error {
+  constructor(readonly serverSpeaksTls: boolean) {
+    super(serverSpeaksTls ? "the server speaks TLS" : "the server does not speak TLS");
+  }
 }
 
 /** Why a wait for bytes ended. */
@@ -67,7 +75,9 @@ export class ProbeConn {
           if (abandoned) socket.terminate();
         },
         handshake(_s, ok, error) {
-          if (ok || target.tls?.insecure) handshake.resolve();
+          // --insecure waives the certificate check, not TLS itself.
+          if (!ok && notTls(error)) handshake.reject(new TlsMismatch(false));
+          else if (ok || target.tls?.insecure) handshake.resolve();
           else handshake.reject(error ?? new Error("TLS handshake failed"));
         },
         data: (_s, chunk: Uint8Array) => conn.received(chunk),
