@@ -273,12 +273,18 @@ const noImage = !PODMAN
 const store = await mkdtemp(join(tmpdir(), "echo-podman-"));
 afterAll(() => rm(store, { recursive: true, force: true }));
 
-/** The glibc files the Containerfile copies from its first stage (Debian 12 paths). */
+/** The glibc files the Containerfile copies from its first stage (Debian 12 paths), loader first. */
 const GLIBC = ["ld-linux-x86-64.so.2", "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2"];
 
 async function podman(args: string[]): Promise<string> {
   const child = runCommand(
-    [PODMAN!, "--root", join(store, "root"), "--runroot", join(store, "run"), ...args],
+    [
+      PODMAN!,
+      ...["--root", join(store, "root"), "--runroot", join(store, "run")],
+      ...["--tmpdir", join(store, "libpod"), "--events-backend", "none"],
+      ...["--storage-driver", "vfs"], // no overlay mounts to undo: the store is plain folders
+      ...args,
+    ],
     { env: { ...SBIN, TMPDIR: store } },
   );
   if ((await child.exited) !== 0)
@@ -294,17 +300,15 @@ const image: Promise<Image> | undefined = noImage
   ? undefined
   : inBackground(async () => {
       await linuxPair;
-      const vfs = ["--storage-driver", "vfs"];
       // The C library's stage from this machine's own files: no registry is reachable here.
       const libs = GLIBC.map((file) => `usr/lib/x86_64-linux-gnu/${file}`);
       const tar = runCommand(["tar", "-C", "/", "-chf", join(store, "glibc.tar"), ...libs]);
       if ((await tar.exited) !== 0) throw new Error(`tar failed: ${tar.err.text}`);
-      await podman([...vfs, "import", join(store, "glibc.tar"), "localhost/echo-test-glibc"]);
+      await podman(["import", join(store, "glibc.tar"), "localhost/echo-test-glibc"]);
       const context = join(store, "context");
       await mkdir(join(context, "dist"), { recursive: true });
       await link(join(away, "echo-server"), join(context, "dist", "echo-server-linux-x64"));
       await podman([
-        ...vfs,
         "build",
         "--build-arg",
         "GLIBC_FROM=localhost/echo-test-glibc",
@@ -315,18 +319,11 @@ const image: Promise<Image> | undefined = noImage
         context,
       ]);
       const config = JSON.parse(
-        await podman([
-          ...vfs,
-          "image",
-          "inspect",
-          "--format",
-          "{{json .Config}}",
-          "localhost/echo-test",
-        ]),
+        await podman(["image", "inspect", "--format", "{{json .Config}}", "localhost/echo-test"]),
       );
-      const id = (await podman([...vfs, "create", "localhost/echo-test"])).trim();
-      await podman([...vfs, "export", "--output", join(store, "rootfs.tar"), id]);
-      await podman([...vfs, "rm", id]);
+      const id = (await podman(["create", "localhost/echo-test"])).trim();
+      await podman(["export", "--output", join(store, "rootfs.tar"), id]);
+      await podman(["rm", id]);
       const rootfs = join(store, "rootfs");
       await mkdir(rootfs);
       const untar = runCommand(["tar", "-C", rootfs, "-xf", join(store, "rootfs.tar")]);
