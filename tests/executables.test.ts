@@ -9,6 +9,7 @@
  * qemu-aarch64 where that is installed; every target is checked to be the right kind of file.
  * The windows-x64 pair is not run: under Debian 12's wine64 (8.0) it stops before its first
  * line, since Bun needs bcryptprimitives.dll, which that Wine lacks.
+ * The container image of deploy/Containerfile is built from the same linux-x64 server, and run.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { copyFile, link, mkdir, mkdtemp, rm } from "node:fs/promises";
