@@ -9,9 +9,10 @@
  * qemu-aarch64 where that is installed; every target is checked to be the right kind of file.
  * The windows-x64 pair is not run: under Debian 12's wine64 (8.0) it stops before its first
  * line, since Bun needs bcryptprimitives.dll, which that Wine lacks.
+ * The container image of deploy/Containerfile is built from the same linux-x64 server, and run.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import { copyFile, link, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import pkg from "../package.json";
@@ -22,6 +23,7 @@ import {
   inBackground,
   Peer,
   randomBytes,
+  ROOT,
   run,
   runCommand,
   sha256,
@@ -251,6 +253,182 @@ describe("the linux-x64 executables, far from the sources, without bun", () => {
     expect(await server.exited).toBe(0);
     expect(server.out.text).toContain("stopped: 8 connections");
   });
+});
+
+// ---- the container image (deploy/Containerfile) -------------------------------------------------
+// Built with podman from the linux-x64 server above. `podman run` cannot work in this sandbox (it
+// refuses the runtime's setrlimit), so the image's filesystem is exported and its ENTRYPOINT run
+// with chroot as the image's USER, as a runtime would: /proc mounted, the root read-only (as
+// Kubernetes' readOnlyRootFilesystem), in a mount namespace of its own that ends with it. The
+// podman store is a folder of this file's own (vfs, no daemon), removed after it: no image or
+// container of anyone else's is touched. Debian's podman; .ci/run installs it.
+const SBIN = { PATH: `${process.env.PATH}:/usr/sbin:/sbin` };
+const PODMAN = Bun.which("podman", SBIN);
+const CHROOT = Bun.which("chroot", SBIN);
+const UNSHARE = Bun.which("unshare", SBIN);
+const noImage = !PODMAN
+  ? "no podman on PATH (.ci/run installs it)"
+  : !CHROOT || !UNSHARE || process.getuid?.() !== 0
+    ? "running it needs root, chroot and unshare"
+    : undefined;
+const store = await mkdtemp(join(tmpdir(), "echo-podman-"));
+afterAll(() => rm(store, { recursive: true, force: true }));
+
+/** The glibc files the Containerfile copies from its first stage (Debian 12 paths), loader first. */
+const GLIBC = ["ld-linux-x86-64.so.2", "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2"];
+
+async function podman(args: string[]): Promise<string> {
+  const child = runCommand(
+    [
+      PODMAN!,
+      ...["--root", join(store, "root"), "--runroot", join(store, "run")],
+      ...["--tmpdir", join(store, "libpod"), "--events-backend", "none"],
+      ...["--storage-driver", "vfs"], // no overlay mounts to undo: the store is plain folders
+      ...args,
+    ],
+    { env: { ...SBIN, TMPDIR: store } },
+  );
+  if ((await child.exited) !== 0)
+    throw new Error(`podman ${args[0]} failed:\n${child.err.text}\n${child.out.text}`);
+  return child.out.text;
+}
+
+interface Image {
+  rootfs: string;
+  config: { User: string; Entrypoint: string[]; Env: string[]; ExposedPorts: object };
+}
+const image: Promise<Image> | undefined = noImage
+  ? undefined
+  : inBackground(async () => {
+      await linuxPair;
+      // The C library's stage from this machine's own files: no registry is reachable here.
+      const libs = GLIBC.map((file) => `usr/lib/x86_64-linux-gnu/${file}`);
+      const tar = runCommand(["tar", "-C", "/", "-chf", join(store, "glibc.tar"), ...libs]);
+      if ((await tar.exited) !== 0) throw new Error(`tar failed: ${tar.err.text}`);
+      await podman(["import", join(store, "glibc.tar"), "localhost/echo-test-glibc"]);
+      const context = join(store, "context");
+      await mkdir(join(context, "dist"), { recursive: true });
+      await link(join(away, "echo-server"), join(context, "dist", "echo-server-linux-x64"));
+      await podman([
+        "build",
+        "--build-arg",
+        "GLIBC_FROM=localhost/echo-test-glibc",
+        "--tag",
+        "localhost/echo-test",
+        "--file",
+        join(ROOT, "deploy", "Containerfile"),
+        context,
+      ]);
+      const config = JSON.parse(
+        await podman(["image", "inspect", "--format", "{{json .Config}}", "localhost/echo-test"]),
+      );
+      const id = (await podman(["create", "localhost/echo-test"])).trim();
+      await podman(["export", "--output", join(store, "rootfs.tar"), id]);
+      await podman(["rm", id]);
+      const rootfs = join(store, "rootfs");
+      await mkdir(rootfs);
+      const untar = runCommand(["tar", "-C", rootfs, "-xf", join(store, "rootfs.tar")]);
+      if ((await untar.exited) !== 0) throw new Error(`tar failed: ${untar.err.text}`);
+      return { rootfs, config };
+    });
+
+/** A test of the image, once it is built and exported; skipped, saying why, where it cannot be. */
+function withImage(name: string, fn: (image: Image) => Promise<void>) {
+  if (noImage) test.skip(`${name} (skipped: ${noImage})`, () => {});
+  else concurrently(name, async () => fn(await image!), AFTER_A_BUILD_MS);
+}
+
+describe("the container image (deploy/Containerfile)", () => {
+  withImage(
+    "holds the server and the C library only; a numeric non-root user",
+    async ({ rootfs, config }) => {
+      const files = runCommand(["find", ".", "-type", "f"], { cwd: rootfs });
+      expect(await files.exited).toBe(0);
+      expect(files.out.all.sort()).toEqual(
+        [
+          "./echo-server",
+          "./lib64/ld-linux-x86-64.so.2",
+          ...GLIBC.slice(1).map((file) => `./lib/x86_64-linux-gnu/${file}`),
+        ].sort(),
+      );
+      expect(config.User).toMatch(/^[1-9]\d*:[1-9]\d*$/);
+      expect(config.Entrypoint).toEqual(["/echo-server"]);
+      expect(config.Env).toEqual(
+        expect.arrayContaining([
+          "ECHO_MODE=concurrent",
+          "ECHO_HOST=0.0.0.0",
+          "ECHO_HTTP_HOST=0.0.0.0",
+          "ECHO_LOG_FORMAT=json",
+        ]),
+      );
+      const port = config.Env.find((v) => v.startsWith("ECHO_PORT="))!.split("=")[1];
+      const httpPort = config.Env.find((v) => v.startsWith("ECHO_HTTP_PORT="))!.split("=")[1];
+      expect(Object.keys(config.ExposedPorts).sort()).toEqual(
+        [`${port}/tcp`, `${httpPort}/tcp`].sort(),
+      );
+    },
+  );
+
+  withImage(
+    "its ENTRYPOINT, as its user on a read-only root: listens, echoes exactly, /healthz, SIGTERM exits 0",
+    async ({ rootfs, config }) => {
+      await mkdir(join(rootfs, "proc"), { recursive: true }); // where a runtime mounts it
+      // As `podman run IMAGE FLAGS...`: the image's environment, the flags after it. Flags win
+      // over the image's ECHO_* (its 0.0.0.0 and fixed ports stay unused: tests bind loopback).
+      const server = runCommand([
+        UNSHARE!,
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+        'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && mount -t proc proc "$0/proc" && exec "$@"',
+        rootfs,
+        "env",
+        "-i",
+        ...config.Env,
+        CHROOT!,
+        `--userspec=${config.User}`,
+        rootfs,
+        ...config.Entrypoint,
+        ...["--host", "127.0.0.1", "--port", "0", "--http-host", "127.0.0.1", "--http-port", "0"],
+      ]);
+      const fail = (error: Error) => {
+        throw new Error(`${error.message}\nstderr:\n${server.err.text}`);
+      };
+      const listening = JSON.parse(await server.out.waitFor(/"event":"listening"/).catch(fail));
+      const http = JSON.parse(await server.out.waitFor(/"event":"http"/).catch(fail));
+      expect(listening).toMatchObject({ level: "info", host: "127.0.0.1", mode: "concurrent" });
+      const status = await Bun.file(`/proc/${server.proc.pid}/status`).text();
+      const uid = config.User.split(":")[0];
+      expect(status).toMatch(new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s`, "m"));
+
+      const payload = randomBytes(4 << 20);
+      const echoes = await Promise.all(
+        [1, 2].map(async () => {
+          const peer = new Peer(listening.port);
+          await peer.connected;
+          await peer.send(payload);
+          peer.finish();
+          await peer.ended;
+          return sha256(peer.all());
+        }),
+      );
+      expect(echoes).toEqual([sha256(payload), sha256(payload)]);
+      for (const path of ["/healthz", "/readyz"]) {
+        const response = await fetch(`http://127.0.0.1:${http.port}${path}`);
+        expect(`${path} ${response.status}`).toBe(`${path} 200`);
+      }
+      server.proc.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+      expect(JSON.parse(server.out.all.at(-1)!)).toMatchObject({
+        event: "stopped",
+        connections: 2,
+      });
+      expect(server.err.text).toBe("");
+    },
+  );
 });
 
 // Last: these wait for every target's build, and should not hold a place the tests above could use.
