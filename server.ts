@@ -19,7 +19,13 @@ import { startup } from "./src/command-line.ts";
 import { serverOptions, serverSettings } from "./src/options.ts";
 import { type Conn, newConn } from "./src/connection.ts";
 import { printExit, sayTo } from "./src/say.ts";
-import { roleFrom, reusePortWorks, supervise, type ReusePort } from "./src/workers.ts";
+import {
+  restartsExposition,
+  roleFrom,
+  reusePortWorks,
+  supervise,
+  type ReusePort,
+} from "./src/workers.ts";
 import { forcedStatus, onStopSignal, type StopSignal } from "./src/signals.ts";
 import { connectionsWithin, openFilesLimit, unsentBytes } from "./src/kernel.ts";
 import { formatAddress, preview } from "./src/text.ts";
@@ -37,7 +43,7 @@ import {
   type UnixProblem,
 } from "./src/unix-socket.ts";
 import { ProxyHeaderReader } from "./src/proxy-protocol.ts";
-import { type Figures, exposition, addUp } from "./src/metrics.ts";
+import { type Figures, exposition } from "./src/metrics.ts";
 import { figuresOf, liveStateOf, noCounters, startEndpoint } from "./src/observe.ts";
 import { HTTP_DESCRIPTORS } from "./src/http-endpoint.ts";
 import type { LiveView } from "./src/live.ts";
@@ -60,7 +66,8 @@ const say = sayTo(settings);
 const role = roleFrom(process.env); // alone, or one of --workers N
 
 const connections = new Set<Socket<Conn>>();
-const stats = { ...noCounters(), startedAt: performance.now() };
+// With --workers, the counters live in a file the supervisor reads (src/shared-figures.ts).
+const stats = Object.assign(role.counters(noCounters()), { startedAt: performance.now() });
 let now = 0; // a coarse clock, moved by the sweep below: the hot path only stores it
 let listener: TCPSocketListener<Conn> | UnixSocketListener<Conn> | undefined;
 let stopping = false; // a stop signal came: not ready any more
@@ -101,7 +108,11 @@ const lifecycle: SocketHandler<Conn> = {
       const size = chunk.length;
       say.event("data", { id: c.id, bytes: size }, () => t.received(c.id, size, preview(chunk)));
     }
-    if (!c.outbox.send(sink(socket), chunk)) holdBack(socket);
+    const held = c.outbox.bytes;
+    const sent = c.outbox.send(sink(socket), chunk);
+    // Counted as the kernel takes it, not at close: a worker killed now has counted it all.
+    stats.written += chunk.length + held - c.outbox.bytes;
+    if (!sent) holdBack(socket);
   },
 
   drain(socket) {
@@ -122,7 +133,6 @@ const lifecycle: SocketHandler<Conn> = {
     const c = socket.data;
     if (c === undefined) return; // refused, or failed before open() finished
     const unsent = c.outbox.clear(); // never handed to the kernel
-    stats.written += c.received - unsent;
     const undelivered = c.undelivered || unsent;
     const echoed = c.received - undelivered;
     stats.echoed += echoed;
@@ -179,7 +189,10 @@ function flush(socket: Socket<Conn>): void {
   // Bun also calls drain when nothing was held back (right after open, seen in 1.4.5): only a
   // pause made for a full outbox is ours to undo.
   if (c.outbox.empty) return;
-  if (!c.outbox.flush(sink(socket))) return holdBack(socket);
+  const held = c.outbox.bytes;
+  const flushed = c.outbox.flush(sink(socket));
+  stats.written += held - c.outbox.bytes;
+  if (!flushed) return holdBack(socket);
   if (c.peerEnded) socket.end();
   else if (c.paused) {
     c.paused = false;
@@ -503,6 +516,17 @@ const announce = (port: number) =>
   );
 
 if (workers > 1 && role.alone) {
+  // The workers share their port with SO_REUSEPORT, which would let them join a listener that
+  // set it too (another echo with --workers): the port must be free first, as without --workers.
+  if (settings.port !== 0) {
+    try {
+      Bun.listen({ hostname: host, port: settings.port, socket: { data() {} } }).stop(true);
+    } catch (error) {
+      const resolves = await hostResolves(host);
+      say.error(listenErrorMessage(t, error, host, settings.port, false, resolves));
+      process.exit(1);
+    }
+  }
   process.exit(
     await supervise({
       count: workers,
@@ -512,8 +536,14 @@ if (workers > 1 && role.alone) {
       died: (k, pid, code, signal) => say.warn(t.workerDied(k, pid, t.exitedWith(code, signal))),
       failing: (k) => say.error(t.workerFailing(k)),
       hung: (k, pid, secs) => say.warn(t.workerHung(k, pid, secs)),
-      serving: (collect, ready) =>
-        serveHttp(ready, async () => exposition(addUp(await collect()), startTime, settings.udp)),
+      shared: (port) => say.error(t.portShared(formatAddress(host, port))),
+      render: (f) => exposition(f, startTime, false),
+      // Read from the workers' shared files: no request to them, nothing to wait for.
+      serving: (figures, restarts, ready) =>
+        serveHttp(
+          ready,
+          () => exposition(figures(), startTime, settings.udp) + restartsExposition(restarts()),
+        ),
       summary: (all, code) => {
         const secs = (performance.now() - stats.startedAt) / 1000;
         if (all.connections > 0 || code === 0)
@@ -609,7 +639,7 @@ const port = "port" in listener! ? listener.port : 0;
 say.trace(0, "listen", place(port));
 // The health port before the listening line: whoever waits for that line may ask it at once.
 if (role.alone) serveHttp(ready, () => exposition(figures(), startTime, false));
-role.answerFigures(figures);
+role.heartbeat(figures);
 role.listening(port, () => announce(port));
 
 /** Serving, as a balancer asks: not once a stop came, nor in mode once once its client came. */
