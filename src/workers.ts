@@ -191,7 +191,6 @@ const QUICK_DEATHS = 3; // ...this many times in a row is not restarted again
 export async function supervise(o: SuperviseOptions): Promise<number> {
   const done = Promise.withResolvers<number>();
   const workers: (Subprocess | undefined)[] = new Array(o.count);
-  const totals = { connections: 0, echoed: 0 };
   const quickDeaths = new Array<number>(o.count).fill(0);
   let port = o.port;
   let stopping = false;
@@ -209,6 +208,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   });
   const gauges = gaugeLeaves(noFigures(), o.render);
   let retired = noFigures();
+  let retiredCounters = noCounters(); // for the summary: every worker's, the dead ones' too
   /**
    * One slot's figures: its counters as stored (exact to the last byte), its snapshot for the
    * rest; for a counter both hold, the larger (the snapshot lags the counters).
@@ -223,6 +223,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     const last = figuresOfSlot(i);
     for (const path of gauges) setLeaf(last, path, 0);
     retired = combine(retired, last, (a, b) => a + b);
+    retiredCounters = combine(retiredCounters, layout.readCounters(cells[i]!), (a, b) => a + b);
     const ids = cells[i]![FIRST_ID]! + layout.readCounters(cells[i]!).connections;
     cells[i]!.fill(0);
     cells[i]![FIRST_ID] = ids;
@@ -231,7 +232,8 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   const finishIfDone = () => {
     if (workers.every((w) => w === undefined)) {
       files.remove();
-      o.summary(totals, exitCode);
+      const { connections, echoed } = retiredCounters;
+      o.summary({ connections, echoed }, exitCode);
       done.resolve(exitCode);
     }
   };
@@ -250,13 +252,11 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
         stdio: ["ignore", "inherit", "inherit"],
         detached: true,
         ipc(report: WorkerReport) {
+          // A worker's summary is in its shared file already, with those of the dead.
           if ("listening" in report) {
             port = report.listening;
             quickDeaths[index - 1] = 0;
             resolve(true);
-          } else {
-            totals.connections += report.summary.connections;
-            totals.echoed += report.summary.echoed;
           }
         },
       });
@@ -338,7 +338,8 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   // The first worker settles the port (it may be 0: any free one); the others then join it.
   if ((await start(1)) && !stopping) {
     await Promise.all(Array.from({ length: o.count - 1 }, (_, i) => start(i + 2)));
-    if (!stopping && othersListening(port, workers)) {
+    const pids = workers.flatMap((w) => (w === undefined ? [] : [w.pid]));
+    if (!stopping && othersListening(port, pids)) {
       o.shared(port);
       exitCode = 1;
       stop("SIGTERM");
@@ -411,13 +412,12 @@ export function blockedOnOutput(pid: number): boolean {
  * theirs? /proc/net/tcp and tcp6 list the listening sockets and their inodes; each worker's
  * /proc/PID/fd names the inodes it holds.
  */
-export function othersListening(port: number, workers: (Subprocess | undefined)[]): boolean {
+export function othersListening(port: number, pids: number[]): boolean {
   const ours = new Set<string>();
-  for (const w of workers) {
-    if (w === undefined) continue;
+  for (const pid of pids) {
     try {
-      for (const fd of readdirSync(`/proc/${w.pid}/fd`)) {
-        const m = /^socket:\[(\d+)\]$/.exec(safeReadlink(`/proc/${w.pid}/fd/${fd}`));
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const m = /^socket:\[(\d+)\]$/.exec(safeReadlink(`/proc/${pid}/fd/${fd}`));
         if (m) ours.add(m[1]!);
       }
     } catch {} // gone: nothing of it listens

@@ -23,7 +23,7 @@ import {
   until,
   type Child,
 } from "./helpers.ts";
-import { blockedOnOutput, HUNG_AFTER_MS } from "../src/workers.ts";
+import { blockedOnOutput, HUNG_AFTER_MS, othersListening } from "../src/workers.ts";
 
 /** The worker processes: the parent's direct children. */
 const workersOf = childrenOf;
@@ -315,6 +315,30 @@ describe("--workers: one port, exact figures", () => {
       for (let i = 0; i < 20; i++) await goodClient(first, 1000);
       await until(() => first.out.count(/^#\d+ closed/) === 20);
       expect(first.out.count(/^#\d+ closed: 1,000 bytes echoed/)).toBe(20);
+    },
+  );
+
+  concurrently(
+    "after binding, a listener that joined the port in the race is seen (/proc/net/tcp and the workers' fds)",
+    async () => {
+      // This process plays the workers; a child joins their port with SO_REUSEPORT, as another
+      // echo could between the parent's check and the workers' bind.
+      const socket = { data() {} };
+      const ours = Bun.listen({ hostname: "127.0.0.1", port: 0, reusePort: true, socket } as never);
+      try {
+        const port = (ours as { port: number }).port;
+        expect(othersListening(port, [process.pid])).toBe(false);
+        const code = `Bun.listen({ hostname: "127.0.0.1", port: ${port}, reusePort: true, socket: { data() {} } }); console.log("joined")`;
+        const other = runCommand([BUN, "-e", code]);
+        await other.out.waitFor("joined");
+        expect(othersListening(port, [process.pid])).toBe(true);
+        expect(othersListening(port, [process.pid, other.proc.pid])).toBe(false);
+        other.proc.kill("SIGKILL");
+        await other.exited;
+        expect(othersListening(port, [process.pid])).toBe(false);
+      } finally {
+        (ours as { stop(all: boolean): void }).stop(true);
+      }
     },
   );
 
