@@ -137,6 +137,32 @@ export function combine<T>(a: T, b: T, op: (x: number, y: number) => number): T 
   return out;
 }
 
+/**
+ * The figures' leaves that the counters decide (`from` of counters whose leaf changes moves
+ * them): the parent takes those from the counters, exact; the others (gauges, and figures a
+ * process measures of itself) only from the worker's snapshot, never from its own process.
+ */
+export function derivedLeaves<C, F>(noCounters: () => C, from: (c: C) => F): Path[] {
+  const base = from(noCounters());
+  const moved = new Set<string>();
+  for (const path of leavesOf(noCounters())) {
+    const probe = noCounters();
+    setAt(probe, path, getAt(probe, path) + 7);
+    const f = from(probe);
+    for (const leaf of leavesOf(base))
+      if (getAt(f, leaf) !== getAt(base, leaf)) moved.add(JSON.stringify(leaf));
+  }
+  return leavesOf(base).filter((leaf) => moved.has(JSON.stringify(leaf)));
+}
+
+/** A copy of `o` with only the leaves at `paths` kept, the others 0. */
+export function only<T>(o: T, paths: Path[]): T {
+  const out = structuredClone(o);
+  for (const path of leavesOf(o)) setAt(out, path, 0);
+  for (const path of paths) setAt(out, path, getAt(o, path));
+  return out;
+}
+
 /** The figures' leaves that feed a gauge of the exposition (zero for a worker that has died). */
 export function gaugeLeaves<F>(zero: F, render: (f: F) => string): Path[] {
   const text = render(zero);

@@ -14,7 +14,16 @@ import { noFigures } from "./metrics.ts";
 import { type Counters, figuresOf, noCounters } from "./observe.ts";
 import { onStopSignal, type StopSignal } from "./signals.ts";
 import { compiled } from "./self.ts";
-import { combine, FIRST_ID, gaugeLeaves, Layout, sharedDirectory, TICK } from "./shared-figures.ts";
+import {
+  combine,
+  derivedLeaves,
+  FIRST_ID,
+  gaugeLeaves,
+  Layout,
+  only,
+  sharedDirectory,
+  TICK,
+} from "./shared-figures.ts";
 
 /** Set by the parent in each worker's environment: "K/N", and the port they all share. */
 export const WORKER_ENV = "ECHO_WORKER";
@@ -207,6 +216,8 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     return mapped;
   });
   const gauges = gaugeLeaves(noFigures(), o.render);
+  const counted = (c: Counters) => figuresOf(new Set(), c);
+  const derived = derivedLeaves(noCounters, counted);
   let retired = noFigures();
   let retiredCounters = noCounters(); // for the summary: every worker's, the dead ones' too
   /**
@@ -214,8 +225,8 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
    * rest; for a counter both hold, the larger (the snapshot lags the counters).
    */
   const figuresOfSlot = (i: number): Figures => {
-    const counted = figuresOf(new Set(), layout.readCounters(cells[i]!));
-    return combine(counted, layout.readFigures(cells[i]!), Math.max);
+    const exact = only(counted(layout.readCounters(cells[i]!)), derived);
+    return combine(exact, layout.readFigures(cells[i]!), Math.max);
   };
   const figures = (): Figures =>
     cells.reduce((sum, _, i) => combine(sum, figuresOfSlot(i), (a, b) => a + b), retired);
