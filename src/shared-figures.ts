@@ -163,6 +163,13 @@ export function only<T>(o: T, paths: Path[]): T {
   return out;
 }
 
+/** A copy of `o` with the leaves at `paths` 0. */
+export function zeroed<T>(o: T, paths: Path[]): T {
+  const out = structuredClone(o);
+  for (const path of paths) setAt(out, path, 0);
+  return out;
+}
+
 /** The figures' leaves that feed a gauge of the exposition (zero for a worker that has died). */
 export function gaugeLeaves<F>(zero: F, render: (f: F) => string): Path[] {
   const text = render(zero);
@@ -186,7 +193,6 @@ export function gaugeLeaves<F>(zero: F, render: (f: F) => string): Path[] {
 
 /** A private directory for the workers' files, removed when the supervisor ends. */
 export function sharedDirectory(): {
-  dir: string;
   file: (index: number, bytes: number) => string;
   remove: () => void;
 } {
@@ -194,7 +200,6 @@ export function sharedDirectory(): {
   const remove = () => rmSync(dir, { recursive: true, force: true });
   process.on("exit", remove);
   return {
-    dir,
     file: (index, bytes) => {
       const path = join(dir, `worker-${index}`);
       writeFileSync(path, new Uint8Array(bytes), { mode: 0o600 });

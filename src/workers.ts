@@ -23,6 +23,7 @@ import {
   only,
   sharedDirectory,
   TICK,
+  zeroed,
 } from "./shared-figures.ts";
 
 /** Set by the parent in each worker's environment: "K/N", and the port they all share. */
@@ -210,9 +211,10 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   // folded into `retired` and its file zeroed for the next one: the sums never go back
   // (Prometheus would read that as a reset), and a dead worker's gauges count 0.
   const files = sharedDirectory();
-  const cells = Array.from({ length: o.count }, (_, i) => {
-    const mapped = layout.map(files.file(i + 1, layout.bytes));
-    if (!mapped) throw new Error("cannot map the workers' shared files");
+  const paths = Array.from({ length: o.count }, (_, i) => files.file(i + 1, layout.bytes));
+  const cells = paths.map((path) => {
+    const mapped = layout.map(path);
+    if (!mapped) throw new Error(`cannot map ${path}`);
     return mapped;
   });
   const gauges = gaugeLeaves(noFigures(), o.render);
@@ -231,9 +233,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   const figures = (): Figures =>
     cells.reduce((sum, _, i) => combine(sum, figuresOfSlot(i), (a, b) => a + b), retired);
   const retire = (i: number) => {
-    const last = figuresOfSlot(i);
-    for (const path of gauges) setLeaf(last, path, 0);
-    retired = combine(retired, last, (a, b) => a + b);
+    retired = combine(retired, zeroed(figuresOfSlot(i), gauges), (a, b) => a + b);
     retiredCounters = combine(retiredCounters, layout.readCounters(cells[i]!), (a, b) => a + b);
     const ids = cells[i]![FIRST_ID]! + layout.readCounters(cells[i]!).connections;
     cells[i]!.fill(0);
@@ -258,7 +258,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
           ...process.env,
           [WORKER_ENV]: `${index}/${o.count}`,
           [WORKER_PORT_ENV]: String(port),
-          [WORKER_FILE_ENV]: `${files.dir}/worker-${index}`,
+          [WORKER_FILE_ENV]: paths[index - 1],
         },
         stdio: ["ignore", "inherit", "inherit"],
         detached: true,
@@ -368,11 +368,6 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   return done.promise;
 }
 
-function setLeaf(o: unknown, path: (string | number)[], value: number): void {
-  const parent = path.slice(0, -1).reduce((v: unknown, k) => (v as never)[k], o);
-  (parent as Record<string | number, number>)[path.at(-1)!] = value;
-}
-
 /** System calls by number on this machine: write(2), writev(2), poll(2), ppoll(2). */
 const CALLS =
   process.arch === "arm64"
@@ -389,6 +384,9 @@ const CALLS =
 export function blockedOnOutput(pid: number): boolean {
   let call: string[];
   try {
+    // Stopped (SIGSTOP) in the middle of a write is stopped, not waiting for a reader.
+    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
+    if (state === "T" || state === "t") return false;
     call = readFileSync(`/proc/${pid}/syscall`, "utf8").trim().split(" ");
   } catch {
     return false;
