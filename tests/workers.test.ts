@@ -11,6 +11,7 @@ import {
   concurrently,
   echoOf,
   goodClient,
+  onTerminal,
   Peer,
   randomBytes,
   roundTrip,
@@ -241,6 +242,21 @@ async function stillServed(peers: Peer[]): Promise<void> {
 const PAUSE_MS = HUNG_AFTER_MS + 1500;
 const CHECKS_MS = 2500;
 
+/** Messages, each logged, until a worker is blocked writing its log; then the flood stops. */
+async function floodUntilBlocked(port: number, workers: number[]): Promise<void> {
+  const flood = connect(port, "127.0.0.1");
+  flood.on("error", () => {});
+  flood.resume(); // its echo is read and dropped
+  const piece = Buffer.alloc(64, "x");
+  const pump = setInterval(() => flood.write(piece), 1);
+  try {
+    await until(() => workers.some(blockedOnOutput));
+  } finally {
+    clearInterval(pump);
+    flood.destroy();
+  }
+}
+
 describe("--workers: a pause is not a hang", () => {
   concurrently(
     "the parent stopped (SIGSTOP) longer than the hang limit, then SIGCONT: no worker ended, every idle client still served",
@@ -275,22 +291,38 @@ describe("--workers: a pause is not a hang", () => {
       const workers = workersOf(supervisor!);
       const peers = await idleClients(port, 6);
       process.kill(cat!, "SIGSTOP");
-      const flood = connect(port, "127.0.0.1");
-      flood.on("error", () => {});
-      flood.resume(); // its echo is read and dropped
-      const piece = Buffer.alloc(64, "x");
-      const pump = setInterval(() => flood.write(piece), 1);
       try {
-        await until(() => workers.some(blockedOnOutput));
+        await floodUntilBlocked(port, workers);
         await Bun.sleep(PAUSE_MS);
         expect(workersOf(supervisor!)).toEqual(workers);
       } finally {
-        clearInterval(pump);
-        flood.destroy();
         process.kill(cat!, "SIGCONT");
       }
       await stillServed(peers);
       expect(shell.err.text).not.toContain("ending it");
+      for (const peer of peers) peer.close();
+    },
+  );
+
+  concurrently(
+    "a terminal held by Ctrl-S longer than the hang limit: no worker ended; Ctrl-Q, and every idle client is served",
+    async () => {
+      const terminal = onTerminal(`${BUN} server.ts --port 0 --mode concurrent --workers 2`);
+      await terminal.shows("(mode concurrent, 2 workers)");
+      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(terminal.screen)![1]);
+      const [supervisor] = childrenOf(terminal.proc.pid);
+      const workers = workersOf(supervisor!);
+      const peers = await idleClients(port, 6);
+      terminal.type("\x13"); // Ctrl-S: the terminal takes no more output
+      try {
+        await floodUntilBlocked(port, workers);
+        await Bun.sleep(PAUSE_MS);
+        expect(workersOf(supervisor!)).toEqual(workers);
+      } finally {
+        terminal.type("\x11"); // Ctrl-Q
+      }
+      await stillServed(peers);
+      expect(terminal.screen).not.toContain("ending it");
       for (const peer of peers) peer.close();
     },
   );
