@@ -191,20 +191,18 @@ export function gaugeLeaves<F>(zero: F, render: (f: F) => string): Path[] {
   });
 }
 
-/** A private directory for the workers' files, removed when the supervisor ends. */
-export function sharedDirectory(): {
-  file: (index: number, bytes: number) => string;
-  remove: () => void;
-} {
-  const dir = mkdtempSync(join(tmpdir(), "echo-workers-"));
-  const remove = () => rmSync(dir, { recursive: true, force: true });
-  process.on("exit", remove);
-  return {
-    file: (index, bytes) => {
-      const path = join(dir, `worker-${index}`);
-      writeFileSync(path, new Uint8Array(bytes), { mode: 0o600 });
-      return path;
-    },
-    remove,
+/**
+ * A new file of `bytes` zeros in a private directory of its own, for one worker; `remove` takes
+ * both away (at once once both sides have mapped it; at exit at the latest).
+ */
+export function sharedFile(bytes: number): { path: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "echo-worker-"));
+  const path = join(dir, "figures");
+  const remove = () => {
+    rmSync(dir, { recursive: true, force: true });
+    process.off("exit", remove);
   };
+  process.on("exit", remove);
+  writeFileSync(path, new Uint8Array(bytes), { mode: 0o600 });
+  return { path, remove };
 }

@@ -21,7 +21,7 @@ import {
   gaugeLeaves,
   Layout,
   only,
-  sharedDirectory,
+  sharedFile,
   TICK,
   zeroed,
 } from "./shared-figures.ts";
@@ -207,16 +207,15 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   let ready = false; // every worker has listened once
   let exitCode = 0;
   let restarts = 0;
-  // One shared file per slot (src/shared-figures.ts). When a worker ends, what it counted is
-  // folded into `retired` and its file zeroed for the next one: the sums never go back
-  // (Prometheus would read that as a reset), and a dead worker's gauges count 0.
-  const files = sharedDirectory();
-  const paths = Array.from({ length: o.count }, (_, i) => files.file(i + 1, layout.bytes));
-  const cells = paths.map((path) => {
-    const mapped = layout.map(path);
-    if (!mapped) throw new Error(`cannot map ${path}`);
-    return mapped;
-  });
+  // One shared file per worker (src/shared-figures.ts), mapped here and by the worker, then
+  // unlinked: the mappings keep it, and a parent killed by SIGKILL leaves nothing behind. When
+  // a worker ends, what it counted is folded into `retired`, and the next one in its slot gets
+  // a new file: the sums never go back (Prometheus would read that as a reset), and a dead
+  // worker's gauges count 0.
+  const cells: Float64Array[] = Array.from(
+    { length: o.count },
+    () => new Float64Array(layout.cells),
+  );
   const gauges = gaugeLeaves(noFigures(), o.render);
   const counted = (c: Counters) => figuresOf(new Set(), c);
   const derived = derivedLeaves(noCounters, counted);
@@ -235,14 +234,14 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   const retire = (i: number) => {
     retired = combine(retired, zeroed(figuresOfSlot(i), gauges), (a, b) => a + b);
     retiredCounters = combine(retiredCounters, layout.readCounters(cells[i]!), (a, b) => a + b);
-    const ids = cells[i]![FIRST_ID]! + layout.readCounters(cells[i]!).connections;
-    cells[i]!.fill(0);
-    cells[i]![FIRST_ID] = ids;
+    // The slot's next worker numbers on from here.
+    ids[i] = cells[i]![FIRST_ID]! + layout.readCounters(cells[i]!).connections;
+    cells[i] = new Float64Array(layout.cells); // nothing more to count here
   };
+  const ids = new Array<number>(o.count).fill(0);
 
   const finishIfDone = () => {
     if (workers.every((w) => w === undefined)) {
-      files.remove();
       const { connections, echoed } = retiredCounters;
       o.summary({ connections, echoed }, exitCode);
       done.resolve(exitCode);
@@ -253,18 +252,24 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   const start = (index: number): Promise<boolean> =>
     new Promise((resolve) => {
       const startedAt = performance.now();
+      const file = sharedFile(layout.bytes);
+      const mapped = layout.map(file.path);
+      if (!mapped) throw new Error(`cannot map ${file.path}`);
+      mapped[FIRST_ID] = ids[index - 1]!;
+      cells[index - 1] = mapped;
       const child = Bun.spawn([...self(), ...process.argv.slice(2)], {
         env: {
           ...process.env,
           [WORKER_ENV]: `${index}/${o.count}`,
           [WORKER_PORT_ENV]: String(port),
-          [WORKER_FILE_ENV]: paths[index - 1],
+          [WORKER_FILE_ENV]: file.path,
         },
         stdio: ["ignore", "inherit", "inherit"],
         detached: true,
         ipc(report: WorkerReport) {
           // A worker's summary is in its shared file already, with those of the dead.
           if ("listening" in report) {
+            file.remove(); // mapped by both now
             port = report.listening;
             quickDeaths[index - 1] = 0;
             resolve(true);
@@ -273,6 +278,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
       });
       workers[index - 1] = child;
       child.exited.then((code) => {
+        file.remove();
         workers[index - 1] = undefined;
         retire(index - 1);
         resolve(false);
