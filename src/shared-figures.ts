@@ -13,7 +13,7 @@
  *   [2] counters, stored by the hot path as they change (the shape of `noCounters()`)
  *   [2 + counters] figures, a snapshot taken by the worker's timer (the shape of `noFigures()`)
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -191,18 +191,23 @@ export function gaugeLeaves<F>(zero: F, render: (f: F) => string): Path[] {
   });
 }
 
+/** Where a worker finds its file: the descriptor its parent passes it (see `sharedFile`). */
+export const SHARED_FD = 3;
+export const SHARED_PATH = `/proc/self/fd/${SHARED_FD}`;
+
 /**
- * A new file of `bytes` zeros in a private directory of its own, for one worker; `remove` takes
- * both away (at once once both sides have mapped it; at exit at the latest).
+ * A new file of `bytes` zeros for one worker, open as the descriptor returned (the parent maps
+ * it through `/proc/self/fd/N`, and hands it to the worker as its SHARED_FD), and already
+ * unlinked, with its private directory: the descriptors and mappings keep it alive, and nothing
+ * is left on disk, whatever ends the processes.
  */
-export function sharedFile(bytes: number): { path: string; remove: () => void } {
+export function sharedFile(bytes: number): number {
   const dir = mkdtempSync(join(tmpdir(), "echo-worker-"));
   const path = join(dir, "figures");
-  const remove = () => {
+  try {
+    writeFileSync(path, new Uint8Array(bytes), { mode: 0o600 });
+    return openSync(path, "r+");
+  } finally {
     rmSync(dir, { recursive: true, force: true });
-    process.off("exit", remove);
-  };
-  process.on("exit", remove);
-  writeFileSync(path, new Uint8Array(bytes), { mode: 0o600 });
-  return { path, remove };
+  }
 }

@@ -21,6 +21,7 @@ import {
   gaugeLeaves,
   Layout,
   only,
+  SHARED_PATH,
   sharedFile,
   TICK,
   zeroed,
@@ -207,8 +208,8 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   let ready = false; // every worker has listened once
   let exitCode = 0;
   let restarts = 0;
-  // One shared file per worker (src/shared-figures.ts), mapped here and by the worker, then
-  // unlinked: the mappings keep it, and a parent killed by SIGKILL leaves nothing behind. When
+  // One shared file per worker (src/shared-figures.ts), mapped here and by the worker, and
+  // unlinked from the start: a parent killed by SIGKILL leaves nothing behind. When
   // a worker ends, what it counted is folded into `retired`, and the next one in its slot gets
   // a new file: the sums never go back (Prometheus would read that as a reset), and a dead
   // worker's gauges count 0.
@@ -252,9 +253,9 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   const start = (index: number): Promise<boolean> =>
     new Promise((resolve) => {
       const startedAt = performance.now();
-      const file = sharedFile(layout.bytes);
-      const mapped = layout.map(file.path);
-      if (!mapped) throw new Error(`cannot map ${file.path}`);
+      const fd = sharedFile(layout.bytes);
+      const mapped = layout.map(`/proc/self/fd/${fd}`);
+      if (!mapped) throw new Error("cannot map a worker's shared file");
       mapped[FIRST_ID] = ids[index - 1]!;
       cells[index - 1] = mapped;
       const child = Bun.spawn([...self(), ...process.argv.slice(2)], {
@@ -262,23 +263,22 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
           ...process.env,
           [WORKER_ENV]: `${index}/${o.count}`,
           [WORKER_PORT_ENV]: String(port),
-          [WORKER_FILE_ENV]: file.path,
+          [WORKER_FILE_ENV]: SHARED_PATH,
         },
-        stdio: ["ignore", "inherit", "inherit"],
+        stdio: ["ignore", "inherit", "inherit", fd], // fd becomes its SHARED_FD
         detached: true,
         ipc(report: WorkerReport) {
           // A worker's summary is in its shared file already, with those of the dead.
           if ("listening" in report) {
-            file.remove(); // mapped by both now
             port = report.listening;
             quickDeaths[index - 1] = 0;
             resolve(true);
           }
         },
       });
+      closeSync(fd); // mapped here, open there
       workers[index - 1] = child;
       child.exited.then((code) => {
-        file.remove();
         workers[index - 1] = undefined;
         retire(index - 1);
         resolve(false);

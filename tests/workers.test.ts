@@ -1,6 +1,6 @@
 /** --workers N: N server processes on one port (SO_REUSEPORT), supervised by the parent. */
 import { describe, expect } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -462,18 +462,16 @@ describe("--workers: one port, exact figures", () => {
   );
 
   concurrently(
-    "the workers' shared files are gone once they listen: a parent killed by SIGKILL leaves nothing",
+    "the workers' shared files are never left on disk: unlinked from the start, handed over open",
     async () => {
       const server = await startServer(["--mode", "concurrent", "--workers", "2", "--quiet"]);
-      const [worker] = workersOf(server.proc.pid);
-      const environ = readFileSync(`/proc/${worker}/environ`, "utf8").split("\0");
-      const file = environ.find((v) => v.startsWith("ECHO_WORKER_FILE="))!.split("=")[1]!;
-      expect(file).toStartWith(tmpdir());
-      expect(existsSync(dirname(file))).toBe(false);
-      // Still mapped by both: the figures go on.
-      await goodClient(server, 1000);
-      server.proc.kill("SIGKILL");
-      expect(existsSync(dirname(file))).toBe(false);
+      for (const worker of workersOf(server.proc.pid)) {
+        const target = readlinkSync(`/proc/${worker}/fd/3`);
+        expect(target).toStartWith(join(tmpdir(), "echo-worker-"));
+        expect(target).toEndWith(" (deleted)");
+        expect(existsSync(dirname(target))).toBe(false);
+      }
+      await goodClient(server, 1000); // still mapped by both: the figures go on
     },
   );
 });
