@@ -77,9 +77,7 @@ export interface Role {
  */
 export function roleFrom(env: Record<string, string | undefined>): Role {
   const m = /^(\d+)\/(\d+)$/.exec(env[WORKER_ENV] ?? "");
-  const file = env[WORKER_FILE_ENV];
-  const cells = m && file && process.send ? layout.map(file) : undefined;
-  if (!m || !cells) {
+  if (!m || !process.send) {
     return {
       alone: true,
       nextId: (k) => k + 1,
@@ -92,6 +90,9 @@ export function roleFrom(env: Record<string, string | undefined>): Role {
     };
   }
   const [index, count] = [Number(m[1]), Number(m[2])];
+  // Its parent made the file: one that cannot be mapped (never seen) leaves this worker's
+  // figures unseen, not the worker unable to serve.
+  const cells = layout.map(env[WORKER_FILE_ENV] ?? "") ?? new Float64Array(layout.cells);
   // The slot's earlier workers numbered this many: a restart goes on from there.
   const first = cells[FIRST_ID]!;
   return {
