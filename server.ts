@@ -19,7 +19,13 @@ import { startup } from "./src/command-line.ts";
 import { serverOptions, serverSettings } from "./src/options.ts";
 import { type Conn, type Failure, newConn } from "./src/connection.ts";
 import { printExit, sayTo } from "./src/say.ts";
-import { roleFrom, reusePortWorks, supervise, type ReusePort } from "./src/workers.ts";
+import {
+  restartsExposition,
+  roleFrom,
+  reusePortWorks,
+  supervise,
+  type ReusePort,
+} from "./src/workers.ts";
 import { DRAIN_CUT_STATUS, forcedStatus, onStopSignal, type StopSignal } from "./src/signals.ts";
 import { connectionsWithin, openFilesLimit, unsentBytes } from "./src/kernel.ts";
 import { formatAddress, preview, printablePath } from "./src/text.ts";
@@ -81,7 +87,8 @@ const role = roleFrom(process.env); // alone, or one of --workers N
 const say = sayTo({ ...settings, worker: role.worker });
 
 const connections = new Set<Socket<Conn>>();
-const stats = { ...noCounters(), startedAt: performance.now() };
+// With --workers, the counters live in a file the supervisor reads (src/shared-figures.ts).
+const stats = Object.assign(role.counters(noCounters()), { startedAt: performance.now() });
 let now = 0; // a coarse clock, moved by the sweep below: the hot path only stores it
 let listener: TCPSocketListener<Conn> | UnixSocketListener<Conn> | undefined;
 let stopping = false; // a stop signal came: not ready any more
@@ -122,7 +129,11 @@ const lifecycle: SocketHandler<Conn> = {
       const text = () => t.received(c.id, size, preview(chunk));
       say.event("data", { id: c.id, bytes: size }, text, "data");
     }
-    if (!c.outbox.send(sink(socket), chunk)) holdBack(socket);
+    const held = c.outbox.bytes;
+    const sent = c.outbox.send(sink(socket), chunk);
+    // Counted as the kernel takes it, not at close: a worker killed now has counted it all.
+    stats.written += chunk.length + held - c.outbox.bytes;
+    if (!sent) holdBack(socket);
   },
 
   drain(socket) {
@@ -143,7 +154,6 @@ const lifecycle: SocketHandler<Conn> = {
     const c = socket.data;
     if (c === undefined) return; // refused, or failed before open() finished
     const unsent = c.outbox.clear(); // never handed to the kernel
-    stats.written += c.received - unsent;
     const undelivered = c.undelivered || unsent;
     const echoed = c.received - undelivered;
     stats.echoed += echoed;
@@ -208,7 +218,10 @@ function flush(socket: Socket<Conn>): void {
   // Bun also calls drain when nothing was held back (right after open, seen in 1.4.5): only a
   // pause made for a full outbox is ours to undo.
   if (c.outbox.empty) return;
-  if (!c.outbox.flush(sink(socket))) return holdBack(socket);
+  const held = c.outbox.bytes;
+  const flushed = c.outbox.flush(sink(socket));
+  stats.written += held - c.outbox.bytes;
+  if (!flushed) return holdBack(socket);
   if (c.peerEnded) socket.end();
   else if (c.paused) {
     c.paused = false;
@@ -578,6 +591,16 @@ const announce = (port: number) =>
   );
 
 if (workers > 1 && role.alone) {
+  // The workers share their port with SO_REUSEPORT, which would let them join a listener that
+  // set it too (another echo with --workers): the port must be free first, as without --workers.
+  if (settings.port !== 0) {
+    try {
+      Bun.listen({ hostname: host, port: settings.port, socket: { data() {} } }).stop(true);
+    } catch (error) {
+      await sayListenFailed(error, false);
+      process.exit(1);
+    }
+  }
   process.exit(
     await supervise({
       count: workers,
@@ -596,10 +619,17 @@ if (workers > 1 && role.alone) {
         say.warn("workerHung", { child: k, child_pid: pid, seconds: secs }, () =>
           t.workerHung(k, pid, secs),
         ),
-      serving: (collect, ready) =>
-        serveHttp(ready, async () =>
-          // The parent's own CPU, memory and descriptors count too: it is part of the target.
-          exposition(addUp([...(await collect()), processFigures()]), startTime, settings.udp),
+      shared: (port) =>
+        say.error("portShared", { host, port }, () => t.portShared(formatAddress(host, port))),
+      render: (f) => exposition(f, startTime, false),
+      // Read from the workers' shared files: no request to them, nothing to wait for. The
+      // parent's own CPU, memory and descriptors count too: it is part of the target.
+      serving: (figures, restarts, ready) =>
+        serveHttp(
+          ready,
+          () =>
+            exposition(addUp([figures(), processFigures()]), startTime, settings.udp) +
+            restartsExposition(restarts()),
         ),
       summary: (all, code) => {
         const secs = (performance.now() - stats.startedAt) / 1000;
@@ -671,14 +701,7 @@ try {
       say.error("listenFailed", { path: settings.unix, error: code ?? "unknown" }, () =>
         t.listenFailed(unixPath!, errorReason(t, error)),
       );
-  } else {
-    const resolves = await hostResolves(host);
-    const [port, secure] = [settings.port, tls !== undefined];
-    const fields = { host, port, error: listenErrorCode(error, secure, resolves) };
-    say.error("listenFailed", fields, () =>
-      listenErrorMessage(t, error, host, port, secure, resolves),
-    );
-  }
+  } else await sayListenFailed(error, tls !== undefined);
   process.exit(1);
 }
 if (settings.unix !== undefined) removeOnExit(settings.unix); // ours now: it goes when we do
@@ -707,7 +730,7 @@ say.trace(0, "listen", place(port));
 // The health port before the listening line: whoever waits for that line may ask it at once.
 if (role.alone) serveHttp(ready, () => exposition(figures(), startTime, false));
 if (settings.onceByDefault) say.warn("onceByDefault", {}, t.onceByDefault); // once it serves
-role.answerFigures(figures);
+role.heartbeat(figures);
 role.listening(port, () => announce(port));
 
 /**
@@ -718,6 +741,15 @@ function ready(): boolean {
   const full = connections.size >= settings.maxConnections;
   return (
     listener !== undefined && !stopping && !full && !(mode === "once" && current !== undefined)
+  );
+}
+
+/** The line for a TCP port that cannot be listened on (taken, denied, a host not found...). */
+async function sayListenFailed(error: unknown, secure: boolean): Promise<void> {
+  const [resolves, port] = [await hostResolves(host), settings.port];
+  const fields = { host, port, error: listenErrorCode(error, secure, resolves) };
+  say.error("listenFailed", fields, () =>
+    listenErrorMessage(t, error, host, port, secure, resolves),
   );
 }
 

@@ -26,7 +26,7 @@ export interface Counters {
   connections: number;
   received: number;
   echoed: number; // by connections that have closed, less what never reached their peer
-  written: number; // echo handed to the kernel by connections that have closed: only grows
+  written: number; // echo handed to the kernel, counted as it is taken: only grows
   refused: Record<RefusalReason, number>;
   idleTimeouts: number;
   // The two histograms of connections served (not refused), observed when each closes.
@@ -83,7 +83,6 @@ export function figuresOf(
   for (const socket of connections) {
     const c = socket.data;
     if (c.paused) f.connectionsPaused++;
-    f.bytesEchoed += c.received - c.outbox.bytes;
   }
   // Refused at --max-connections before they were given a number: accepted all the same.
   f.connectionsTotal = counted.connections + counted.refused.max_connections;
@@ -91,7 +90,7 @@ export function figuresOf(
   f.bytesReceived = counted.received;
   // A counter never goes back: echo handed to the kernel stays counted, even when its peer
   // never reads it (the log's "bytes echoed" leaves that out, and says so).
-  f.bytesEchoed += counted.written;
+  f.bytesEchoed = counted.written;
   f.refused = { ...counted.refused };
   f.idleTimeouts = counted.idleTimeouts;
   f.durationBuckets = [...counted.durationBuckets];

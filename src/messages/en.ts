@@ -302,6 +302,8 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
     `warning: worker ${k} (pid ${pid}) has answered nothing for ${seconds.format(secs)} s; ending it`,
   workerFailing: (k: number) =>
     `error: worker ${k} keeps ending right after it starts; stopping the server`,
+  portShared: (address: string) =>
+    `error: another program also listens on ${address} (it joined the port while the workers bound it); stopping, and leaving the port to it`,
   exitedWith: (code: number | null, signal: string | null) =>
     signal ? `signal ${signal}` : `exit code ${code}`,
   internalError: (reason: string) =>

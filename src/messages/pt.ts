@@ -298,6 +298,8 @@ na hora.`,
     `aviso: o processo ${k} (pid ${pid}) não responde nada há ${seconds.format(secs)} s; encerrando-o`,
   workerFailing: (k) =>
     `erro: o processo ${k} sempre termina logo depois de iniciar; parando o servidor`,
+  portShared: (address) =>
+    `erro: outro programa também escuta em ${address} (entrou na porta enquanto os processos a ocupavam); parando e deixando a porta para ele`,
   exitedWith: (code, signal) => (signal ? `sinal ${signal}` : `código de saída ${code}`),
   internalError: (reason) =>
     `erro: falha interna: ${reason}; o servidor vai parar (código de saída 70)`,
