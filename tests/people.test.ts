@@ -45,7 +45,7 @@ describe("Portuguese", () => {
       1,
       "client.ts",
       ["--port", "1"],
-      "erro: conexão recusada por 127.0.0.1:1: nenhum servidor escuta ali. Inicie um (bun run server) ou confira --host e --port; um servidor no modo once para de escutar assim que seu único cliente se conecta",
+      "erro: conexão recusada por 127.0.0.1:1: nenhum servidor está escutando nesse endereço. Inicie um (bun run server) ou confira --host e --port; um servidor no modo once para de escutar assim que seu único cliente se conecta",
     ],
     [
       "a usage error",

@@ -332,11 +332,11 @@ describe("what a student sees", () => {
       });
       expect(await child.exited).toBe(1);
       const lines = child.out.all;
-      expect(lines[0]).toStartWith(`verificando 127.0.0.1:${port}, esperando o modo concurrent`);
+      expect(lines[0]).toStartWith(`verificando 127.0.0.1:${port}, que deve seguir o modo concurrent`);
       expect(lines.filter((l) => /^(OK|FALHA) /.test(l))).toHaveLength(9);
-      const at = lines.findIndex((l) => l.startsWith("FALHA  half-close"));
+      const at = lines.findIndex((l) => l.startsWith("FALHA   fechamento parcial"));
       expect(lines[at + 1]).toContain("por quê: voltaram");
-      expect(lines[at + 1]).toContain("fechou assim que o cliente fez half-close");
+      expect(lines[at + 1]).toContain("fechou assim que o cliente fechou o lado de envio");
       expect(lines[at + 2]).toStartWith("      o que fazer: ");
       expect(lines.at(-1)).toBe("8 de 9 verificações passaram");
     },

@@ -49,7 +49,7 @@ export const pt: Messages = {
     logLevel: (source, value) =>
       `${source} deve ser data, connections, warn ou error, não "${value}"`,
     cidr: (source, value) =>
-      `${source} deve ser endereços ou redes como 10.0.0.0/8,::1, separados por vírgulas, não "${value}"`,
+      `${source} deve ser uma lista de endereços ou redes separados por vírgula, como 10.0.0.0/8,::1, não "${value}"`,
   },
   tlsPairNeeded: "--tls-cert e --tls-key andam juntas: use as duas ou nenhuma",
   notWith: (option, other) => `${option} não pode ser usada com ${other}`,
@@ -69,6 +69,7 @@ export const pt: Messages = {
     FILE: "ARQUIVO",
     LANG: "IDIOMA",
     LEVEL: "NÍVEL",
+    FORMAT: "FORMATO",
   },
   optionHelp: {
     serverHost: "endereço em que escutar; 0.0.0.0 ou :: atende também outras máquinas",
@@ -96,7 +97,7 @@ export const pt: Messages = {
     stopDelay:
       "depois de um sinal de parada, o /readyz responde 503 e conexões novas ainda são aceitas por esse tempo, para o balanceador saber antes de a porta fechar",
     drainIdle:
-      "depois da parada, uma conexão termina quando acaba, quando fica calada esse tempo (0 = nunca) ou no --drain-timeout; o código de saída é 75 se a drenagem cortou alguma",
+      "depois da parada, uma conexão termina quando acaba, quando fica sem tráfego por esse tempo (0 = nunca) ou no --drain-timeout; o código de saída é 75 se a drenagem cortou alguma",
     drainTimeout:
       "depois de um sinal de parada, fecha as conexões ainda abertas após esse tempo; 0 = espera por elas",
     logFormat:
@@ -164,13 +165,13 @@ export const pt: Messages = {
     state: "estado",
     in: "bytes que entraram",
     out: "bytes que saíram",
-    age: "idade",
+    age: "duração",
     events: "últimos eventos (como o --trace mostra)",
     more: "e mais {n}",
     states: {
       echoing: "ecoando",
       paused: "pausada",
-      "half-closed": "meio fechada",
+      "half-closed": "meio-fechada",
       waiting: "esperando a vez",
     },
   },
@@ -248,8 +249,8 @@ na hora.`,
   serving: (id) => `#${id} agora está sendo atendida`,
   stopping: (open) =>
     open === 1
-      ? "parando: sem novas conexões; esperando 1 conexão aberta terminar (outro Ctrl-C fecha essa conexão na hora)"
-      : `parando: sem novas conexões; esperando ${number.format(open)} conexões abertas terminarem (outro Ctrl-C fecha todas na hora)`,
+      ? "parando: sem novas conexões; aguardando o término de 1 conexão aberta (outro Ctrl-C a fecha na hora)"
+      : `parando: sem novas conexões; aguardando o término de ${number.format(open)} conexões abertas (outro Ctrl-C fecha todas na hora)`,
   stalled: (secs) =>
     `--drain-idle: sem tráfego por ${seconds.format(secs)} s depois do sinal de parada`,
   notServed: "nunca atendida: o servidor parou antes da sua vez",
@@ -259,7 +260,7 @@ na hora.`,
   portInUse: (address, port) =>
     `erro: ${address} já está em uso; há outro servidor rodando? Escolha outra porta com --port (por exemplo --port ${port + 1}, ou --port 0 para qualquer uma livre)`,
   permissionDenied: (address) =>
-    `erro: permissão negada para escutar em ${address}; portas abaixo de 1024 exigem privilégios, use --port 1024 ou acima`,
+    `erro: permissão negada para escutar em ${address}; portas abaixo de 1024 exigem privilégios; use --port 1024 ou acima`,
   addressNotAvailable: (host) =>
     `erro: não é possível escutar em ${host}: não é um endereço desta máquina (tente 127.0.0.1, ::1 ou 0.0.0.0)`,
   hostNotFound: (host) => `erro: não foi possível resolver o host "${host}"`,
@@ -295,7 +296,7 @@ na hora.`,
   workerDied: (k, pid, how) =>
     `aviso: o processo ${k} (pid ${pid}) terminou inesperadamente (${how}); reiniciando`,
   workerHung: (k, pid, secs) =>
-    `aviso: o processo ${k} (pid ${pid}) não responde nada há ${seconds.format(secs)} s; encerrando-o`,
+    `aviso: o processo ${k} (pid ${pid}) não responde há ${seconds.format(secs)} s; encerrando-o`,
   workerFailing: (k) =>
     `erro: o processo ${k} sempre termina logo depois de iniciar; parando o servidor`,
   portShared: (address) =>
@@ -328,9 +329,9 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   unexpectedBytes: (n) =>
     `aviso: o servidor enviou ${plural(n, "byte que não é", "bytes que não são")} eco de nenhuma mensagem`,
   refused: (address) =>
-    `erro: conexão recusada por ${address}: nenhum servidor escuta ali. Inicie um (bun run server) ou confira --host e --port; um servidor no modo once para de escutar assim que seu único cliente se conecta`,
+    `erro: conexão recusada por ${address}: nenhum servidor está escutando nesse endereço. Inicie um (bun run server) ou confira --host e --port; um servidor no modo once para de escutar assim que seu único cliente se conecta`,
   unknownHost: (host) => `erro: host desconhecido "${host}"`,
-  connectFailed: (address, reason) => `erro: não é possível conectar a ${address}: ${reason}`,
+  connectFailed: (address, reason) => `erro: não foi possível conectar a ${address}: ${reason}`,
   echoTimeout: (secs) =>
     `erro: nenhum eco do servidor em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   serverClosed: "erro: o servidor fechou a conexão",
@@ -341,11 +342,11 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   handshakeTimeout: (secs) =>
     `erro: o servidor não completou o handshake TLS em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   stillWaiting: (secs) =>
-    `nenhum eco ainda depois de ${seconds.format(secs)} s; continuo esperando (um servidor no modo sequential atende um cliente por vez; um servidor TLS pede --tls; um que nunca responde deixa você esperando: Ctrl-C sai)`,
+    `ainda sem eco após ${seconds.format(secs)} s; continuo esperando (um servidor no modo sequential atende um cliente por vez; um servidor TLS exige --tls; um que nunca responde deixa você esperando: Ctrl-C sai)`,
   partialEcho: (got, sent, preview) =>
     `só ${number.format(got)} dos ${plural(sent, "byte enviado", "bytes enviados")} voltaram até agora: ${preview}; esperando o resto (o servidor perdeu ou alterou algum? Ctrl-C sai)`,
-  hexSent: (size) => `enviou ${plural(size, "byte", "bytes")}:`,
-  hexReceived: (size) => `recebeu ${plural(size, "byte", "bytes")}:`,
+  hexSent: (size) => `enviados ${plural(size, "byte", "bytes")}:`,
+  hexReceived: (size) => `recebidos ${plural(size, "byte", "bytes")}:`,
   inputFailed: (reason) => `erro: não foi possível ler a entrada padrão (${reason})`,
   strayFlood: (n) =>
     `aviso: ao todo, o servidor enviou ${plural(n, "byte que não é", "bytes que não são")} eco de nenhuma mensagem`,
@@ -354,9 +355,9 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   connectedUdp: (address) =>
     `enviando datagramas UDP para ${address}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
   udpUnreachable: (address) =>
-    `erro: ninguém escuta em UDP ${address} (a máquina respondeu "porta inalcançável")`,
+    `erro: ninguém está escutando em UDP ${address} (a máquina respondeu "porta inalcançável")`,
   udpNoEcho: (tries, address) =>
-    `erro: nenhum eco de ${address} depois de ${plural(tries, "tentativa", "tentativas")}; o UDP pode perder datagramas, ou não há servidor ali (veja --retries)`,
+    `erro: nenhum eco de ${address} após ${plural(tries, "tentativa", "tentativas")}; o UDP pode perder datagramas, ou não há servidor nesse endereço (veja --retries)`,
   lineTooLong: (size, max) =>
     `erro: esta linha tem ${number.format(size)} bytes com a quebra de linha; um datagrama UDP leva no máximo ${number.format(max)}`,
   unixRefused: (path) =>
@@ -367,12 +368,12 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   // probe
   probeIntro: `Verifica qualquer servidor de eco: envia o que um corretor enviaria (uma linha
 curta, uma mensagem em pedaços, os 256 valores de byte, 10 MB rápido e devagar,
-um half-close...) e mostra uma linha por verificação, com o que foi enviado, o
+um fechamento parcial...) e mostra uma linha por verificação, com o que foi enviado, o
 que voltou e, numa falha, a causa provável e o que fazer.`,
   probeOutro: `Código de saída: 0 todas as verificações passaram, 1 alguma falhou (ou nenhum
 servidor respondeu), 2 erro de uso.`,
   probeStart: (address, mode, secs) =>
-    `verificando ${address}, esperando o modo ${mode} (limite de ${seconds.format(secs)} s por espera)`,
+    `verificando ${address}, que deve seguir o modo ${mode} (limite de ${seconds.format(secs)} s por espera)`,
   probeCheck: {
     shortLine: "uma linha curta",
     pieces: "uma mensagem em 3 pedaços",
@@ -380,21 +381,21 @@ servidor respondeu), 2 erro de uso.`,
     allBytes: "os 256 valores de byte",
     bulk: "10 MB lendo ao mesmo tempo",
     slowRead: "10 MB lidos devagar",
-    halfClose: "half-close após 1 MB",
+    halfClose: "fechamento parcial após 1 MB",
     closesAfter: "fecha depois do cliente",
     once: "modo once: recusa o próximo",
     sequential: "modo sequential: um por vez",
     concurrent: "modo concurrent: dois juntos",
   },
-  probeSkip: "PULOU",
+  probeSkip: "PULADA",
   probeNoServer: (address) =>
-    `erro: nada escuta em ${address}: inicie o seu servidor de eco antes, ou confira --host e --port`,
+    `erro: nada está escutando em ${address}: inicie o seu servidor de eco antes, ou confira --host e --port`,
   probeSpeaksTls: (address) =>
     `erro: ${address} usa TLS (respondeu com um alerta TLS): acrescente --tls, com --tls-ca ARQUIVO ou --insecure para um certificado autoassinado`,
   probeNotTls: (address) =>
     `erro: ${address} não usa TLS (não respondeu ao handshake como TLS): tire o --tls`,
-  probePass: "OK   ",
-  probeFail: "FALHA",
+  probePass: "OK    ",
+  probeFail: "FALHA ",
   probeWhy: "por quê:",
   probeWhat: "o que fazer:",
   probeLine: (sent, got) => `enviado: ${sent}; resposta: ${got}`,
@@ -420,7 +421,7 @@ servidor respondeu), 2 erro de uso.`,
   probeBytes: (n) => plural(n, "byte", "bytes"),
   probeSlow: (n, pause) =>
     `${plural(n, "byte", "bytes")}, lendo com uma pausa de ${pause} ms a cada 256 KiB`,
-  probeHalfClose: (n) => `${plural(n, "byte", "bytes")} e depois half-close (FIN)`,
+  probeHalfClose: (n) => `${plural(n, "byte", "bytes")} e depois fechamento parcial (FIN)`,
   probeFin: "FIN (o cliente saiu)",
   probeEof: "o fim do fluxo",
   probeNoEof: (secs) => `a conexão ainda aberta após ${seconds.format(secs)} s`,
@@ -442,8 +443,8 @@ servidor respondeu), 2 erro de uso.`,
     `a conexão terminou durante "${check}", e o modo once atende uma única conexão`,
   probeGone: "o servidor não está mais lá (uma nova conexão foi recusada)",
   probeHung: (check) => `o servidor parou de responder durante "${check}"`,
-  probeFlooded: "o servidor enviou muito mais do que recebeu (mais de 32 MB): cortado",
-  probeOutOfTime: (secs) => `a verificação inteira esgotou seus ${secs} s`,
+  probeFlooded: "o servidor enviou muito mais do que recebeu (mais de 32 MB): interrompido",
+  probeOutOfTime: (secs) => `a verificação toda passou do limite de ${secs} s`,
   probeCause: {
     notRun: (reason) => `não verificado: ${reason}`,
     noEcho: (secs) =>
@@ -474,12 +475,12 @@ servidor respondeu), 2 erro de uso.`,
     textBytes: (at, before) =>
       `o eco sai errado no byte ${number.format(at)}${before ? `, logo depois de ${before}` : ""}: seu servidor trata os dados como texto (decodifica UTF-8, strip(), uma função de string que para em \\0 ou \\n)`,
     closeOnFin: (got, sent) =>
-      `voltaram ${number.format(got)} de ${plural(sent, "byte", "bytes")} e então o fim do fluxo: seu servidor fechou assim que o cliente fez half-close (recv() devolveu 0), antes de terminar o eco`,
+      `voltaram ${number.format(got)} de ${plural(sent, "byte", "bytes")} e então o fim do fluxo: seu servidor fechou assim que o cliente fechou o lado de envio (recv() devolveu 0), antes de terminar o eco`,
     keptOpen: (secs) =>
       `o cliente fechou o seu lado e, ${seconds.format(secs)} s depois, o servidor ainda não tinha fechado a conexão`,
     onceAccepted: () =>
       "um segundo cliente foi aceito depois do primeiro: um servidor no modo once atende um só",
-    firstRefused: () => "a conexão foi recusada: o servidor não escuta mais",
+    firstRefused: () => "a conexão foi recusada: o servidor não está mais escutando",
     firstNoEcho: (secs) =>
       `um novo cliente não teve eco em ${seconds.format(secs)} s: seu servidor não atende um cliente que chega depois do primeiro`,
     secondRefused: () =>
