@@ -1,7 +1,7 @@
 /**
- * Every option is one row of src/options.ts; `--help` is written from the rows and the README's
- * tables by hand. These tests hold all three to the rows: each flag, its default and its
- * environment variable, in both languages' --help and in the README. And the one parser that
+ * Every option is one row of src/options.ts; `--help` is written from the rows and the tables of
+ * docs/options.md by hand. These tests hold all three to the rows: each flag, its default and its
+ * environment variable, in both languages' --help and in docs/options.md. And the one parser that
  * reads the rows: flag over environment over default, and every way a command line goes wrong.
  */
 import { describe, expect, test } from "bun:test";
@@ -42,7 +42,7 @@ function helpEntries(help: string): Map<string, string> {
   return entries;
 }
 
-/** The variables a row reads, as --help and the README list them: `ECHO_PORT, PORT`. */
+/** The variables a row reads, as --help and docs/options.md list them: `ECHO_PORT, PORT`. */
 const envOf = (option: Option) =>
   [option.env, option.alsoEnv].filter(Boolean).join(", ") || undefined;
 
@@ -88,8 +88,8 @@ describe("--help is written from the rows, in both languages", () => {
   });
 });
 
-// ---- the README's tables ------------------------------------------------------------------------
-const README = await Bun.file(`${ROOT}/README.md`).text();
+// ---- docs/options.md's tables---------------------------------------------------------------------
+const OPTIONS_DOC = await Bun.file(`${ROOT}/docs/options.md`).text();
 
 interface ReadmeRow {
   option: string;
@@ -100,9 +100,9 @@ interface ReadmeRow {
 /** The table right after `Server (\`bun run server --help\`):`, one object per row. */
 function readmeTable(program: string): ReadmeRow[] {
   const heading = `(\`bun run ${program} --help\`):`;
-  const at = README.indexOf(heading);
+  const at = OPTIONS_DOC.indexOf(heading);
   expect(at).toBeGreaterThan(0);
-  const lines = README.slice(at + heading.length)
+  const lines = OPTIONS_DOC.slice(at + heading.length)
     .trimStart()
     .split("\n");
   const table = lines.slice(
@@ -123,16 +123,16 @@ function readmeTable(program: string): ReadmeRow[] {
   }));
 }
 
-/** The flags a README cell names: `--host HOST` names --host; `--quiet`, `-q` names both. */
+/** The flags a table cell names: `--host HOST` names --host; `--quiet`, `-q` names both. */
 const flagsIn = (cell: string) => [...cell.matchAll(/`(--?[a-z][a-z-]*)/g)].map((m) => m[1]!);
 
 /** A default cell: a value as typed (`256k`), `off` for a flag, or words (empty, "from LANG"). */
 const defaultIn = (cell: string) =>
   /^`[^`]*`$/.test(cell) || cell === "off" ? cell : "no single value";
 
-describe("the README's option tables agree with the rows", () => {
+describe("docs/options.md's option tables agree with the rows", () => {
   test.each(programs)(
-    "$name: a README row for every option, with its default and its variable",
+    "$name: a row in docs/options.md for every option, with its default and its variable",
     ({ name, table }) => {
       const rows = Object.entries(table);
       const readme = readmeTable(name);
@@ -152,7 +152,7 @@ describe("the README's option tables agree with the rows", () => {
       });
       const shown = rows.map(([key]) => {
         const row = readme.find((r) => flagsIn(r.option).includes(flagOf(key)));
-        if (row === undefined) return `no README row names ${flagOf(key)}`;
+        if (row === undefined) return `no row of docs/options.md names ${flagOf(key)}`;
         return {
           option: row.option,
           default: defaultIn(row.default),
@@ -167,7 +167,7 @@ describe("the README's option tables agree with the rows", () => {
   );
 
   test.each(programs)(
-    "$name: the README names no flag the rows lack, and each flag once",
+    "$name: docs/options.md names no flag the rows lack, and each flag once",
     ({ name, table }) => {
       const known = new Set(BUILT_IN);
       for (const [key, option] of Object.entries(table)) {
@@ -181,7 +181,9 @@ describe("the README's option tables agree with the rows", () => {
   );
 
   test("flags win over environment variables, which win over the defaults (as said)", () => {
-    expect(README).toContain("Flags win over environment variables, which win over the defaults.");
+    expect(OPTIONS_DOC).toContain(
+      "Flags win over environment variables, which win over the defaults.",
+    );
   });
 });
 

@@ -332,7 +332,9 @@ describe("what a student sees", () => {
       });
       expect(await child.exited).toBe(1);
       const lines = child.out.all;
-      expect(lines[0]).toStartWith(`verificando 127.0.0.1:${port}, que deve seguir o modo concurrent`);
+      expect(lines[0]).toStartWith(
+        `verificando 127.0.0.1:${port}, que deve seguir o modo concurrent`,
+      );
       expect(lines.filter((l) => /^(OK|FALHA) /.test(l))).toHaveLength(9);
       const at = lines.findIndex((l) => l.startsWith("FALHA   fechamento parcial"));
       expect(lines[at + 1]).toContain("por quê: voltaram");

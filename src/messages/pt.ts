@@ -368,8 +368,8 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   // probe
   probeIntro: `Verifica qualquer servidor de eco: envia o que um corretor enviaria (uma linha
 curta, uma mensagem em pedaços, os 256 valores de byte, 10 MB rápido e devagar,
-um fechamento parcial...) e mostra uma linha por verificação, com o que foi enviado, o
-que voltou e, numa falha, a causa provável e o que fazer.`,
+um fechamento parcial...) e mostra uma linha por verificação, com o que foi
+enviado, o que voltou e, numa falha, a causa provável e o que fazer.`,
   probeOutro: `Código de saída: 0 todas as verificações passaram, 1 alguma falhou (ou nenhum
 servidor respondeu), 2 erro de uso.`,
   probeStart: (address, mode, secs) =>
