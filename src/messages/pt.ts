@@ -133,7 +133,7 @@ export const pt: Messages = {
 
   datagram: (from, size, preview) => `${from} enviou ${plural(size, "byte", "bytes")}: ${preview}`,
   datagramLoop: (from) =>
-    `datagrama de ${from} recusado: ecoá-lo poderia criar um laço sem fim (a porta é a do próprio servidor ou a de um serviço que responde tudo, ou ele devolve nosso eco na hora, sem parar)`,
+    `datagrama de ${from} recusado: ecoá-lo poderia criar um laço sem fim (a porta é a do próprio servidor ou a de um serviço que responde a tudo, ou ele devolve nosso eco na hora, sem parar)`,
   datagramLoopMore: (n) =>
     `mais ${plural(n, "datagrama recusado", "datagramas recusados")} no último segundo que poderiam criar um laço sem fim`,
   udpSummary: (datagrams, bytes, dropped, unreachable, refused, secs) =>
@@ -300,7 +300,7 @@ na hora.`,
   workerFailing: (k) =>
     `erro: o processo ${k} sempre termina logo depois de iniciar; parando o servidor`,
   portShared: (address) =>
-    `erro: outro programa também escuta em ${address} (entrou na porta enquanto os processos a ocupavam); parando e deixando a porta para ele`,
+    `erro: outro programa também está escutando em ${address} (entrou na porta enquanto os processos a ocupavam); parando e deixando a porta para ele`,
   exitedWith: (code, signal) => (signal ? `sinal ${signal}` : `código de saída ${code}`),
   internalError: (reason) =>
     `erro: falha interna: ${reason}; o servidor vai parar (código de saída 70)`,
@@ -448,7 +448,7 @@ servidor respondeu), 2 erro de uso.`,
   probeCause: {
     notRun: (reason) => `não verificado: ${reason}`,
     noEcho: (secs) =>
-      `nada voltou em ${seconds.format(secs)} s: seu servidor não devolveu os bytes (está esperando encher um buffer, ou mais do que foi enviado?)`,
+      `nada voltou em ${seconds.format(secs)} s: seu servidor não devolveu os bytes (ele espera encher um buffer, ou mais bytes do que foram enviados?)`,
     closed: (got, sent) =>
       `o servidor fechou a conexão depois de ecoar ${number.format(got)} de ${plural(sent, "byte", "bytes")} (ele fecha depois de um recv(), ou caiu? veja o terminal dele)`,
     reset: () =>
