@@ -107,7 +107,7 @@ export const pt: Messages = {
     quiet: "o mesmo que --log-level warn: as linhas de escuta, os avisos e os erros",
     trace: "mostra cada evento do socket na saída de erro, com o tempo em ms desde o início",
     hexdump:
-      "mostra cada pedaço recebido e enviado em hexa e texto, como o xxd (até 256 bytes de cada)",
+      "mostra cada pedaço recebido e enviado em hexadecimal e texto, como o xxd (até 256 bytes de cada)",
     lang: "en ou pt (padrão: conforme LC_ALL, LC_MESSAGES, LANG)",
     clientHost: "servidor ao qual se conectar",
     clientPort: "porta do servidor",
