@@ -17,7 +17,12 @@ import type { Socket, SocketHandler, TCPSocketListener, UnixSocketListener } fro
 import pkg from "./package.json";
 import { startup } from "./src/command-line.ts";
 import { serverOptions, serverSettings } from "./src/options.ts";
-import { type Conn, type Failure, newConn } from "./src/connection.ts";
+import { type Conn, type Failure, held, newConn } from "./src/connection.ts";
+import { Outbox } from "./src/outbox.ts";
+import { newServerState } from "./src/server/state.ts";
+import { modes } from "./src/server/modes.ts";
+import { refuse, startSweep, sweepEvery } from "./src/server/limits.ts";
+import { stopping } from "./src/server/stopping.ts";
 import { printExit, sayTo } from "./src/say.ts";
 import {
   restartsExposition,
@@ -26,8 +31,8 @@ import {
   supervise,
   type ReusePort,
 } from "./src/workers.ts";
-import { DRAIN_CUT_STATUS, forcedStatus, onStopSignal, type StopSignal } from "./src/signals.ts";
-import { connectionsWithin, openFilesLimit, unsentBytes } from "./src/kernel.ts";
+import { onStopSignal } from "./src/signals.ts";
+import { connectionsWithin, openFilesLimit } from "./src/kernel.ts";
 import { formatAddress, preview, printablePath } from "./src/text.ts";
 import {
   errorCode,
@@ -86,13 +91,10 @@ const { mode, maxBuffer } = settings;
 const role = roleFrom(process.env); // alone, or one of --workers N
 const say = sayTo({ ...settings, worker: role.worker });
 
-const connections = new Set<Socket<Conn>>();
 // With --workers, the counters live in a file the supervisor reads (src/shared-figures.ts).
-const stats = Object.assign(role.counters(noCounters()), { startedAt: performance.now() });
-let now = 0; // a coarse clock, moved by the sweep below: the hot path only stores it
+const state = newServerState(role.counters(noCounters()));
+const { connections, stats } = state;
 let listener: TCPSocketListener<Conn> | UnixSocketListener<Conn> | undefined;
-let stopping = false; // a stop signal came: not ready any more
-let draining = false; // and the listener is closed: the last connection to close ends it all
 let datagrams: DatagramEcho | undefined; // --udp
 let liveView: LiveView | undefined; // --http-port: the live page
 const startTime = Date.now() / 1000;
@@ -102,8 +104,9 @@ const lifecycle: SocketHandler<Conn> = {
   binaryType: "buffer", // measured faster in Bun 1.4.5 than "uint8array" (bench/RESULTS.md)
 
   open(socket) {
-    if (connections.size >= settings.maxConnections) return refuse(socket);
-    const c = (socket.data = newConn(role.nextId(stats.connections++), now));
+    if (connections.size >= settings.maxConnections)
+      return refuse(state, { say, t }, socket, settings.maxConnections);
+    const c = (socket.data = newConn(role.nextId(stats.connections++), state.now));
     connections.add(socket);
     // Behind a balancer, who the client is comes first, in the PROXY header (src/proxy-protocol.ts).
     if (settings.proxyProtocol) return awaitProxyHeader(socket);
@@ -112,15 +115,16 @@ const lifecycle: SocketHandler<Conn> = {
       say.trace(c.id, "open", peerOf(socket, say.json));
       say.event("open", { id: c.id, ...peerFields(socket) }, () => t.opened(c.id, peerOf(socket)));
     }
-    admit(socket);
+    served.admit(socket);
   },
 
   data(socket, chunk: Buffer) {
     const c = socket.data;
-    if (c.proxy !== undefined && (chunk = proxyHeaderOf(socket, chunk)).length === 0) return;
+    if (c.proxy?.reader !== undefined && (chunk = proxyHeaderOf(socket, chunk)).length === 0)
+      return;
     c.received += chunk.length;
     stats.received += chunk.length;
-    c.seen = now;
+    c.seen = state.now;
     c.unconfirmed = true;
     say.trace(c.id, "data", chunk.length);
     if (settings.hexdump) dumpPiece(c, "in", chunk);
@@ -129,37 +133,34 @@ const lifecycle: SocketHandler<Conn> = {
       const text = () => t.received(c.id, size, preview(chunk));
       say.event("data", { id: c.id, bytes: size }, text, "data");
     }
-    const held = c.outbox.bytes;
-    const sent = c.outbox.send(sink(socket), chunk);
-    // Counted as the kernel takes it, not at close: a worker killed now has counted it all.
-    stats.written += chunk.length + held - c.outbox.bytes;
-    if (!sent) holdBack(socket);
+    echo(socket, chunk);
   },
 
   drain(socket) {
-    say.trace(socket.data.id, "drain", socket.data.outbox.bytes);
-    socket.data.seen = now;
+    say.trace(socket.data.id, "drain", held(socket.data));
+    socket.data.seen = state.now;
     flush(socket);
   },
 
   end(socket) {
-    if (socket.data.proxy) return refuseProxy(socket, "incomplete"); // gone before its header
+    const c = socket.data;
+    if (c.proxy?.reader) return refuseProxy(socket, "incomplete"); // gone before its header
     // The peer sent its last byte (FIN) but may still be reading: finish its echo, then close.
-    socket.data.peerEnded = true;
-    say.trace(socket.data.id, "end", socket.data.outbox.bytes);
-    if (socket.data.outbox.empty) socket.end();
+    c.peerEnded = true;
+    say.trace(c.id, "end", held(c));
+    if (held(c) === 0) socket.end();
   },
 
   close(socket, error) {
     const c = socket.data;
     if (c === undefined) return; // refused, or failed before open() finished
-    const unsent = c.outbox.clear(); // never handed to the kernel
+    const unsent = c.outbox?.clear() ?? 0; // never handed to the kernel
     const undelivered = c.undelivered || unsent;
     const echoed = c.received - undelivered;
     stats.echoed += echoed;
     if (!c.refused) observeClose(stats, (performance.now() - c.openedAt) / 1000, c.received);
     connections.delete(socket);
-    clearTimeout(c.proxyTimer);
+    if (c.proxy) clearTimeout(c.proxy.timer);
     if ((say.showsConnections || settings.trace || liveView?.watched) && !c.refused) {
       const failure = error ? failureOf(error) : c.failure;
       const reason = failure?.text;
@@ -170,7 +171,7 @@ const lifecycle: SocketHandler<Conn> = {
         t.closed(c.id, echoed, secs, reason, undelivered),
       );
     }
-    release(socket);
+    served.release(socket);
   },
 
   error(socket, error) {
@@ -200,16 +201,36 @@ const lifecycle: SocketHandler<Conn> = {
  * The kernel did not take all of the echo. Below --max-buffer, keep reading (drain() will flush);
  * at or above it, stop reading until the outbox is empty.
  */
-function holdBack(socket: Socket<Conn>): void {
+/** The echo: what the kernel does not take now is kept (made at the first short write). */
+function echo(socket: Socket<Conn>, chunk: Buffer): void {
   const c = socket.data;
-  if (c.outbox.broken) {
+  const out = c.outbox;
+  if (out !== undefined && !out.empty) {
+    const before = out.bytes;
+    const sent = out.send(sink(socket), chunk);
+    // Counted as the kernel takes it, not at close: a worker killed now has counted it all.
+    stats.written += chunk.length + before - out.bytes;
+    if (!sent) holdBack(socket, out);
+    return;
+  }
+  const written = sink(socket).write(chunk);
+  if (written > 0) stats.written += written;
+  if (written === chunk.length) return;
+  const kept = (c.outbox ??= new Outbox());
+  kept.hold(chunk, written);
+  holdBack(socket, kept);
+}
+
+function holdBack(socket: Socket<Conn>, outbox: Outbox): void {
+  const c = socket.data;
+  if (outbox.broken) {
     c.failure = { reason: "lost", text: t.connectionLost };
     return socket.terminate(); // write() said -1; Bun may never call close() by itself
   }
-  if (c.outbox.bytes < maxBuffer || c.paused) return;
+  if (outbox.bytes < maxBuffer || c.paused) return;
   c.paused = true;
   socket.pause();
-  say.trace(c.id, "pause", c.outbox.bytes);
+  say.trace(c.id, "pause", outbox.bytes);
 }
 
 /** Writes what the outbox holds; once it is empty, reads again (or closes, after the peer's FIN). */
@@ -217,11 +238,12 @@ function flush(socket: Socket<Conn>): void {
   const c = socket.data;
   // Bun also calls drain when nothing was held back (right after open, seen in 1.4.5): only a
   // pause made for a full outbox is ours to undo.
-  if (c.outbox.empty) return;
-  const held = c.outbox.bytes;
-  const flushed = c.outbox.flush(sink(socket));
-  stats.written += held - c.outbox.bytes;
-  if (!flushed) return holdBack(socket);
+  const out = c.outbox;
+  if (out === undefined || out.empty) return;
+  const before = out.bytes;
+  const flushed = out.flush(sink(socket));
+  stats.written += before - out.bytes;
+  if (!flushed) return holdBack(socket, out);
   if (c.peerEnded) socket.end();
   else if (c.paused) {
     c.paused = false;
@@ -240,9 +262,9 @@ function sink(socket: Socket<Conn>): ByteSink {
 
 /** --hexdump: one piece, in (received) or out (taken by the kernel), at its stream offset. */
 function dumpPiece(c: Conn, way: "in" | "out", bytes: Uint8Array): void {
-  const offset = way === "in" ? (c.dumpedIn ??= 0) : (c.dumpedOut ??= 0);
-  if (way === "in") c.dumpedIn! += bytes.length;
-  else c.dumpedOut! += bytes.length;
+  const dumped = (c.dumped ??= { in: 0, out: 0 });
+  const offset = dumped[way];
+  dumped[way] += bytes.length;
   const head = way === "in" ? t.hexIn(c.id, bytes.length) : t.hexOut(c.id, bytes.length);
   const lines = hexdump(head, bytes, offset, t.hexNotShown);
   const fields = {
@@ -285,23 +307,28 @@ function awaitProxyHeader(socket: Socket<Conn>): void {
   const { proxyFrom } = settings;
   if (proxyFrom !== undefined && !within(socket.remoteAddress, proxyFrom))
     return refuseUntrusted(socket);
-  c.proxy = new ProxyHeaderReader();
-  c.proxyTimer = setTimeout(() => refuseProxy(socket, "timeout"), PROXY_HEADER_MS);
+  const timer = setTimeout(() => refuseProxy(socket, "timeout"), PROXY_HEADER_MS);
+  c.proxy = { reader: new ProxyHeaderReader(), timer };
   say.trace(c.id, "open", peerOf(socket, say.json));
 }
 
 /** Feeds the header reader; returns the bytes after the header (none until it is complete). */
 function proxyHeaderOf(socket: Socket<Conn>, chunk: Buffer): Buffer {
+  const proxy = socket.data.proxy;
   const c = socket.data;
-  const result = c.proxy!.push(chunk);
+  if (proxy?.reader === undefined) return chunk;
+  const result = proxy.reader.push(chunk);
   if (result.state === "more") return EMPTY;
-  if (result.state === "invalid") return (refuseProxy(socket, result.problem), EMPTY);
-  c.proxy = undefined;
-  clearTimeout(c.proxyTimer);
+  if (result.state === "invalid") {
+    refuseProxy(socket, result.problem);
+    return EMPTY;
+  }
+  proxy.reader = undefined;
+  clearTimeout(proxy.timer);
   const { header } = result;
   const balancer = peerOf(socket);
   const client = header.source && formatAddress(header.source.address, header.source.port);
-  c.client = client;
+  proxy.client = client;
   say.trace(c.id, "proxy", `v${header.version}`, header.command, client ?? "");
   const balancerAt = peerFields(socket);
   const fields = {
@@ -320,18 +347,19 @@ function proxyHeaderOf(socket: Socket<Conn>, chunk: Buffer): Buffer {
   else say.event("open", fields, () => t.viaProxy(c.id, client, balancer, header.version));
   // A LOCAL header is the balancer's own check, but anyone can send one: the mode's rules (a
   // turn in the queue, mode once's one client) apply to it as to every connection.
-  admit(socket);
-  if (mode === "once" && current !== socket) return EMPTY; // refused: not the one client
+  served.admit(socket);
+  if (mode === "once" && state.current !== socket) return EMPTY; // refused: not the one client
   const rest = Buffer.from(result.rest.buffer, result.rest.byteOffset, result.rest.length);
-  if (c.waitingTurn && rest.length > 0) return ((c.early = [rest]), EMPTY);
-  return rest;
+  if (!c.waitingTurn || rest.length === 0) return rest;
+  proxy.early = [rest];
+  return EMPTY;
 }
 const EMPTY = Buffer.alloc(0);
 
 function refuseProxy(socket: Socket<Conn>, problem: keyof Messages["proxyProblem"]): void {
   const c = socket.data;
-  if (c.proxy === undefined) return;
-  c.proxy = undefined;
+  if (c.proxy?.reader === undefined) return;
+  c.proxy.reader = undefined;
   c.refused = true;
   stats.refused.proxy_header++;
   // A flood of bad headers is one line, then one a second with how many more (per problem).
@@ -366,196 +394,37 @@ function refuseUntrusted(socket: Socket<Conn>): void {
   socket.terminate(); // nothing of it is read or echoed
 }
 
-// ---- modes: who is served now -------------------------------------------------------------------
-let current: Socket<Conn> | undefined; // once and sequential: the one client being echoed
-const queue: Socket<Conn>[] = []; // sequential: connected, not read from, in arrival order
-
-function admit(socket: Socket<Conn>): void {
-  if (mode === "concurrent") return;
-  if (current === undefined) {
-    current = socket;
-    if (mode === "once") {
-      stopListening(); // later attempts are refused by the kernel
-      say.event("onceStopsListening", {}, () => t.onceStopsListening);
-    }
-  } else if (mode === "once") {
-    // Accepted by the kernel before stop() took effect.
-    const id = socket.data.id;
-    stats.refused.mode_once++;
-    socket.data.refused = true; // said so here; not served, so not in the histograms
-    say.event("refused", { id, reason: "mode_once" }, () => t.onceRefused(id), "warn");
-    socket.end();
-  } else {
-    socket.pause(); // its bytes wait in the kernel, untouched, until its turn
-    socket.data.waitingTurn = true;
-    queue.push(socket);
-    const [id, ahead] = [socket.data.id, queue.length];
-    say.event("waiting", { id, ahead }, () => t.waiting(id, ahead));
-  }
-}
-
-function release(socket: Socket<Conn>): void {
-  if (socket !== current) {
-    const i = queue.indexOf(socket);
-    if (i >= 0) queue.splice(i, 1);
-  } else if (mode === "once") {
-    return finish();
-  } else {
-    current = queue.shift();
-    if (current !== undefined) {
-      const c = current.data;
-      say.event("serving", { id: c.id }, () => t.serving(c.id));
-      c.waitingTurn = false;
-      c.seen = now;
-      current.resume();
-      // Bytes that came with its PROXY header, held while it waited: echoed now, in order.
-      for (const early of c.early?.splice(0) ?? []) lifecycle.data!(current, early);
-    }
-  }
-  if (draining && connections.size === 0) finish();
-}
-
-// ---- limits: how many connections, and how long one may sit without progress -------------------
-function refuse(socket: Socket<Conn>): void {
-  socket.end();
-  stats.refused.max_connections++;
-  const max = settings.maxConnections;
-  // One line a second at most, however many connections knock; quiet again once they stop.
-  say.burst(
-    "max_connections",
-    () => say.warn("limitReached", { max }, () => t.limitReached(max)),
-    (count) =>
-      say.warn("refusedMore", { reason: "max_connections", count, max }, () =>
-        t.limitRefused(count, max),
-      ),
-  );
-}
-
-/**
- * Ends a connection that moved no byte for `limitMs`, looked at every `everyMs`. A peer that
- * reads its echo slowly is not idle: echo leaving the outbox, or the kernel's queue shrinking,
- * counts as traffic. A last byte is stamped with the coarse clock, up to `everyMs` early: the
- * limit waits that much more, so a connection is never closed before its time (and at most
- * two looks after it).
- */
-function sweep(
-  limitMs: number,
-  everyMs: number,
-  reason: () => Failure,
-  counted: "idle" | "drain",
-): void {
-  now = performance.now();
-  const quiet = Math.min(250, limitMs); // only these are worth a closer look
-  const idle = [...connections].filter((s) => !s.data.waitingTurn && now - s.data.seen >= quiet);
-  for (const socket of idle) {
-    const c = socket.data;
-    const before = c.outbox.bytes;
-    flush(socket);
-    const queued = c.unconfirmed ? unsentBytes(socket) : 0;
-    if (queued === 0 && c.outbox.empty) c.unconfirmed = false;
-    if (c.outbox.bytes < before || (queued !== undefined && queued !== c.kernelQueue)) c.seen = now;
-    c.kernelQueue = queued;
-    if (now - c.seen < limitMs + everyMs) continue;
-    c.failure = reason();
-    c.undelivered = c.outbox.bytes + (queued ?? 0);
-    if (counted === "idle") stats.idleTimeouts++;
-    else drainCut = true;
-    socket.end();
-  }
-}
-
-// ---- stopping, in phases (as in tokio's graceful-shutdown example) -----------------------------
-// 0. --stop-delay: /readyz answers 503 at once, and the listener still accepts for that long, so
-//    that a balancer checking /readyz hears it before the port closes. Only the option decides:
-//    no request changes how a later stop behaves.
-// 1. stop accepting: the listener closes; clients still waiting their turn are let go.
-// 2. drain: a connection ends when it finishes, when it has been silent for --drain-idle, or at
-//    --drain-timeout (counted from the signal); if the drain cut any, the exit status says so.
-// 3. force: a second stop signal closes every connection at once (exit status 130, 143 or 129).
-const SWEEP_MS = 250; // how often --drain-idle is checked, at most
-let exitCode = 0;
-let drainCut = false; // --drain-idle or --drain-timeout closed a connection: DRAIN_CUT_STATUS
-
-function stop(signal: StopSignal): void {
-  if (stopping) return force(signal);
-  stopping = true;
-  belowCaret();
-  // --drain-timeout counts from the signal, whatever the phase.
-  const limit = settings.drainTimeout;
-  if (limit > 0) {
-    const cut = () => (
-      stopAccepting(),
-      cutAll("drainTimedOut", t.drainTimedOut(connections.size, limit))
-    );
-    setTimeout(cut, limit * 1000).unref();
-  }
-  // Mode once with its client already here listens no more: nothing to keep accepting.
-  const delay = settings.stopDelay;
-  if (delay === 0 || (mode === "once" && current !== undefined)) return stopAccepting();
-  say.event("tellingBalancer", { seconds: delay }, () => t.tellingBalancer(delay));
-  setTimeout(stopAccepting, delay * 1000);
-}
-
-function stopListening(): void {
-  if (listener) stopKeepingNewer(() => listener!.stop(), settings.unix);
-}
-
-function stopAccepting(): void {
-  if (draining) return;
-  draining = true;
-  // --drain-idle counts from here, not from each connection's last byte.
-  now = performance.now();
-  for (const socket of connections) socket.data.seen = now;
-  stopListening();
-  const letGo = queue.splice(0); // never served: nothing to finish
-  if (connections.size === 0) return finish();
-  const open = connections.size - letGo.length;
-  if (open > 0) say.event("stopping", { open }, () => t.stopping(open));
-  const notServed = { reason: "not_served", text: t.notServed };
-  for (const socket of letGo) ((socket.data.failure = notServed), socket.end());
-  const idle = settings.drainIdle;
-  if (idle === 0) return;
-  const every = Math.max(25, Math.min(SWEEP_MS, (idle * 1000) / 4));
-  const stalled = () => ({ reason: "drain_idle", text: t.stalled(idle) });
-  setInterval(() => sweep(idle * 1000, every, stalled, "drain"), every).unref();
-}
-
-/** A line printed on a signal starts below the terminal's "^C", not after it. */
-function belowCaret(): void {
-  if (role.alone) say.belowCaret();
-}
-
-/** Closes every open connection now, counting the echo that will not be delivered. */
-function cutAll(event: string, line: string): void {
-  if (connections.size === 0) return;
-  if (event === "drainTimedOut") drainCut = true;
-  say.event(event, { open: connections.size }, line, "warn"); // a drain cut short
-  for (const socket of connections) {
-    socket.data.undelivered = socket.data.outbox.bytes + (unsentBytes(socket) ?? 0);
-    socket.end(); // the last close() calls finish()
-  }
-}
-
-function force(signal: StopSignal): void {
-  exitCode = forcedStatus(signal);
-  belowCaret();
-  stopAccepting(); // still in --stop-delay? Not any more
-  cutAll("forced", t.forced(connections.size));
-}
-
-function finish(): void {
-  const secs = (performance.now() - stats.startedAt) / 1000;
-  const summary = { connections: stats.connections, echoed: stats.echoed };
-  role
-    .finish(summary, () =>
+// ---- modes, limits and stopping (src/server/) -----------------------------------------------------
+const voice = { say, t };
+const served = modes(mode, state, voice, {
+  stopListening,
+  finish: () => stop.finish(),
+  replay: (socket, bytes) => lifecycle.data!(socket, bytes),
+});
+const stop = stopping(settings, state, voice, {
+  stopListening,
+  listensNoMore: () => mode === "once" && state.current !== undefined,
+  flush,
+  belowCaret: () => {
+    if (role.alone) say.belowCaret();
+  },
+  summary: () => {
+    const secs = (performance.now() - stats.startedAt) / 1000;
+    const summary = { connections: stats.connections, echoed: stats.echoed };
+    return role.finish(summary, () =>
       say.event(
         "stopped",
         { ...summary, seconds: secs },
         () => t.summary(summary.connections, summary.echoed, secs),
         "strong",
       ),
-    )
-    .then(() => process.exit(exitCode || (drainCut ? DRAIN_CUT_STATUS : 0)));
+    );
+  },
+  exit: (code) => process.exit(code),
+});
+
+function stopListening(): void {
+  if (listener) stopKeepingNewer(() => listener!.stop(), settings.unix);
 }
 
 // ---- start: listen here, or run --workers copies of this program and watch over them -----------
@@ -717,13 +586,16 @@ function placeFields(port: number): { path: string } | { host: string; port: num
   return settings.unix !== undefined ? { path: settings.unix } : { host, port };
 }
 // Handlers first: whoever sees the listening line may signal us at once.
-onStopSignal(stop);
-role.onOrphaned(() => stop("SIGTERM"));
+onStopSignal(stop.stop);
+role.onOrphaned(() => stop.stop("SIGTERM"));
 if (settings.idleTimeout > 0) {
   const limitMs = settings.idleTimeout * 1000;
-  const every = Math.max(25, Math.min(1000, limitMs / 4));
-  const idleClosed = () => ({ reason: "idle_timeout", text: t.idleClosed(settings.idleTimeout) });
-  setInterval(() => sweep(limitMs, every, idleClosed, "idle"), every).unref();
+  const reason = () => ({ reason: "idle_timeout", text: t.idleClosed(settings.idleTimeout) });
+  startSweep(
+    state,
+    { limitMs, everyMs: sweepEvery(limitMs, 1000), reason, counted: "idle" },
+    flush,
+  );
 }
 const port = "port" in listener! ? listener.port : 0;
 say.trace(0, "listen", place(port));
@@ -740,7 +612,10 @@ role.listening(port, () => announce(port));
 function ready(): boolean {
   const full = connections.size >= settings.maxConnections;
   return (
-    listener !== undefined && !stopping && !full && !(mode === "once" && current !== undefined)
+    listener !== undefined &&
+    !state.stopping &&
+    !full &&
+    !(mode === "once" && state.current !== undefined)
   );
 }
 

@@ -3,7 +3,7 @@
  * the live page, and the --http-port listener that serves them (src/http-endpoint.ts).
  */
 import type { Socket } from "bun";
-import type { Conn } from "./connection.ts";
+import { type Conn, held } from "./connection.ts";
 import type { DatagramStats } from "./datagrams.ts";
 import { readdirSync } from "node:fs";
 import {
@@ -127,10 +127,10 @@ export function liveStateOf(
         : c.paused
           ? "paused"
           : "echoing";
-    const [echoed, age] = [c.received - c.outbox.bytes, (at - c.openedAt) / 1000];
+    const [echoed, age] = [c.received - held(c), (at - c.openedAt) / 1000];
     rows.push({
       id: c.id,
-      peer: c.client ?? peerOf(socket),
+      peer: c.proxy?.client ?? peerOf(socket),
       state,
       in: c.received,
       out: echoed,

@@ -48,12 +48,17 @@ export class Outbox {
     if (this.bytes === 0) {
       const written = sink.write(chunk);
       if (written === chunk.length) return true;
-      this.broken ||= written < 0;
-      this.keep(written > 0 ? chunk.subarray(written) : chunk);
+      this.hold(chunk, written);
       return false;
     }
     this.keep(chunk);
     return false;
+  }
+
+  /** Keeps what a write of `chunk`, straight to the socket, did not take (`written`: its result). */
+  hold(chunk: Uint8Array, written: number): void {
+    this.broken ||= written < 0;
+    this.keep(written > 0 ? chunk.subarray(written) : chunk);
   }
 
   /** Writes as much of the queue as the kernel takes. Returns true when the queue is empty. */
