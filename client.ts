@@ -14,22 +14,22 @@
  */
 import type { Socket, SocketHandler } from "bun";
 import pkg from "./package.json";
-import { startup } from "./src/command-line.ts";
-import { clientOptions, clientSettings } from "./src/options.ts";
-import { Outbox } from "./src/outbox.ts";
-import { escaped, formatAddress, preview, printablePath } from "./src/text.ts";
-import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/errors.ts";
-import { EchoTimeout, EchoWaiter } from "./src/echo-waiter.ts";
-import { isStopWord, lines, withoutCR } from "./src/lines.ts";
-import { notTls, readCa, TlsFileError } from "./src/tls.ts";
-import { stylesFor } from "./src/colors.ts";
-import { printExit } from "./src/say.ts";
-import { traceTo, tracedSink } from "./src/trace.ts";
-import { dumpedSink, hexdump } from "./src/hexdump.ts";
-import type { ByteSink } from "./src/outbox.ts";
-import { writeOut } from "./src/stdout.ts";
-import { DatagramConversation, NoEcho, Unreachable } from "./src/datagram-client.ts";
-import { MAX_DATAGRAM_IPV4, MAX_DATAGRAM_IPV6 } from "./src/datagrams.ts";
+import { startup } from "./src/cli/command-line.ts";
+import { clientOptions, clientSettings } from "./src/cli/options.ts";
+import { Outbox } from "./src/common/outbox.ts";
+import { escaped, formatAddress, preview, printablePath } from "./src/common/text.ts";
+import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/common/errors.ts";
+import { EchoTimeout, EchoWaiter } from "./src/client/echo-waiter.ts";
+import { isStopWord, lines, withoutCR } from "./src/client/lines.ts";
+import { notTls, readCa, TlsFileError } from "./src/common/tls.ts";
+import { stylesFor } from "./src/common/colors.ts";
+import { printExit } from "./src/common/say.ts";
+import { traceTo, tracedSink } from "./src/common/trace.ts";
+import { dumpedSink, hexdump } from "./src/common/hexdump.ts";
+import type { ByteSink } from "./src/common/outbox.ts";
+import { writeOut } from "./src/client/stdout.ts";
+import { DatagramConversation, NoEcho, Unreachable } from "./src/client/udp.ts";
+import { MAX_DATAGRAM_IPV4, MAX_DATAGRAM_IPV6 } from "./src/common/net.ts";
 
 const STILL_WAITING_MS = 3000; // then say, once, that the client is waiting on purpose
 
@@ -125,7 +125,7 @@ const stream: SocketHandler<undefined> = {
 };
 
 trace(0, "connect", address);
-// --udp: datagrams, no connection (src/datagram-client.ts); else a stream, over TCP or --unix.
+// --udp: datagrams, no connection (src/client/udp.ts); else a stream, over TCP or --unix.
 const datagrams = settings.udp ? new DatagramConversation(settings.retries, trace) : undefined;
 const socket: Socket | undefined = datagrams
   ? await datagrams.connect(host, port).then(

@@ -14,13 +14,13 @@
  * the port refuses the next. Exit status: 0 every check passed, 1 otherwise, 2 usage error.
  */
 import pkg from "./package.json";
-import { startup } from "./src/command-line.ts";
-import { probeOptions, probeSettings } from "./src/options.ts";
-import { printExit } from "./src/say.ts";
-import { stylesFor } from "./src/colors.ts";
-import { formatAddress } from "./src/text.ts";
-import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/errors.ts";
-import { readCa, TlsFileError } from "./src/tls.ts";
+import { startup } from "./src/cli/command-line.ts";
+import { probeOptions, probeSettings } from "./src/cli/options.ts";
+import { printExit } from "./src/common/say.ts";
+import { stylesFor } from "./src/common/colors.ts";
+import { formatAddress } from "./src/common/text.ts";
+import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/common/errors.ts";
+import { readCa, TlsFileError } from "./src/common/tls.ts";
 import { runProbe } from "./src/probe/run.ts";
 import { TlsMismatch } from "./src/probe/conn.ts";
 import { reportJson, reportText } from "./src/probe/report.ts";

@@ -15,25 +15,25 @@
  */
 import type { Socket, SocketHandler, TCPSocketListener, UnixSocketListener } from "bun";
 import pkg from "./package.json";
-import { startup } from "./src/command-line.ts";
-import { serverOptions, serverSettings } from "./src/options.ts";
-import { type Conn, type Failure, held, newConn } from "./src/connection.ts";
-import { Outbox } from "./src/outbox.ts";
+import { startup } from "./src/cli/command-line.ts";
+import { serverOptions, serverSettings } from "./src/cli/options.ts";
+import { type Conn, type Failure, held, newConn } from "./src/server/connection.ts";
+import { Outbox } from "./src/common/outbox.ts";
 import { newServerState } from "./src/server/state.ts";
 import { modes } from "./src/server/modes.ts";
 import { refuse, startSweep, sweepEvery } from "./src/server/limits.ts";
 import { stopping } from "./src/server/stopping.ts";
-import { printExit, sayTo } from "./src/say.ts";
+import { printExit, sayTo } from "./src/common/say.ts";
 import {
   restartsExposition,
   roleFrom,
   reusePortWorks,
   supervise,
   type ReusePort,
-} from "./src/workers.ts";
-import { onStopSignal } from "./src/signals.ts";
-import { connectionsWithin, openFilesLimit } from "./src/kernel.ts";
-import { formatAddress, preview, printablePath } from "./src/text.ts";
+} from "./src/server/features/workers.ts";
+import { onStopSignal } from "./src/common/signals.ts";
+import { connectionsWithin, openFilesLimit } from "./src/server/kernel.ts";
+import { formatAddress, preview, printablePath } from "./src/common/text.ts";
 import {
   errorCode,
   errorReason,
@@ -41,22 +41,22 @@ import {
   listenErrorCode,
   listenErrorMessage,
   tlsFileMessage,
-} from "./src/errors.ts";
-import { readTls, TlsFileError } from "./src/tls.ts";
-import { hostResolves } from "./src/net.ts";
-import { tracedSink } from "./src/trace.ts";
-import { dumpedSink, hexdump, MAX_SHOWN } from "./src/hexdump.ts";
-import type { ByteSink } from "./src/outbox.ts";
-import { type DatagramEcho, serveDatagrams } from "./src/datagrams.ts";
+} from "./src/common/errors.ts";
+import { readTls, TlsFileError } from "./src/common/tls.ts";
+import { hostResolves } from "./src/common/net.ts";
+import { tracedSink } from "./src/common/trace.ts";
+import { dumpedSink, hexdump, MAX_SHOWN } from "./src/common/hexdump.ts";
+import type { ByteSink } from "./src/common/outbox.ts";
+import { type DatagramEcho, serveDatagrams } from "./src/server/features/udp.ts";
 import {
   claimSocketPath,
   removeOnExit,
   stopKeepingNewer,
   type UnixProblem,
-} from "./src/unix-socket.ts";
-import { ProxyHeaderReader } from "./src/proxy-protocol.ts";
-import { within } from "./src/addresses.ts";
-import { type Figures, exposition, addUp } from "./src/metrics.ts";
+} from "./src/server/features/unix-socket.ts";
+import { ProxyHeaderReader } from "./src/server/features/proxy-protocol.ts";
+import { within } from "./src/common/addresses.ts";
+import { type Figures, exposition, addUp } from "./src/server/features/http/metrics.ts";
 import {
   figuresOf,
   liveStateOf,
@@ -64,9 +64,9 @@ import {
   observeClose,
   processFigures,
   startEndpoint,
-} from "./src/observe.ts";
-import { HTTP_DESCRIPTORS } from "./src/http-endpoint.ts";
-import type { LiveView } from "./src/live.ts";
+} from "./src/server/features/http/observe.ts";
+import { HTTP_DESCRIPTORS } from "./src/server/features/http/endpoint.ts";
+import type { LiveView } from "./src/server/features/http/live.ts";
 import type { Messages } from "./src/messages/index.ts";
 
 /** A --unix path that cannot be ours: its line, and its code in a JSON line. */
@@ -91,7 +91,7 @@ const { mode, maxBuffer } = settings;
 const role = roleFrom(process.env); // alone, or one of --workers N
 const say = sayTo({ ...settings, worker: role.worker });
 
-// With --workers, the counters live in a file the supervisor reads (src/shared-figures.ts).
+// With --workers, the counters live in a file the supervisor reads (src/server/features/shared-figures.ts).
 const state = newServerState(role.counters(noCounters()));
 const { connections, stats } = state;
 let listener: TCPSocketListener<Conn> | UnixSocketListener<Conn> | undefined;
@@ -108,7 +108,7 @@ const lifecycle: SocketHandler<Conn> = {
       return refuse(state, { say, t }, socket, settings.maxConnections);
     const c = (socket.data = newConn(role.nextId(stats.connections++), state.now));
     connections.add(socket);
-    // Behind a balancer, who the client is comes first, in the PROXY header (src/proxy-protocol.ts).
+    // Behind a balancer, who the client is comes first, in the PROXY header (src/server/features/proxy-protocol.ts).
     if (settings.proxyProtocol) return awaitProxyHeader(socket);
     if (say.showsConnections || settings.trace || liveView?.watched) {
       // Made only to be printed: kept on every connection, it cost 0.2 KB each (bench idle).
@@ -298,7 +298,7 @@ function failureOf(error: unknown): Failure {
   return { ...errorReasonCode(error), text: errorReason(t, error) };
 }
 
-// ---- behind a load balancer: the PROXY header names the client (src/proxy-protocol.ts) ---------
+// ---- behind a load balancer: the PROXY header names the client (src/server/features/proxy-protocol.ts) ---------
 const PROXY_HEADER_MS = 3000; // a balancer sends it at once; a client that does not, never will
 
 function awaitProxyHeader(socket: Socket<Conn>): void {
@@ -514,7 +514,7 @@ if (workers > 1 && role.alone) {
   );
 }
 if (settings.udp) {
-  // Datagrams instead of connections (src/datagrams.ts): no lifecycle, until a stop signal.
+  // Datagrams instead of connections (src/server/features/udp.ts): no lifecycle, until a stop signal.
   const code = await serveDatagrams(
     { ...settings, t, say, startedAt: stats.startedAt, announce },
     (echo) => {

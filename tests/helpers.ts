@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
 import { resolve } from "node:path";
 import type { Socket, TCPSocketListener } from "bun";
-import { listeningAddress, rssBytes } from "../src/processes.ts";
+import { listeningAddress, rssBytes } from "./support/processes.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const BUN = process.execPath;

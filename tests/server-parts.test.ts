@@ -2,14 +2,14 @@
 import { describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { catalogs } from "../src/messages/index.ts";
-import { type Conn, newConn } from "../src/connection.ts";
-import { noCounters } from "../src/observe.ts";
-import type { Say } from "../src/say.ts";
+import { type Conn, newConn } from "../src/server/connection.ts";
+import { noCounters } from "../src/server/features/http/observe.ts";
+import type { Say } from "../src/common/say.ts";
 import { newServerState, type ServerState } from "../src/server/state.ts";
 import { modes } from "../src/server/modes.ts";
 import { refuse, sweep, type SweepRule } from "../src/server/limits.ts";
 import { stopping } from "../src/server/stopping.ts";
-import { DRAIN_CUT_STATUS } from "../src/signals.ts";
+import { DRAIN_CUT_STATUS } from "../src/common/signals.ts";
 
 /** A socket as the server's modules use it: what they did to it is recorded. */
 interface FakeSocket {

@@ -4,7 +4,7 @@
  * buffer; pieces of any size missing: send() without a loop; letters changed: upper()).
  */
 import type { Ending } from "./conn.ts";
-import { isTlsRecord } from "../tls.ts";
+import { isTlsRecord } from "../common/tls.ts";
 
 export type Observation =
   | { kind: "exact" }

@@ -4,8 +4,8 @@
  * failure the likely cause and what to do, worded from the catalogs.
  */
 import type { Messages } from "../messages/index.ts";
-import type { Mode } from "../values.ts";
-import { preview } from "../text.ts";
+import type { Mode } from "../cli/values.ts";
+import { preview } from "../common/text.ts";
 import { observe, type Observation } from "./analyze.ts";
 import type { Ending, ProbeConn, Target } from "./conn.ts";
 import { ProbeConn as Conn } from "./conn.ts";

@@ -4,8 +4,8 @@
  * waits that give up after a time limit. Nothing here waits forever.
  */
 import type { Socket } from "bun";
-import { errorCode } from "../errors.ts";
-import { notTls } from "../tls.ts";
+import { errorCode } from "../common/errors.ts";
+import { notTls } from "../common/tls.ts";
 
 export interface Target {
   host: string;

@@ -3,8 +3,8 @@
  * progress (--idle-timeout, and --drain-idle while stopping), looked at by a periodic sweep.
  */
 import type { Socket } from "bun";
-import type { Conn, Failure } from "../connection.ts";
-import { unsentBytes } from "../kernel.ts";
+import type { Conn, Failure } from "./connection.ts";
+import { unsentBytes } from "./kernel.ts";
 import type { ServerState, Voice } from "./state.ts";
 
 /** A new connection over --max-connections: closed at once, counted, told in bursts. */

@@ -3,8 +3,8 @@
  * others connected but not read from, in arrival order; once one client, then the server ends.
  */
 import type { Socket } from "bun";
-import type { Conn } from "../connection.ts";
-import type { Mode } from "../values.ts";
+import type { Conn } from "./connection.ts";
+import type { Mode } from "../cli/values.ts";
 import type { ServerState, Voice } from "./state.ts";
 
 export interface ModeHooks {

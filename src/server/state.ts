@@ -3,10 +3,10 @@
  * it (modes, limits, stopping): no module-level state, so each can be run in a test on its own.
  */
 import type { Socket } from "bun";
-import type { Conn } from "../connection.ts";
-import type { Counters } from "../observe.ts";
+import type { Conn } from "./connection.ts";
+import type { Counters } from "./features/http/observe.ts";
 import type { Messages } from "../messages/index.ts";
-import type { Say } from "../say.ts";
+import type { Say } from "../common/say.ts";
 
 export interface ServerState {
   connections: Set<Socket<Conn>>;

@@ -10,9 +10,9 @@
  * Then finish: the summary line, and the exit status for the entry point.
  */
 import type { Socket } from "bun";
-import type { Conn } from "../connection.ts";
-import { unsentBytes } from "../kernel.ts";
-import { DRAIN_CUT_STATUS, forcedStatus, type StopSignal } from "../signals.ts";
+import type { Conn } from "./connection.ts";
+import { unsentBytes } from "./kernel.ts";
+import { DRAIN_CUT_STATUS, forcedStatus, type StopSignal } from "../common/signals.ts";
 import { startSweep, sweepEvery } from "./limits.ts";
 import type { ServerState, Voice } from "./state.ts";
 

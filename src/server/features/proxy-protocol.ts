@@ -8,7 +8,7 @@
  *
  * Pure: bytes in, a result out. The header may arrive in pieces of any size, one byte each even.
  */
-import { formatIPv6, ipv4Bytes, ipv6Bytes } from "./addresses.ts";
+import { formatIPv6, ipv4Bytes, ipv6Bytes } from "../../common/addresses.ts";
 
 export interface Endpoint {
   address: string;

@@ -1,10 +1,10 @@
 /**
  * What the server shows about itself beyond its log: the figures behind GET /metrics, the rows of
- * the live page, and the --http-port listener that serves them (src/http-endpoint.ts).
+ * the live page, and the --http-port listener that serves them (src/server/features/http/endpoint.ts).
  */
 import type { Socket } from "bun";
-import { type Conn, held } from "./connection.ts";
-import type { DatagramStats } from "./datagrams.ts";
+import { type Conn, held } from "../../connection.ts";
+import type { DatagramStats } from "../udp.ts";
 import { readdirSync } from "node:fs";
 import {
   BYTES_BUCKETS,
@@ -16,11 +16,11 @@ import {
 } from "./metrics.ts";
 import { LiveView, SHOWN, type LiveRow, type LiveState } from "./live.ts";
 import { livePage } from "./live-page.ts";
-import { HTTP_CONNECTIONS, serveEndpoint } from "./http-endpoint.ts";
-import { catalogs, type Messages } from "./messages/index.ts";
-import type { Say } from "./say.ts";
-import { formatAddress } from "./text.ts";
-import { errorCode, errorReason } from "./errors.ts";
+import { HTTP_CONNECTIONS, serveEndpoint } from "./endpoint.ts";
+import { catalogs, type Messages } from "../../../messages/index.ts";
+import type { Say } from "../../../common/say.ts";
+import { formatAddress } from "../../../common/text.ts";
+import { errorCode, errorReason } from "../../../common/errors.ts";
 
 export interface Counters {
   connections: number;

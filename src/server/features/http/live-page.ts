@@ -1,9 +1,9 @@
 /**
  * The live page itself: one HTML document with its style and script inline (a lab may be
  * offline: nothing is fetched from elsewhere), big enough to read on a projector, read-only.
- * It opens a WebSocket to /live and redraws from each snapshot (src/live.ts).
+ * It opens a WebSocket to /live and redraws from each snapshot (src/server/features/http/live.ts).
  */
-import type { Messages } from "./messages/index.ts";
+import type { Messages } from "../../../messages/index.ts";
 
 export function livePage(t: Messages, lang: string): string {
   const words = JSON.stringify(t.live);

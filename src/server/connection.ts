@@ -1,6 +1,6 @@
 /** What the server keeps for each connection, on `socket.data`. */
-import type { Outbox } from "./outbox.ts";
-import type { ProxyHeaderReader } from "./proxy-protocol.ts";
+import type { Outbox } from "../common/outbox.ts";
+import type { ProxyHeaderReader } from "./features/proxy-protocol.ts";
 
 /**
  * Only what every connection needs is set at open: each field costs every idle connection

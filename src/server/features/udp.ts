@@ -21,16 +21,12 @@
  * as fast as its echo comes back loses one datagram in LOOP_BOUNCES + 1, which UDP allows.
  */
 import type { udp } from "bun";
-import type { Messages } from "./messages/index.ts";
-import type { Say } from "./say.ts";
-import { formatAddress, preview } from "./text.ts";
-import { errorCode, listenErrorCode, listenErrorMessage } from "./errors.ts";
-import { hostResolves } from "./net.ts";
-import { onStopSignal } from "./signals.ts";
-
-/** The largest UDP payload: 65,535 less the UDP (8) and IPv4 (20) headers; IPv6 carries 65,527. */
-export const MAX_DATAGRAM_IPV4 = 65_507;
-export const MAX_DATAGRAM_IPV6 = 65_527;
+import type { Messages } from "../../messages/index.ts";
+import type { Say } from "../../common/say.ts";
+import { formatAddress, preview } from "../../common/text.ts";
+import { errorCode, listenErrorCode, listenErrorMessage } from "../../common/errors.ts";
+import { hostResolves } from "../../common/net.ts";
+import { onStopSignal } from "../../common/signals.ts";
 
 /**
  * Source ports never answered: 0 (no real sender has it), and the small services of RFC 862-865,

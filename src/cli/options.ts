@@ -6,7 +6,7 @@
  */
 import * as v from "./values.ts";
 import { flagOf, type Table, UsageError, type Values } from "./command-line.ts";
-import type { Messages } from "./messages/index.ts";
+import type { Messages } from "../messages/index.ts";
 
 const file = (text: string) => text;
 

@@ -6,8 +6,8 @@
  * server's address only, and reports ICMP "port unreachable" (nobody listening) as ECONNREFUSED.
  */
 import type { udp } from "bun";
-import { errorCode } from "./errors.ts";
-import type { Trace } from "./trace.ts";
+import { errorCode } from "../common/errors.ts";
+import type { Trace } from "../common/trace.ts";
 
 export const FIRST_RESEND_MS = 500;
 const LONGEST_RESEND_MS = 4000; // doubling stops here: --retries 20 waits about a minute, not days

@@ -6,7 +6,7 @@
  * Every field is a number, a record of numbers or a fixed-length array of numbers, so that sums
  * (and whatever stores the figures) can treat them all alike.
  */
-import pkg from "../package.json";
+import pkg from "../../../../package.json";
 
 export type RefusalReason = "max_connections" | "proxy_header" | "mode_once" | "untrusted";
 

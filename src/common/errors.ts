@@ -1,5 +1,5 @@
 /** Turns runtime errors into one line a person can act on (never a stack trace). */
-import type { Messages } from "./messages/index.ts";
+import type { Messages } from "../messages/index.ts";
 import { formatAddress, printablePath } from "./text.ts";
 import type { TlsFileError } from "./tls.ts";
 

@@ -6,7 +6,7 @@
  */
 import { stylesFor } from "./colors.ts";
 import { traceTo, type Trace } from "./trace.ts";
-import type { LogLevel } from "./values.ts";
+import type { LogLevel } from "../cli/values.ts";
 
 export type LogFormat = "text" | "json";
 

@@ -1,6 +1,6 @@
 /**
- * IP addresses as text, read strictly: the PROXY v1 header (src/proxy-protocol.ts) and
- * `--proxy-from` (src/values.ts) accept only what inet_pton(3) accepts, as HAProxy does, so
+ * IP addresses as text, read strictly: the PROXY v1 header (src/server/features/proxy-protocol.ts) and
+ * `--proxy-from` (src/cli/values.ts) accept only what inet_pton(3) accepts, as HAProxy does, so
  * that nothing else reaches a log line or a trust decision.
  *
  *   IPv4  a dotted quad of 0-255, no leading zeros (`001.002.003.004` is refused)

@@ -9,10 +9,10 @@
  */
 import type { Subprocess } from "bun";
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from "node:fs";
-import { type Figures, noFigures } from "./metrics.ts";
-import { type Counters, figuresOf, noCounters } from "./observe.ts";
-import { DRAIN_CUT_STATUS, onStopSignal, type StopSignal } from "./signals.ts";
-import { compiled } from "./self.ts";
+import { type Figures, noFigures } from "./http/metrics.ts";
+import { type Counters, figuresOf, noCounters } from "./http/observe.ts";
+import { DRAIN_CUT_STATUS, onStopSignal, type StopSignal } from "../../common/signals.ts";
+import { compiled } from "../../cli/self.ts";
 import {
   combine,
   derivedLeaves,
@@ -29,7 +29,7 @@ import {
 /** Set by the parent in each worker's environment: "K/N", and the port they all share. */
 export const WORKER_ENV = "ECHO_WORKER";
 export const WORKER_PORT_ENV = "ECHO_WORKER_PORT";
-/** The worker's shared file (src/shared-figures.ts). */
+/** The worker's shared file (src/server/features/shared-figures.ts). */
 export const WORKER_FILE_ENV = "ECHO_WORKER_FILE";
 
 /** Worker → parent. */
@@ -211,7 +211,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   let ready = false; // every worker has listened once
   let exitCode = 0;
   let restarts = 0;
-  // One shared file per worker (src/shared-figures.ts), mapped here and by the worker, and
+  // One shared file per worker (src/server/features/shared-figures.ts), mapped here and by the worker, and
   // unlinked from the start: a parent killed by SIGKILL leaves nothing behind. When
   // a worker ends, what it counted is folded into `retired`, and the next one in its slot gets
   // a new file: the sums never go back (Prometheus would read that as a reset), and a dead

@@ -1,9 +1,9 @@
 /**
  * What a good option value looks like. Each parser returns the value or throws `BadValue` with
- * a code; the words are chosen later, in the user's language, by src/command-line.ts. So these
+ * a code; the words are chosen later, in the user's language, by src/cli/command-line.ts. So these
  * serve the programs, the bench and the soak alike, and the tests can call them directly.
  */
-import { type Cidr, parseCidr } from "./addresses.ts";
+import { type Cidr, parseCidr } from "../common/addresses.ts";
 
 /** The codes a value can be refused with; each has a sentence in both catalogs (`badValue`). */
 export type Problem =

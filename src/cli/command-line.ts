@@ -1,12 +1,12 @@
 /**
- * One parser for every program: reads a table of options (src/options.ts), the command line and
+ * One parser for every program: reads a table of options (src/cli/options.ts), the command line and
  * the environment, and returns typed values, or a `UsageError` worded in the user's language.
  * `--help` is written from the same table, so a flag, its default and its variable cannot drift.
  *
  * A flag wins over its environment variable, which wins over the default.
  */
 import { BadValue, boolean as parseBoolean } from "./values.ts";
-import { catalogs, type Lang, langFromEnv, type Messages } from "./messages/index.ts";
+import { catalogs, type Lang, langFromEnv, type Messages } from "../messages/index.ts";
 import { invocation } from "./self.ts";
 
 type HelpKey = keyof Messages["optionHelp"];

@@ -7,7 +7,7 @@
  *                  balancer sends new clients elsewhere while these drain), while full
  *                  (--max-connections) or, in mode once, once its one client has come
  *   GET /metrics   Prometheus text, format 0.0.4
- *   GET /          the live page (src/live-page.ts), updated over a WebSocket at /live
+ *   GET /          the live page (src/server/features/http/live-page.ts), updated over a WebSocket at /live
  *
  * Anything else is 404, any method but GET and HEAD is 405, and no request can reach the echo.
  *
@@ -25,7 +25,7 @@ import { createHash } from "node:crypto";
 import type { LiveView } from "./live.ts";
 
 export interface Endpoint {
-  /** GET /: the live page, and its WebSocket at /live (src/live.ts). */
+  /** GET /: the live page, and its WebSocket at /live (src/server/features/http/live.ts). */
   live?: { page: string; view: LiveView };
   ready: () => boolean;
   metrics: () => Promise<string> | string;

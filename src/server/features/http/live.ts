@@ -6,7 +6,7 @@
  * watches, updates are coalesced: at most one snapshot every 100 ms, however many connections
  * and events there are, with at most SHOWN connections listed.
  */
-import type { Trace } from "./trace.ts";
+import type { Trace } from "../../../common/trace.ts";
 
 export interface LiveRow {
   id: number;

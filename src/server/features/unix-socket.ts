@@ -14,7 +14,7 @@ import {
   statSync,
   unlinkSync,
 } from "node:fs";
-import { errorCode } from "./errors.ts";
+import { errorCode } from "../../common/errors.ts";
 import { dirname, resolve } from "node:path";
 
 export type UnixProblem = "inUse" | "notSocket" | "noDirectory" | "denied";
