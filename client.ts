@@ -41,7 +41,10 @@ const started = startup(
   pkg.version,
   clientSettings,
 );
-if (started.exit) (printExit(started.exit), process.exit(started.exit.code));
+if (started.exit) {
+  printExit(started.exit);
+  process.exit(started.exit.code);
+}
 const { t, settings } = started;
 const { host, port, timeout, tls } = settings;
 const out = stylesFor(process.stdout.isTTY, process.env);
@@ -150,7 +153,9 @@ function tlsProblem(error: Error | null | undefined): string {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder(); // invalid UTF-8 shows as U+FFFD; the bytes were compared first
 const prompt = () => {
-  if (interactive) (process.stderr.write(err.prompt(t.prompt)), (promptShown = true));
+  if (!interactive) return;
+  process.stderr.write(err.prompt(t.prompt));
+  promptShown = true;
 };
 // With --trace every write is reported (bytes taken of bytes offered); without, the socket itself.
 const sink = (socket: Socket): ByteSink => {

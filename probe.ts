@@ -28,7 +28,10 @@ import { reportJson, reportText } from "./src/probe/report.ts";
 const started = startup("probe", probeOptions, Bun.argv.slice(2), process.env, pkg.version, (v) =>
   probeSettings(v),
 );
-if (started.exit) (printExit(started.exit), process.exit(started.exit.code));
+if (started.exit) {
+  printExit(started.exit);
+  process.exit(started.exit.code);
+}
 const { t, settings } = started;
 const { host, port, expect, timeout, tls, json } = settings;
 const out = stylesFor(process.stdout.isTTY, process.env);

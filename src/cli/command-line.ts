@@ -205,8 +205,10 @@ export function helpText(
     const vars = [option.env, option.alsoEnv].filter(Boolean);
     if (vars.length > 0) help += ` [${vars.join(", ")}]`;
     const lines = help.split("\n").flatMap((p) => wrap(p, WIDTH - COLUMN));
-    if (left.length + 2 > COLUMN) (rows.push(left), lines.forEach((l) => rows.push(pad("") + l)));
-    else lines.forEach((l, i) => rows.push((i === 0 ? pad(left) : pad("")) + l));
+    if (left.length + 2 > COLUMN) {
+      rows.push(left);
+      for (const l of lines) rows.push(pad("") + l);
+    } else lines.forEach((l, i) => rows.push((i === 0 ? pad(left) : pad("")) + l));
   }
   rows.push(pad("  -h, --help") + t.optionHelp.help);
   rows.push(pad("  -v, --version") + t.optionHelp.version);

@@ -48,7 +48,10 @@ export function ipv6Bytes(text: string): Uint8Array | undefined {
   if (halves.length === 1 ? count !== 8 : count > 7) return undefined;
   const all16 = [...words[0]!, ...new Array<number>(8 - count).fill(0), ...words[1]!];
   const out = new Uint8Array(16);
-  all16.forEach((w, i) => ((out[i * 2] = w >> 8), (out[i * 2 + 1] = w & 0xff)));
+  all16.forEach((w, i) => {
+    out[i * 2] = w >> 8;
+    out[i * 2 + 1] = w & 0xff;
+  });
   return out;
 }
 

@@ -120,7 +120,11 @@ export function bursts(ticker: Ticker = everySecond): Say["burst"] {
   const open = new Map<string, { count: number; more: (count: number) => void }>();
   return (kind, first, more) => {
     const burst = open.get(kind);
-    if (burst !== undefined) return void (burst.count++, (burst.more = more));
+    if (burst !== undefined) {
+      burst.count++;
+      burst.more = more;
+      return;
+    }
     first();
     const entry = { count: 0, more };
     open.set(kind, entry);

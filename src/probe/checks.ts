@@ -112,14 +112,18 @@ function generic(ctx: Context, o: Observation, sent: number, got: number): Failu
     case "exact":
       return undefined;
     case "nothing":
-      if (o.ending === "eof")
-        return ((ctx.closedEarly = true), { code: "closed", args: [0, sent] });
+      if (o.ending === "eof") {
+        ctx.closedEarly = true;
+        return { code: "closed", args: [0, sent] };
+      }
       return { code: "noEcho", args: [secs(ctx)] };
     case "upper":
       return { code: "upper" };
     case "short":
-      if (o.ending === "eof")
-        return ((ctx.closedEarly = true), { code: "closed", args: [got, sent] });
+      if (o.ending === "eof") {
+        ctx.closedEarly = true;
+        return { code: "closed", args: [got, sent] };
+      }
       return { code: "lost", args: [got, sent, secs(ctx)] };
     case "extra":
       return { code: "extra", args: [o.extra] };

@@ -82,7 +82,10 @@ export class ProbeConn {
         },
         data: (_s, chunk: Uint8Array) => conn.received(chunk),
         drain: () => conn.wake(),
-        end: () => ((conn.eof = true), conn.wake()),
+        end: () => {
+          conn.eof = true;
+          conn.wake();
+        },
         close(_s, error) {
           conn.closed = conn.eof = true;
           if (errorCode(error) === "ECONNRESET") conn.reset = true;
@@ -136,20 +139,30 @@ export class ProbeConn {
   private next(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), Math.max(0, ms));
-      this.wakers.push(() => (clearTimeout(timer), resolve(true)));
+      this.wakers.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
     });
   }
 
   private later(ms: number, f: () => void): void {
-    const timer = setTimeout(() => (this.timers.delete(timer), f()), ms);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      f();
+    }, ms);
     this.timers.add(timer);
   }
 
   pause(): void {
-    if (!this.paused && !this.closed) ((this.paused = true), this.socket.pause());
+    if (this.paused || this.closed) return;
+    this.paused = true;
+    this.socket.pause();
   }
   resume(): void {
-    if (this.paused && !this.closed) ((this.paused = false), this.socket.resume());
+    if (!this.paused || this.closed) return;
+    this.paused = false;
+    this.socket.resume();
   }
 
   /** Everything received so far, as one buffer; the count starts again from 0. */
@@ -196,7 +209,10 @@ export class ProbeConn {
       if (this.bytes >= size) return "complete";
       if (this.eof) return "eof";
       const now = performance.now();
-      if (this.bytes > seen) ((seen = this.bytes), (last = now));
+      if (this.bytes > seen) {
+        seen = this.bytes;
+        last = now;
+      }
       // A pause we made ourselves is not the server's silence.
       const quiet = this.paused ? 0 : now - last;
       if (quiet >= idleMs || now - start >= capMs || outOfTime()) return "timeout";

@@ -166,8 +166,10 @@ export class DatagramEcho {
       }
       if (this.options.trace)
         this.say.trace(0, "send", sent ? data.length : "refused (buffer full)");
-      if (sent) ((this.stats.bytes += data.length), (this.sentSinceError = true));
-      return sent;
+      if (!sent) return false;
+      this.stats.bytes += data.length;
+      this.sentSinceError = true;
+      return true;
     }
     return true;
   }

@@ -43,7 +43,9 @@ export class LiveView {
     private readonly publish: (json: string) => void,
   ) {
     setInterval(() => {
-      if (this.watchers > 0 && this.dirty) (this.publish(this.snapshot()), (this.dirty = false));
+      if (this.watchers === 0 || !this.dirty) return;
+      this.publish(this.snapshot());
+      this.dirty = false;
     }, TICK_MS).unref();
     setInterval(() => {
       const received = this.state().received;
