@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
 import { resolve } from "node:path";
 import type { Socket, TCPSocketListener } from "bun";
-import { listeningAddress, rssBytes } from "./support/processes.ts";
+import { listeningAddress } from "./support/processes.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const BUN = process.execPath;
@@ -416,11 +416,6 @@ export function testServer(reply: (socket: Socket<undefined>, bytes: Uint8Array)
 export function freePort(): number {
   using probe = testServer(() => {});
   return probe.port;
-}
-
-/** Resident memory of a process in bytes (Linux). */
-export async function rssOf(pid: number): Promise<number> {
-  return rssBytes(pid);
 }
 
 export function have(program: string): boolean {

@@ -24,14 +24,14 @@ interface Common {
   help: HelpKey | (string & {});
 }
 /** An option that takes a value: `--port 5000`, `--port=5000`. */
-export interface ValueOption<R> extends Common {
+interface ValueOption<R> extends Common {
   arg: string; // placeholder shown in help: PORT, SECS...
   /** As the user would type it; shown in --help and the README. */
   default?: string;
   parse: (text: string) => R;
 }
 /** An option that is on or off: `--quiet`. */
-export interface FlagOption extends Common {
+interface FlagOption extends Common {
   arg?: undefined;
 }
 export type Option = ValueOption<unknown> | FlagOption;
@@ -51,7 +51,7 @@ export type Values<T extends Table> = {
 /** A bad command line or environment variable: exit status 2, one line on stderr. */
 export class UsageError extends Error {}
 
-export type Parsed<T extends Table> =
+type Parsed<T extends Table> =
   | { action: "run"; values: Values<T>; sources: Record<keyof T, string>; given: Set<keyof T> }
   | { action: "help" }
   | { action: "version" };
@@ -187,7 +187,7 @@ const WIDTH = 80;
 const COLUMN = 28; // where help text starts
 
 /** `--help`: the program's introduction, then every row of its table, then its exit codes. */
-export function helpText(
+function helpText(
   table: Table,
   t: Messages,
   text: { usage: string; intro: string; outro: string },
@@ -243,7 +243,7 @@ function wrap(paragraph: string, width: number): string[] {
 }
 
 /** What an entry point does with its command line: run with its settings, or print and exit. */
-export type Startup<S> =
+type Startup<S> =
   | { t: Messages; settings: S; exit?: undefined }
   | { t: Messages; exit: { code: 0 | 2; text: string; toStderr: boolean } };
 

@@ -130,8 +130,8 @@ export const clientOptions = {
   lang,
 } as const satisfies Table;
 
-export type ServerValues = Values<typeof serverOptions>;
-export type ClientValues = Values<typeof clientOptions>;
+type ServerValues = Values<typeof serverOptions>;
+type ClientValues = Values<typeof clientOptions>;
 
 /** The server's settings, once the rows that depend on each other agree. */
 export function serverSettings(values: ServerValues, t: Messages, given: Set<string>) {
@@ -201,7 +201,6 @@ export function clientSettings(values: ClientValues, t: Messages, given: Set<str
       if (given.has(key)) throw new UsageError(t.notWith("--unix", `--${key}`));
   return { ...rest, tls: secure ? { ca: tlsCa, insecure } : undefined };
 }
-export type ClientSettings = ReturnType<typeof clientSettings>;
 
 /** `bun run probe`: checks any echo server (probe.ts). */
 export const probeOptions = {
@@ -217,7 +216,7 @@ export const probeOptions = {
   lang: { arg: "LANG", help: "lang", parse: v.lang },
 } as const satisfies Table;
 
-export type ProbeValues = Values<typeof probeOptions>;
+type ProbeValues = Values<typeof probeOptions>;
 
 /** --tls-ca and --insecure imply --tls, as for the client. */
 export function probeSettings(values: ProbeValues) {
@@ -225,4 +224,3 @@ export function probeSettings(values: ProbeValues) {
   const secure = tls || tlsCa !== undefined || insecure;
   return { ...rest, tls: secure ? { ca: tlsCa, insecure } : undefined };
 }
-export type ProbeSettings = ReturnType<typeof probeSettings>;

@@ -6,7 +6,7 @@
 import { type Cidr, parseCidr } from "../common/addresses.ts";
 
 /** The codes a value can be refused with; each has a sentence in both catalogs (`badValue`). */
-export type Problem =
+type Problem =
   | "port"
   | "clientPort"
   | "mode"
@@ -36,14 +36,14 @@ export class BadValue extends Error {
   }
 }
 
-export const MODES = ["once", "sequential", "concurrent"] as const;
+const MODES = ["once", "sequential", "concurrent"] as const;
 export type Mode = (typeof MODES)[number];
 
 export const LANGS = ["en", "pt"] as const;
 export type Lang = (typeof LANGS)[number];
 
 /** More server processes than this is a typo, not a plan: each one is a whole Bun runtime. */
-export const MAX_WORKERS = 64;
+const MAX_WORKERS = 64;
 /**
  * The longest wait an option may ask for: 24 days. A runtime timer holds at most 2^31-1 ms
  * (24.8 days); a longer one fires at once (measured in Bun 1.4.5, with a warning).
@@ -94,7 +94,7 @@ export function secondsOrNever(text: string): number {
  * An idle timeout: 0 for never, else at least a tenth of a second, the finest the server's
  * checks keep (four a timeout, at most one each 25 ms).
  */
-export const MIN_IDLE_SECONDS = 0.1;
+const MIN_IDLE_SECONDS = 0.1;
 export function idleSeconds(text: string): number {
   const n = secondsOrNever(text);
   if (n > 0 && n < MIN_IDLE_SECONDS) throw new BadValue("tooShort", MIN_IDLE_SECONDS);
@@ -195,7 +195,7 @@ export function retries(text: string): number {
   throw new BadValue("retries", 20);
 }
 
-export const LOG_FORMATS = ["text", "json"] as const;
+const LOG_FORMATS = ["text", "json"] as const;
 export function logFormat(text: string): (typeof LOG_FORMATS)[number] {
   const f = text.trim().toLowerCase();
   if ((LOG_FORMATS as readonly string[]).includes(f)) return f as (typeof LOG_FORMATS)[number];
@@ -207,7 +207,7 @@ export function logFormat(text: string): (typeof LOG_FORMATS)[number] {
  * without a line per read (connections), warnings and errors (warn), errors only (error). The
  * listening lines are shown at every level: scripts wait for them.
  */
-export const LOG_LEVELS = ["data", "connections", "warn", "error"] as const;
+const LOG_LEVELS = ["data", "connections", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export function logLevel(text: string): LogLevel {
   const l = text.trim().toLowerCase();

@@ -1,7 +1,7 @@
 /** The user's input, line by line, as the client treats it. */
 
 /** The stop word: the whole line, in any case, ignoring surrounding spaces and a trailing CR. */
-export const STOP_WORD = "fim";
+const STOP_WORD = "fim";
 
 export function isStopWord(line: string): boolean {
   return line.trim().toLowerCase() === STOP_WORD;
@@ -12,7 +12,7 @@ export function withoutCR(line: string): string {
   return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
-export interface Line {
+interface Line {
   text: string;
   /** False for a last line with no newline after it (end of a pipe, or Ctrl-D mid-line). */
   ended: boolean;

@@ -9,7 +9,7 @@ import type { udp } from "bun";
 import { errorCode } from "../common/errors.ts";
 import type { Trace } from "../common/trace.ts";
 
-export const FIRST_RESEND_MS = 500;
+const FIRST_RESEND_MS = 500;
 const LONGEST_RESEND_MS = 4000; // doubling stops here: --retries 20 waits about a minute, not days
 
 export class Unreachable extends Error {}

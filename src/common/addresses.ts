@@ -56,7 +56,7 @@ export function ipv6Bytes(text: string): Uint8Array | undefined {
 }
 
 /** Either kind, as 16 bytes (IPv4 mapped). */
-export function ipBytes(text: string): Uint8Array | undefined {
+function ipBytes(text: string): Uint8Array | undefined {
   const v4 = ipv4Bytes(text);
   return v4 ? mapped(v4) : ipv6Bytes(text);
 }

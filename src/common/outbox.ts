@@ -16,7 +16,7 @@
  */
 
 /** Below this, a kept chunk is copied into the tail: its overhead would be over ~5% of it. */
-export const SMALL_CHUNK = 4096;
+const SMALL_CHUNK = 4096;
 /** The tail grows by doubling up to this, then a new one starts. */
 const TAIL_MAX = 64 * 1024;
 const TAIL_MIN = 256;

@@ -8,7 +8,7 @@ import { stylesFor } from "./colors.ts";
 import { traceTo, type Trace } from "./trace.ts";
 import type { LogLevel } from "../cli/values.ts";
 
-export type LogFormat = "text" | "json";
+type LogFormat = "text" | "json";
 
 /**
  * What a line on stdout is, which decides its JSON `level`, whether --log-level shows it, and
@@ -19,10 +19,10 @@ export type LogFormat = "text" | "json";
  * - `always`: shown at every level, even --quiet (the listening lines: scripts wait for them);
  * - `warn`: level warn (a refusal, a drain cut short), down to --log-level warn.
  */
-export type Kind = "data" | "info" | "strong" | "always" | "warn";
+type Kind = "data" | "info" | "strong" | "always" | "warn";
 
 /** A line's words: built only when the line is printed as text. */
-export type Text = string | (() => string);
+type Text = string | (() => string);
 
 export interface Say {
   /**

@@ -7,10 +7,10 @@ import { statSync } from "node:fs";
 import { errorCode } from "./errors.ts";
 
 /** PEM certificates and keys are a few KB; a chain of a hundred is still far below this. */
-export const MAX_PEM_BYTES = 1 << 20;
+const MAX_PEM_BYTES = 1 << 20;
 
-export type TlsFileKind = "certificate" | "key" | "ca";
-export type TlsFileProblem = "unreadable" | "notRegular" | "tooLarge" | "notPem" | "wrongKind";
+type TlsFileKind = "certificate" | "key" | "ca";
+type TlsFileProblem = "unreadable" | "notRegular" | "tooLarge" | "notPem" | "wrongKind";
 
 /** Which file, and what is wrong with it: the entry point words it. */
 export class TlsFileError extends Error {

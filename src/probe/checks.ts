@@ -23,7 +23,7 @@ export type CheckId =
   | "sequential"
   | "concurrent";
 
-export type CauseCode = keyof Messages["probeCause"];
+type CauseCode = keyof Messages["probeCause"];
 type Failure = { code: CauseCode; args?: (string | number)[] };
 
 export interface CheckResult {
@@ -251,7 +251,7 @@ export async function together(ctx: Context, conn: ProbeConn): Promise<CheckResu
 }
 
 /** Bytes 0 to 255, then sequences that are not UTF-8, then a newline. */
-export const ALL_BYTES = concat([
+const ALL_BYTES = concat([
   Uint8Array.from({ length: 256 }, (_, i) => i),
   Uint8Array.from([0xc3, 0x28, 0xff, 0xfe, 0xed, 0xa0, 0x80, 0xc0, 0xaf, 0xe2, 0x82, 0x0a]),
 ]);
@@ -378,7 +378,7 @@ async function tryOpen(ctx: Context): Promise<ProbeConn | undefined> {
 }
 
 /** Mode once: after its one client, the port refuses the next. */
-export async function onceRule(ctx: Context): Promise<CheckResult> {
+async function onceRule(ctx: Context): Promise<CheckResult> {
   const started = performance.now();
   const { t } = ctx;
   const conn = await tryOpen(ctx);
@@ -427,7 +427,7 @@ async function twoClients(
 }
 
 /** Mode sequential: the second client waits, untouched, until the first leaves, then is served. */
-export function sequentialRule(ctx: Context): Promise<CheckResult> {
+function sequentialRule(ctx: Context): Promise<CheckResult> {
   const started = performance.now();
   const { t } = ctx;
   return twoClients(ctx, "sequential", async (first, second, fail) => {
@@ -446,7 +446,7 @@ export function sequentialRule(ctx: Context): Promise<CheckResult> {
 }
 
 /** Mode concurrent: a second client is served while the first is still connected. */
-export function concurrentRule(ctx: Context): Promise<CheckResult> {
+function concurrentRule(ctx: Context): Promise<CheckResult> {
   const started = performance.now();
   const { t } = ctx;
   return twoClients(ctx, "concurrent", async (first, second, fail) => {

@@ -25,7 +25,7 @@ export type Ending = "complete" | "eof" | "timeout";
 
 const PIECE = 1 << 20; // at most this much per write() call
 /** More than any check sends (10 MB): a server that sends beyond it is cut off, not stored. */
-export const MAX_KEPT = 32 << 20;
+const MAX_KEPT = 32 << 20;
 
 /**
  * The whole run's end: no wait goes past it, however the server trickles (a byte every few

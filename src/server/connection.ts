@@ -30,7 +30,7 @@ export interface Conn {
 }
 
 /** --proxy-protocol, per connection. */
-export interface ProxyState {
+interface ProxyState {
   /** Reading the header (until it is whole), and how long we wait for it. */
   reader?: ProxyHeaderReader;
   timer?: ReturnType<typeof setTimeout>;

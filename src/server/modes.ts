@@ -7,7 +7,7 @@ import type { Conn } from "./connection.ts";
 import type { Mode } from "../cli/values.ts";
 import type { ServerState, Voice } from "./state.ts";
 
-export interface ModeHooks {
+interface ModeHooks {
   /** Mode once: the listener closes once its client came (later ones refused by the kernel). */
   stopListening: () => void;
   /** The server's work is over (mode once's client left, or the last one of a drain). */
@@ -16,7 +16,7 @@ export interface ModeHooks {
   replay: (socket: Socket<Conn>, bytes: Buffer) => void;
 }
 
-export interface Modes {
+interface Modes {
   /** A connection is open (and its PROXY header read): serve it, queue it, or refuse it. */
   admit(socket: Socket<Conn>): void;
   /** A connection closed: the next in line is served; the end of the work is told. */

@@ -26,7 +26,7 @@ export interface Stage {
 }
 
 /** The stages that are on, as one: each hook undefined when no stage has it. */
-export interface Pipeline {
+interface Pipeline {
   open: (socket: Socket<Conn>) => boolean;
   data?: (socket: Socket<Conn>, chunk: Buffer) => Buffer;
   sink: (socket: Socket<Conn>) => ByteSink;
@@ -63,7 +63,11 @@ export function compose(all: readonly (Stage | undefined)[]): Pipeline {
               }
               return chunk;
             },
-    sink: (socket) => sinks.reduce<ByteSink>((inner, sink) => sink(socket, inner), socket),
+    // None on: the socket itself, with nothing built per write.
+    sink:
+      sinks.length === 0
+        ? (socket) => socket
+        : (socket) => sinks.reduce<ByteSink>((inner, sink) => sink(socket, inner), socket),
     end: (socket) => ends.some((end) => end(socket)),
     close: (socket, ending) => {
       for (const close of closes) close(socket, ending);

@@ -18,13 +18,13 @@ import type { ServerState, Voice } from "./state.ts";
 
 const SWEEP_MS = 250; // how often --drain-idle is checked, at most
 
-export interface StopRules {
+interface StopRules {
   stopDelay: number;
   drainIdle: number;
   drainTimeout: number;
 }
 
-export interface StopHooks {
+interface StopHooks {
   /** The listener closes (and a --unix path goes, unless a newer server took it). */
   stopListening: () => void;
   /** Mode once with its client already here: nothing left to keep accepting during a delay. */
@@ -39,7 +39,7 @@ export interface StopHooks {
   exit: (code: number) => void;
 }
 
-export interface Stopping {
+interface Stopping {
   /** A stop signal: the first starts the phases, a second forces. */
   stop(signal: StopSignal): void;
   /** Phase 1 at once (mode once's client left: nothing to drain but the others). */

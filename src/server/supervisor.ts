@@ -10,7 +10,7 @@ import { restartsExposition, supervise } from "./features/workers.ts";
 import { sayListenFailed } from "./listen.ts";
 import type { Voice } from "./state.ts";
 
-export interface SupervisorParts {
+interface SupervisorParts {
   count: number;
   startedAt: number; // performance.now() at the start
   startTime: number; // seconds since the epoch at the start, for the metrics

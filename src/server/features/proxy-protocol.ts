@@ -15,7 +15,7 @@ export interface Endpoint {
   port: number;
 }
 
-export interface ProxyHeader {
+interface ProxyHeader {
   version: 1 | 2;
   /** LOCAL: the balancer's own connection (a health check); PROXY: a client's, relayed. */
   command: "PROXY" | "LOCAL";
@@ -25,7 +25,7 @@ export interface ProxyHeader {
   destination?: Endpoint;
 }
 
-export type ProxyProblem =
+type ProxyProblem =
   | "signature" // neither a v1 nor a v2 header
   | "v1TooLong" // no CRLF within 107 bytes
   | "v1Malformed"
@@ -38,7 +38,7 @@ export type ProxyProblem =
 /** v2 address family and protocol bytes: UNSPEC, then TCP and UDP over IPv4, IPv6 and UNIX. */
 const V2_FAMILIES = new Set([0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32]);
 
-export type ParseResult =
+type ParseResult =
   | { state: "more" }
   | { state: "done"; header: ProxyHeader; rest: Uint8Array }
   | { state: "invalid"; problem: ProxyProblem };

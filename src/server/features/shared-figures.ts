@@ -23,7 +23,7 @@ export const TICK = 0;
 export const FIRST_ID = 1;
 
 /** The paths of a shape's numbers, in a fixed order (the same in every process). */
-export function leavesOf(shape: unknown, path: Path = [], out: Path[] = []): Path[] {
+function leavesOf(shape: unknown, path: Path = [], out: Path[] = []): Path[] {
   if (typeof shape === "number") out.push(path);
   else if (Array.isArray(shape)) shape.forEach((v, i) => leavesOf(v, [...path, i], out));
   else if (shape !== null && typeof shape === "object")

@@ -32,7 +32,7 @@ import { onStopSignal } from "../../common/signals.ts";
  * Source ports never answered: 0 (no real sender has it), and the small services of RFC 862-865,
  * 867 and 868 that answer every datagram (echo, discard, daytime, quote, chargen, time).
  */
-export const LOOP_PORTS: ReadonlySet<number> = new Set([0, 7, 9, 13, 17, 19, 37]);
+const LOOP_PORTS: ReadonlySet<number> = new Set([0, 7, 9, 13, 17, 19, 37]);
 
 /**
  * What a queued echo costs beyond its bytes (the Buffer, its backing store, the entry and the

@@ -27,15 +27,15 @@ import {
 } from "./shared-figures.ts";
 
 /** Set by the parent in each worker's environment: "K/N", and the port they all share. */
-export const WORKER_ENV = "ECHO_WORKER";
-export const WORKER_PORT_ENV = "ECHO_WORKER_PORT";
+const WORKER_ENV = "ECHO_WORKER";
+const WORKER_PORT_ENV = "ECHO_WORKER_PORT";
 /** The worker's shared file (src/server/features/shared-figures.ts). */
-export const WORKER_FILE_ENV = "ECHO_WORKER_FILE";
+const WORKER_FILE_ENV = "ECHO_WORKER_FILE";
 
 /** Worker → parent. */
-export type WorkerReport = { listening: number } | { summary: Summary };
+type WorkerReport = { listening: number } | { summary: Summary };
 
-export interface Summary {
+interface Summary {
   connections: number;
   echoed: number;
 }
@@ -161,7 +161,7 @@ export function reusePortWorks(host: string): boolean {
   }
 }
 
-export interface SuperviseOptions {
+interface SuperviseOptions {
   count: number;
   port: number; // 0: the first worker picks one, the others join it
   listening: (port: number) => void; // all workers are listening

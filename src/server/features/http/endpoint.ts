@@ -54,7 +54,7 @@ const HEAD_LIMIT = 8192;
  * The path of a request. HAProxy's default health check is `GET /readyz HTTP/1.0` with no Host
  * header, and gives an origin-form target ("/readyz"); a proxy may send an absolute URL: take both.
  */
-export function pathOf(url: string): string {
+function pathOf(url: string): string {
   const path = url.startsWith("/") ? url : (/^[a-z]+:\/\/[^/]*(\/[^?#]*)?/i.exec(url)?.[1] ?? "/");
   return path.split(/[?#]/)[0]!;
 }
@@ -70,7 +70,7 @@ export function sameOrigin(origin: string | undefined, host: string | undefined)
   return m !== null && host !== undefined && m[1]!.toLowerCase() === host.toLowerCase();
 }
 
-export interface EndpointServer {
+interface EndpointServer {
   port: number;
   /** Sends a snapshot to every watching page. */
   publish(json: string): void;

@@ -141,7 +141,7 @@ export function liveStateOf(
   return { rows, open, connections: connections_, received: bytesReceived, echoed: bytesEchoed };
 }
 
-export interface EndpointOptions {
+interface EndpointOptions {
   host: string;
   port: number;
   t: Messages;
