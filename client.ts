@@ -13,8 +13,7 @@
  * leaves just `oi` in out. Prompt, hints and errors go to stderr.
  */
 import type { Socket, SocketHandler } from "bun";
-import pkg from "./package.json";
-import { startup } from "./src/cli/command-line.ts";
+import { startProgram } from "./src/cli/command-line.ts";
 import { clientOptions, clientSettings } from "./src/cli/options.ts";
 import { Outbox } from "./src/common/outbox.ts";
 import { escaped, formatAddress, preview, printablePath } from "./src/common/text.ts";
@@ -33,14 +32,10 @@ import { MAX_DATAGRAM_IPV4, MAX_DATAGRAM_IPV6 } from "./src/common/net.ts";
 
 const STILL_WAITING_MS = 3000; // then say, once, that the client is waiting on purpose
 
-const started = startup(
-  "client",
-  clientOptions,
-  Bun.argv.slice(2),
-  process.env,
-  pkg.version,
-  clientSettings,
-);
+const started = startProgram("client", clientOptions, clientSettings, (t) => ({
+  intro: t.clientIntro,
+  outro: t.clientOutro,
+}));
 if (started.exit) {
   printExit(started.exit);
   process.exit(started.exit.code);

@@ -13,8 +13,7 @@
  * With --expect once (the default) every check fits in one connection, then the probe checks that
  * the port refuses the next. Exit status: 0 every check passed, 1 otherwise, 2 usage error.
  */
-import pkg from "./package.json";
-import { startup } from "./src/cli/command-line.ts";
+import { startProgram } from "./src/cli/command-line.ts";
 import { probeOptions, probeSettings } from "./src/cli/options.ts";
 import { printExit } from "./src/common/say.ts";
 import { stylesFor } from "./src/common/colors.ts";
@@ -25,8 +24,14 @@ import { runProbe } from "./src/probe/run.ts";
 import { TlsMismatch } from "./src/probe/conn.ts";
 import { reportJson, reportText } from "./src/probe/report.ts";
 
-const started = startup("probe", probeOptions, Bun.argv.slice(2), process.env, pkg.version, (v) =>
-  probeSettings(v),
+const started = startProgram(
+  "probe",
+  probeOptions,
+  (v) => probeSettings(v),
+  (t) => ({
+    intro: t.probeIntro,
+    outro: t.probeOutro,
+  }),
 );
 if (started.exit) {
   printExit(started.exit);

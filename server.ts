@@ -14,8 +14,7 @@
  * serves everyone at once. `bun run server --help` lists every option.
  */
 import type { Socket, SocketHandler } from "bun";
-import pkg from "./package.json";
-import { startup } from "./src/cli/command-line.ts";
+import { startProgram } from "./src/cli/command-line.ts";
 import { serverOptions, serverSettings } from "./src/cli/options.ts";
 import { printExit, sayTo } from "./src/common/say.ts";
 import { onStopSignal } from "./src/common/signals.ts";
@@ -45,14 +44,10 @@ import {
 } from "./src/server/features/http/observe.ts";
 import type { LiveView } from "./src/server/features/http/live.ts";
 
-const started = startup(
-  "server",
-  serverOptions,
-  Bun.argv.slice(2),
-  process.env,
-  pkg.version,
-  serverSettings,
-);
+const started = startProgram("server", serverOptions, serverSettings, (t) => ({
+  intro: t.serverIntro,
+  outro: t.serverOutro,
+}));
 if (started.exit) {
   printExit(started.exit);
   process.exit(started.exit.code);

@@ -26,7 +26,7 @@ export function parseTool<T extends Table, S>(
   check: (values: Values<T>, given: Set<keyof T>) => S,
 ): S {
   const settle = (values: Values<T>, _t: unknown, given: Set<keyof T>) => check(values, given);
-  const started = startup(program, table, argv, {}, pkg.version, settle, text);
+  const started = startup(program, table, argv, {}, pkg.version, settle, () => text);
   if (started.exit) {
     printExit(started.exit);
     process.exit(started.exit.code);

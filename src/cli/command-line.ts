@@ -5,6 +5,7 @@
  *
  * A flag wins over its environment variable, which wins over the default.
  */
+import pkg from "../../package.json";
 import { BadValue, boolean as parseBoolean } from "./values.ts";
 import { catalogs, type Lang, langFromEnv, type Messages } from "../messages/index.ts";
 import { invocation } from "./self.ts";
@@ -242,6 +243,24 @@ function wrap(paragraph: string, width: number): string[] {
   return out;
 }
 
+export interface Words {
+  intro: string;
+  outro: string;
+}
+
+/**
+ * The three programs' start: their own command line and environment, the project's version.
+ * What to do with an `exit` (print it, exit with its code) is the entry point's.
+ */
+export function startProgram<T extends Table, S>(
+  program: string,
+  table: T,
+  settle: (values: Values<T>, t: Messages, given: Set<keyof T>) => S,
+  words: (t: Messages) => Words,
+): Startup<S> {
+  return startup(program, table, Bun.argv.slice(2), process.env, pkg.version, settle, words);
+}
+
 /** What an entry point does with its command line: run with its settings, or print and exit. */
 type Startup<S> =
   | { t: Messages; settings: S; exit?: undefined }
@@ -259,17 +278,11 @@ export function startup<T extends Table, S>(
   env: Record<string, string | undefined>,
   version: string,
   settle: (values: Values<T>, t: Messages, given: Set<keyof T>) => S,
-  words?: { intro: string; outro: string }, // the tools' own, in English
+  /** --help's first and last words: the program's own, in the language chosen. */
+  words: (t: Messages) => Words = () => ({ intro: "", outro: "" }),
 ): Startup<S> {
   const { t } = chooseLanguage(argv, env);
-  const text =
-    program === "server"
-      ? { intro: t.serverIntro, outro: t.serverOutro }
-      : program === "client"
-        ? { intro: t.clientIntro, outro: t.clientOutro }
-        : program === "probe"
-          ? { intro: t.probeIntro, outro: t.probeOutro }
-          : { intro: "", outro: "", ...words };
+  const text = words(t);
   const command = invocation(program);
   try {
     const parsed = parseCommandLine(table, argv, env, t);
