@@ -26,7 +26,7 @@ import { compose } from "./src/server/stages.ts";
 import { peers } from "./src/server/peer.ts";
 import { modes } from "./src/server/modes.ts";
 import { refuse, startSweep, sweepEvery } from "./src/server/limits.ts";
-import { stopping } from "./src/server/stopping.ts";
+import { saySummary, stopping } from "./src/server/stopping.ts";
 import { announcer, connectionsCap, type Listener, listenStreams } from "./src/server/listen.ts";
 import { runSupervisor } from "./src/server/supervisor.ts";
 import { connectionLog } from "./src/server/features/connection-log.ts";
@@ -207,12 +207,8 @@ const stop = stopping(settings, state, voice, {
     if (role.alone) say.belowCaret();
   },
   summary: () => {
-    const secs = (performance.now() - stats.startedAt) / 1000;
-    const summary = { connections: stats.connections, echoed: stats.echoed };
-    const line = () => t.summary(summary.connections, summary.echoed, secs);
-    return role.finish(summary, () =>
-      say.event("stopped", { ...summary, seconds: secs }, line, "strong"),
-    );
+    const totals = { connections: stats.connections, echoed: stats.echoed };
+    return role.finish(totals, () => saySummary(voice, totals, stats.startedAt));
   },
   exit: (code) => process.exit(code),
 });

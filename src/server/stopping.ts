@@ -18,6 +18,17 @@ import type { ServerState, Voice } from "./state.ts";
 
 const SWEEP_MS = 250; // how often --drain-idle is checked, at most
 
+/** The last line: connections served and bytes echoed (by every worker, with --workers). */
+export function saySummary(
+  { say, t }: Voice,
+  totals: { connections: number; echoed: number },
+  startedAt: number,
+): void {
+  const secs = (performance.now() - startedAt) / 1000;
+  const line = () => t.summary(totals.connections, totals.echoed, secs);
+  say.event("stopped", { ...totals, seconds: secs }, line, "strong");
+}
+
 interface StopRules {
   stopDelay: number;
   drainIdle: number;
@@ -115,8 +126,9 @@ export function stopping(
   }
 
   function finish(): void {
-    const code = state.exitCode || (state.drainCut ? DRAIN_CUT_STATUS : 0);
-    void hooks.summary().then(() => hooks.exit(code));
+    // Read at the end: a second signal may come while the summary goes out.
+    const code = () => state.exitCode || (state.drainCut ? DRAIN_CUT_STATUS : 0);
+    void hooks.summary().then(() => hooks.exit(code()));
   }
 
   return { stop, finish };

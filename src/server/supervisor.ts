@@ -9,6 +9,7 @@ import { processFigures } from "./features/http/observe.ts";
 import { restartsExposition, supervise } from "./features/workers.ts";
 import { sayListenFailed } from "./listen.ts";
 import type { Voice } from "./state.ts";
+import { saySummary } from "./stopping.ts";
 
 interface SupervisorParts {
   count: number;
@@ -65,14 +66,7 @@ export async function runSupervisor(
       parts.serveHttp(ready, metrics);
     },
     summary: (all, code) => {
-      const secs = (performance.now() - parts.startedAt) / 1000;
-      if (all.connections > 0 || code === 0)
-        say.event(
-          "stopped",
-          { ...all, seconds: secs },
-          () => t.summary(all.connections, all.echoed, secs),
-          "strong",
-        );
+      if (all.connections > 0 || code === 0) saySummary(voice, all, parts.startedAt);
     },
   });
 }
