@@ -36,10 +36,7 @@ const started = startProgram("client", clientOptions, clientSettings, (t) => ({
   intro: t.clientIntro,
   outro: t.clientOutro,
 }));
-if (started.exit) {
-  printExit(started.exit);
-  process.exit(started.exit.code);
-}
+if (started.exit) process.exit(printExit(started.exit));
 const { t, settings } = started;
 const { host, port, timeout, tls } = settings;
 const out = stylesFor(process.stdout.isTTY, process.env);

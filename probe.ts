@@ -33,10 +33,7 @@ const started = startProgram(
     outro: t.probeOutro,
   }),
 );
-if (started.exit) {
-  printExit(started.exit);
-  process.exit(started.exit.code);
-}
+if (started.exit) process.exit(printExit(started.exit));
 const { t, settings } = started;
 const { host, port, expect, timeout, tls, json } = settings;
 const out = stylesFor(process.stdout.isTTY, process.env);

@@ -48,10 +48,7 @@ const started = startProgram("server", serverOptions, serverSettings, (t) => ({
   intro: t.serverIntro,
   outro: t.serverOutro,
 }));
-if (started.exit) {
-  printExit(started.exit);
-  process.exit(started.exit.code);
-}
+if (started.exit) process.exit(printExit(started.exit));
 const { t, settings } = started;
 const { mode, maxBuffer } = settings;
 const role = roleFrom(process.env); // alone, or one of --workers N

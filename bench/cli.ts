@@ -27,9 +27,6 @@ export function parseTool<T extends Table, S>(
 ): S {
   const settle = (values: Values<T>, _t: unknown, given: Set<keyof T>) => check(values, given);
   const started = startup(program, table, argv, {}, pkg.version, settle, () => text);
-  if (started.exit) {
-    printExit(started.exit);
-    process.exit(started.exit.code);
-  }
+  if (started.exit) process.exit(printExit(started.exit));
   return started.settings;
 }

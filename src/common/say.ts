@@ -137,8 +137,9 @@ export function bursts(ticker: Ticker = everySecond): Say["burst"] {
 }
 
 /** A line printed before exiting (help, version, usage errors): coloured only when it is an error. */
-export function printExit(exit: { code: number; text: string; toStderr: boolean }): void {
-  if (!exit.toStderr) return console.log(exit.text);
+export function printExit(exit: { code: number; text: string; toStderr: boolean }): number {
   const err = stylesFor(process.stderr.isTTY, process.env);
-  console.error(exit.code === 0 ? exit.text : err.error(exit.text));
+  if (!exit.toStderr) console.log(exit.text);
+  else console.error(exit.code === 0 ? exit.text : err.error(exit.text));
+  return exit.code; // for the entry point to exit with
 }

@@ -8,6 +8,7 @@
  *
  * Pure: bytes in, a result out. The header may arrive in pieces of any size, one byte each even.
  */
+import { concat } from "../../common/bytes.ts";
 import { formatIPv6, ipv4Bytes, ipv6Bytes } from "../../common/addresses.ts";
 
 export interface Endpoint {
@@ -160,12 +161,4 @@ const ipv4Text = (text: string) => (ipv4Bytes(text) ? text : undefined);
 function ipv6Text(text: string): string | undefined {
   const bytes = ipv6Bytes(text);
   return bytes && formatIPv6(bytes);
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

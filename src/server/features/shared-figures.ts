@@ -90,8 +90,9 @@ export class Layout<C extends object, F extends object> {
           },
           set: (target, p, v, receiver) => {
             const i = index(p);
-            if (i >= 0 && i < view.length) return ((view[i] = v), true);
-            return Reflect.set(target, p, v, receiver);
+            if (i < 0 || i >= view.length) return Reflect.set(target, p, v, receiver);
+            view[i] = v;
+            return true;
           },
         });
       }

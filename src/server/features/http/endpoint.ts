@@ -20,6 +20,7 @@
  * speaks: anything a page sends but a ping or a close ends it, and a page that does not read its
  * snapshots is dropped rather than queued for.
  */
+import { concat } from "../../../common/bytes.ts";
 import type { Socket, TCPSocketListener } from "bun";
 import { createHash } from "node:crypto";
 import type { LiveView } from "./live.ts";
@@ -335,17 +336,14 @@ function frame(opcode: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(head + n);
   out[0] = 0x80 | opcode;
   if (n < 126) out[1] = n;
-  else if (n < 65536) ((out[1] = 126), new DataView(out.buffer).setUint16(2, n));
-  else ((out[1] = 127), new DataView(out.buffer).setBigUint64(2, BigInt(n)));
+  else if (n < 65536) {
+    out[1] = 126;
+    new DataView(out.buffer).setUint16(2, n);
+  } else {
+    out[1] = 127;
+    new DataView(out.buffer).setBigUint64(2, BigInt(n));
+  }
   out.set(payload, head);
-  return out;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
   return out;
 }
 
