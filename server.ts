@@ -25,7 +25,7 @@ import { newServerState } from "./src/server/state.ts";
 import { compose } from "./src/server/stages.ts";
 import { peers } from "./src/server/peer.ts";
 import { modes } from "./src/server/modes.ts";
-import { refuse, startSweep, sweepEvery } from "./src/server/limits.ts";
+import { refuse, startIdleSweep } from "./src/server/limits.ts";
 import { saySummary, stopping } from "./src/server/stopping.ts";
 import { announcer, connectionsCap, type Listener, listenStreams } from "./src/server/listen.ts";
 import { runSupervisor } from "./src/server/supervisor.ts";
@@ -255,12 +255,7 @@ if (listener === undefined) process.exit(1);
 // Handlers first: whoever sees the listening line may signal us at once.
 onStopSignal(stop.stop);
 role.onOrphaned(() => stop.stop("SIGTERM"));
-if (settings.idleTimeout > 0) {
-  const limitMs = settings.idleTimeout * 1000;
-  const reason = () => ({ reason: "idle_timeout", text: t.idleClosed(settings.idleTimeout) });
-  const rule = { limitMs, everyMs: sweepEvery(limitMs, 1000), reason, counted: "idle" as const };
-  startSweep(state, rule, flush);
-}
+if (settings.idleTimeout > 0) startIdleSweep(state, settings.idleTimeout, t, flush);
 const port = "port" in listener ? listener.port : 0;
 say.trace(0, "listen", place(port));
 // The health port before the listening line: whoever waits for that line may ask it at once.

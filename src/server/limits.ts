@@ -5,6 +5,7 @@
 import type { Socket } from "bun";
 import type { Conn, Failure } from "./connection.ts";
 import { unsentBytes } from "./kernel.ts";
+import type { Messages } from "../messages/index.ts";
 import type { ServerState, Voice } from "./state.ts";
 
 /** A new connection over --max-connections: closed at once, counted, told in bursts. */
@@ -71,6 +72,22 @@ export function sweep(
     else state.drainCut = true;
     socket.end();
   }
+}
+
+/** --idle-timeout: a connection silent for `seconds` is closed (looked at up to once a second). */
+export function startIdleSweep(
+  state: ServerState,
+  seconds: number,
+  t: Messages,
+  flush: (socket: Socket<Conn>) => void,
+): void {
+  const limitMs = seconds * 1000;
+  const reason = () => ({ reason: "idle_timeout", text: t.idleClosed(seconds) });
+  startSweep(
+    state,
+    { limitMs, everyMs: sweepEvery(limitMs, 1000), reason, counted: "idle" },
+    flush,
+  );
 }
 
 /** Sweeps every `everyMs` from now on, without keeping the process alive. */
