@@ -13,35 +13,30 @@
  * leaves just `oi` in out. Prompt, hints and errors go to stderr.
  */
 import type { Socket, SocketHandler } from "bun";
-import pkg from "./package.json";
-import { startup } from "./src/command-line.ts";
-import { clientOptions, clientSettings } from "./src/options.ts";
-import { Outbox } from "./src/outbox.ts";
-import { escaped, formatAddress, preview, printablePath } from "./src/text.ts";
-import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/errors.ts";
-import { EchoTimeout, EchoWaiter } from "./src/echo-waiter.ts";
-import { isStopWord, lines, withoutCR } from "./src/lines.ts";
-import { notTls, readCa, TlsFileError } from "./src/tls.ts";
-import { stylesFor } from "./src/colors.ts";
-import { printExit } from "./src/say.ts";
-import { traceTo, tracedSink } from "./src/trace.ts";
-import { dumpedSink, hexdump } from "./src/hexdump.ts";
-import type { ByteSink } from "./src/outbox.ts";
-import { writeOut } from "./src/stdout.ts";
-import { DatagramConversation, NoEcho, Unreachable } from "./src/datagram-client.ts";
-import { MAX_DATAGRAM_IPV4, MAX_DATAGRAM_IPV6 } from "./src/datagrams.ts";
+import { startProgram } from "./src/cli/command-line.ts";
+import { clientOptions, clientSettings } from "./src/cli/options.ts";
+import { Outbox } from "./src/common/outbox.ts";
+import { escaped, formatAddress, preview, printablePath } from "./src/common/text.ts";
+import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/common/errors.ts";
+import { EchoTimeout, EchoWaiter } from "./src/client/echo-waiter.ts";
+import { isStopWord, lines, withoutCR } from "./src/client/lines.ts";
+import { notTls, readCa, TlsFileError } from "./src/common/tls.ts";
+import { stylesFor } from "./src/common/colors.ts";
+import { printExit } from "./src/common/say.ts";
+import { traceTo, tracedSink } from "./src/common/trace.ts";
+import { dumpedSink, hexdump } from "./src/common/hexdump.ts";
+import type { ByteSink } from "./src/common/outbox.ts";
+import { writeOut } from "./src/client/stdout.ts";
+import { DatagramConversation, NoEcho, Unreachable } from "./src/client/udp.ts";
+import { MAX_DATAGRAM_IPV4, MAX_DATAGRAM_IPV6 } from "./src/common/net.ts";
 
 const STILL_WAITING_MS = 3000; // then say, once, that the client is waiting on purpose
 
-const started = startup(
-  "client",
-  clientOptions,
-  Bun.argv.slice(2),
-  process.env,
-  pkg.version,
-  clientSettings,
-);
-if (started.exit) (printExit(started.exit), process.exit(started.exit.code));
+const started = startProgram("client", clientOptions, clientSettings, (t) => ({
+  intro: t.clientIntro,
+  outro: t.clientOutro,
+}));
+if (started.exit) process.exit(printExit(started.exit));
 const { t, settings } = started;
 const { host, port, timeout, tls } = settings;
 const out = stylesFor(process.stdout.isTTY, process.env);
@@ -125,7 +120,7 @@ const stream: SocketHandler<undefined> = {
 };
 
 trace(0, "connect", address);
-// --udp: datagrams, no connection (src/datagram-client.ts); else a stream, over TCP or --unix.
+// --udp: datagrams, no connection (src/client/udp.ts); else a stream, over TCP or --unix.
 const datagrams = settings.udp ? new DatagramConversation(settings.retries, trace) : undefined;
 const socket: Socket | undefined = datagrams
   ? await datagrams.connect(host, port).then(
@@ -150,7 +145,9 @@ function tlsProblem(error: Error | null | undefined): string {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder(); // invalid UTF-8 shows as U+FFFD; the bytes were compared first
 const prompt = () => {
-  if (interactive) (process.stderr.write(err.prompt(t.prompt)), (promptShown = true));
+  if (!interactive) return;
+  process.stderr.write(err.prompt(t.prompt));
+  promptShown = true;
 };
 // With --trace every write is reported (bytes taken of bytes offered); without, the socket itself.
 const sink = (socket: Socket): ByteSink => {

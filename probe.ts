@@ -13,22 +13,27 @@
  * With --expect once (the default) every check fits in one connection, then the probe checks that
  * the port refuses the next. Exit status: 0 every check passed, 1 otherwise, 2 usage error.
  */
-import pkg from "./package.json";
-import { startup } from "./src/command-line.ts";
-import { probeOptions, probeSettings } from "./src/options.ts";
-import { printExit } from "./src/say.ts";
-import { stylesFor } from "./src/colors.ts";
-import { formatAddress } from "./src/text.ts";
-import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/errors.ts";
-import { readCa, TlsFileError } from "./src/tls.ts";
+import { startProgram } from "./src/cli/command-line.ts";
+import { probeOptions, probeSettings } from "./src/cli/options.ts";
+import { printExit } from "./src/common/say.ts";
+import { stylesFor } from "./src/common/colors.ts";
+import { formatAddress } from "./src/common/text.ts";
+import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/common/errors.ts";
+import { readCa, TlsFileError } from "./src/common/tls.ts";
 import { runProbe } from "./src/probe/run.ts";
 import { TlsMismatch } from "./src/probe/conn.ts";
 import { reportJson, reportText } from "./src/probe/report.ts";
 
-const started = startup("probe", probeOptions, Bun.argv.slice(2), process.env, pkg.version, (v) =>
-  probeSettings(v),
+const started = startProgram(
+  "probe",
+  probeOptions,
+  (v) => probeSettings(v),
+  (t) => ({
+    intro: t.probeIntro,
+    outro: t.probeOutro,
+  }),
 );
-if (started.exit) (printExit(started.exit), process.exit(started.exit.code));
+if (started.exit) process.exit(printExit(started.exit));
 const { t, settings } = started;
 const { host, port, expect, timeout, tls, json } = settings;
 const out = stylesFor(process.stdout.isTTY, process.env);

@@ -13,169 +13,98 @@
  * `--mode sequential` serves one client at a time while the others wait; `--mode concurrent`
  * serves everyone at once. `bun run server --help` lists every option.
  */
-import type { Socket, SocketHandler, TCPSocketListener, UnixSocketListener } from "bun";
-import pkg from "./package.json";
-import { startup } from "./src/command-line.ts";
-import { serverOptions, serverSettings } from "./src/options.ts";
-import { type Conn, type Failure, newConn } from "./src/connection.ts";
-import { printExit, sayTo } from "./src/say.ts";
-import {
-  restartsExposition,
-  roleFrom,
-  reusePortWorks,
-  supervise,
-  type ReusePort,
-} from "./src/workers.ts";
-import { DRAIN_CUT_STATUS, forcedStatus, onStopSignal, type StopSignal } from "./src/signals.ts";
-import { connectionsWithin, openFilesLimit, unsentBytes } from "./src/kernel.ts";
-import { formatAddress, preview, printablePath } from "./src/text.ts";
-import {
-  errorCode,
-  errorReason,
-  errorReasonCode,
-  listenErrorCode,
-  listenErrorMessage,
-  tlsFileMessage,
-} from "./src/errors.ts";
-import { readTls, TlsFileError } from "./src/tls.ts";
-import { hostResolves } from "./src/net.ts";
-import { tracedSink } from "./src/trace.ts";
-import { dumpedSink, hexdump, MAX_SHOWN } from "./src/hexdump.ts";
-import type { ByteSink } from "./src/outbox.ts";
-import { type DatagramEcho, serveDatagrams } from "./src/datagrams.ts";
-import {
-  claimSocketPath,
-  removeOnExit,
-  stopKeepingNewer,
-  type UnixProblem,
-} from "./src/unix-socket.ts";
-import { ProxyHeaderReader } from "./src/proxy-protocol.ts";
-import { within } from "./src/addresses.ts";
-import { type Figures, exposition, addUp } from "./src/metrics.ts";
+import type { Socket, SocketHandler } from "bun";
+import { startProgram } from "./src/cli/command-line.ts";
+import { serverOptions, serverSettings } from "./src/cli/options.ts";
+import { printExit, sayTo } from "./src/common/say.ts";
+import { onStopSignal } from "./src/common/signals.ts";
+import { errorCode, errorReason, errorReasonCode } from "./src/common/errors.ts";
+import { Outbox } from "./src/common/outbox.ts";
+import { type Conn, held, newConn } from "./src/server/connection.ts";
+import { newServerState } from "./src/server/state.ts";
+import { compose } from "./src/server/stages.ts";
+import { peers } from "./src/server/peer.ts";
+import { modes } from "./src/server/modes.ts";
+import { refuse, startIdleSweep } from "./src/server/limits.ts";
+import { saySummary, stopping } from "./src/server/stopping.ts";
+import { announcer, connectionsCap, type Listener, listenStreams } from "./src/server/listen.ts";
+import { runSupervisor } from "./src/server/supervisor.ts";
+import { connectionLog } from "./src/server/features/connection-log.ts";
+import { proxyHeader } from "./src/server/features/proxy-header.ts";
+import { roleFrom, reusePortWorks } from "./src/server/features/workers.ts";
+import { stopKeepingNewer } from "./src/server/features/unix-socket.ts";
+import { type DatagramEcho, serveDatagrams } from "./src/server/features/udp.ts";
+import { exposition, type Figures } from "./src/server/features/http/metrics.ts";
 import {
   figuresOf,
   liveStateOf,
   noCounters,
   observeClose,
-  processFigures,
   startEndpoint,
-} from "./src/observe.ts";
-import { HTTP_DESCRIPTORS } from "./src/http-endpoint.ts";
-import type { LiveView } from "./src/live.ts";
-import type { Messages } from "./src/messages/index.ts";
+} from "./src/server/features/http/observe.ts";
+import type { LiveView } from "./src/server/features/http/live.ts";
 
-/** A --unix path that cannot be ours: its line, and its code in a JSON line. */
-const UNIX_PROBLEM = {
-  inUse: ["unixInUse", "in_use"],
-  notSocket: ["unixNotSocket", "not_socket"],
-  noDirectory: ["unixNoDirectory", "no_directory"],
-  denied: ["unixDenied", "denied"],
-} as const satisfies Record<UnixProblem, readonly [keyof Messages, string]>;
-
-const started = startup(
-  "server",
-  serverOptions,
-  Bun.argv.slice(2),
-  process.env,
-  pkg.version,
-  serverSettings,
-);
-if (started.exit) (printExit(started.exit), process.exit(started.exit.code));
+const started = startProgram("server", serverOptions, serverSettings, (t) => ({
+  intro: t.serverIntro,
+  outro: t.serverOutro,
+}));
+if (started.exit) process.exit(printExit(started.exit));
 const { t, settings } = started;
 const { mode, maxBuffer } = settings;
 const role = roleFrom(process.env); // alone, or one of --workers N
 const say = sayTo({ ...settings, worker: role.worker });
-
-const connections = new Set<Socket<Conn>>();
-// With --workers, the counters live in a file the supervisor reads (src/shared-figures.ts).
-const stats = Object.assign(role.counters(noCounters()), { startedAt: performance.now() });
-let now = 0; // a coarse clock, moved by the sweep below: the hot path only stores it
-let listener: TCPSocketListener<Conn> | UnixSocketListener<Conn> | undefined;
-let stopping = false; // a stop signal came: not ready any more
-let draining = false; // and the listener is closed: the last connection to close ends it all
-let datagrams: DatagramEcho | undefined; // --udp
-let liveView: LiveView | undefined; // --http-port: the live page
-const startTime = Date.now() / 1000;
+const voice = { say, t };
+// With --workers, the counters live in a file the supervisor reads (features/shared-figures.ts).
+const state = newServerState(role.counters(noCounters()));
+const { connections, stats } = state;
 
 // ---- one connection's life: one handler object shared by every connection ----------------------
 const lifecycle: SocketHandler<Conn> = {
   binaryType: "buffer", // measured faster in Bun 1.4.5 than "uint8array" (bench/RESULTS.md)
 
   open(socket) {
-    if (connections.size >= settings.maxConnections) return refuse(socket);
-    const c = (socket.data = newConn(role.nextId(stats.connections++), now));
+    if (connections.size >= maxConnections) return refuse(state, voice, socket, maxConnections);
+    socket.data = newConn(role.nextId(stats.connections++), state.now);
     connections.add(socket);
-    // Behind a balancer, who the client is comes first, in the PROXY header (src/proxy-protocol.ts).
-    if (settings.proxyProtocol) return awaitProxyHeader(socket);
-    if (say.showsConnections || settings.trace || liveView?.watched) {
-      // Made only to be printed: kept on every connection, it cost 0.2 KB each (bench idle).
-      say.trace(c.id, "open", peerOf(socket, say.json));
-      say.event("open", { id: c.id, ...peerFields(socket) }, () => t.opened(c.id, peerOf(socket)));
-    }
-    admit(socket);
+    if (!stages.open(socket)) served.admit(socket); // a stage may hold it (a PROXY header)
   },
 
   data(socket, chunk: Buffer) {
-    const c = socket.data;
-    if (c.proxy !== undefined && (chunk = proxyHeaderOf(socket, chunk)).length === 0) return;
-    c.received += chunk.length;
-    stats.received += chunk.length;
-    c.seen = now;
-    c.unconfirmed = true;
-    say.trace(c.id, "data", chunk.length);
-    if (settings.hexdump) dumpPiece(c, "in", chunk);
-    else if (say.showsData) {
-      const size = chunk.length;
-      const text = () => t.received(c.id, size, preview(chunk));
-      say.event("data", { id: c.id, bytes: size }, text, "data");
-    }
-    const held = c.outbox.bytes;
-    const sent = c.outbox.send(sink(socket), chunk);
-    // Counted as the kernel takes it, not at close: a worker killed now has counted it all.
-    stats.written += chunk.length + held - c.outbox.bytes;
-    if (!sent) holdBack(socket);
+    if (onData !== undefined && (chunk = onData(socket, chunk)).length === 0) return;
+    echo(socket, chunk);
   },
 
   drain(socket) {
-    say.trace(socket.data.id, "drain", socket.data.outbox.bytes);
-    socket.data.seen = now;
+    say.trace(socket.data.id, "drain", held(socket.data));
+    socket.data.seen = state.now;
     flush(socket);
   },
 
   end(socket) {
-    if (socket.data.proxy) return refuseProxy(socket, "incomplete"); // gone before its header
+    if (stages.end(socket)) return;
     // The peer sent its last byte (FIN) but may still be reading: finish its echo, then close.
-    socket.data.peerEnded = true;
-    say.trace(socket.data.id, "end", socket.data.outbox.bytes);
-    if (socket.data.outbox.empty) socket.end();
+    const c = socket.data;
+    c.peerEnded = true;
+    say.trace(c.id, "end", held(c));
+    if (held(c) === 0) socket.end();
   },
 
   close(socket, error) {
     const c = socket.data;
     if (c === undefined) return; // refused, or failed before open() finished
-    const unsent = c.outbox.clear(); // never handed to the kernel
+    const unsent = c.outbox?.clear() ?? 0; // never handed to the kernel
     const undelivered = c.undelivered || unsent;
     const echoed = c.received - undelivered;
     stats.echoed += echoed;
     if (!c.refused) observeClose(stats, (performance.now() - c.openedAt) / 1000, c.received);
     connections.delete(socket);
-    clearTimeout(c.proxyTimer);
-    if ((say.showsConnections || settings.trace || liveView?.watched) && !c.refused) {
-      const failure = error ? failureOf(error) : c.failure;
-      const reason = failure?.text;
-      say.trace(c.id, "close", (say.json ? failure?.reason : reason) ?? "");
-      const secs = (performance.now() - c.openedAt) / 1000;
-      const fields = { id: c.id, echoed, undelivered, seconds: secs };
-      say.event("close", { ...fields, reason: failure?.reason, error: failure?.error }, () =>
-        t.closed(c.id, echoed, secs, reason, undelivered),
-      );
-    }
-    release(socket);
+    stages.close(socket, { echoed, undelivered, failure: error ? peer.failure(error) : c.failure });
+    served.release(socket);
   },
 
   error(socket, error) {
     // Also reached when a handler above throws: that ends this connection, never the server.
-    const [id, failure] = [socket.data?.id ?? 0, failureOf(error)];
+    const [id, failure] = [socket.data?.id ?? 0, peer.failure(error)];
     const text = () => t.connectionError(id, failure.text);
     say.warn("connectionError", { id, reason: failure.reason, error: failure.error }, text);
     if (socket.data) socket.data.failure = failure;
@@ -185,31 +114,52 @@ const lifecycle: SocketHandler<Conn> = {
   handshake(socket, ok, error) {
     // TLS: a client that does not speak it, or gives up, would otherwise close with no reason.
     // A handshake the server itself cut (an idle timeout, a stop) keeps that reason.
-    if (!ok && socket.data && error && socket.data.failure === undefined)
-      socket.data.failure = /WRONG_VERSION_NUMBER|HTTP_REQUEST/.test(error.message)
-        ? { reason: "not_tls", text: t.clientNotTls }
-        : {
-            reason: "tls_handshake",
-            error: error.message,
-            text: t.tlsHandshakeFailed(error.message),
-          };
+    if (ok || !socket.data || !error || socket.data.failure !== undefined) return;
+    const message = error.message;
+    socket.data.failure = /WRONG_VERSION_NUMBER|HTTP_REQUEST/.test(message)
+      ? { reason: "not_tls", text: t.clientNotTls }
+      : { reason: "tls_handshake", error: message, text: t.tlsHandshakeFailed(message) };
   },
 };
+
+/** The echo, counted; what the kernel does not take now is kept (made at the first short write). */
+function echo(socket: Socket<Conn>, chunk: Buffer): void {
+  const c = socket.data;
+  c.received += chunk.length;
+  stats.received += chunk.length;
+  c.seen = state.now;
+  c.unconfirmed = true;
+  const out = c.outbox;
+  if (out !== undefined && !out.empty) {
+    const before = out.bytes;
+    const sent = out.send(stages.sink(socket), chunk);
+    // Counted as the kernel takes it, not at close: a worker killed now has counted it all.
+    stats.written += chunk.length + before - out.bytes;
+    if (!sent) holdBack(socket, out);
+    return;
+  }
+  const written = stages.sink(socket).write(chunk);
+  if (written > 0) stats.written += written;
+  if (written === chunk.length) return;
+  const kept = (c.outbox ??= new Outbox());
+  kept.hold(chunk, written);
+  holdBack(socket, kept);
+}
 
 /**
  * The kernel did not take all of the echo. Below --max-buffer, keep reading (drain() will flush);
  * at or above it, stop reading until the outbox is empty.
  */
-function holdBack(socket: Socket<Conn>): void {
+function holdBack(socket: Socket<Conn>, outbox: Outbox): void {
   const c = socket.data;
-  if (c.outbox.broken) {
+  if (outbox.broken) {
     c.failure = { reason: "lost", text: t.connectionLost };
     return socket.terminate(); // write() said -1; Bun may never call close() by itself
   }
-  if (c.outbox.bytes < maxBuffer || c.paused) return;
+  if (outbox.bytes < maxBuffer || c.paused) return;
   c.paused = true;
   socket.pause();
-  say.trace(c.id, "pause", c.outbox.bytes);
+  say.trace(c.id, "pause", outbox.bytes);
 }
 
 /** Writes what the outbox holds; once it is empty, reads again (or closes, after the peer's FIN). */
@@ -217,11 +167,12 @@ function flush(socket: Socket<Conn>): void {
   const c = socket.data;
   // Bun also calls drain when nothing was held back (right after open, seen in 1.4.5): only a
   // pause made for a full outbox is ours to undo.
-  if (c.outbox.empty) return;
-  const held = c.outbox.bytes;
-  const flushed = c.outbox.flush(sink(socket));
-  stats.written += held - c.outbox.bytes;
-  if (!flushed) return holdBack(socket);
+  const out = c.outbox;
+  if (out === undefined || out.empty) return;
+  const before = out.bytes;
+  const flushed = out.flush(stages.sink(socket));
+  stats.written += before - out.bytes;
+  if (!flushed) return holdBack(socket, out);
   if (c.peerEnded) socket.end();
   else if (c.paused) {
     c.paused = false;
@@ -230,332 +181,38 @@ function flush(socket: Socket<Conn>): void {
   }
 }
 
-// With --trace every write is reported (bytes taken of bytes offered), with --hexdump every byte
-// the kernel took; without either, the socket itself.
-function sink(socket: Socket<Conn>): ByteSink {
-  const c = socket.data;
-  const traced = settings.trace ? tracedSink(socket, c.id, say.trace) : socket;
-  return settings.hexdump ? dumpedSink(traced, (bytes) => dumpPiece(c, "out", bytes)) : traced;
-}
-
-/** --hexdump: one piece, in (received) or out (taken by the kernel), at its stream offset. */
-function dumpPiece(c: Conn, way: "in" | "out", bytes: Uint8Array): void {
-  const offset = way === "in" ? (c.dumpedIn ??= 0) : (c.dumpedOut ??= 0);
-  if (way === "in") c.dumpedIn! += bytes.length;
-  else c.dumpedOut! += bytes.length;
-  const head = way === "in" ? t.hexIn(c.id, bytes.length) : t.hexOut(c.id, bytes.length);
-  const lines = hexdump(head, bytes, offset, t.hexNotShown);
-  const fields = {
-    id: c.id,
-    way,
-    offset,
-    bytes: bytes.length,
-    hex: Buffer.from(bytes.subarray(0, MAX_SHOWN)).toString("hex"),
-  };
-  say.event(way === "in" ? "data" : "write", fields, () => lines.join("\n"), "data");
-}
-
-/** Bun leaves remoteAddress undefined for a peer that reset before open() ran: not an error... */
-function peerOf(socket: Socket<Conn>, codes = false): string {
-  if (settings.unix !== undefined) return codes ? "unix" : t.unixPeer;
-  // ...or, in a narrower window, the address but not yet the port.
-  const [host, port] = [socket.remoteAddress, socket.remotePort];
-  if (host && typeof port === "number") return formatAddress(host, port);
-  return codes ? "unknown" : t.unknownPeer;
-}
-
-/** The peer for a JSON line: `ip` and `port`, `peer: "unix"`, or nothing when Bun has not said. */
-function peerFields(socket: Socket<Conn>): { ip?: string; port?: number; peer?: "unix" } {
-  if (settings.unix !== undefined) return { peer: "unix" };
-  const [ip, port] = [socket.remoteAddress, socket.remotePort];
-  return ip && typeof port === "number" ? { ip, port } : {};
-}
-
-/** Why a connection ended in an error: the code for a JSON line, the words for a person. */
-function failureOf(error: unknown): Failure {
-  return { ...errorReasonCode(error), text: errorReason(t, error) };
-}
-
-// ---- behind a load balancer: the PROXY header names the client (src/proxy-protocol.ts) ---------
-const PROXY_HEADER_MS = 3000; // a balancer sends it at once; a client that does not, never will
-
-function awaitProxyHeader(socket: Socket<Conn>): void {
-  const c = socket.data;
-  // --proxy-from: a header names the client we log, so only the balancers may send one.
-  const { proxyFrom } = settings;
-  if (proxyFrom !== undefined && !within(socket.remoteAddress, proxyFrom))
-    return refuseUntrusted(socket);
-  c.proxy = new ProxyHeaderReader();
-  c.proxyTimer = setTimeout(() => refuseProxy(socket, "timeout"), PROXY_HEADER_MS);
-  say.trace(c.id, "open", peerOf(socket, say.json));
-}
-
-/** Feeds the header reader; returns the bytes after the header (none until it is complete). */
-function proxyHeaderOf(socket: Socket<Conn>, chunk: Buffer): Buffer {
-  const c = socket.data;
-  const result = c.proxy!.push(chunk);
-  if (result.state === "more") return EMPTY;
-  if (result.state === "invalid") return (refuseProxy(socket, result.problem), EMPTY);
-  c.proxy = undefined;
-  clearTimeout(c.proxyTimer);
-  const { header } = result;
-  const balancer = peerOf(socket);
-  const client = header.source && formatAddress(header.source.address, header.source.port);
-  c.client = client;
-  say.trace(c.id, "proxy", `v${header.version}`, header.command, client ?? "");
-  const balancerAt = peerFields(socket);
-  const fields = {
-    id: c.id,
-    ip: header.source?.address,
-    port: header.source?.port,
-    balancer_ip: balancerAt.ip,
-    balancer_port: balancerAt.port,
-    proxy: header.version,
-    command: header.command,
-  };
-  if (header.command === "LOCAL")
-    say.event("open", fields, () => t.proxyLocal(c.id, balancer, header.version));
-  else if (client === undefined)
-    say.event("open", fields, () => t.proxyUnknown(c.id, balancer, header.version));
-  else say.event("open", fields, () => t.viaProxy(c.id, client, balancer, header.version));
-  // A LOCAL header is the balancer's own check, but anyone can send one: the mode's rules (a
-  // turn in the queue, mode once's one client) apply to it as to every connection.
-  admit(socket);
-  if (mode === "once" && current !== socket) return EMPTY; // refused: not the one client
-  const rest = Buffer.from(result.rest.buffer, result.rest.byteOffset, result.rest.length);
-  if (c.waitingTurn && rest.length > 0) return ((c.early = [rest]), EMPTY);
-  return rest;
-}
-const EMPTY = Buffer.alloc(0);
-
-function refuseProxy(socket: Socket<Conn>, problem: keyof Messages["proxyProblem"]): void {
-  const c = socket.data;
-  if (c.proxy === undefined) return;
-  c.proxy = undefined;
-  c.refused = true;
-  stats.refused.proxy_header++;
-  // A flood of bad headers is one line, then one a second with how many more (per problem).
-  const fields = { id: c.id, ...peerFields(socket), reason: "proxy_header", problem };
-  const text = () => t.proxyRefused(c.id, peerOf(socket), t.proxyProblem[problem]);
-  const more = (count: number) => () => t.proxyRefusedMore(count, t.proxyProblem[problem]);
-  say.burst(
-    `proxy_header ${problem}`,
-    () => say.event("refused", fields, text, "warn"),
-    (count) =>
-      say.event("refusedMore", { reason: "proxy_header", problem, count }, more(count), "warn"),
-  );
-  socket.terminate(); // nothing of it is echoed
-}
-
-function refuseUntrusted(socket: Socket<Conn>): void {
-  const c = socket.data;
-  c.refused = true;
-  stats.refused.untrusted++;
-  const fields = { id: c.id, ...peerFields(socket), reason: "untrusted" };
-  say.burst(
-    "untrusted",
-    () => say.event("refused", fields, () => t.untrustedRefused(c.id, peerOf(socket)), "warn"),
-    (count) =>
-      say.event(
-        "refusedMore",
-        { reason: "untrusted", count },
-        () => t.untrustedMore(count),
-        "warn",
-      ),
-  );
-  socket.terminate(); // nothing of it is read or echoed
-}
-
-// ---- modes: who is served now -------------------------------------------------------------------
-let current: Socket<Conn> | undefined; // once and sequential: the one client being echoed
-const queue: Socket<Conn>[] = []; // sequential: connected, not read from, in arrival order
-
-function admit(socket: Socket<Conn>): void {
-  if (mode === "concurrent") return;
-  if (current === undefined) {
-    current = socket;
-    if (mode === "once") {
-      stopListening(); // later attempts are refused by the kernel
-      say.event("onceStopsListening", {}, () => t.onceStopsListening);
-    }
-  } else if (mode === "once") {
-    // Accepted by the kernel before stop() took effect.
-    const id = socket.data.id;
-    stats.refused.mode_once++;
-    socket.data.refused = true; // said so here; not served, so not in the histograms
-    say.event("refused", { id, reason: "mode_once" }, () => t.onceRefused(id), "warn");
-    socket.end();
-  } else {
-    socket.pause(); // its bytes wait in the kernel, untouched, until its turn
-    socket.data.waitingTurn = true;
-    queue.push(socket);
-    const [id, ahead] = [socket.data.id, queue.length];
-    say.event("waiting", { id, ahead }, () => t.waiting(id, ahead));
-  }
-}
-
-function release(socket: Socket<Conn>): void {
-  if (socket !== current) {
-    const i = queue.indexOf(socket);
-    if (i >= 0) queue.splice(i, 1);
-  } else if (mode === "once") {
-    return finish();
-  } else {
-    current = queue.shift();
-    if (current !== undefined) {
-      const c = current.data;
-      say.event("serving", { id: c.id }, () => t.serving(c.id));
-      c.waitingTurn = false;
-      c.seen = now;
-      current.resume();
-      // Bytes that came with its PROXY header, held while it waited: echoed now, in order.
-      for (const early of c.early?.splice(0) ?? []) lifecycle.data!(current, early);
-    }
-  }
-  if (draining && connections.size === 0) finish();
-}
-
-// ---- limits: how many connections, and how long one may sit without progress -------------------
-function refuse(socket: Socket<Conn>): void {
-  socket.end();
-  stats.refused.max_connections++;
-  const max = settings.maxConnections;
-  // One line a second at most, however many connections knock; quiet again once they stop.
-  say.burst(
-    "max_connections",
-    () => say.warn("limitReached", { max }, () => t.limitReached(max)),
-    (count) =>
-      say.warn("refusedMore", { reason: "max_connections", count, max }, () =>
-        t.limitRefused(count, max),
-      ),
-  );
-}
-
-/**
- * Ends a connection that moved no byte for `limitMs`, looked at every `everyMs`. A peer that
- * reads its echo slowly is not idle: echo leaving the outbox, or the kernel's queue shrinking,
- * counts as traffic. A last byte is stamped with the coarse clock, up to `everyMs` early: the
- * limit waits that much more, so a connection is never closed before its time (and at most
- * two looks after it).
- */
-function sweep(
-  limitMs: number,
-  everyMs: number,
-  reason: () => Failure,
-  counted: "idle" | "drain",
-): void {
-  now = performance.now();
-  const quiet = Math.min(250, limitMs); // only these are worth a closer look
-  const idle = [...connections].filter((s) => !s.data.waitingTurn && now - s.data.seen >= quiet);
-  for (const socket of idle) {
-    const c = socket.data;
-    const before = c.outbox.bytes;
-    flush(socket);
-    const queued = c.unconfirmed ? unsentBytes(socket) : 0;
-    if (queued === 0 && c.outbox.empty) c.unconfirmed = false;
-    if (c.outbox.bytes < before || (queued !== undefined && queued !== c.kernelQueue)) c.seen = now;
-    c.kernelQueue = queued;
-    if (now - c.seen < limitMs + everyMs) continue;
-    c.failure = reason();
-    c.undelivered = c.outbox.bytes + (queued ?? 0);
-    if (counted === "idle") stats.idleTimeouts++;
-    else drainCut = true;
-    socket.end();
-  }
-}
-
-// ---- stopping, in phases (as in tokio's graceful-shutdown example) -----------------------------
-// 0. --stop-delay: /readyz answers 503 at once, and the listener still accepts for that long, so
-//    that a balancer checking /readyz hears it before the port closes. Only the option decides:
-//    no request changes how a later stop behaves.
-// 1. stop accepting: the listener closes; clients still waiting their turn are let go.
-// 2. drain: a connection ends when it finishes, when it has been silent for --drain-idle, or at
-//    --drain-timeout (counted from the signal); if the drain cut any, the exit status says so.
-// 3. force: a second stop signal closes every connection at once (exit status 130, 143 or 129).
-const SWEEP_MS = 250; // how often --drain-idle is checked, at most
-let exitCode = 0;
-let drainCut = false; // --drain-idle or --drain-timeout closed a connection: DRAIN_CUT_STATUS
-
-function stop(signal: StopSignal): void {
-  if (stopping) return force(signal);
-  stopping = true;
-  belowCaret();
-  // --drain-timeout counts from the signal, whatever the phase.
-  const limit = settings.drainTimeout;
-  if (limit > 0) {
-    const cut = () => (
-      stopAccepting(),
-      cutAll("drainTimedOut", t.drainTimedOut(connections.size, limit))
-    );
-    setTimeout(cut, limit * 1000).unref();
-  }
-  // Mode once with its client already here listens no more: nothing to keep accepting.
-  const delay = settings.stopDelay;
-  if (delay === 0 || (mode === "once" && current !== undefined)) return stopAccepting();
-  say.event("tellingBalancer", { seconds: delay }, () => t.tellingBalancer(delay));
-  setTimeout(stopAccepting, delay * 1000);
-}
+// ---- composed once: the features that are on, the mode, the limits, the stop ------------------
+let listener: Listener | undefined;
+let liveView: LiveView | undefined; // --http-port: the live page
+let datagrams: DatagramEcho | undefined; // --udp
+const peer = peers(t, settings.unix !== undefined);
+const served = modes(mode, state, voice, {
+  stopListening,
+  finish: () => stop.finish(),
+  replay: (socket, bytes) => lifecycle.data?.(socket, bytes),
+});
+const stages = compose([
+  settings.proxyProtocol ? proxyHeader(settings, state, voice, peer, served.admit) : undefined,
+  connectionLog(settings, voice, peer, () => liveView?.watched ?? false),
+]);
+const onData = stages.data;
+const stop = stopping(settings, state, voice, {
+  stopListening,
+  listensNoMore: () => mode === "once" && state.current !== undefined,
+  flush,
+  belowCaret: () => {
+    if (role.alone) say.belowCaret();
+  },
+  summary: () => {
+    const totals = { connections: stats.connections, echoed: stats.echoed };
+    return role.finish(totals, () => saySummary(voice, totals, stats.startedAt));
+  },
+  exit: (code) => process.exit(code),
+});
 
 function stopListening(): void {
-  if (listener) stopKeepingNewer(() => listener!.stop(), settings.unix);
-}
-
-function stopAccepting(): void {
-  if (draining) return;
-  draining = true;
-  // --drain-idle counts from here, not from each connection's last byte.
-  now = performance.now();
-  for (const socket of connections) socket.data.seen = now;
-  stopListening();
-  const letGo = queue.splice(0); // never served: nothing to finish
-  if (connections.size === 0) return finish();
-  const open = connections.size - letGo.length;
-  if (open > 0) say.event("stopping", { open }, () => t.stopping(open));
-  const notServed = { reason: "not_served", text: t.notServed };
-  for (const socket of letGo) ((socket.data.failure = notServed), socket.end());
-  const idle = settings.drainIdle;
-  if (idle === 0) return;
-  const every = Math.max(25, Math.min(SWEEP_MS, (idle * 1000) / 4));
-  const stalled = () => ({ reason: "drain_idle", text: t.stalled(idle) });
-  setInterval(() => sweep(idle * 1000, every, stalled, "drain"), every).unref();
-}
-
-/** A line printed on a signal starts below the terminal's "^C", not after it. */
-function belowCaret(): void {
-  if (role.alone) say.belowCaret();
-}
-
-/** Closes every open connection now, counting the echo that will not be delivered. */
-function cutAll(event: string, line: string): void {
-  if (connections.size === 0) return;
-  if (event === "drainTimedOut") drainCut = true;
-  say.event(event, { open: connections.size }, line, "warn"); // a drain cut short
-  for (const socket of connections) {
-    socket.data.undelivered = socket.data.outbox.bytes + (unsentBytes(socket) ?? 0);
-    socket.end(); // the last close() calls finish()
-  }
-}
-
-function force(signal: StopSignal): void {
-  exitCode = forcedStatus(signal);
-  belowCaret();
-  stopAccepting(); // still in --stop-delay? Not any more
-  cutAll("forced", t.forced(connections.size));
-}
-
-function finish(): void {
-  const secs = (performance.now() - stats.startedAt) / 1000;
-  const summary = { connections: stats.connections, echoed: stats.echoed };
-  role
-    .finish(summary, () =>
-      say.event(
-        "stopped",
-        { ...summary, seconds: secs },
-        () => t.summary(summary.connections, summary.echoed, secs),
-        "strong",
-      ),
-    )
-    .then(() => process.exit(exitCode || (drainCut ? DRAIN_CUT_STATUS : 0)));
+  const stopped = listener;
+  if (stopped) stopKeepingNewer(() => stopped.stop(), settings.unix);
 }
 
 // ---- start: listen here, or run --workers copies of this program and watch over them -----------
@@ -571,161 +228,35 @@ for (const event of ["uncaughtException", "unhandledRejection"] as const)
     process.exit(INTERNAL_ERROR);
   });
 
-const { host } = settings;
-const workers = settings.workers > 1 && role.alone && !reusePortWorks(host) ? 1 : settings.workers;
-if (workers < settings.workers) say.warn("noReusePort", {}, t.noReusePort);
-// A path is printed escaped: a newline in it would split the listening line.
-const unixPath = settings.unix === undefined ? undefined : printablePath(settings.unix);
-const place = (port: number) => unixPath ?? formatAddress(host, port);
-const label = [
-  settings.udp ? "UDP" : t.modeLabel(mode),
-  workers > 1 && t.workers(workers),
-  settings.tlsFiles && "TLS",
-].filter(Boolean);
-const announce = (port: number) =>
-  say.event(
-    "listening",
-    { ...placeFields(port), mode: settings.udp ? "udp" : mode },
-    () => t.listening(place(port), label.join(", ")),
-    "always",
-  );
-
+const startTime = Date.now() / 1000;
+const noReusePort = settings.workers > 1 && role.alone && !reusePortWorks(settings.host);
+const workers = noReusePort ? 1 : settings.workers;
+if (noReusePort) say.warn("noReusePort", {}, t.noReusePort);
+const { place, announce } = announcer(settings, voice, workers);
 if (workers > 1 && role.alone) {
-  // The workers share their port with SO_REUSEPORT, which would let them join a listener that
-  // set it too (another echo with --workers): the port must be free first, as without --workers.
-  if (settings.port !== 0) {
-    try {
-      Bun.listen({ hostname: host, port: settings.port, socket: { data() {} } }).stop(true);
-    } catch (error) {
-      await sayListenFailed(error, false);
-      process.exit(1);
-    }
-  }
-  process.exit(
-    await supervise({
-      count: workers,
-      port: settings.port,
-      listening: announce,
-      stopping: () => say.belowCaret(),
-      // `worker` on a line names the worker that wrote it: the supervisor's own are about a child.
-      died: (k, pid, code, signal) =>
-        say.warn(
-          "workerDied",
-          { child: k, child_pid: pid, code: code ?? undefined, signal: signal ?? undefined },
-          () => t.workerDied(k, pid, t.exitedWith(code, signal)),
-        ),
-      failing: (k) => say.error("workerFailing", { child: k }, () => t.workerFailing(k)),
-      hung: (k, pid, secs) =>
-        say.warn("workerHung", { child: k, child_pid: pid, seconds: secs }, () =>
-          t.workerHung(k, pid, secs),
-        ),
-      shared: (port) =>
-        say.error("portShared", { host, port }, () => t.portShared(formatAddress(host, port))),
-      render: (f) => exposition(f, startTime, false),
-      // Read from the workers' shared files: no request to them, nothing to wait for. The
-      // parent's own CPU, memory and descriptors count too: it is part of the target.
-      serving: (figures, restarts, ready) =>
-        serveHttp(
-          ready,
-          () =>
-            exposition(addUp([figures(), processFigures()]), startTime, settings.udp) +
-            restartsExposition(restarts()),
-        ),
-      summary: (all, code) => {
-        const secs = (performance.now() - stats.startedAt) / 1000;
-        if (all.connections > 0 || code === 0)
-          say.event(
-            "stopped",
-            { ...all, seconds: secs },
-            () => t.summary(all.connections, all.echoed, secs),
-            "strong",
-          );
-      },
-    }),
-  );
+  const parts = { count: workers, startedAt: stats.startedAt, startTime, announce, serveHttp };
+  process.exit(await runSupervisor(settings, voice, parts));
 }
 if (settings.udp) {
-  // Datagrams instead of connections (src/datagrams.ts): no lifecycle, until a stop signal.
-  const code = await serveDatagrams(
-    { ...settings, t, say, startedAt: stats.startedAt, announce },
-    (echo) => {
-      datagrams = echo;
-      serveHttp(
-        () => !echo.closed,
-        () => exposition(figures(), startTime, true),
-      );
-    },
-  );
+  // Datagrams instead of connections (features/udp.ts): no lifecycle, until a stop signal.
+  const udp = { ...settings, t, say, startedAt: stats.startedAt, announce };
+  const code = await serveDatagrams(udp, (echo) => {
+    datagrams = echo;
+    serveHttp(
+      () => !echo.closed,
+      () => exposition(figures(), startTime, true),
+    );
+  });
   process.exit(code);
 }
-
-// More connections than descriptors would make accept() fail again and again (EMFILE): cap them,
-// after what the HTTP endpoint may hold.
-const filesLimit = openFilesLimit();
-const forEcho = filesLimit && filesLimit - (settings.httpPort === undefined ? 0 : HTTP_DESCRIPTORS);
-if (forEcho !== undefined && connectionsWithin(forEcho) < settings.maxConnections) {
-  settings.maxConnections = connectionsWithin(forEcho);
-  const [limit, max] = [filesLimit!, settings.maxConnections];
-  say.warn("filesLimitLower", { limit, max }, () => t.filesLimitLower(limit, max));
-}
-
-const tls =
-  settings.tlsFiles &&
-  (await readTls(settings.tlsFiles).catch((error: unknown) => {
-    if (!(error instanceof TlsFileError)) throw error;
-    const { kind: file, path, problem } = error;
-    say.error("tlsFile", { file, path, problem }, () => tlsFileMessage(t, error));
-    process.exit(1);
-  }));
-const unixProblem = settings.unix !== undefined && (await claimSocketPath(settings.unix));
-if (unixProblem) (sayUnixProblem(unixProblem), process.exit(1));
-try {
-  const common = { tls, allowHalfOpen: true, socket: lifecycle };
-  if (settings.unix !== undefined) listener = Bun.listen<Conn>({ unix: settings.unix, ...common });
-  else {
-    const options: Bun.TCPSocketListenOptions<Conn> & ReusePort = {
-      hostname: host,
-      port: role.port(settings.port),
-      reusePort: !role.alone,
-      ...common,
-    };
-    listener = Bun.listen<Conn>(options);
-  }
-} catch (error) {
-  if (settings.unix !== undefined) {
-    const code = errorCode(error);
-    const problem = code === "EADDRINUSE" ? "inUse" : code === "ENOENT" ? "noDirectory" : "denied";
-    if (code === "EADDRINUSE" || code === "ENOENT" || code === "EACCES" || code === "EPERM")
-      sayUnixProblem(problem);
-    else
-      say.error("listenFailed", { path: settings.unix, error: code ?? "unknown" }, () =>
-        t.listenFailed(unixPath!, errorReason(t, error)),
-      );
-  } else await sayListenFailed(error, tls !== undefined);
-  process.exit(1);
-}
-if (settings.unix !== undefined) removeOnExit(settings.unix); // ours now: it goes when we do
-
-/** The line for a --unix path that cannot be ours. */
-function sayUnixProblem(problem: UnixProblem): void {
-  const [key, code] = UNIX_PROBLEM[problem];
-  say.error("listenFailed", { path: settings.unix, error: code }, () => t[key](unixPath!));
-}
-
-/** Where it listens, for a JSON line: the path, or the host and port. */
-function placeFields(port: number): { path: string } | { host: string; port: number } {
-  return settings.unix !== undefined ? { path: settings.unix } : { host, port };
-}
+const maxConnections = connectionsCap(settings, voice);
+listener = await listenStreams(settings, role, lifecycle, voice);
+if (listener === undefined) process.exit(1);
 // Handlers first: whoever sees the listening line may signal us at once.
-onStopSignal(stop);
-role.onOrphaned(() => stop("SIGTERM"));
-if (settings.idleTimeout > 0) {
-  const limitMs = settings.idleTimeout * 1000;
-  const every = Math.max(25, Math.min(1000, limitMs / 4));
-  const idleClosed = () => ({ reason: "idle_timeout", text: t.idleClosed(settings.idleTimeout) });
-  setInterval(() => sweep(limitMs, every, idleClosed, "idle"), every).unref();
-}
-const port = "port" in listener! ? listener.port : 0;
+onStopSignal(stop.stop);
+role.onOrphaned(() => stop.stop("SIGTERM"));
+if (settings.idleTimeout > 0) startIdleSweep(state, settings.idleTimeout, t, flush);
+const port = "port" in listener ? listener.port : 0;
 say.trace(0, "listen", place(port));
 // The health port before the listening line: whoever waits for that line may ask it at once.
 if (role.alone) serveHttp(ready, () => exposition(figures(), startTime, false));
@@ -738,19 +269,9 @@ role.listening(port, () => announce(port));
  * while full (at --max-connections a new connection is closed at once).
  */
 function ready(): boolean {
-  const full = connections.size >= settings.maxConnections;
-  return (
-    listener !== undefined && !stopping && !full && !(mode === "once" && current !== undefined)
-  );
-}
-
-/** The line for a TCP port that cannot be listened on (taken, denied, a host not found...). */
-async function sayListenFailed(error: unknown, secure: boolean): Promise<void> {
-  const [resolves, port] = [await hostResolves(host), settings.port];
-  const fields = { host, port, error: listenErrorCode(error, secure, resolves) };
-  say.error("listenFailed", fields, () =>
-    listenErrorMessage(t, error, host, port, secure, resolves),
-  );
+  const full = connections.size >= maxConnections;
+  const onceTaken = mode === "once" && state.current !== undefined;
+  return listener !== undefined && !state.stopping && !full && !onceTaken;
 }
 
 function figures(): Figures {
@@ -761,20 +282,14 @@ function figures(): Figures {
 function serveHttp(ready: () => boolean, metrics: () => Promise<string> | string): void {
   if (settings.httpPort === undefined) return;
   const tcpAlone = role.alone && workers === 1 && !settings.udp; // holds the connections itself
-  const live = tcpAlone ? () => liveStateOf(connections, figures(), peerOf) : undefined;
-  const started = startEndpoint({
-    host: settings.httpHost,
-    port: settings.httpPort,
-    t,
-    say,
-    ready,
-    metrics,
-    live,
-  });
+  const live = tcpAlone ? () => liveStateOf(connections, figures(), peer.of) : undefined;
+  const { httpHost: host, httpPort: port } = settings;
+  const started = startEndpoint({ host, port, t, say, ready, metrics, live });
   if ("error" in started) {
-    const fields = { host: settings.httpHost, port: settings.httpPort, error: started.code };
-    say.error("httpFailed", fields, started.error);
+    say.error("httpFailed", { host, port, error: started.code }, started.error);
     process.exit(1);
   }
-  if (started.view) ((say.trace = started.view.tap(say.trace)), (liveView = started.view));
+  if (started.view === undefined) return;
+  say.trace = started.view.tap(say.trace);
+  liveView = started.view;
 }

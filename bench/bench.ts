@@ -30,7 +30,7 @@ import {
 } from "./load.ts";
 import { median, percentile, svg, table, type Figure, type Row } from "./report.ts";
 import { parseTool, UsageError } from "./cli.ts";
-import * as v from "../src/values.ts";
+import * as v from "../src/cli/values.ts";
 import {
   cpuSeconds,
   hasProc,
@@ -38,7 +38,7 @@ import {
   settledRssBytes,
   startListening,
   StreamLines,
-} from "../src/processes.ts";
+} from "../tests/support/processes.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const DEFAULT_SCENARIOS =

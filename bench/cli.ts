@@ -1,13 +1,13 @@
 /**
  * The command lines of the developer tools (`bun run bench`, `bun run soak`): tables of the same
- * shape as src/options.ts, read by the same parser (src/command-line.ts). Their help sentences
+ * shape as src/cli/options.ts, read by the same parser (src/cli/command-line.ts). Their help sentences
  * are English, in the rows themselves: these are for developers.
  *
  * A usage error is one line on stderr, `error: ... (see: bun run NAME --help)`, and exit 2.
  */
 import pkg from "../package.json";
-import { startup, type Table, UsageError, type Values } from "../src/command-line.ts";
-import { printExit } from "../src/say.ts";
+import { startup, type Table, UsageError, type Values } from "../src/cli/command-line.ts";
+import { printExit } from "../src/common/say.ts";
 
 export { UsageError };
 export type ToolTable = Table;
@@ -26,7 +26,7 @@ export function parseTool<T extends Table, S>(
   check: (values: Values<T>, given: Set<keyof T>) => S,
 ): S {
   const settle = (values: Values<T>, _t: unknown, given: Set<keyof T>) => check(values, given);
-  const started = startup(program, table, argv, {}, pkg.version, settle, text);
-  if (started.exit) (printExit(started.exit), process.exit(started.exit.code));
+  const started = startup(program, table, argv, {}, pkg.version, settle, () => text);
+  if (started.exit) process.exit(printExit(started.exit));
   return started.settings;
 }

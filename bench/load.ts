@@ -3,7 +3,7 @@
  * byte checked against what was sent. A mismatch throws `Corrupt` with the connection and offset.
  */
 import type { Socket } from "bun";
-import { Outbox } from "../src/outbox.ts";
+import { Outbox } from "../src/common/outbox.ts";
 
 export interface Target {
   host: string;

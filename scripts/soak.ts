@@ -13,7 +13,7 @@
  * and the server's memory. Exit status: 0 every echo exact, 1 a failure, 2 usage.
  */
 import { resolve } from "node:path";
-import * as v from "../src/values.ts";
+import * as v from "../src/cli/values.ts";
 import { parseTool, UsageError } from "../bench/cli.ts";
 import { newTally, SLOW_RATE, soakClient, unreachable, type SoakKind } from "../bench/load.ts";
 import {
@@ -23,7 +23,7 @@ import {
   settledRssBytes,
   startListening,
   type Started,
-} from "../src/processes.ts";
+} from "../tests/support/processes.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const MAX_SECONDS = 3600;

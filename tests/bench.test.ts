@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Socket } from "bun";
-import { Outbox } from "../src/outbox.ts";
+import { Outbox } from "../src/common/outbox.ts";
 import { BUN, concurrently, freePort, have, onTerminal, run } from "./helpers.ts";
 
 // Usage and errors first: the runs below then go side by side, as one group.

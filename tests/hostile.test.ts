@@ -6,12 +6,12 @@ import {
   Peer,
   randomBytes,
   roundTrip,
-  rssOf,
   sha256,
   startServer,
   TRACE_ONLY,
   until,
 } from "./helpers.ts";
+import { rssBytes } from "./support/processes.ts";
 
 const MiB = 1 << 20;
 
@@ -80,7 +80,7 @@ describe("--max-buffer", () => {
       const server = await startServer([...TRACE_ONLY, "--max-buffer", "64k"]);
       await goodClient(server, 4 * MiB); // warm up
       Bun.gc(true);
-      const baseline = await rssOf(server.proc.pid);
+      const baseline = rssBytes(server.proc.pid);
       const N = 40;
       const payloads = Array.from({ length: N }, () => randomBytes(6 * MiB));
       const peers = payloads.map(() => new Peer(server.port, "127.0.0.1", false));
@@ -96,13 +96,13 @@ describe("--max-buffer", () => {
         ).size;
       for (let i = 0; i < 100 && stalled() < N; i++) {
         await Bun.sleep(50); // sampling interval of a measurement, bounded
-        peak = Math.max(peak, await rssOf(server.proc.pid));
+        peak = Math.max(peak, rssBytes(server.proc.pid));
       }
       expect(stalled()).toBe(N);
       const settled: number[] = [];
       for (let i = 0; i < 10; i++) {
         await Bun.sleep(100);
-        settled.push(await rssOf(server.proc.pid));
+        settled.push(rssBytes(server.proc.pid));
       }
       peak = Math.max(peak, ...settled);
       // A well-behaved client alongside is served exactly, meanwhile.
@@ -127,7 +127,7 @@ describe("hostile and broken peers", () => {
       const server = await startServer(["--mode", "concurrent"]);
       await goodClient(server, 4 * MiB);
       Bun.gc(true);
-      const baseline = await rssOf(server.proc.pid);
+      const baseline = rssBytes(server.proc.pid);
 
       const silent = Array.from({ length: 20 }, () => new Peer(server.port));
       const trickler = new Peer(server.port);
@@ -163,7 +163,7 @@ describe("hostile and broken peers", () => {
       let after = Infinity;
       for (let i = 0; i < 30 && after - baseline > 16 * MiB; i++) {
         await Bun.sleep(100); // the server frees memory in its own time; poll, bounded
-        after = await rssOf(server.proc.pid);
+        after = rssBytes(server.proc.pid);
       }
       // Within allocator slack (6-8 MiB seen) of the baseline, after ~50 MiB of hostile traffic.
       expect(after - baseline).toBeLessThan(16 * MiB);

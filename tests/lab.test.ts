@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { listeningAddress } from "../src/processes.ts";
+import { listeningAddress } from "./support/processes.ts";
 import {
   alive,
   BUN,

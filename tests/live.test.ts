@@ -123,7 +123,7 @@ describe.skipIf(!browserHere)("the live page in Chromium", () => {
 });
 
 test("without a watcher, the trace hook records nothing (the page costs nothing unwatched)", async () => {
-  const { LiveView } = await import("../src/live.ts");
+  const { LiveView } = await import("../src/server/features/http/live.ts");
   const published: string[] = [];
   const view = new LiveView(
     () => ({ rows: [], open: 0, connections: 0, received: 0, echoed: 0 }),

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Socket, type TCPSocketListener } from "bun";
 import { BUN, concurrently, Peer, run, runCommand, until, type Child } from "./helpers.ts";
-import { bursts, type Ticker } from "../src/say.ts";
+import { bursts, type Ticker } from "../src/common/say.ts";
 
 /** A Portuguese-speaking machine, and the server told to speak Portuguese too. */
 const PT = { LANG: "pt_BR.UTF-8" };

@@ -5,7 +5,13 @@
  */
 import { describe, expect, test } from "bun:test";
 import pkg from "../package.json";
-import { addUp, BYTES_BUCKETS, DURATION_BUCKETS, noFigures, observe } from "../src/metrics.ts";
+import {
+  addUp,
+  BYTES_BUCKETS,
+  DURATION_BUCKETS,
+  noFigures,
+  observe,
+} from "../src/server/features/http/metrics.ts";
 import {
   concurrently,
   have,

@@ -1,5 +1,5 @@
 /**
- * Every option is one row of src/options.ts; `--help` is written from the rows and the tables of
+ * Every option is one row of src/cli/options.ts; `--help` is written from the rows and the tables of
  * docs/options.md by hand. These tests hold all three to the rows: each flag, its default and its
  * environment variable, in both languages' --help and in docs/options.md. And the one parser that
  * reads the rows: flag over environment over default, and every way a command line goes wrong.
@@ -12,8 +12,8 @@ import {
   startup,
   type Table,
   UsageError,
-} from "../src/command-line.ts";
-import { clientOptions, probeOptions, serverOptions, serverSettings } from "../src/options.ts";
+} from "../src/cli/command-line.ts";
+import { clientOptions, probeOptions, serverOptions, serverSettings } from "../src/cli/options.ts";
 import { catalogs, type Lang } from "../src/messages/index.ts";
 import { ROOT, run } from "./helpers.ts";
 

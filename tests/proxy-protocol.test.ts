@@ -1,8 +1,8 @@
-/** The PROXY protocol reader (src/proxy-protocol.ts): pure, so every case is a few bytes. */
+/** The PROXY protocol reader (src/server/features/proxy-protocol.ts): pure, so every case is a few bytes. */
 import { describe, expect, test } from "bun:test";
-import { MAX_V2_LENGTH, parse, ProxyHeaderReader } from "../src/proxy-protocol.ts";
-import { parseCidr, within } from "../src/addresses.ts";
-import { cidrList } from "../src/values.ts";
+import { MAX_V2_LENGTH, parse, ProxyHeaderReader } from "../src/server/features/proxy-protocol.ts";
+import { parseCidr, within } from "../src/common/addresses.ts";
+import { cidrList } from "../src/cli/values.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const SIG = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
@@ -92,7 +92,7 @@ describe("PROXY protocol v1", () => {
   });
 });
 
-describe("--proxy-from networks (src/addresses.ts)", () => {
+describe("--proxy-from networks (src/common/addresses.ts)", () => {
   const list = (text: string) => text.split(",").map((c) => parseCidr(c)!);
   test.each([
     ["10.0.0.0/8", "10.200.3.4", true],

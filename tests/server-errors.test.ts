@@ -1,5 +1,5 @@
 /** The server's errors and its shutdown: one line each, a documented exit status, no stack trace. */
-import { DUPLICATE_WITHIN_MS } from "../src/signals.ts";
+import { DUPLICATE_WITHIN_MS } from "../src/common/signals.ts";
 import { describe, expect } from "bun:test";
 import {
   BUN,
@@ -196,7 +196,7 @@ describe("stopping on a signal", () => {
     server.proc.kill("SIGINT");
     await server.out.waitFor("stopping");
     // A person's second press comes later than the copy that `bun run` forwards within a
-    // millisecond, which the server takes for the same press (src/signals.ts).
+    // millisecond, which the server takes for the same press (src/common/signals.ts).
     await Bun.sleep(DUPLICATE_WITHIN_MS + 100);
     server.proc.kill("SIGINT");
     expect(await server.exited).toBe(130);

@@ -9,12 +9,12 @@ import {
   pipeThrough,
   randomBytes,
   roundTrip,
-  rssOf,
   run,
   sha256,
   startServer,
   TRACE_ONLY,
 } from "./helpers.ts";
+import { rssBytes } from "./support/processes.ts";
 
 const MiB = 1 << 20;
 
@@ -80,7 +80,7 @@ describe("byte-exact echo", () => {
       const server = await startServer(TRACE_ONLY);
       await goodClient(server, 4 * MiB); // warm up the echo path, so the baseline includes it
       Bun.gc(true);
-      const baseline = await rssOf(server.proc.pid);
+      const baseline = rssBytes(server.proc.pid);
 
       const payload = randomBytes(100 * 1000 * 1000);
       const peer = new Peer(server.port, "127.0.0.1", false);
@@ -91,7 +91,7 @@ describe("byte-exact echo", () => {
       let peak = 0;
       for (let i = 0; i < 8; i++) {
         await Bun.sleep(150); // sampling interval of a measurement, not a synchronisation
-        peak = Math.max(peak, await rssOf(server.proc.pid));
+        peak = Math.max(peak, rssBytes(server.proc.pid));
       }
       expect(server.err.count(/#2 resume/)).toBe(0); // still stalled: the peer never read
       expect(peak - baseline).toBeLessThan(8 * MiB);

@@ -5,8 +5,12 @@
  */
 import { describe, expect, test } from "bun:test";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
-import { cpuSeconds, listeningAddress } from "../src/processes.ts";
-import { HTTP_CONNECTIONS, LIVE_WATCHERS, sameOrigin } from "../src/http-endpoint.ts";
+import { cpuSeconds, listeningAddress } from "./support/processes.ts";
+import {
+  HTTP_CONNECTIONS,
+  LIVE_WATCHERS,
+  sameOrigin,
+} from "../src/server/features/http/endpoint.ts";
 import {
   BUN,
   concurrently,

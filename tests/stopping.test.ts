@@ -166,6 +166,8 @@ describe("mode once, said at start to a service", () => {
   ] as const)("%p without --mode (--lang %s): one line says so", async (args, lang) => {
     const server = run("server.ts", ["--port", "0", ...args, "--lang", lang]);
     await server.out.waitFor(/listening|escutando/);
+    // Two pipes: the warning, written before the listening line, may be read after it.
+    await server.err.waitFor(/^warning|^aviso|onceByDefault/);
     const warning =
       lang === "en"
         ? "warning: mode once (the default) ends the server after its first client; a service wants --mode concurrent"

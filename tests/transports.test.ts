@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { catalogs } from "../src/messages/index.ts";
-import { DatagramEcho, LOOP_BOUNCES, QUEUED_DATAGRAM_COST } from "../src/datagrams.ts";
-import { sayTo } from "../src/say.ts";
+import { DatagramEcho, LOOP_BOUNCES, QUEUED_DATAGRAM_COST } from "../src/server/features/udp.ts";
+import { sayTo } from "../src/common/say.ts";
 import {
   BUN,
   concurrently,

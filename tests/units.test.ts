@@ -2,15 +2,15 @@
 import { describe, expect, test } from "bun:test";
 import { catalogs } from "../src/messages/index.ts";
 import { langFromEnv } from "../src/messages/index.ts";
-import { chooseLanguage } from "../src/command-line.ts";
-import { Outbox } from "../src/outbox.ts";
-import { lines, isStopWord } from "../src/lines.ts";
-import { preview, formatAddress } from "../src/text.ts";
-import { BadValue, port } from "../src/values.ts";
-import { EchoTimeout, EchoWaiter } from "../src/echo-waiter.ts";
-import { DatagramEcho, QUEUED_DATAGRAM_COST } from "../src/datagrams.ts";
-import { sayTo } from "../src/say.ts";
-import { listening } from "../src/unix-socket.ts";
+import { chooseLanguage } from "../src/cli/command-line.ts";
+import { Outbox } from "../src/common/outbox.ts";
+import { lines, isStopWord } from "../src/client/lines.ts";
+import { preview, formatAddress } from "../src/common/text.ts";
+import { BadValue, port } from "../src/cli/values.ts";
+import { EchoTimeout, EchoWaiter } from "../src/client/echo-waiter.ts";
+import { DatagramEcho, QUEUED_DATAGRAM_COST } from "../src/server/features/udp.ts";
+import { sayTo } from "../src/common/say.ts";
+import { listening } from "../src/server/features/unix-socket.ts";
 import { randomBytes, sha256 } from "./helpers.ts";
 
 /** A sink that takes at most `room` bytes per call, like a kernel buffer that fills up. */

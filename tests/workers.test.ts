@@ -24,7 +24,7 @@ import {
   until,
   type Child,
 } from "./helpers.ts";
-import { blockedOnOutput, HUNG_AFTER_MS, othersListening } from "../src/workers.ts";
+import { blockedOnOutput, HUNG_AFTER_MS, othersListening } from "../src/server/features/workers.ts";
 
 /** The worker processes: the parent's direct children. */
 const workersOf = childrenOf;

@@ -21,7 +21,7 @@ export const en = {
   missingValue: (option: string) => `option ${option} needs a value`,
   flagTakesNoValue: (option: string) => `option ${option} takes no value`,
   unexpectedArgument: (arg: string) => `unexpected argument "${arg}"`,
-  /** Why a value was refused: each parser of src/values.ts throws one of these codes. */
+  /** Why a value was refused: each parser of src/cli/values.ts throws one of these codes. */
   badValue: {
     port: (source: string, value: string) =>
       `${source} must be a whole number from 0 to 65535, not "${value}"`,

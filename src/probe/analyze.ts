@@ -4,7 +4,7 @@
  * buffer; pieces of any size missing: send() without a loop; letters changed: upper()).
  */
 import type { Ending } from "./conn.ts";
-import { isTlsRecord } from "../tls.ts";
+import { isTlsRecord } from "../common/tls.ts";
 
 export type Observation =
   | { kind: "exact" }
@@ -83,7 +83,7 @@ const MAX_PIECES = 100_000;
  * `got` as pieces of `sent`, in order, with gaps between them: the length of each piece, or
  * undefined when `got` holds bytes that were never sent (or in another order).
  */
-export function piecesOf(sent: Buffer, got: Buffer): { length: number; end: number }[] | undefined {
+function piecesOf(sent: Buffer, got: Buffer): { length: number; end: number }[] | undefined {
   const lengths: { length: number; end: number }[] = [];
   let i = 0;
   let j = 0;

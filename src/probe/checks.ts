@@ -4,8 +4,8 @@
  * failure the likely cause and what to do, worded from the catalogs.
  */
 import type { Messages } from "../messages/index.ts";
-import type { Mode } from "../values.ts";
-import { preview } from "../text.ts";
+import type { Mode } from "../cli/values.ts";
+import { preview } from "../common/text.ts";
 import { observe, type Observation } from "./analyze.ts";
 import type { Ending, ProbeConn, Target } from "./conn.ts";
 import { ProbeConn as Conn } from "./conn.ts";
@@ -23,7 +23,7 @@ export type CheckId =
   | "sequential"
   | "concurrent";
 
-export type CauseCode = keyof Messages["probeCause"];
+type CauseCode = keyof Messages["probeCause"];
 type Failure = { code: CauseCode; args?: (string | number)[] };
 
 export interface CheckResult {
@@ -112,14 +112,18 @@ function generic(ctx: Context, o: Observation, sent: number, got: number): Failu
     case "exact":
       return undefined;
     case "nothing":
-      if (o.ending === "eof")
-        return ((ctx.closedEarly = true), { code: "closed", args: [0, sent] });
+      if (o.ending === "eof") {
+        ctx.closedEarly = true;
+        return { code: "closed", args: [0, sent] };
+      }
       return { code: "noEcho", args: [secs(ctx)] };
     case "upper":
       return { code: "upper" };
     case "short":
-      if (o.ending === "eof")
-        return ((ctx.closedEarly = true), { code: "closed", args: [got, sent] });
+      if (o.ending === "eof") {
+        ctx.closedEarly = true;
+        return { code: "closed", args: [got, sent] };
+      }
       return { code: "lost", args: [got, sent, secs(ctx)] };
     case "extra":
       return { code: "extra", args: [o.extra] };
@@ -247,7 +251,7 @@ export async function together(ctx: Context, conn: ProbeConn): Promise<CheckResu
 }
 
 /** Bytes 0 to 255, then sequences that are not UTF-8, then a newline. */
-export const ALL_BYTES = concat([
+const ALL_BYTES = concat([
   Uint8Array.from({ length: 256 }, (_, i) => i),
   Uint8Array.from([0xc3, 0x28, 0xff, 0xfe, 0xed, 0xa0, 0x80, 0xc0, 0xaf, 0xe2, 0x82, 0x0a]),
 ]);
@@ -374,7 +378,7 @@ async function tryOpen(ctx: Context): Promise<ProbeConn | undefined> {
 }
 
 /** Mode once: after its one client, the port refuses the next. */
-export async function onceRule(ctx: Context): Promise<CheckResult> {
+async function onceRule(ctx: Context): Promise<CheckResult> {
   const started = performance.now();
   const { t } = ctx;
   const conn = await tryOpen(ctx);
@@ -423,7 +427,7 @@ async function twoClients(
 }
 
 /** Mode sequential: the second client waits, untouched, until the first leaves, then is served. */
-export function sequentialRule(ctx: Context): Promise<CheckResult> {
+function sequentialRule(ctx: Context): Promise<CheckResult> {
   const started = performance.now();
   const { t } = ctx;
   return twoClients(ctx, "sequential", async (first, second, fail) => {
@@ -442,7 +446,7 @@ export function sequentialRule(ctx: Context): Promise<CheckResult> {
 }
 
 /** Mode concurrent: a second client is served while the first is still connected. */
-export function concurrentRule(ctx: Context): Promise<CheckResult> {
+function concurrentRule(ctx: Context): Promise<CheckResult> {
   const started = performance.now();
   const { t } = ctx;
   return twoClients(ctx, "concurrent", async (first, second, fail) => {

@@ -4,8 +4,8 @@
  * waits that give up after a time limit. Nothing here waits forever.
  */
 import type { Socket } from "bun";
-import { errorCode } from "../errors.ts";
-import { notTls } from "../tls.ts";
+import { errorCode } from "../common/errors.ts";
+import { notTls } from "../common/tls.ts";
 
 export interface Target {
   host: string;
@@ -25,7 +25,7 @@ export type Ending = "complete" | "eof" | "timeout";
 
 const PIECE = 1 << 20; // at most this much per write() call
 /** More than any check sends (10 MB): a server that sends beyond it is cut off, not stored. */
-export const MAX_KEPT = 32 << 20;
+const MAX_KEPT = 32 << 20;
 
 /**
  * The whole run's end: no wait goes past it, however the server trickles (a byte every few
@@ -82,7 +82,10 @@ export class ProbeConn {
         },
         data: (_s, chunk: Uint8Array) => conn.received(chunk),
         drain: () => conn.wake(),
-        end: () => ((conn.eof = true), conn.wake()),
+        end: () => {
+          conn.eof = true;
+          conn.wake();
+        },
         close(_s, error) {
           conn.closed = conn.eof = true;
           if (errorCode(error) === "ECONNRESET") conn.reset = true;
@@ -136,20 +139,30 @@ export class ProbeConn {
   private next(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), Math.max(0, ms));
-      this.wakers.push(() => (clearTimeout(timer), resolve(true)));
+      this.wakers.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
     });
   }
 
   private later(ms: number, f: () => void): void {
-    const timer = setTimeout(() => (this.timers.delete(timer), f()), ms);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      f();
+    }, ms);
     this.timers.add(timer);
   }
 
   pause(): void {
-    if (!this.paused && !this.closed) ((this.paused = true), this.socket.pause());
+    if (this.paused || this.closed) return;
+    this.paused = true;
+    this.socket.pause();
   }
   resume(): void {
-    if (this.paused && !this.closed) ((this.paused = false), this.socket.resume());
+    if (!this.paused || this.closed) return;
+    this.paused = false;
+    this.socket.resume();
   }
 
   /** Everything received so far, as one buffer; the count starts again from 0. */
@@ -196,7 +209,10 @@ export class ProbeConn {
       if (this.bytes >= size) return "complete";
       if (this.eof) return "eof";
       const now = performance.now();
-      if (this.bytes > seen) ((seen = this.bytes), (last = now));
+      if (this.bytes > seen) {
+        seen = this.bytes;
+        last = now;
+      }
       // A pause we made ourselves is not the server's silence.
       const quiet = this.paused ? 0 : now - last;
       if (quiet >= idleMs || now - start >= capMs || outOfTime()) return "timeout";

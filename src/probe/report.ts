@@ -1,6 +1,6 @@
 /** The probe's report: one line per check (with the cause and advice under a failure), or JSON. */
 import type { Messages } from "../messages/index.ts";
-import type { Styles } from "../colors.ts";
+import type { Styles } from "../common/colors.ts";
 import type { Report } from "./run.ts";
 
 export function reportText(t: Messages, report: Report, paint: Styles): string[] {

@@ -4,7 +4,7 @@
  * once); a server that stops answering is reported, and the checks left are not waited for.
  */
 import type { Messages } from "../messages/index.ts";
-import type { Mode } from "../values.ts";
+import type { Mode } from "../cli/values.ts";
 import * as checks from "./checks.ts";
 import { type CheckResult, type Context, modeRule, notRun } from "./checks.ts";
 import { outOfTime, ProbeConn, runUntil, type Target, TlsMismatch } from "./conn.ts";

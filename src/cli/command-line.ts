@@ -1,0 +1,316 @@
+/**
+ * One parser for every program: reads a table of options (src/cli/options.ts), the command line and
+ * the environment, and returns typed values, or a `UsageError` worded in the user's language.
+ * `--help` is written from the same table, so a flag, its default and its variable cannot drift.
+ *
+ * A flag wins over its environment variable, which wins over the default.
+ */
+import pkg from "../../package.json";
+import { BadValue, boolean as parseBoolean } from "./values.ts";
+import { catalogs, type Lang, langFromEnv, type Messages } from "../messages/index.ts";
+import { invocation } from "./self.ts";
+
+type HelpKey = keyof Messages["optionHelp"];
+
+interface Common {
+  short?: string;
+  /** Environment variable read when the flag is absent. */
+  env?: string;
+  /** A second, common variable, read when neither the flag nor `env` is set (PORT). */
+  alsoEnv?: string;
+  /**
+   * A key of both catalogs' `optionHelp` (the programs); or the sentence itself, in English, for
+   * the developer tools (bench, soak).
+   */
+  help: HelpKey | (string & {});
+}
+/** An option that takes a value: `--port 5000`, `--port=5000`. */
+interface ValueOption<R> extends Common {
+  arg: string; // placeholder shown in help: PORT, SECS...
+  /** As the user would type it; shown in --help and the README. */
+  default?: string;
+  parse: (text: string) => R;
+}
+/** An option that is on or off: `--quiet`. */
+interface FlagOption extends Common {
+  arg?: undefined;
+}
+export type Option = ValueOption<unknown> | FlagOption;
+export type Table = Record<string, Option>;
+
+/** `maxConnections` is `--max-connections`: the table's key is the flag. */
+export const flagOf = (key: string) => "--" + key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+
+export type Values<T extends Table> = {
+  -readonly [K in keyof T]: T[K] extends ValueOption<infer R>
+    ? T[K] extends { default: string }
+      ? R
+      : R | undefined
+    : boolean;
+};
+
+/** A bad command line or environment variable: exit status 2, one line on stderr. */
+export class UsageError extends Error {}
+
+type Parsed<T extends Table> =
+  | { action: "run"; values: Values<T>; sources: Record<keyof T, string>; given: Set<keyof T> }
+  | { action: "help" }
+  | { action: "version" };
+
+/**
+ * `--lang` may appear anywhere, and usage errors must already speak it: found before the rest.
+ * An unknown language is reported in English, once the catalog is chosen.
+ */
+export function chooseLanguage(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+): { lang: Lang; t: Messages; asked?: string } {
+  let asked: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") break;
+    if (arg === "--lang") asked = argv[i + 1];
+    else if (arg.startsWith("--lang=")) asked = arg.slice("--lang=".length);
+  }
+  const l = asked?.trim().toLowerCase();
+  const lang: Lang = l === "en" || l === "pt" ? l : langFromEnv(env);
+  return { lang, t: catalogs[lang], asked };
+}
+
+export function parseCommandLine<T extends Table>(
+  table: T,
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+  t: Messages,
+): Parsed<T> {
+  const byFlag = new Map<string, string>();
+  for (const [key, option] of Object.entries(table)) {
+    byFlag.set(flagOf(key), key);
+    if (option.short) byFlag.set("-" + option.short, key);
+  }
+  const given = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "-h" || arg === "--help") return { action: "help" };
+    if (arg === "-v" || arg === "--version") return { action: "version" };
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const key = byFlag.get(name);
+    if (key === undefined) {
+      if (arg.startsWith("-") && arg !== "-") {
+        const near = closest(name, [...byFlag.keys()]);
+        throw new UsageError(near ? t.unknownOptionNear(name, near) : t.unknownOption(name));
+      }
+      // `bun run server 5001`: the port, given without its flag.
+      if (/^\d+$/.test(arg) && byFlag.has("--port")) throw new UsageError(t.portWithoutFlag(arg));
+      throw new UsageError(t.unexpectedArgument(arg));
+    }
+    const option = table[key]!;
+    if (option.arg === undefined) {
+      if (eq > 0) throw new UsageError(t.flagTakesNoValue(name));
+      given.set(key, true);
+      continue;
+    }
+    // `--timeout -1` gives -1, which the parser then refuses by name; `--port --mode x` is a
+    // forgotten value, not a port called "--mode".
+    const next = eq > 0 ? arg.slice(eq + 1) : argv[i + 1];
+    if (next === undefined || (eq < 0 && byFlag.has(next.split("=")[0]!)))
+      throw new UsageError(t.missingValue(name));
+    if (eq < 0) i++;
+    given.set(key, next);
+  }
+
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, string> = {};
+  const set = new Set<string>(); // given by flag or environment, not defaulted
+  for (const [key, option] of Object.entries(table)) {
+    const flag = flagOf(key);
+    const fromFlag = given.get(key);
+    const name = [option.env, option.alsoEnv].find((n) => n !== undefined && env[n]);
+    const fromEnv = name !== undefined ? env[name] : undefined;
+    let text: string | undefined;
+    let source = flag;
+    if (fromFlag !== undefined) text = fromFlag === true ? undefined : fromFlag;
+    else if (fromEnv !== undefined && fromEnv !== "") [text, source] = [fromEnv, name!];
+    else if (option.arg !== undefined) text = option.default;
+    if (fromFlag !== undefined || (fromEnv !== undefined && fromEnv !== "")) set.add(key);
+    sources[key] = source;
+    try {
+      if (option.arg === undefined) {
+        values[key] = fromFlag === true || (text !== undefined && parseBoolean(text));
+      } else {
+        values[key] = text === undefined ? undefined : option.parse(text);
+      }
+    } catch (error) {
+      if (!(error instanceof BadValue)) throw error;
+      throw new UsageError(t.badValue[error.problem](source, text ?? "", error.limit ?? 0));
+    }
+  }
+  return {
+    action: "run",
+    values: values as Values<T>,
+    sources: sources as Record<keyof T, string>,
+    given: set as Set<keyof T>,
+  };
+}
+
+/**
+ * The flag a typo most likely meant: one edit away (a letter wrong, missing, extra, or two
+ * swapped: `--prot` is `--port`), two for long flags.
+ */
+function closest(typed: string, flags: string[]): string | undefined {
+  let best: { flag: string; d: number } | undefined;
+  for (const flag of flags) {
+    if (!flag.startsWith("--")) continue;
+    const d = distance(typed, flag);
+    const allowed = flag.length >= 10 ? 2 : 1;
+    if (d <= allowed && (best === undefined || d < best.d)) best = { flag, d };
+  }
+  return best?.flag;
+}
+
+/** Edit distance, a swap of two neighbours counting as one edit (optimal string alignment). */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  return d[a.length]![b.length]!;
+}
+
+const WIDTH = 80;
+const COLUMN = 28; // where help text starts
+
+/** `--help`: the program's introduction, then every row of its table, then its exit codes. */
+function helpText(
+  table: Table,
+  t: Messages,
+  text: { usage: string; intro: string; outro: string },
+): string {
+  const rows: string[] = [];
+  for (const [key, option] of Object.entries(table)) {
+    const short = option.short ? `-${option.short}, ` : "    ";
+    const arg = option.arg
+      ? " " + (t.metavar[option.arg as keyof Messages["metavar"]] ?? option.arg)
+      : "";
+    const left = `  ${short}${flagOf(key)}${arg}`;
+    let help: string = t.optionHelp[option.help as HelpKey] ?? option.help;
+    if (option.arg !== undefined && option.default !== undefined)
+      help += ` (${t.defaultWord} ${option.default})`;
+    const vars = [option.env, option.alsoEnv].filter(Boolean);
+    if (vars.length > 0) help += ` [${vars.join(", ")}]`;
+    const lines = help.split("\n").flatMap((p) => wrap(p, WIDTH - COLUMN));
+    if (left.length + 2 > COLUMN) {
+      rows.push(left);
+      for (const l of lines) rows.push(pad("") + l);
+    } else lines.forEach((l, i) => rows.push((i === 0 ? pad(left) : pad("")) + l));
+  }
+  rows.push(pad("  -h, --help") + t.optionHelp.help);
+  rows.push(pad("  -v, --version") + t.optionHelp.version);
+  return [text.usage, "", text.intro, "", t.optionsHeading, ...rows, "", text.outro].join("\n");
+}
+
+const pad = (s: string) => s.padEnd(COLUMN);
+
+function wrap(paragraph: string, width: number): string[] {
+  if (paragraph.length <= width) return [paragraph]; // keeps a table's own spacing
+  // Continued lines start under the text: after the indent, or after a term and its two spaces
+  // ("udpSIZE     UDP: ...").
+  const lead = " ".repeat(
+    (/^\s*\S+ {2,}(?=\S)/.exec(paragraph) ?? /^\s*/.exec(paragraph)!)[0].length,
+  );
+  const words = paragraph.trimEnd().split(/(?<=\S) (?=\S)/); // the first keeps the indent
+  const out: string[] = [];
+  let line = "";
+  for (const word of words) {
+    // A list too long for a line (a default such as pp1,pp100,...) breaks after its commas.
+    const pieces = word.length > width - lead.length ? word.split(/(?<=,)/) : [word];
+    pieces.forEach((piece, i) => {
+      const gap = i === 0 && line.trim() !== "" ? " " : "";
+      if (line.trim() !== "" && line.length + gap.length + piece.length > width) {
+        out.push(line);
+        line = lead + piece;
+      } else line += gap + piece;
+    });
+  }
+  out.push(line);
+  return out;
+}
+
+export interface Words {
+  intro: string;
+  outro: string;
+}
+
+/**
+ * The three programs' start: their own command line and environment, the project's version.
+ * What to do with an `exit` (print it, exit with its code) is the entry point's.
+ */
+export function startProgram<T extends Table, S>(
+  program: string,
+  table: T,
+  settle: (values: Values<T>, t: Messages, given: Set<keyof T>) => S,
+  words: (t: Messages) => Words,
+): Startup<S> {
+  return startup(program, table, Bun.argv.slice(2), process.env, pkg.version, settle, words);
+}
+
+/** What an entry point does with its command line: run with its settings, or print and exit. */
+type Startup<S> =
+  | { t: Messages; settings: S; exit?: undefined }
+  | { t: Messages; exit: { code: 0 | 2; text: string; toStderr: boolean } };
+
+/**
+ * Parses a program's command line: `--help`, `--version`, a usage error (exit 2, one line), or
+ * its settings. `settle` turns the values into settings, for rules that span rows (and may
+ * throw UsageError).
+ */
+export function startup<T extends Table, S>(
+  program: string,
+  table: T,
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+  version: string,
+  settle: (values: Values<T>, t: Messages, given: Set<keyof T>) => S,
+  /** --help's first and last words: the program's own, in the language chosen. */
+  words: (t: Messages) => Words = () => ({ intro: "", outro: "" }),
+): Startup<S> {
+  const { t } = chooseLanguage(argv, env);
+  const text = words(t);
+  const command = invocation(program);
+  try {
+    const parsed = parseCommandLine(table, argv, env, t);
+    if (parsed.action === "help")
+      return {
+        t,
+        exit: {
+          code: 0,
+          text: helpText(table, t, { usage: t.usage(command), ...text }),
+          toStderr: false,
+        },
+      };
+    if (parsed.action === "version")
+      return { t, exit: { code: 0, text: version, toStderr: false } };
+    try {
+      return { t, settings: settle(parsed.values, t, parsed.given) };
+    } catch (error) {
+      // A rule across options names each as the user gave it: a variable set in the
+      // environment is named, not a flag that was never typed.
+      if (!(error instanceof UsageError)) throw error;
+      let message = error.message;
+      for (const [key, source] of Object.entries(parsed.sources) as [string, string][])
+        if (source !== flagOf(key))
+          message = message.replace(new RegExp(`${flagOf(key)}(?![\\w-])`, "g"), source);
+      throw new UsageError(message);
+    }
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    return { t, exit: { code: 2, text: t.usageError(error.message, command), toStderr: true } };
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * `--http-port`: what a load balancer and a monitoring system ask of a backend, on a port of its
+ * own, never on the echo port.
+ *
+ *   GET /healthz   200 while the process runs
+ *   GET /readyz    200 while it accepts connections; 503 once a stop signal came (so the
+ *                  balancer sends new clients elsewhere while these drain), while full
+ *                  (--max-connections) or, in mode once, once its one client has come
+ *   GET /metrics   Prometheus text, format 0.0.4
+ *   GET /          the live page (src/server/features/http/live-page.ts), updated over a WebSocket at /live
+ *
+ * Anything else is 404, any method but GET and HEAD is 405, and no request can reach the echo.
+ *
+ * Why not Bun.serve: its connections cannot be counted nor capped (measured on 1.4.5: a
+ * connection that never sends a request is not closed by closeIdleConnections(), and idleTimeout 5
+ * let one live 11 s), so 250 keep-alive clients took the descriptors the echo service counts on
+ * and accept() spun on EMFILE. Here every connection on the side port is one descriptor that we
+ * count: at most HTTP_CONNECTIONS at once (a 503 and a close beyond), one request each, answered
+ * with `connection: close`, and whole within REQUEST_MS. The WebSocket of the live page only
+ * speaks: anything a page sends but a ping or a close ends it, and a page that does not read its
+ * snapshots is dropped rather than queued for.
+ */
+import { concat } from "../../../common/bytes.ts";
+import type { Socket, TCPSocketListener } from "bun";
+import { createHash } from "node:crypto";
+import type { LiveView } from "./live.ts";
+
+export interface Endpoint {
+  /** GET /: the live page, and its WebSocket at /live (src/server/features/http/live.ts). */
+  live?: { page: string; view: LiveView };
+  ready: () => boolean;
+  metrics: () => Promise<string> | string;
+  /** A connection was turned away: HTTP_CONNECTIONS were open. */
+  full?: () => void;
+}
+
+/** Pages that may watch /live at once: a classroom's worth. */
+export const LIVE_WATCHERS = 64;
+
+/**
+ * Descriptors the endpoint may hold at once, kept back from the echo service's share of
+ * `ulimit -n`: the watching pages, and requests (a health check, a scrape) that come and go.
+ */
+export const HTTP_DESCRIPTORS = LIVE_WATCHERS + 32;
+
+/** Connections on the side port at once, pages included: one descriptor is kept to refuse with. */
+export const HTTP_CONNECTIONS = HTTP_DESCRIPTORS - 1;
+
+/** A request must come whole within this; an answered one is closed within this too. */
+export const REQUEST_MS = 5000;
+/** Request line and headers: a health check or a browser needs far less. */
+const HEAD_LIMIT = 8192;
+
+/**
+ * The path of a request. HAProxy's default health check is `GET /readyz HTTP/1.0` with no Host
+ * header, and gives an origin-form target ("/readyz"); a proxy may send an absolute URL: take both.
+ */
+function pathOf(url: string): string {
+  const path = url.startsWith("/") ? url : (/^[a-z]+:\/\/[^/]*(\/[^?#]*)?/i.exec(url)?.[1] ?? "/");
+  return path.split(/[?#]/)[0]!;
+}
+
+/**
+ * A WebSocket handshake from a page of another site is refused: it could read the live snapshot
+ * and take the slots. A browser always sends Origin; same origin means the host it names is the
+ * one the request was sent to (what the page's own script does). No Origin: not a browser page.
+ */
+export function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined) return true;
+  const m = /^https?:\/\/([^/]+)$/i.exec(origin);
+  return m !== null && host !== undefined && m[1]!.toLowerCase() === host.toLowerCase();
+}
+
+interface EndpointServer {
+  port: number;
+  /** Sends a snapshot to every watching page. */
+  publish(json: string): void;
+  /** Side-port connections open now (pages included). */
+  readonly open: number;
+  /** Stops listening and closes every connection. */
+  stop(): void;
+}
+
+interface Side {
+  head: string; // the request so far, as latin1
+  timer?: ReturnType<typeof setTimeout>;
+  pending?: Uint8Array; // what write() did not take yet
+  then?: "shutdown"; // once pending is written
+  page?: { frames: Uint8Array }; // a live page: the WebSocket bytes it sent, not yet whole
+  watching?: boolean; // joined the live view: leaves it when it closes
+  done?: boolean; // answered: what comes next is ignored
+  refused?: boolean; // over HTTP_CONNECTIONS: never counted
+  closed?: boolean;
+}
+
+const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const REASONS: Record<number, string> = {
+  101: "Switching Protocols",
+  200: "OK",
+  400: "Bad Request",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  403: "Forbidden",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+const encoder = new TextEncoder();
+
+export function serveEndpoint(hostname: string, port: number, e: Endpoint): EndpointServer {
+  let open = 0;
+  const pages = new Set<Socket<Side>>();
+
+  /** Writes what it can; the rest waits for drain. */
+  const put = (s: Socket<Side>, bytes: Uint8Array): void => {
+    const d = s.data;
+    if (d.closed) return;
+    if (d.pending) {
+      const joined = new Uint8Array(d.pending.length + bytes.length);
+      joined.set(d.pending);
+      joined.set(bytes, d.pending.length);
+      d.pending = joined;
+      return;
+    }
+    const n = s.write(bytes);
+    if (n < 0) return void s.end();
+    if (n < bytes.length) d.pending = bytes.subarray(n);
+  };
+  /**
+   * Our FIN, after the answer: the peer reads it all and closes. shutdown(), not end(): end() is
+   * close(2), and bytes of the peer's still unread would make it a reset that can lose the answer.
+   */
+  const finish = (s: Socket<Side>): void => {
+    s.data.done = true;
+    if (s.data.closed) return;
+    if (s.data.pending) s.data.then = "shutdown";
+    else s.shutdown();
+    clearTimeout(s.data.timer);
+    s.data.timer = setTimeout(() => s.end(), REQUEST_MS);
+  };
+  const answer = (
+    s: Socket<Side>,
+    status: number,
+    body: string,
+    head: boolean,
+    headers: Record<string, string> = {},
+  ): void => {
+    const bytes = encoder.encode(body);
+    const lines = [`HTTP/1.1 ${status} ${REASONS[status]}`];
+    headers = { "content-type": "text/plain; charset=utf-8", ...headers };
+    for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+    lines.push(`content-length: ${bytes.length}`, "connection: close", "", "");
+    put(s, encoder.encode(lines.join("\r\n")));
+    if (!head) put(s, bytes);
+    finish(s);
+  };
+
+  const request = async (s: Socket<Side>, text: string): Promise<void> => {
+    const [first, ...rest] = text.split(/\r?\n/);
+    const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/1\.[01]$/.exec(first ?? "");
+    if (!m) return answer(s, 400, "bad request\n", false);
+    const [, method, target] = m as unknown as [string, string, string];
+    const headers = new Map<string, string>();
+    for (const line of rest) {
+      const colon = line.indexOf(":");
+      if (colon <= 0 || /\s/.test(line.slice(0, colon)))
+        return answer(s, 400, "bad request\n", false);
+      headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
+    }
+    const head = method === "HEAD";
+    if (method !== "GET" && !head)
+      return answer(s, 405, "method not allowed\n", false, { allow: "GET, HEAD" });
+    switch (pathOf(target)) {
+      case "/":
+        if (e.live) return answer(s, 200, e.live.page, head, { "content-type": HTML });
+        return answer(s, 404, "not found\n", head);
+      case "/live":
+        return upgrade(s, headers, head);
+      case "/healthz":
+        return answer(s, 200, "ok\n", head);
+      case "/readyz":
+        return e.ready() ? answer(s, 200, "ready\n", head) : answer(s, 503, "not ready\n", head);
+      case "/metrics": {
+        let body: string;
+        try {
+          body = await e.metrics();
+        } catch {
+          return answer(s, 500, "internal error\n", head);
+        }
+        return answer(s, 200, body, head, { "content-type": PROMETHEUS });
+      }
+      default:
+        return answer(s, 404, "not found\n", head);
+    }
+  };
+
+  const upgrade = (s: Socket<Side>, h: Map<string, string>, head: boolean): void => {
+    if (!e.live) return answer(s, 404, "not found\n", head);
+    const key = h.get("sec-websocket-key") ?? "";
+    if (
+      head ||
+      !/\bwebsocket\b/i.test(h.get("upgrade") ?? "") ||
+      h.get("sec-websocket-version") !== "13" ||
+      !/^[A-Za-z0-9+/]{22}==$/.test(key)
+    )
+      return answer(s, 400, "a WebSocket handshake was expected\n", head);
+    if (!sameOrigin(h.get("origin"), h.get("host")))
+      return answer(s, 403, "this page is watched from its own origin only\n", false);
+    if (pages.size >= LIVE_WATCHERS)
+      return answer(
+        s,
+        503,
+        `too many pages watching (at most ${LIVE_WATCHERS}); try later\n`,
+        false,
+      );
+    const accept = createHash("sha1")
+      .update(key + WS_GUID)
+      .digest("base64");
+    put(
+      s,
+      encoder.encode(
+        "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n" +
+          `sec-websocket-accept: ${accept}\r\n\r\n`,
+      ),
+    );
+    clearTimeout(s.data.timer);
+    s.data.page = { frames: new Uint8Array(0) };
+    s.data.watching = true;
+    pages.add(s);
+    put(s, frame(0x1, encoder.encode(e.live.view.joined())));
+  };
+
+  /** What a page sent: a ping is answered, a close is returned, anything else ends it. */
+  const fromPage = (s: Socket<Side>, chunk: Uint8Array): void => {
+    const page = s.data.page!;
+    let buf = concat(page.frames, chunk);
+    while (buf.length >= 2) {
+      const opcode = buf[0]! & 0x0f;
+      const length = buf[1]! & 0x7f;
+      // Only control frames are welcome, and theirs are short: never more than 131 bytes kept.
+      if (opcode < 0x8 || (buf[1]! & 0x80) === 0 || length > 125 || (buf[0]! & 0x80) === 0)
+        return goodbye(s, 1008);
+      if (buf.length < 6 + length) break;
+      const mask = buf.subarray(2, 6);
+      const payload = buf.slice(6, 6 + length).map((b, i) => b ^ mask[i % 4]!);
+      buf = buf.subarray(6 + length);
+      if (opcode === 0x8) return goodbye(s, 1000);
+      // A pong waits for no one: a page that pings without reading is dropped, not queued for.
+      if (opcode === 0x9 && s.data.pending) return goodbye(s, 1008);
+      if (opcode === 0x9) put(s, frame(0xa, payload));
+      else if (opcode !== 0xa) return goodbye(s, 1008);
+    }
+    page.frames = buf.slice();
+  };
+
+  const goodbye = (s: Socket<Side>, code: number): void => {
+    pages.delete(s);
+    s.data.page = undefined;
+    put(s, frame(0x8, new Uint8Array([code >> 8, code & 0xff])));
+    finish(s);
+  };
+
+  const listener: TCPSocketListener<Side> = Bun.listen<Side>({
+    hostname,
+    port,
+    socket: {
+      binaryType: "uint8array",
+      open(s) {
+        if (open >= HTTP_CONNECTIONS) {
+          s.data = { head: "", done: true, refused: true };
+          s.write(BUSY);
+          s.end();
+          return e.full?.();
+        }
+        open++;
+        s.data = { head: "" };
+        s.data.timer = setTimeout(() => s.end(), REQUEST_MS); // whole within this, or gone
+      },
+      data(s, chunk: Uint8Array) {
+        const d = s.data;
+        if (d.page) return fromPage(s, chunk);
+        if (d.done) return;
+        // Never more kept than a whole head may take, however large the pieces that come.
+        d.head += latin1.decode(chunk.subarray(0, HEAD_LIMIT + 4 - d.head.length));
+        const end = /\r?\n\r?\n/.exec(d.head);
+        if ((end?.index ?? d.head.length) > HEAD_LIMIT)
+          return answer(s, 431, "request too large\n", false);
+        if (end === null) return;
+        d.done = true;
+        const head = d.head.slice(0, end.index);
+        d.head = "";
+        void request(s, head).catch(() => s.end());
+      },
+      drain(s) {
+        const d = s.data;
+        if (!d.pending) return;
+        const rest = d.pending;
+        d.pending = undefined;
+        put(s, rest);
+        if (!d.pending && d.then === "shutdown") s.shutdown();
+      },
+      close(s) {
+        const d = s.data;
+        if (d === undefined || d.refused) return;
+        open--;
+        d.closed = true;
+        clearTimeout(d.timer);
+        pages.delete(s);
+        if (d.watching) e.live?.view.left();
+      },
+      error() {},
+    },
+  });
+
+  return {
+    port: listener.port,
+    get open() {
+      return open;
+    },
+    stop: () => listener.stop(true),
+    publish(json) {
+      const bytes = frame(0x1, encoder.encode(json));
+      for (const s of pages) {
+        // Still holding the last snapshot: the page does not read. Drop it rather than queue.
+        if (s.data.pending) goodbye(s, 1008);
+        else put(s, bytes);
+      }
+    },
+  };
+}
+
+/** One unmasked WebSocket frame, as a server sends it. */
+function frame(opcode: number, payload: Uint8Array): Uint8Array {
+  const n = payload.length;
+  const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
+  const out = new Uint8Array(head + n);
+  out[0] = 0x80 | opcode;
+  if (n < 126) out[1] = n;
+  else if (n < 65536) {
+    out[1] = 126;
+    new DataView(out.buffer).setUint16(2, n);
+  } else {
+    out[1] = 127;
+    new DataView(out.buffer).setBigUint64(2, BigInt(n));
+  }
+  out.set(payload, head);
+  return out;
+}
+
+const latin1 = new TextDecoder("latin1");
+const HTML = "text/html; charset=utf-8";
+const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
+const BUSY_BODY = "too many connections on this port; try later\n";
+const BUSY = encoder.encode(
+  "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n" +
+    `content-length: ${BUSY_BODY.length}\r\nconnection: close\r\n\r\n${BUSY_BODY}`,
+);

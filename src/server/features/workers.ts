@@ -1,0 +1,485 @@
+/**
+ * `--workers N`: N copies of the server, each its own process and event loop, all listening on
+ * one port with SO_REUSEPORT so the kernel spreads new connections among them. The parent only
+ * supervises: it starts them, restarts one that dies, passes a stop signal on to each, and exits
+ * when all have finished.
+ *
+ * Workers run in their own process group, so a Ctrl-C reaches them once, through the parent,
+ * never twice (once from the terminal, once forwarded), which they would take as "force".
+ */
+import type { Subprocess } from "bun";
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from "node:fs";
+import { type Figures, noFigures } from "./http/metrics.ts";
+import { type Counters, figuresOf, noCounters } from "./http/observe.ts";
+import { DRAIN_CUT_STATUS, onStopSignal, type StopSignal } from "../../common/signals.ts";
+import { compiled } from "../../cli/self.ts";
+import {
+  combine,
+  derivedLeaves,
+  FIRST_ID,
+  gaugeLeaves,
+  Layout,
+  only,
+  SHARED_PATH,
+  sharedFile,
+  TICK,
+  zeroed,
+} from "./shared-figures.ts";
+
+/** Set by the parent in each worker's environment: "K/N", and the port they all share. */
+const WORKER_ENV = "ECHO_WORKER";
+const WORKER_PORT_ENV = "ECHO_WORKER_PORT";
+/** The worker's shared file (src/server/features/shared-figures.ts). */
+const WORKER_FILE_ENV = "ECHO_WORKER_FILE";
+
+/** Worker → parent. */
+type WorkerReport = { listening: number } | { summary: Summary };
+
+interface Summary {
+  connections: number;
+  echoed: number;
+}
+
+/** Where a worker's counters and figures live, the same in the parent and every worker. */
+const layout = new Layout<Counters, Figures>(noCounters, noFigures);
+
+/** How often a worker's timer beats, and snapshots its figures (open connections, paused). */
+const HEARTBEAT_MS = 250;
+
+/**
+ * What differs between a server that runs alone and one of --workers N: how connections are
+ * numbered, which port it listens on, and who prints the listening line and the summary.
+ */
+export interface Role {
+  alone: boolean;
+  /** One of --workers N: its number K (of ECHO_WORKER=K/N), which its log lines carry. */
+  worker?: number;
+  /** The number of the k-th connection (k from 0): worker i of n numbers its own i, i+n, i+2n... */
+  nextId(k: number): number;
+  port(configured: number): number;
+  /** Listening: a worker tells its parent (which prints one line for all); alone, `announce`. */
+  listening(port: number, announce: () => void): void;
+  /** All done: a worker sends its figures to the parent; alone, `print` shows them. */
+  finish(summary: Summary, print: () => void): Promise<void>;
+  /** A worker whose parent is gone must stop too. */
+  onOrphaned(stop: () => void): void;
+  /**
+   * The counters to count with. A worker's live in its shared file, where the parent reads them
+   * (for /metrics) and where they outlive the worker.
+   */
+  counters(fresh: Counters): Counters;
+  /** A worker's timer: the heartbeat its parent watches, and a snapshot of its gauges. */
+  heartbeat(figures: () => Figures): void;
+}
+
+/**
+ * A worker is what the parent started: the variables it sets, and the IPC channel it opens. A
+ * stray ECHO_WORKER in someone's environment, without that channel, is ignored.
+ */
+export function roleFrom(env: Record<string, string | undefined>): Role {
+  const m = /^(\d+)\/(\d+)$/.exec(env[WORKER_ENV] ?? "");
+  if (!m || !process.send) {
+    return {
+      alone: true,
+      nextId: (k) => k + 1,
+      port: (configured) => configured,
+      listening: (_port, announce) => announce(),
+      finish: async (_summary, print) => print(),
+      onOrphaned: () => {},
+      counters: (fresh) => fresh,
+      heartbeat: () => {},
+    };
+  }
+  const [index, count] = [Number(m[1]), Number(m[2])];
+  // Its parent made the file: one that cannot be mapped (never seen) leaves this worker's
+  // figures unseen, not the worker unable to serve.
+  const cells = layout.map(env[WORKER_FILE_ENV] ?? "") ?? new Float64Array(layout.cells);
+  // The slot's earlier workers numbered this many: a restart goes on from there.
+  const first = cells[FIRST_ID]!;
+  return {
+    alone: false,
+    worker: index,
+    nextId: (k) => (first + k) * count + index,
+    port: () => Number(env[WORKER_PORT_ENV] ?? 0),
+    listening: (port) => process.send?.({ listening: port } satisfies WorkerReport),
+    finish: (summary) =>
+      // The parent may be gone already: then there is no one to wait for.
+      new Promise<void>((resolve) => {
+        setTimeout(resolve, 1000).unref();
+        try {
+          process.send?.({ summary } satisfies WorkerReport, undefined, undefined, () => resolve());
+        } catch {
+          resolve();
+        }
+      }),
+    onOrphaned: (stop) => process.on("disconnect", stop),
+    counters: () => layout.backed(cells),
+    heartbeat: (figures) => {
+      const beat = () => {
+        layout.writeFigures(cells, figures());
+        cells[TICK] = cells[TICK]! + 1;
+      };
+      beat();
+      setInterval(beat, HEARTBEAT_MS).unref();
+    },
+  };
+}
+
+/** Bun.listen takes `reusePort` on Linux; its 1.4 type definitions do not list it yet. */
+export interface ReusePort {
+  reusePort?: boolean;
+}
+
+/** Can two sockets here listen on one port? (Probed on a free port, closed at once.) */
+export function reusePortWorks(host: string): boolean {
+  const socket = { data() {} };
+  let first;
+  try {
+    const options: Bun.TCPSocketListenOptions<undefined> & ReusePort = {
+      hostname: host,
+      port: 0,
+      reusePort: true,
+      socket,
+    };
+    first = Bun.listen(options);
+  } catch {
+    return true; // this host cannot be listened on at all: the worker will say why
+  }
+  try {
+    const options: Bun.TCPSocketListenOptions<undefined> & ReusePort = {
+      hostname: host,
+      port: first.port,
+      reusePort: true,
+      socket,
+    };
+    Bun.listen(options).stop(true);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    first.stop(true);
+  }
+}
+
+interface SuperviseOptions {
+  count: number;
+  port: number; // 0: the first worker picks one, the others join it
+  listening: (port: number) => void; // all workers are listening
+  stopping: () => void; // the first stop signal arrived
+  /** Every worker has ended: the figures of them all, and the status to exit with. */
+  summary: (totals: Summary, exitCode: number) => void;
+  died: (index: number, pid: number, code: number | null, signal: string | null) => void;
+  /** A worker stopped answering: it is ended now, and started again once it has gone. */
+  hung: (index: number, pid: number, seconds: number) => void;
+  failing: (index: number) => void;
+  /** Another program listens on the port too (it joined between our check and our bind). */
+  shared: (port: number) => void;
+  /** The exposition of some figures: which of them are gauges (zero for a dead worker). */
+  render: (f: Figures) => string;
+  /**
+   * Every worker listens: `figures` reads every worker's (their shared files, dead ones
+   * included), `restarts` counts workers started again, `ready` says if all serve.
+   */
+  serving?: (figures: () => Figures, restarts: () => number, ready: () => boolean) => void;
+}
+
+/**
+ * How to start this program again. From source that is `bun server.ts`; a single-file
+ * executable (bun build --compile) is the program itself, and its Bun.main is a virtual path.
+ */
+function self(): string[] {
+  return compiled ? [process.execPath] : [process.execPath, Bun.main];
+}
+
+/**
+ * A worker whose event loop has not turned for this long, while the parent's has, is hung (a
+ * blocked event loop, a stopped process): it still holds its share of the port, and the kernel
+ * goes on sending it clients.
+ */
+export const HUNG_AFTER_MS = 5000;
+const CHECK_MS = 1000; // how often the parent looks at the heartbeats
+const QUICK_DEATH_MS = 1000; // a worker that ends this soon after starting...
+const QUICK_DEATHS = 3; // ...this many times in a row is not restarted again
+
+/** Runs the workers until they have all ended; resolves with the status to exit with. */
+export async function supervise(o: SuperviseOptions): Promise<number> {
+  const done = Promise.withResolvers<number>();
+  const workers: (Subprocess | undefined)[] = new Array(o.count);
+  const quickDeaths = new Array<number>(o.count).fill(0);
+  let port = o.port;
+  let stopping = false;
+  let ready = false; // every worker has listened once
+  let exitCode = 0;
+  let restarts = 0;
+  // One shared file per worker (src/server/features/shared-figures.ts), mapped here and by the worker, and
+  // unlinked from the start: a parent killed by SIGKILL leaves nothing behind. When
+  // a worker ends, what it counted is folded into `retired`, and the next one in its slot gets
+  // a new file: the sums never go back (Prometheus would read that as a reset), and a dead
+  // worker's gauges count 0.
+  const cells: Float64Array[] = Array.from(
+    { length: o.count },
+    () => new Float64Array(layout.cells),
+  );
+  const gauges = gaugeLeaves(noFigures(), o.render);
+  const counted = (c: Counters) => figuresOf(new Set(), c);
+  const derived = derivedLeaves(noCounters, counted);
+  let retired = noFigures();
+  let retiredCounters = noCounters(); // for the summary: every worker's, the dead ones' too
+  /**
+   * One slot's figures: its counters as stored (exact to the last byte), its snapshot for the
+   * rest; for a counter both hold, the larger (the snapshot lags the counters).
+   */
+  const figuresOfSlot = (i: number): Figures => {
+    const exact = only(counted(layout.readCounters(cells[i]!)), derived);
+    return combine(exact, layout.readFigures(cells[i]!), Math.max);
+  };
+  const figures = (): Figures =>
+    cells.reduce((sum, _, i) => combine(sum, figuresOfSlot(i), (a, b) => a + b), retired);
+  const retire = (i: number) => {
+    retired = combine(retired, zeroed(figuresOfSlot(i), gauges), (a, b) => a + b);
+    retiredCounters = combine(retiredCounters, layout.readCounters(cells[i]!), (a, b) => a + b);
+    // The slot's next worker numbers on from here.
+    ids[i] = cells[i]![FIRST_ID]! + layout.readCounters(cells[i]!).connections;
+    cells[i] = new Float64Array(layout.cells); // nothing more to count here
+  };
+  const ids = new Array<number>(o.count).fill(0);
+
+  const finishIfDone = () => {
+    if (workers.every((w) => w === undefined)) {
+      const { connections, echoed } = retiredCounters;
+      o.summary({ connections, echoed }, exitCode);
+      done.resolve(exitCode);
+    }
+  };
+
+  /** Starts worker `index`; resolves true once it listens, false if it ended first. */
+  const start = (index: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const startedAt = performance.now();
+      const fd = sharedFile(layout.bytes);
+      const mapped = layout.map(`/proc/self/fd/${fd}`);
+      if (!mapped) throw new Error("cannot map a worker's shared file");
+      mapped[FIRST_ID] = ids[index - 1]!;
+      cells[index - 1] = mapped;
+      const child = Bun.spawn([...self(), ...process.argv.slice(2)], {
+        env: {
+          ...process.env,
+          [WORKER_ENV]: `${index}/${o.count}`,
+          [WORKER_PORT_ENV]: String(port),
+          [WORKER_FILE_ENV]: SHARED_PATH,
+        },
+        stdio: ["ignore", "inherit", "inherit", fd], // fd becomes its SHARED_FD
+        detached: true,
+        ipc(report: WorkerReport) {
+          // A worker's summary is in its shared file already, with those of the dead.
+          if ("listening" in report) {
+            port = report.listening;
+            quickDeaths[index - 1] = 0;
+            resolve(true);
+          }
+        },
+      });
+      closeSync(fd); // mapped here, open there
+      workers[index - 1] = child;
+      child.exited.then((code) => {
+        workers[index - 1] = undefined;
+        retire(index - 1);
+        resolve(false);
+        if (stopping) {
+          // Ended by the stop signal itself: a worker still starting (one restarted a moment
+          // ago) had no handler yet, and nothing open to lose.
+          if (child.signalCode !== null) return finishIfDone();
+          // A forced stop says so first, then a failure, then a drain that cut a connection.
+          if (code === 129 || code === 130 || code === 143) exitCode = code;
+          else if (code === DRAIN_CUT_STATUS) exitCode ||= code;
+          else if (code !== 0 && (exitCode === 0 || exitCode === DRAIN_CUT_STATUS)) exitCode = 1;
+          return finishIfDone();
+        }
+        if (!ready) {
+          // Could not start (the port is taken, say): the worker has said why; so do we, by code.
+          exitCode = code || 1;
+          stop("SIGTERM");
+          return finishIfDone();
+        }
+        const signal = child.signalCode === null ? null : String(child.signalCode);
+        o.died(index, child.pid, signal ? null : code, signal);
+        const quick = performance.now() - startedAt < QUICK_DEATH_MS;
+        quickDeaths[index - 1] = quick ? quickDeaths[index - 1]! + 1 : 0;
+        if (quickDeaths[index - 1]! >= QUICK_DEATHS) {
+          o.failing(index);
+          exitCode = 1;
+          stop("SIGTERM");
+          return finishIfDone();
+        }
+        restarts++;
+        start(index);
+      });
+    });
+
+  const stop = (signal: StopSignal) => {
+    if (!stopping) o.stopping();
+    stopping = true;
+    for (const w of workers) if (w !== undefined && w.exitCode === null) w.kill(signal);
+  };
+  onStopSignal(stop);
+
+  // A worker is hung when its heartbeat has not moved for HUNG_AFTER_MS of the parent's own
+  // running time: a parent that was itself stopped (SIGSTOP, Ctrl-Z) or blocked (its own
+  // output) has seen nothing, and counts nothing; a worker blocked writing its log (a full
+  // pipe, a terminal held by Ctrl-S) is waiting for its reader, as a single process would.
+  const beats = new Array<number>(o.count).fill(0);
+  const still = new Array<number>(o.count).fill(0); // ms of the parent's time without a beat
+  let lastCheck = performance.now();
+  const check = () => {
+    const at = performance.now();
+    const elapsed = at - lastCheck;
+    lastCheck = at;
+    const parentPaused = elapsed > 2 * CHECK_MS;
+    workers.forEach((w, i) => {
+      const beat = cells[i]![TICK]!;
+      if (
+        w === undefined ||
+        w.exitCode !== null ||
+        beat === 0 ||
+        beat !== beats[i] ||
+        parentPaused
+      ) {
+        beats[i] = beat;
+        still[i] = 0;
+        return;
+      }
+      if (blockedOnOutput(w.pid)) return; // its reader holds it: not its fault, nor hung
+      still[i]! += elapsed;
+      if (still[i]! < HUNG_AFTER_MS) return;
+      o.hung(i + 1, w.pid, still[i]! / 1000);
+      still[i] = 0;
+      w.kill("SIGKILL");
+    });
+  };
+
+  // The first worker settles the port (it may be 0: any free one); the others then join it.
+  if ((await start(1)) && !stopping) {
+    await Promise.all(Array.from({ length: o.count - 1 }, (_, i) => start(i + 2)));
+    const pids = workers.flatMap((w) => (w === undefined ? [] : [w.pid]));
+    if (!stopping && othersListening(port, pids)) {
+      o.shared(port);
+      exitCode = 1;
+      stop("SIGTERM");
+    } else if (!stopping) {
+      ready = true;
+      o.serving?.(
+        figures,
+        () => restarts,
+        () => !stopping && workers.every((w) => w !== undefined),
+      );
+      o.listening(port);
+      setInterval(() => stopping || check(), CHECK_MS).unref();
+    }
+  }
+  return done.promise;
+}
+
+/** System calls by number on this machine: write(2), writev(2), poll(2), ppoll(2). */
+const CALLS =
+  process.arch === "arm64"
+    ? { write: ["64", "66"], poll: ["73"] }
+    : { write: ["1", "20"], poll: ["7", "271"] };
+
+/**
+ * Is this process blocked on its stdout or stderr (a full pipe, a terminal held by Ctrl-S)? Its
+ * main thread's system call says so exactly (/proc/PID/syscall: the number, then the arguments):
+ * write(2) on fd 1 or 2, or, as Bun does with a pipe it made non-blocking, poll(2) waiting for fd
+ * 1 or 2 to take more (the pollfd array is read in /proc/PID/mem, which a parent may read).
+ * wchan would only name a kernel function, different for a pipe, a terminal, a file.
+ */
+export function blockedOnOutput(pid: number): boolean {
+  let call: string[];
+  try {
+    // Stopped (SIGSTOP) in the middle of a write is stopped, not waiting for a reader.
+    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
+    if (state === "T" || state === "t") return false;
+    call = readFileSync(`/proc/${pid}/syscall`, "utf8").trim().split(" ");
+  } catch {
+    return false;
+  }
+  const [number, first, count] = call;
+  if (CALLS.write.includes(number!)) return first === "0x1" || first === "0x2";
+  if (!CALLS.poll.includes(number!)) return false;
+  const n = Number(count);
+  if (!(n >= 1 && n <= 16)) return false;
+  try {
+    const fd = openSync(`/proc/${pid}/mem`, "r");
+    try {
+      const fds = Buffer.alloc(8 * n); // struct pollfd { int fd; short events; short revents; }
+      readSync(fd, fds, 0, fds.length, BigInt(first!) as unknown as number);
+      for (let i = 0; i < n; i++) {
+        const [watched, events] = [fds.readInt32LE(8 * i), fds.readInt16LE(8 * i + 4)];
+        if ((watched === 1 || watched === 2) && events & 4 /* POLLOUT */) return true;
+      }
+      return false;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Not readable here (a stricter ptrace policy): the event loop itself never polls one
+    // descriptor alone, so take that for its output.
+    return n === 1;
+  }
+}
+
+/**
+ * Does a socket that is not one of our workers' listen on `port` at an address that overlaps
+ * theirs? /proc/net/tcp and tcp6 list the listening sockets and their inodes; each worker's
+ * /proc/PID/fd names the inodes it holds.
+ */
+export function othersListening(port: number, pids: number[]): boolean {
+  const ours = new Set<string>();
+  for (const pid of pids) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const m = /^socket:\[(\d+)\]$/.exec(safeReadlink(`/proc/${pid}/fd/${fd}`));
+        if (m) ours.add(m[1]!);
+      }
+    } catch {} // gone: nothing of it listens
+  }
+  const listening: { address: string; inode: string }[] = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== "0A") continue; // 0A: LISTEN
+      const [address, hexPort] = f[1]!.split(":");
+      if (parseInt(hexPort!, 16) === port) listening.push({ address: address!, inode: f[9]! });
+    }
+  }
+  const mine = listening.filter((l) => ours.has(l.inode)).map((l) => l.address);
+  const wildcard = (a: string) => /^0+$/.test(a);
+  return listening.some(
+    (l) =>
+      !ours.has(l.inode) &&
+      (wildcard(l.address) || mine.some((a) => a === l.address || wildcard(a))),
+  );
+}
+
+function safeReadlink(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return "";
+  }
+}
+
+/** `echo_worker_restarts_total`, for the parent's /metrics. */
+export function restartsExposition(restarts: number): string {
+  return [
+    "# HELP echo_worker_restarts_total Workers started again after they died or hung.",
+    "# TYPE echo_worker_restarts_total counter",
+    `echo_worker_restarts_total ${restarts}`,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,72 @@
+/**
+ * --workers N: this process listens on nothing itself; it runs N copies of the program, which
+ * share the port, and watches over them (features/workers.ts). Returns the exit status.
+ */
+import type { ServerSettings } from "../cli/options.ts";
+import { formatAddress } from "../common/text.ts";
+import { addUp, exposition } from "./features/http/metrics.ts";
+import { processFigures } from "./features/http/observe.ts";
+import { restartsExposition, supervise } from "./features/workers.ts";
+import { sayListenFailed } from "./listen.ts";
+import type { Voice } from "./state.ts";
+import { saySummary } from "./stopping.ts";
+
+interface SupervisorParts {
+  count: number;
+  startedAt: number; // performance.now() at the start
+  startTime: number; // seconds since the epoch at the start, for the metrics
+  announce: (port: number) => void;
+  /** The side port, if any (a port it cannot have ends the program: the entry point's call). */
+  serveHttp: (ready: () => boolean, metrics: () => string | Promise<string>) => void;
+}
+
+export async function runSupervisor(
+  settings: ServerSettings,
+  voice: Voice,
+  parts: SupervisorParts,
+): Promise<number> {
+  const { say, t } = voice;
+  const { host } = settings;
+  // The workers share their port with SO_REUSEPORT, which would let them join a listener that
+  // set it too (another echo with --workers): the port must be free first, as without --workers.
+  if (settings.port !== 0) {
+    try {
+      Bun.listen({ hostname: host, port: settings.port, socket: { data() {} } }).stop(true);
+    } catch (error) {
+      await sayListenFailed(settings, voice, error, false);
+      return 1;
+    }
+  }
+  return supervise({
+    count: parts.count,
+    port: settings.port,
+    listening: parts.announce,
+    stopping: () => say.belowCaret(),
+    // `worker` on a line names the worker that wrote it: the supervisor's own are about a child.
+    died: (k, pid, code, signal) =>
+      say.warn(
+        "workerDied",
+        { child: k, child_pid: pid, code: code ?? undefined, signal: signal ?? undefined },
+        () => t.workerDied(k, pid, t.exitedWith(code, signal)),
+      ),
+    failing: (k) => say.error("workerFailing", { child: k }, () => t.workerFailing(k)),
+    hung: (k, pid, secs) =>
+      say.warn("workerHung", { child: k, child_pid: pid, seconds: secs }, () =>
+        t.workerHung(k, pid, secs),
+      ),
+    shared: (port) =>
+      say.error("portShared", { host, port }, () => t.portShared(formatAddress(host, port))),
+    render: (f) => exposition(f, parts.startTime, false),
+    // Read from the workers' shared files: no request to them, nothing to wait for. The
+    // parent's own CPU, memory and descriptors count too: it is part of the target.
+    serving: (figures, restarts, ready) => {
+      const metrics = () =>
+        exposition(addUp([figures(), processFigures()]), parts.startTime, settings.udp) +
+        restartsExposition(restarts());
+      parts.serveHttp(ready, metrics);
+    },
+    summary: (all, code) => {
+      if (all.connections > 0 || code === 0) saySummary(voice, all, parts.startedAt);
+    },
+  });
+}
