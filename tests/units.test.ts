@@ -1,4 +1,10 @@
 /** The small modules, on their own. */
+import {
+  LoopGuard,
+  QUARANTINE_MS,
+  QUICK_MS,
+  WINDOW,
+} from "../src/server/features/udp-loop-guard.ts";
 import { describe, expect, test } from "bun:test";
 import { catalogs } from "../src/messages/index.ts";
 import { langFromEnv } from "../src/messages/index.ts";
@@ -139,7 +145,8 @@ describe("DatagramEcho", () => {
 
   test("empty datagrams cost their entry: the queue stops at --max-buffer, not at 0 bytes", () => {
     const echo = quietEcho(64 * 1024);
-    for (let i = 0; i < 10_000; i++) datagram(echo, full, Buffer.alloc(0), 40_000);
+    // From many senders: one sending the same bytes that fast would be taken for a loop.
+    for (let i = 0; i < 10_000; i++) datagram(echo, full, Buffer.alloc(0), 20_000 + i);
     const held = 10_000 - echo.stats.dropped;
     expect(held).toBe(Math.floor((64 * 1024) / QUEUED_DATAGRAM_COST));
   });
@@ -283,5 +290,47 @@ describe("languages", () => {
     expect(langFromEnv({ LC_ALL: "", LC_MESSAGES: "pt_PT", LANG: "en_US" })).toBe("pt");
     expect(chooseLanguage(["--lang", "en"], { LANG: "pt_BR" }).lang).toBe("en");
     expect(chooseLanguage(["--lang=pt"], {}).lang).toBe("pt");
+  });
+});
+
+describe("the UDP loop guard (src/server/features/udp-loop-guard.ts)", () => {
+  /** Datagrams in flight between us and another echo, one handled every 3 µs (loopback's pace). */
+  const loop = (inFlight: number) => {
+    const guard = new LoopGuard();
+    const payloads = Array.from({ length: inFlight }, (_, i) => Buffer.from(`forged ${i}`));
+    const alive = new Set(payloads);
+    let [now, datagrams] = [0, 0];
+    while (alive.size > 0 && datagrams < 100_000)
+      for (const p of [...alive]) {
+        now += 0.003;
+        datagrams++;
+        if (guard.refuses(p, 7777, "127.0.0.1", now)) alive.delete(p); // not echoed: that loop ends
+      }
+    return datagrams;
+  };
+
+  test.each([1, 2, 8, 300])("%d datagrams looping at once all stop", (inFlight) => {
+    expect(loop(inFlight)).toBeLessThanOrEqual(2 * inFlight + 2 * WINDOW);
+  });
+
+  test("a client repeating the same bytes every 10 ms, or sending ever new ones fast, loses none", () => {
+    const guard = new LoopGuard();
+    let refused = 0;
+    for (let i = 0; i < 1000; i++)
+      if (guard.refuses(Buffer.from("heartbeat"), 40_000, "127.0.0.1", i * 10)) refused++;
+    for (let i = 0; i < 100_000; i++)
+      if (guard.refuses(Buffer.from(`n${i}`), 40_001, "127.0.0.1", 20_000 + i * 0.001)) refused++;
+    expect(refused).toBe(0);
+  });
+
+  test("the same bytes straight back, again and again: refused for QUARANTINE_MS, then heard again", () => {
+    const guard = new LoopGuard();
+    const at = (i: number) => i * (QUICK_MS / 2);
+    const verdicts = Array.from({ length: 2 * WINDOW }, (_, i) =>
+      guard.refuses(Buffer.from("x"), 40_002, "127.0.0.1", at(i)),
+    );
+    expect(verdicts.indexOf(true)).toBe(WINDOW - 1);
+    const later = at(WINDOW - 1) + QUARANTINE_MS;
+    expect(guard.refuses(Buffer.from("x"), 40_002, "127.0.0.1", later)).toBe(false);
   });
 });

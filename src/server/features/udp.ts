@@ -14,13 +14,10 @@
  * turns one datagram into an endless loop between the two; an echo to ourselves even keeps Bun
  * reading forever, deaf to signals and to the health port. Such datagrams are refused and
  * counted, as FreeBSD's inetd guards its own built-in services. Another echo server on an
- * ordinary port cannot be told by its port: a forged datagram between two of them would bounce
- * forever. What gives it away is the bounce itself: the very bytes we just echoed to a sender
- * coming back from it at once, again and again. After LOOP_BOUNCES such returns in a row the
- * next one is not echoed (and counted), which ends the loop; a client that sends the same bytes
- * as fast as its echo comes back loses one datagram in LOOP_BOUNCES + 1, which UDP allows.
+ * ordinary port cannot be told by its port: udp-loop-guard.ts tells it by the bounce.
  */
 import type { udp } from "bun";
+import { LoopGuard } from "./udp-loop-guard.ts";
 import type { Messages } from "../../messages/index.ts";
 import type { Say } from "../../common/say.ts";
 import { formatAddress, preview } from "../../common/text.ts";
@@ -40,24 +37,6 @@ const LOOP_PORTS: ReadonlySet<number> = new Set([0, 7, 9, 13, 17, 19, 37]);
  * empty or tiny datagrams cannot fill memory while costing nothing.
  */
 export const QUEUED_DATAGRAM_COST = 256;
-
-/** The same bytes back from where we echoed them, within LOOP_WINDOW_MS, this many times in a row. */
-export const LOOP_BOUNCES = 64;
-const LOOP_WINDOW_MS = 50;
-/** Senders remembered for the bounce test: a fixed table, whatever the number of senders. */
-const LOOP_SLOTS = 256;
-
-/** The last echo to one sender: what and when, and how many times in a row it came straight back. */
-interface LastEcho {
-  address: string;
-  port: number;
-  hash: bigint | number;
-  at: number;
-  bounces: number;
-}
-
-const slotOf = (port: number, address: string) =>
-  (port * 31 + address.length * 7 + address.charCodeAt(address.length - 1)) % LOOP_SLOTS;
 
 /** ICMP errors of earlier echoes that one send may have to step over before it goes out. */
 const MAX_STALE_ERRORS = 64;
@@ -93,7 +72,7 @@ export class DatagramEcho {
   private queued = 0; // what the queue costs: its bytes, and QUEUED_DATAGRAM_COST per entry
   /** The port the socket is bound to: a datagram from it is our own echo coming back. */
   ownPort = -1;
-  private readonly lastEcho: (LastEcho | undefined)[] = new Array(LOOP_SLOTS);
+  private readonly loops = new LoopGuard();
 
   constructor(
     private readonly t: Messages,
@@ -112,7 +91,7 @@ export class DatagramEcho {
       // The same port on another address is refused too: another echo (two servers on their
       // default port) would loop with us just the same; clients send from ephemeral ports.
       if (port === this.ownPort || LOOP_PORTS.has(port)) return this.refuse(port, address);
-      if (this.bounced(data, port, address)) return this.refuse(port, address);
+      if (this.loops.refuses(data, port, address)) return this.refuse(port, address);
       this.stats.received += data.length;
       if (this.speaks) {
         const from = formatAddress(address, port);
@@ -126,7 +105,6 @@ export class DatagramEcho {
       // Bun hands each datagram its own buffer; queued, it is kept as it came.
       if (this.queue.length > 0 || !this.send(socket, data, port, address))
         this.hold({ data, port, address });
-      else this.echoed(data, port, address);
     },
     drain: (socket) => {
       this.say.trace(0, "drain", this.queued);
@@ -172,27 +150,6 @@ export class DatagramEcho {
       return true;
     }
     return true;
-  }
-
-  /** Is this datagram our last echo to its sender, straight back LOOP_BOUNCES times in a row? */
-  private bounced(data: Buffer, port: number, address: string): boolean {
-    const last = this.lastEcho[slotOf(port, address)];
-    if (last === undefined || last.port !== port || last.address !== address) return false;
-    const back = performance.now() - last.at < LOOP_WINDOW_MS && last.hash === Bun.hash(data);
-    last.bounces = back ? last.bounces + 1 : 0;
-    if (last.bounces <= LOOP_BOUNCES) return false;
-    last.bounces = 0;
-    return true;
-  }
-
-  /** Remembers the echo just sent, for the bounce test of the sender's next datagram. */
-  private echoed(data: Buffer, port: number, address: string): void {
-    const slot = slotOf(port, address);
-    const last = this.lastEcho[slot];
-    const [hash, at] = [Bun.hash(data), performance.now()];
-    if (last === undefined || last.port !== port || last.address !== address)
-      this.lastEcho[slot] = { address, port, hash, at, bounces: 0 };
-    else [last.hash, last.at] = [hash, at];
   }
 
   private refuse(port: number, address: string): void {
