@@ -190,7 +190,8 @@ describe("limits", () => {
     const drain: SweepRule = { ...idle(100, 25), counted: "drain" };
     sweep(state, drain, noFlush, emptyKernel, state.now + 10_000);
     expect([waiting.fake.ended, silent.fake.ended]).toEqual([false, true]);
-    expect(state.drainCut).toBe(true);
+    // Its echo had all gone out: closed, but not cut short.
+    expect(state.drainCut).toBe(0);
     expect(state.stats.idleTimeouts).toBe(0);
   });
 
@@ -271,20 +272,27 @@ describe("stopping", () => {
     expect(await exited(done)).toBe(143);
   });
 
-  test("a drain the idle sweep cut ends with its own status", async () => {
-    const { state, done, stop, close } = setUp({ drainIdle: 1 });
-    const { fake } = open(state, close);
-    stop.stop("SIGTERM");
-    const reason = () => ({ reason: "drain_idle", text: "stalled" });
-    const rule: SweepRule = { limitMs: 1000, everyMs: 250, reason, counted: "drain" };
-    sweep(
-      state,
-      rule,
-      () => {},
-      () => 0,
-      state.now + 2000,
-    );
-    expect(fake.ended).toBe(true);
-    expect(await exited(done)).toBe(DRAIN_CUT_STATUS);
-  });
+  test.each([
+    [0, 0],
+    [4096, DRAIN_CUT_STATUS],
+  ])(
+    "a drain the idle sweep closed with %d bytes of echo still in the kernel ends with %d",
+    async (stuck, status) => {
+      const { state, done, stop, close } = setUp({ drainIdle: 1 });
+      const { fake } = open(state, close);
+      fake.data.unconfirmed = true;
+      stop.stop("SIGTERM");
+      const reason = () => ({ reason: "drain_idle", text: "stalled" });
+      const rule: SweepRule = { limitMs: 1000, everyMs: 250, reason, counted: "drain" };
+      sweep(
+        state,
+        rule,
+        () => {},
+        () => stuck,
+        state.now + 2000,
+      );
+      expect(fake.ended).toBe(true);
+      expect(await exited(done)).toBe(status);
+    },
+  );
 });

@@ -256,6 +256,11 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
   stalled: (secs: number) =>
     `--drain-idle: no traffic for ${seconds.format(secs)} s after the stop`,
   notServed: "never served: the server stopped before its turn",
+  cutAtDrainTimeout: (secs: number) =>
+    `--drain-timeout: still open ${seconds.format(secs)} s after the stop`,
+  cutByForce: "closed at once by a second stop signal",
+  drainCut: (n: number) =>
+    `the stop cut ${plural(n, "connection", "connections")} short (exit status 75)`,
   forced: (open: number) => `closing ${plural(open, "connection", "connections")} now`,
   summary: (connections: number, echoed: number, secs: number) =>
     `stopped: ${plural(connections, "connection", "connections")}, ${plural(echoed, "byte", "bytes")} echoed, up ${seconds.format(secs)} s`,

@@ -254,6 +254,11 @@ na hora.`,
   stalled: (secs) =>
     `--drain-idle: sem tráfego por ${seconds.format(secs)} s depois do sinal de parada`,
   notServed: "nunca atendida: o servidor parou antes da sua vez",
+  cutAtDrainTimeout: (secs) =>
+    `--drain-timeout: ainda aberta ${seconds.format(secs)} s depois do sinal de parada`,
+  cutByForce: "fechada na hora por um segundo sinal de parada",
+  drainCut: (n) =>
+    `a parada interrompeu ${plural(n, "conexão", "conexões")} antes do fim (código de saída 75)`,
   forced: (open) => `fechando ${plural(open, "conexão", "conexões")} agora`,
   summary: (connections, echoed, secs) =>
     `parado: ${plural(connections, "conexão", "conexões")}, ${plural(echoed, "byte ecoado", "bytes ecoados")}, ativo por ${seconds.format(secs)} s`,

@@ -69,7 +69,8 @@ export function sweep(
     c.failure = rule.reason();
     c.undelivered = after + (queued ?? 0);
     if (rule.counted === "idle") state.stats.idleTimeouts++;
-    else state.drainCut = true;
+    // A silent client whose echo has all gone out was not cut short: it had its echo.
+    else if (c.undelivered > 0) state.drainCut++;
     socket.end();
   }
 }

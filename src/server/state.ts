@@ -22,7 +22,8 @@ export interface ServerState {
   queue: Socket<Conn>[];
   stopping: boolean; // a stop signal came: not ready any more
   draining: boolean; // and the listener is closed: the last connection to close ends it all
-  drainCut: boolean; // --drain-idle or --drain-timeout closed a connection: DRAIN_CUT_STATUS
+  /** Connections the drain cut short (--drain-timeout, or --drain-idle with echo undelivered). */
+  drainCut: number;
   exitCode: number;
 }
 
@@ -35,7 +36,7 @@ export function newServerState(counters: Counters): ServerState {
     queue: [],
     stopping: false,
     draining: false,
-    drainCut: false,
+    drainCut: 0,
     exitCode: 0,
   };
 }

@@ -10,7 +10,7 @@
  * Then finish: the summary line, and the exit status for the entry point.
  */
 import type { Socket } from "bun";
-import type { Conn } from "./connection.ts";
+import type { Conn, Failure } from "./connection.ts";
 import { unsentBytes } from "./kernel.ts";
 import { DRAIN_CUT_STATUS, forcedStatus, type StopSignal } from "../common/signals.ts";
 import { startSweep, sweepEvery } from "./limits.ts";
@@ -104,22 +104,24 @@ export function stopping(
   function drainTimedOut(limit: number): void {
     stopAccepting();
     if (connections.size === 0) return;
-    state.drainCut = true;
-    cutAll("drainTimedOut", t.drainTimedOut(connections.size, limit));
+    state.drainCut += connections.size;
+    const failure = { reason: "drain_timeout", text: t.cutAtDrainTimeout(limit) };
+    cutAll("drainTimedOut", t.drainTimedOut(connections.size, limit), failure);
   }
 
   function force(signal: StopSignal): void {
     state.exitCode = forcedStatus(signal);
     hooks.belowCaret();
     stopAccepting(); // still in the delay? Not any more
-    cutAll("forced", t.forced(connections.size));
+    cutAll("forced", t.forced(connections.size), { reason: "forced", text: t.cutByForce });
   }
 
   /** Closes every open connection now, counting the echo that will not be delivered. */
-  function cutAll(event: string, line: string): void {
+  function cutAll(event: string, line: string, failure: Failure): void {
     if (connections.size === 0) return;
     say.event(event, { open: connections.size }, line, "warn");
     for (const socket of connections) {
+      socket.data.failure ??= failure;
       socket.data.undelivered = (socket.data.outbox?.bytes ?? 0) + (unsentBytes(socket) ?? 0);
       socket.end(); // the last close() calls finish()
     }
@@ -127,7 +129,9 @@ export function stopping(
 
   function finish(): void {
     // Read at the end: a second signal may come while the summary goes out.
-    const code = () => state.exitCode || (state.drainCut ? DRAIN_CUT_STATUS : 0);
+    const code = () => state.exitCode || (state.drainCut > 0 ? DRAIN_CUT_STATUS : 0);
+    const cut = state.drainCut;
+    if (cut > 0) say.warn("drainCut", { connections: cut }, () => t.drainCut(cut));
     void hooks.summary().then(() => hooks.exit(code()));
   }
 

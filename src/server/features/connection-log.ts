@@ -79,8 +79,14 @@ export function connectionLog(
       say.trace(c.id, "close", (say.json ? failure?.reason : reason) ?? "");
       const secs = (performance.now() - c.openedAt) / 1000;
       const fields = { id: c.id, echoed, undelivered, seconds: secs };
-      say.event("close", { ...fields, reason: failure?.reason, error: failure?.error }, () =>
-        t.closed(c.id, echoed, secs, reason, undelivered),
+      // Echo that never reached its client, or a connection the stop cut: worth a warning.
+      const cut =
+        undelivered > 0 || failure?.reason === "drain_timeout" || failure?.reason === "forced";
+      say.event(
+        "close",
+        { ...fields, reason: failure?.reason, error: failure?.error },
+        () => t.closed(c.id, echoed, secs, reason, undelivered),
+        cut ? "warn" : "info",
       );
     },
   };
