@@ -40,6 +40,7 @@ import {
   liveStateOf,
   noCounters,
   observeClose,
+  processFigures,
   startEndpoint,
 } from "./src/server/features/http/observe.ts";
 import type { LiveView } from "./src/server/features/http/live.ts";
@@ -275,7 +276,7 @@ function ready(): boolean {
 }
 
 function figures(): Figures {
-  return figuresOf(connections, stats, datagrams?.stats);
+  return processFigures(figuresOf(connections, stats, datagrams?.stats));
 }
 
 /** --http-port: /healthz, /readyz, /metrics, and the live page where this process can show it. */

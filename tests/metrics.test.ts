@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import pkg from "../package.json";
+import { readdirSync, readFileSync } from "node:fs";
 import {
   addUp,
   BYTES_BUCKETS,
@@ -127,9 +128,33 @@ describe("what every Prometheus target has", () => {
       expect(m.get("process_open_fds")).toBeGreaterThan(3 * 3);
       expect(m.get("process_resident_memory_bytes")).toBeGreaterThan(3 * 10_000_000);
       expect(m.get(`echo_build_info{version="${pkg.version}"}`)).toBe(1);
+      // The CPU of the three processes, each once: never more than the kernel counted for them
+      // (read after the scrape; clock ticks of 10 ms each, rounded down, allowed for).
+      const cpu = m.get("process_cpu_seconds_total")!;
+      expect(cpu).toBeLessThanOrEqual(cpuOfTree(server.proc.pid) + 0.05);
+      expect(cpu).toBeGreaterThan(0);
     },
   );
 });
+
+/** User and system CPU seconds of a process and its children, as the kernel counts them. */
+function cpuOfTree(pid: number): number {
+  const stat = (p: string) => {
+    try {
+      // Fields after the command's closing parenthesis: state ppid ... utime(12) stime(13).
+      const after = readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return { ppid: Number(after[1]), ticks: Number(after[11]) + Number(after[12]) };
+    } catch {
+      return undefined;
+    }
+  };
+  let ticks = stat(String(pid))?.ticks ?? 0;
+  for (const p of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    const s = stat(p);
+    if (s?.ppid === pid) ticks += s.ticks;
+  }
+  return ticks / 100;
+}
 
 concurrently(
   "echo_connections_total counts those refused at --max-connections; refused is its subset",

@@ -221,6 +221,8 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     () => new Float64Array(layout.cells),
   );
   const gauges = gaugeLeaves(noFigures(), o.render);
+  // What the counters alone decide: never this process's own CPU or memory, which would be
+  // taken for a worker's (and counted once per worker).
   const counted = (c: Counters) => figuresOf(new Set(), c);
   const derived = derivedLeaves(noCounters, counted);
   let retired = noFigures();

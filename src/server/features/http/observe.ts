@@ -97,7 +97,6 @@ export function figuresOf(
   f.durationSum = counted.durationMicros / 1e6;
   f.bytesBuckets = [...counted.bytesBuckets];
   f.bytesSum = counted.bytesSum;
-  processFigures(f);
   if (datagrams) {
     f.datagramBytesReceived = datagrams.received;
     f.datagrams = datagrams.datagrams;
