@@ -74,6 +74,26 @@ describe("/readyz tells the truth", () => {
   );
 
   concurrently(
+    "--workers 2: one worker full at --max-connections makes the whole not ready; ready again when it frees",
+    async () => {
+      const server = await startServer([
+        ...["--mode", "concurrent", "--workers", "2", "--max-connections", "1"],
+        ...["--http-port", "0", "--quiet"],
+      ]);
+      const http = await httpPortOf(server);
+      expect(await readyz(http)).toBe(200);
+      const held = new Peer(server.port);
+      expect(await roundTrip(held, "a\n")).toBe("a\n"); // its worker is now full
+      // The kernel may hand that worker the next client, which it would refuse.
+      expect(await readyzBecomes(http, 503)).toBe(503);
+      held.close();
+      expect(await readyzBecomes(http, 200)).toBe(200);
+      server.proc.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+    },
+  );
+
+  concurrently(
     "--stop-delay: after the signal /readyz is 503 and the port still accepts, then it closes",
     async () => {
       const server = await startServer([

@@ -72,14 +72,20 @@ export async function sayListenFailed(
  * most --max-connections can be, after what the HTTP endpoint may hold, told when it is less.
  */
 export function connectionsCap(settings: ServerSettings, { say, t }: Voice): number {
+  const [filesLimit, forEcho] = [openFilesLimit(), capOf(settings)];
+  if (filesLimit === undefined || forEcho >= settings.maxConnections) return forEcho;
+  const fields = { limit: filesLimit, max: forEcho };
+  say.warn("filesLimitLower", fields, () => t.filesLimitLower(filesLimit, forEcho));
+  return forEcho;
+}
+
+/** The connections a server takes: --max-connections, or fewer if `ulimit -n` would run out. */
+export function capOf(settings: ServerSettings): number {
   const filesLimit = openFilesLimit();
   const { maxConnections, httpPort } = settings;
   if (filesLimit === undefined) return maxConnections;
   const forEcho = connectionsWithin(filesLimit - (httpPort === undefined ? 0 : HTTP_DESCRIPTORS));
-  if (forEcho >= maxConnections) return maxConnections;
-  const fields = { limit: filesLimit, max: forEcho };
-  say.warn("filesLimitLower", fields, () => t.filesLimitLower(filesLimit, forEcho));
-  return forEcho;
+  return Math.min(forEcho, maxConnections);
 }
 
 /** Listens for connections; undefined once the reason it cannot has been said. */

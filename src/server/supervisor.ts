@@ -7,7 +7,7 @@ import { formatAddress } from "../common/text.ts";
 import { addUp, exposition } from "./features/http/metrics.ts";
 import { processFigures } from "./features/http/observe.ts";
 import { restartsExposition, supervise } from "./features/workers.ts";
-import { sayListenFailed } from "./listen.ts";
+import { capOf, sayListenFailed } from "./listen.ts";
 import type { Voice } from "./state.ts";
 import { saySummary } from "./stopping.ts";
 
@@ -39,6 +39,7 @@ export async function runSupervisor(
   }
   return supervise({
     count: parts.count,
+    perWorker: capOf(settings),
     port: settings.port,
     listening: parts.announce,
     stopping: () => say.belowCaret(),

@@ -181,6 +181,11 @@ interface SuperviseOptions {
    * included), `restarts` counts workers started again, `ready` says if all serve.
    */
   serving?: (figures: () => Figures, restarts: () => number, ready: () => boolean) => void;
+  /**
+   * The connections one worker takes (--max-connections, or fewer under `ulimit -n`): a worker
+   * at it refuses the clients the kernel hands it, so the whole is not ready.
+   */
+  perWorker: number;
 }
 
 /**
@@ -372,7 +377,11 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
       o.serving?.(
         figures,
         () => restarts,
-        () => !stopping && workers.every((w) => w !== undefined),
+        () =>
+          !stopping &&
+          workers.every(
+            (w, i) => w !== undefined && figuresOfSlot(i).connectionsOpen < o.perWorker,
+          ),
       );
       o.listening(port);
       setInterval(() => stopping || check(), CHECK_MS).unref();
