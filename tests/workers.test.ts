@@ -416,6 +416,8 @@ describe("--workers: one port, exact figures", () => {
       for (const peer of open) peer.close();
       server.proc.kill("SIGTERM");
       expect(await server.exited).toBe(0);
+      // The summary counts the killed worker's echo too: its clients had it.
+      expect(server.out.all.at(-1)).toMatch(/^stopped: 34 connections, 300,028 bytes echoed,/);
     },
   );
 

@@ -242,9 +242,13 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   };
   const figures = (): Figures =>
     cells.reduce((sum, _, i) => combine(sum, figuresOfSlot(i), (a, b) => a + b), retired);
-  const retire = (i: number) => {
+  const retire = (i: number, killed: boolean) => {
     retired = combine(retired, zeroed(figuresOfSlot(i), gauges), (a, b) => a + b);
-    retiredCounters = combine(retiredCounters, layout.readCounters(cells[i]!), (a, b) => a + b);
+    const counters = layout.readCounters(cells[i]!);
+    // A killed worker never closed its open connections: what it handed the kernel for them
+    // reached their clients all the same, so its summary counts that (as the metrics do).
+    if (killed) counters.echoed = Math.max(counters.echoed, counters.written);
+    retiredCounters = combine(retiredCounters, counters, (a, b) => a + b);
     // The slot's next worker numbers on from here.
     ids[i] = cells[i]![FIRST_ID]! + layout.readCounters(cells[i]!).connections;
     cells[i] = new Float64Array(layout.cells); // nothing more to count here
@@ -290,7 +294,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
       workers[index - 1] = child;
       child.exited.then((code) => {
         workers[index - 1] = undefined;
-        retire(index - 1);
+        retire(index - 1, child.signalCode !== null);
         resolve(false);
         if (stopping) {
           // Ended by the stop signal itself: a worker still starting (one restarted a moment
