@@ -311,7 +311,7 @@ describe("a burst of lines of one kind", () => {
 
   test("the first is told, the rest counted once a tick; quiet again after an empty tick", () => {
     const { ticker, tick, ticks } = manual();
-    const burst = bursts(ticker);
+    const { burst } = bursts(ticker);
     const said: string[] = [];
     const knock = (kind: string) =>
       burst(
@@ -332,5 +332,20 @@ describe("a burst of lines of one kind", () => {
     expect(ticks.length).toBe(0);
     knock("proxy_header");
     expect(said.slice(4)).toEqual(["proxy_header first"]);
+  });
+
+  test("at a stop, what a burst still holds is told at once, and only once", () => {
+    const { ticker } = manual();
+    const { burst, settle } = bursts(ticker);
+    const said: string[] = [];
+    for (let i = 0; i < 5; i++)
+      burst(
+        "untrusted",
+        () => said.push("first"),
+        (n) => said.push(`+${n}`),
+      );
+    settle();
+    settle();
+    expect(said).toEqual(["first", "+4"]);
   });
 });

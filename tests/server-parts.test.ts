@@ -53,6 +53,7 @@ function recording(): { say: Say; said: string[] } {
     showsData: false,
     showsConnections: false,
     belowCaret: () => {},
+    settle: () => {},
     trace: () => {},
   };
   return { say, said };

@@ -39,7 +39,9 @@ export interface Say {
    * `first`; the next ones, for as long as they keep coming, are counted and told at most once
    * a second by `more(count)`. Counters and metrics are the caller's, and stay exact.
    */
-  burst: (kind: string, first: () => void, more: (count: number) => void) => void;
+  burst: Burst;
+  /** Tells now what bursts still hold, untold (a stop: the summary comes next). */
+  settle: () => void;
   /** --log-format json: what a line says is codes (a trace's details too), not words. */
   json: boolean;
   /** --log-level shows a line per piece read (worth building only then). */
@@ -90,7 +92,7 @@ export function sayTo(options: {
     },
     error: (name, fields, text) =>
       console.error(json ? record("error", name, fields) : err.error(words(text))),
-    burst: bursts(options.ticker),
+    ...bursts(options.ticker),
     json,
     showsData: least <= RANK.data,
     showsConnections: least <= RANK.connections,
@@ -115,25 +117,41 @@ const everySecond: Ticker = (tick) => {
   return () => clearInterval(timer);
 };
 
-/** `Say.burst`: one burst at a time per kind; quiet again once a whole second passes without. */
-export function bursts(ticker: Ticker = everySecond): Say["burst"] {
+type Burst = (kind: string, first: () => void, more: (count: number) => void) => void;
+
+/**
+ * `Say.burst`: one burst at a time per kind; quiet again once a whole second passes without.
+ * `settle` tells at once what the bursts hold (at a stop, before the summary).
+ */
+export function bursts(ticker: Ticker = everySecond): { burst: Burst; settle: () => void } {
   const open = new Map<string, { count: number; more: (count: number) => void }>();
-  return (kind, first, more) => {
-    const burst = open.get(kind);
-    if (burst !== undefined) {
-      burst.count++;
-      burst.more = more;
+  const settle = () => {
+    for (const entry of open.values()) {
+      if (entry.count > 0) entry.more(entry.count);
+      entry.count = 0;
+    }
+  };
+  const burst: Burst = (kind, first, more) => {
+    const current = open.get(kind);
+    if (current !== undefined) {
+      current.count++;
+      current.more = more;
       return;
     }
     first();
     const entry = { count: 0, more };
     open.set(kind, entry);
     const stop = ticker(() => {
-      if (entry.count === 0) return (stop(), open.delete(kind));
+      if (entry.count === 0) {
+        stop();
+        open.delete(kind);
+        return;
+      }
       entry.more(entry.count);
       entry.count = 0;
     });
   };
+  return { burst, settle };
 }
 
 /** A line printed before exiting (help, version, usage errors): coloured only when it is an error. */

@@ -130,6 +130,7 @@ export function stopping(
   function finish(): void {
     // Read at the end: a second signal may come while the summary goes out.
     const code = () => state.exitCode || (state.drainCut > 0 ? DRAIN_CUT_STATUS : 0);
+    say.settle(); // refusals a burst still held, before the summary
     const cut = state.drainCut;
     if (cut > 0) say.warn("drainCut", { connections: cut }, () => t.drainCut(cut));
     void hooks.summary().then(() => hooks.exit(code()));

@@ -231,6 +231,7 @@ export async function serveDatagrams(
     say.belowCaret();
     socket.close();
     echo.closed = true;
+    say.settle(); // refusals a burst still held, before the summary
     const { datagrams, bytes, dropped, unreachable, refused } = echo.stats;
     const secs = (performance.now() - o.startedAt) / 1000;
     const line = () => t.udpSummary(datagrams, bytes, dropped, unreachable, refused, secs);
