@@ -131,6 +131,9 @@ describe("--log-format json: every line, in every language, a JSON object of cod
       process.kill(open.pid, "SIGKILL");
       await client.ended;
       await server.err.waitFor(/"event":"workerDied"/);
+      const back = JSON.parse(await server.out.waitFor(/"event":"workerRestarted"/)) as Record_;
+      expect(back).toMatchObject({ level: "info", pid: server.proc.pid, child: open.worker });
+      expect(back.child_pid).not.toBe(open.pid);
       server.proc.kill("SIGTERM");
       expect(await server.exited).toBe(0);
 

@@ -303,6 +303,7 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
     "warning: SO_REUSEPORT is not available here, so one process serves the port: running 1 worker",
   workerDied: (k: number, pid: number, how: string) =>
     `warning: worker ${k} (pid ${pid}) ended unexpectedly (${how}); starting it again`,
+  workerRestarted: (k: number, pid: number) => `worker ${k} is serving again (pid ${pid})`,
   workerHung: (k: number, pid: number, secs: number) =>
     `warning: worker ${k} (pid ${pid}) has answered nothing for ${seconds.format(secs)} s; ending it`,
   workerFailing: (k: number) =>

@@ -300,6 +300,7 @@ na hora.`,
     "aviso: SO_REUSEPORT não está disponível aqui, então um só processo atende a porta: rodando 1 processo",
   workerDied: (k, pid, how) =>
     `aviso: o processo ${k} (pid ${pid}) terminou inesperadamente (${how}); reiniciando`,
+  workerRestarted: (k, pid) => `o processo ${k} voltou a atender (pid ${pid})`,
   workerHung: (k, pid, secs) =>
     `aviso: o processo ${k} (pid ${pid}) não responde há ${seconds.format(secs)} s; encerrando-o`,
   workerFailing: (k) =>

@@ -55,6 +55,8 @@ export async function runSupervisor(
       say.warn("workerHung", { child: k, child_pid: pid, seconds: secs }, () =>
         t.workerHung(k, pid, secs),
       ),
+    restarted: (k, pid) =>
+      say.event("workerRestarted", { child: k, child_pid: pid }, () => t.workerRestarted(k, pid)),
     shared: (port) =>
       say.error("portShared", { host, port }, () => t.portShared(formatAddress(host, port))),
     render: (f) => exposition(f, parts.startTime, false),

@@ -171,6 +171,8 @@ interface SuperviseOptions {
   died: (index: number, pid: number, code: number | null, signal: string | null) => void;
   /** A worker stopped answering: it is ended now, and started again once it has gone. */
   hung: (index: number, pid: number, seconds: number) => void;
+  /** A worker that died or hung is serving again, as this process. */
+  restarted: (index: number, pid: number) => void;
   failing: (index: number) => void;
   /** Another program listens on the port too (it joined between our check and our bind). */
   shared: (port: number) => void;
@@ -323,7 +325,10 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
           return finishIfDone();
         }
         restarts++;
-        start(index);
+        void start(index).then((listening) => {
+          const pid = workers[index - 1]?.pid;
+          if (listening && pid !== undefined) o.restarted(index, pid);
+        });
       });
     });
 
