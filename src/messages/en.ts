@@ -93,11 +93,11 @@ export const en = {
     stopDelay:
       "after a stop signal, /readyz answers 503 and new connections are still accepted this long, so that a balancer hears it before the port closes",
     drainIdle:
-      "after a stop, a connection ends when it finishes, when silent this long (0 = never), or at --drain-timeout; the exit status is 75 if the drain cut any",
+      "after a stop, a connection ends when it finishes, when silent this long (0 = never), or at --drain-timeout; the exit status is 75 if the stop cut an echo short",
     drainTimeout:
       "after a stop signal, close connections still open after this long; 0 = wait for them",
     logFormat:
-      "text, or json: every line, on stdout and on stderr, one JSON object (codes, not words), for log collectors",
+      "text, or json: every line once the options are read, on stdout and on stderr, one JSON object (codes, not words), for log collectors",
     logLevel:
       "data         every connection and every piece read\nconnections  each connection's open and close, no line per read\nwarn         warnings (refusals, limits) and errors\nerror        errors only\n(the listening lines are shown at every level)",
     quiet: "the same as --log-level warn: the listening lines, warnings and errors",
@@ -223,9 +223,10 @@ export const en = {
     `error: cannot serve health and metrics on ${address}: the port is already in use; is another server running? Choose another with --http-port (or --http-port 0 for any free one)`,
   serverIntro: "Echo server, the passive side: sends back every byte it receives, unchanged.",
   serverOutro: `A first Ctrl-C, SIGTERM or SIGHUP stops accepting new connections and lets the
-open ones finish their echo; a second one closes them at once.
+open ones finish their echo; a second one (half a second or more later: a
+shell's own copy of one Ctrl-C is not a second) closes them at once.
 Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
-75 stopped but the drain cut a connection (--drain-idle, --drain-timeout),
+75 stopped but an echo was cut short (--drain-idle, --drain-timeout),
 130, 143 or 129 closed at once by a second Ctrl-C, SIGTERM or SIGHUP.`,
   listening: (address: string, details: string) => `listening on ${address} (${details})`,
   modeLabel: (mode: string) => `mode ${mode}`,

@@ -97,11 +97,11 @@ export const pt: Messages = {
     stopDelay:
       "depois de um sinal de parada, o /readyz responde 503 e conexões novas ainda são aceitas por esse tempo, para o balanceador saber antes de a porta fechar",
     drainIdle:
-      "depois da parada, uma conexão termina quando acaba, quando fica sem tráfego por esse tempo (0 = nunca) ou no --drain-timeout; o código de saída é 75 se a drenagem cortou alguma",
+      "depois da parada, uma conexão termina quando acaba, quando fica sem tráfego por esse tempo (0 = nunca) ou no --drain-timeout; o código de saída é 75 se a parada interrompeu algum eco",
     drainTimeout:
       "depois de um sinal de parada, fecha as conexões ainda abertas após esse tempo; 0 = espera por elas",
     logFormat:
-      "text, ou json: cada linha, na saída padrão e na de erros, um objeto JSON (códigos, não palavras), para coletores de log",
+      "text, ou json: cada linha depois de lidas as opções, na saída padrão e na de erros, um objeto JSON (códigos, não palavras), para coletores de log",
     logLevel:
       "data         cada conexão e cada pedaço lido\nconnections  abertura e fechamento de cada conexão, sem uma linha por leitura\nwarn         avisos (recusas, limites) e erros\nerror        só os erros\n(as linhas de escuta aparecem em qualquer nível)",
     quiet: "o mesmo que --log-level warn: as linhas de escuta, os avisos e os erros",
@@ -220,9 +220,10 @@ export const pt: Messages = {
   // servidor
   serverIntro: "Servidor de eco, o lado passivo: devolve cada byte que recebe, sem alteração.",
   serverOutro: `O primeiro Ctrl-C, SIGTERM ou SIGHUP faz o servidor parar de aceitar conexões
-e deixa as abertas terminarem o eco; o segundo fecha todas na hora.
+e deixa as abertas terminarem o eco; o segundo (meio segundo depois ou mais: a
+cópia que o shell repassa de um mesmo Ctrl-C não conta) fecha todas na hora.
 Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso, 70 erro
-interno; 75 parou, mas a drenagem cortou alguma conexão (--drain-idle,
+interno; 75 parou, mas algum eco foi interrompido (--drain-idle,
 --drain-timeout); 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo
 na hora.`,
   listening: (address, details) => `escutando em ${address} (${details})`,
