@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   concurrently,
+  freePort,
   have,
   pipeThrough,
   randomBytes,
@@ -60,11 +61,11 @@ describe("TLS", () => {
       const cases: [string[], string][] = [
         [
           ["--port", String(tlsServer.port)],
-          `error: 127.0.0.1:${tlsServer.port} speaks TLS (it answered with a TLS alert): add --tls, with --tls-ca FILE or --insecure for a self-signed certificate`,
+          `error: 127.0.0.1:${tlsServer.port} speaks TLS (it answers a TLS handshake, not plain text): add --tls, with --tls-ca FILE or --insecure for a self-signed certificate`,
         ],
         [
           ["--port", String(tlsServer.port), "--lang", "pt"],
-          `erro: 127.0.0.1:${tlsServer.port} usa TLS (respondeu com um alerta TLS): acrescente --tls, com --tls-ca ARQUIVO ou --insecure para um certificado autoassinado`,
+          `erro: 127.0.0.1:${tlsServer.port} usa TLS (responde a um handshake TLS, não a texto puro): acrescente --tls, com --tls-ca ARQUIVO ou --insecure para um certificado autoassinado`,
         ],
         [
           ["--port", String(plain.port), "--tls", "--tls-ca", cert],
@@ -92,6 +93,22 @@ describe("TLS", () => {
         "concurrent",
       );
       expect(await good.exited).toBe(0);
+    },
+  );
+
+  concurrently.skipIf(!have("socat"))(
+    "the probe tells a TLS server that only closes on plain text (socat, OpenSSL) too",
+    async () => {
+      const port = await freePort();
+      const listen = `OPENSSL-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,cert=${cert},key=${key},verify=0`;
+      const socat = runCommand(["socat", "-d", "-d", listen, "EXEC:cat"]);
+      await socat.err.waitFor("listening on");
+      const p = run("probe.ts", ["--port", String(port), "--timeout", "10"]);
+      expect(await p.exited).toBe(1);
+      expect(p.err.all.at(-1)).toBe(
+        `error: 127.0.0.1:${port} speaks TLS (it answers a TLS handshake, not plain text): add --tls, with --tls-ca FILE or --insecure for a self-signed certificate`,
+      );
+      expect(p.out.text).not.toContain("crash");
     },
   );
 

@@ -402,7 +402,7 @@ likely cause and what to do.`,
   probeNoServer: (address: string) =>
     `error: nothing listens at ${address}: start your echo server first, or check --host and --port`,
   probeSpeaksTls: (address: string) =>
-    `error: ${address} speaks TLS (it answered with a TLS alert): add --tls, with --tls-ca FILE or --insecure for a self-signed certificate`,
+    `error: ${address} speaks TLS (it answers a TLS handshake, not plain text): add --tls, with --tls-ca FILE or --insecure for a self-signed certificate`,
   probeNotTls: (address: string) =>
     `error: ${address} does not speak TLS (it did not answer the handshake as TLS): leave out --tls`,
   probePass: "PASS",

@@ -398,7 +398,7 @@ servidor respondeu), 2 erro de uso.`,
   probeNoServer: (address) =>
     `erro: nada está escutando em ${address}: inicie o seu servidor de eco antes, ou confira --host e --port`,
   probeSpeaksTls: (address) =>
-    `erro: ${address} usa TLS (respondeu com um alerta TLS): acrescente --tls, com --tls-ca ARQUIVO ou --insecure para um certificado autoassinado`,
+    `erro: ${address} usa TLS (responde a um handshake TLS, não a texto puro): acrescente --tls, com --tls-ca ARQUIVO ou --insecure para um certificado autoassinado`,
   probeNotTls: (address) =>
     `erro: ${address} não usa TLS (não respondeu ao handshake como TLS): tire o --tls`,
   probePass: "OK    ",

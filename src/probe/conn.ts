@@ -39,10 +39,27 @@ export const outOfTime = () => performance.now() >= deadline;
 const leftOf = (ms: number) => Math.max(0, Math.min(ms, deadline - performance.now()));
 const STALL_MS = 100; // a write that waits this long for drain, while we do not read, resumes reading
 
+/**
+ * Does a TLS handshake succeed there? Asked when a plain connection was closed or reset without
+ * a byte: a TLS server built on OpenSSL (socat, openssl s_server) does that to plain text, where
+ * Bun's sends an alert the checks recognise.
+ */
+export async function speaksTls(target: Target, limitMs: number): Promise<boolean> {
+  try {
+    const conn = await ProbeConn.open({ ...target, tls: { insecure: true } }, limitMs);
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class ProbeConn {
   private chunks: Uint8Array[] = [];
   /** Bytes received and not yet taken. */
   bytes = 0;
+  /** Bytes received in all. */
+  total = 0;
   /** The peer ended its side (FIN), or the connection is gone. */
   eof = false;
   closed = false;
@@ -120,6 +137,7 @@ export class ProbeConn {
     }
     this.chunks.push(chunk);
     this.bytes += chunk.length;
+    this.total += chunk.length;
     const slow = this.slow;
     if (slow && (slow.since += chunk.length) >= slow.every) {
       // One pause per 256 KiB read, however large the pieces the runtime hands over.

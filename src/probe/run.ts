@@ -7,7 +7,7 @@ import type { Messages } from "../messages/index.ts";
 import type { Mode } from "../cli/values.ts";
 import * as checks from "./checks.ts";
 import { type CheckResult, type Context, modeRule, notRun } from "./checks.ts";
-import { outOfTime, ProbeConn, runUntil, type Target, TlsMismatch } from "./conn.ts";
+import { outOfTime, ProbeConn, runUntil, speaksTls, type Target, TlsMismatch } from "./conn.ts";
 
 /** The whole battery's time, however a server trickles: ten waits' worth. */
 const RUN_WAITS = 10;
@@ -68,8 +68,13 @@ export async function runProbe(
       }
       const got = await step(ctx, conn);
       const list = Array.isArray(got) ? got : [got];
-      // A TLS server answered plain text: nothing else can be checked without --tls.
-      if (list.some((r) => r.code === "speaksTls"))
+      // A TLS server answered plain text: nothing else can be checked without --tls. One that
+      // answered nothing at all, only closed, is asked for a handshake to tell.
+      const silentClose = results.length === 0 && conn.closed && conn.total === 0;
+      if (
+        list.some((r) => r.code === "speaksTls") ||
+        (silentClose && !target.tls && (await speaksTls(target, timeoutMs)))
+      )
         return { results: [], figures: ctx.figures, connectError: new TlsMismatch(true) };
       results.push(...list);
       // Not one byte back and the connection still open: the server hangs. Not waited for again.
