@@ -223,7 +223,9 @@ export const en = {
     `error: cannot serve health and metrics on ${address}: the port is already in use; is another server running? Choose another with --http-port (or --http-port 0 for any free one)`,
   serverIntro: "Echo server, the passive side: sends back every byte it receives, unchanged.",
   serverOutro: `A first Ctrl-C, SIGTERM or SIGHUP stops accepting new connections and lets the
-open ones finish their echo; a second one closes them at once.
+open ones finish their echo; a second one closes them at once. With --workers,
+off a terminal (a service), SIGHUP reloads instead: each worker in turn is
+replaced by a new one, which reads the TLS files again; the old one drains.
 Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
 75 stopped but the drain cut a connection (--drain-idle, --drain-timeout),
 130, 143 or 129 closed at once by a second Ctrl-C, SIGTERM or SIGHUP.`,

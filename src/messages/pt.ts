@@ -220,7 +220,9 @@ export const pt: Messages = {
   // servidor
   serverIntro: "Servidor de eco, o lado passivo: devolve cada byte que recebe, sem alteração.",
   serverOutro: `O primeiro Ctrl-C, SIGTERM ou SIGHUP faz o servidor parar de aceitar conexões
-e deixa as abertas terminarem o eco; o segundo fecha todas na hora.
+e deixa as abertas terminarem o eco; o segundo fecha todas na hora. Com
+--workers, fora de um terminal (um serviço), o SIGHUP recarrega: cada processo,
+um por vez, dá lugar a um novo, que lê de novo os arquivos TLS; o antigo drena.
 Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso, 70 erro
 interno; 75 parou, mas a drenagem cortou alguma conexão (--drain-idle,
 --drain-timeout); 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo
