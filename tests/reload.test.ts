@@ -7,7 +7,14 @@ import { copyFileSync, mkdtempSync } from "node:fs";
 import { connect, type TLSSocket } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { concurrently, randomBytes, runCommand, startServer, TEST_TIMEOUT_MS } from "./helpers.ts";
+import {
+  concurrently,
+  randomBytes,
+  run,
+  runCommand,
+  startServer,
+  TEST_TIMEOUT_MS,
+} from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "echo-reload-"));
 const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
@@ -169,6 +176,42 @@ describe("--workers: SIGHUP reloads", () => {
       expect(new Set(ids).size).toBe(total);
       const bytes = (echoed + 1000 + 5000).toLocaleString("en-US");
       expect(server.out.text).toContain(`stopped: ${total} connections, ${bytes} bytes echoed`);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  concurrently(
+    "a new worker that cannot start stops the reload, the old ones keep serving; a later SIGHUP succeeds (JSON lines)",
+    async () => {
+      rotateTo("reload-old");
+      const server = run("server.ts", [
+        ...["--port", "0", "--mode", "concurrent", "--workers", "2", "--log-format", "json"],
+        ...["--tls-cert", cert, "--tls-key", key],
+      ]);
+      const port = JSON.parse(await server.out.waitFor(/"event":"listening"/)).port as number;
+      // A key that is not the certificate's: each new worker refuses it.
+      copyFileSync(files("reload-new")[1], key);
+      server.proc.kill("SIGHUP");
+      const failed = JSON.parse(await server.err.waitFor(/"event":"reloadFailed"/));
+      expect(failed).toMatchObject({ level: "error", child: 1, replaced: 0 });
+      expect(await subjectSeen(port)).toMatch(/CN ?= ?reload-old/);
+      const peer = new TlsPeer(port);
+      await peer.ready;
+      await peer.roundTrip(randomBytes(3000));
+      peer.close();
+
+      rotateTo("reload-new");
+      server.proc.kill("SIGHUP");
+      const done = JSON.parse(await server.out.waitFor(/"event":"reloaded"/));
+      expect(done).toMatchObject({ level: "info", workers: 2 });
+      expect(await subjectSeen(port)).toMatch(/CN ?= ?reload-new/);
+      server.proc.kill("SIGTERM");
+      expect(await server.exited).toBe(0); // the failed replacement is not the server's failure
+      const events = server.out.all.map((line: string) => JSON.parse(line).event as string);
+      expect(events.filter((e) => e === "reloading")).toHaveLength(2);
+      expect(server.err.all.map((line: string) => JSON.parse(line).event as string)).not.toContain(
+        "workerDied",
+      );
     },
     TEST_TIMEOUT_MS,
   );
