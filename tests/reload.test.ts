@@ -17,7 +17,6 @@ import {
 } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "echo-reload-"));
-const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
 const files = (name: string) => [join(dir, `${name}.pem`), join(dir, `${name}-key.pem`)] as const;
 
 /** A throwaway self-signed certificate named `name` (its subject's CN), made with openssl. */
@@ -31,11 +30,19 @@ async function makeCert(name: string) {
   expect(await openssl.exited).toBe(0);
 }
 
-/** Puts certificate `name` where the server reads its files (as certbot or cert-manager do). */
-function rotateTo(name: string) {
-  const [certPath, keyPath] = files(name);
-  copyFileSync(certPath, cert);
-  copyFileSync(keyPath, key);
+/**
+ * The files a server reads, one pair per test (they run side by side), and how to put
+ * certificate `name` there (as certbot or cert-manager do).
+ */
+function serverFiles() {
+  const own = mkdtempSync(join(dir, "server-"));
+  const [cert, key] = [join(own, "cert.pem"), join(own, "key.pem")];
+  const rotateTo = (name: string) => {
+    const [certPath, keyPath] = files(name);
+    copyFileSync(certPath, cert);
+    copyFileSync(keyPath, key);
+  };
+  return { cert, key, rotateTo };
 }
 
 beforeAll(async () => {
@@ -94,6 +101,7 @@ describe("--workers: SIGHUP reloads", () => {
   concurrently(
     "new connections get the rotated certificate, those opened before keep echoing, 0 failed sessions under load, /readyz 200 throughout",
     async () => {
+      const { cert, key, rotateTo } = serverFiles();
       rotateTo("reload-old");
       const server = await startServer(
         ["--mode", "concurrent", "--workers", "2", "--tls-cert", cert, "--tls-key", key].concat([
@@ -183,6 +191,7 @@ describe("--workers: SIGHUP reloads", () => {
   concurrently(
     "a new worker that cannot start stops the reload, the old ones keep serving; a later SIGHUP succeeds (JSON lines)",
     async () => {
+      const { cert, key, rotateTo } = serverFiles();
       rotateTo("reload-old");
       const server = run("server.ts", [
         ...["--port", "0", "--mode", "concurrent", "--workers", "2", "--log-format", "json"],
