@@ -4,17 +4,20 @@
  * receives the one key press twice, within a millisecond (measured: 0.05-0.7 ms). A second copy
  * of the same signal that soon is that echo, not the user asking again.
  *
- * SIGHUP (the terminal closed, the SSH session ended) stops the server gracefully, as SIGTERM.
+ * SIGHUP (the terminal closed, the SSH session ended) stops the server gracefully, as SIGTERM;
+ * unless `hangUp` is given: the --workers supervisor off a terminal reloads on it (a service
+ * manager's reload, `systemctl reload`), and each one counts (a second asks for one more).
  */
 export type StopSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
 
 /** Same signal again within this long: the forwarded copy of one press. */
 export const DUPLICATE_WITHIN_MS = 500;
 
-export function onStopSignal(stop: (signal: StopSignal) => void): void {
+export function onStopSignal(stop: (signal: StopSignal) => void, hangUp?: () => void): void {
   const last = new Map<StopSignal, number>();
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(signal, () => {
+      if (signal === "SIGHUP" && hangUp) return hangUp();
       const now = performance.now();
       const before = last.get(signal);
       last.set(signal, now);

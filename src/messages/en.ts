@@ -224,7 +224,9 @@ export const en = {
   serverIntro: "Echo server, the passive side: sends back every byte it receives, unchanged.",
   serverOutro: `A first Ctrl-C, SIGTERM or SIGHUP stops accepting new connections and lets the
 open ones finish their echo; a second one (half a second or more later: a
-shell's own copy of one Ctrl-C is not a second) closes them at once.
+shell's own copy of one Ctrl-C is not a second) closes them at once. With
+--workers, off a terminal (a service), SIGHUP reloads instead: each worker in
+turn is replaced by a new one, which reads the TLS files again; the old one drains.
 Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
 75 stopped but an echo was cut short (--drain-idle, --drain-timeout),
 130, 143 or 129 closed at once by a second Ctrl-C, SIGTERM or SIGHUP.`,
@@ -309,6 +311,14 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
     `warning: worker ${k} (pid ${pid}) has answered nothing for ${seconds.format(secs)} s; ending it`,
   workerFailing: (k: number) =>
     `error: worker ${k} keeps ending right after it starts; stopping the server`,
+  reloading: (n: number) =>
+    `reloading (SIGHUP): replacing the ${plural(n, "worker", "workers")} one by one; each new one reads its files (--tls-cert, --tls-key) and environment again`,
+  reloaded: (n: number) =>
+    `reloaded: ${plural(n, "new worker serves", "new workers serve")} (each old one exits once its connections have ended)`,
+  reloadQueued:
+    "a reload is already under way (or the workers are still starting): one more will follow it",
+  reloadFailed: (k: number, replaced: number) =>
+    `error: reload stopped: the new worker ${k} ended before it listened (see above); the old one keeps serving${replaced > 0 ? `, as do the ${plural(replaced, "worker", "workers")} already replaced` : ""}`,
   portShared: (address: string) =>
     `error: another program also listens on ${address} (it joined the port while the workers bound it); stopping, and leaving the port to it`,
   exitedWith: (code: number | null, signal: string | null) =>

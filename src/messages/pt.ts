@@ -221,7 +221,9 @@ export const pt: Messages = {
   serverIntro: "Servidor de eco, o lado passivo: devolve cada byte que recebe, sem alteração.",
   serverOutro: `O primeiro Ctrl-C, SIGTERM ou SIGHUP faz o servidor parar de aceitar conexões
 e deixa as abertas terminarem o eco; o segundo (meio segundo depois ou mais: a
-cópia que o shell repassa de um mesmo Ctrl-C não conta) fecha todas na hora.
+cópia que o shell repassa de um mesmo Ctrl-C não conta) fecha todas na hora. Com
+--workers, fora de um terminal (um serviço), o SIGHUP recarrega: cada processo,
+um por vez, dá lugar a um novo, que lê de novo os arquivos TLS; o antigo drena.
 Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso, 70 erro
 interno; 75 parou, mas algum eco foi interrompido (--drain-idle,
 --drain-timeout); 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo
@@ -306,6 +308,14 @@ na hora.`,
     `aviso: o processo ${k} (pid ${pid}) não responde há ${seconds.format(secs)} s; encerrando-o`,
   workerFailing: (k) =>
     `erro: o processo ${k} sempre termina logo depois de iniciar; parando o servidor`,
+  reloading: (n) =>
+    `recarregando (SIGHUP): substituindo ${n === 1 ? "o processo" : `os ${n} processos`} um a um; cada novo lê de novo seus arquivos (--tls-cert, --tls-key) e o ambiente`,
+  reloaded: (n) =>
+    `recarregado: ${n === 1 ? "1 processo novo atende" : `${n} processos novos atendem`} (cada antigo sai quando suas conexões terminarem)`,
+  reloadQueued:
+    "já há uma recarga em andamento (ou os processos ainda estão iniciando): outra virá logo depois",
+  reloadFailed: (k, replaced) =>
+    `erro: recarga interrompida: o novo processo ${k} terminou antes de escutar (veja acima); o antigo continua atendendo${replaced > 0 ? `, assim como ${replaced === 1 ? "o já substituído" : `os ${replaced} já substituídos`}` : ""}`,
   portShared: (address) =>
     `erro: outro programa também está escutando em ${address} (entrou na porta enquanto os processos a ocupavam); parando e deixando a porta para ele`,
   exitedWith: (code, signal) => (signal ? `sinal ${signal}` : `código de saída ${code}`),

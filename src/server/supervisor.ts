@@ -20,6 +20,22 @@ interface SupervisorParts {
   serveHttp: (ready: () => boolean, metrics: () => string | Promise<string>) => void;
 }
 
+/**
+ * A reload's lines: when it starts, and when every worker has been replaced (or could not be).
+ * Shown at every --log-level, as the listening line: an operator asked for it.
+ */
+function reloadLines({ say, t }: Voice) {
+  return {
+    started: (count: number) =>
+      say.event("reloading", { workers: count }, () => t.reloading(count), "always"),
+    done: (count: number) =>
+      say.event("reloaded", { workers: count }, () => t.reloaded(count), "always"),
+    queued: () => say.event("reloadQueued", {}, t.reloadQueued, "always"),
+    failed: (k: number, replaced: number) =>
+      say.error("reloadFailed", { child: k, replaced }, () => t.reloadFailed(k, replaced)),
+  };
+}
+
 export async function runSupervisor(
   settings: ServerSettings,
   voice: Voice,
@@ -59,6 +75,9 @@ export async function runSupervisor(
       say.event("workerRestarted", { child: k, child_pid: pid }, () => t.workerRestarted(k, pid)),
     shared: (port) =>
       say.error("portShared", { host, port }, () => t.portShared(formatAddress(host, port))),
+    // On a terminal SIGHUP keeps its meaning, the terminal is gone: stop. Off one (a service
+    // manager, a container, nohup), it is the usual "reload": replace the workers one by one.
+    reload: process.stdin.isTTY || process.stdout.isTTY ? undefined : reloadLines(voice),
     render: (f) => exposition(f, parts.startTime, false),
     // Read from the workers' shared files: no request to them, nothing to wait for. The
     // parent's own CPU, memory and descriptors count too: it is part of the target.

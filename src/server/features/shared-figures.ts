@@ -9,18 +9,16 @@
  *
  * A file, as 64-bit floats (whole numbers stay exact up to 2^53):
  *   [0] heartbeat: the worker's timer adds 1 (its event loop turns)
- *   [1] ids: connections numbered by the slot's earlier workers (a restart goes on from there)
- *   [2] counters, stored by the hot path as they change (the shape of `noCounters()`)
- *   [2 + counters] figures, a snapshot taken by the worker's timer (the shape of `noFigures()`)
+ *   [1] counters, stored by the hot path as they change (the shape of `noCounters()`)
+ *   [1 + counters] figures, a snapshot taken by the worker's timer (the shape of `noFigures()`)
  */
 import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 type Path = (string | number)[];
-const HEAD = 2;
+const HEAD = 1;
 export const TICK = 0;
-export const FIRST_ID = 1;
 
 /** The paths of a shape's numbers, in a fixed order (the same in every process). */
 function leavesOf(shape: unknown, path: Path = [], out: Path[] = []): Path[] {
@@ -195,6 +193,9 @@ export function gaugeLeaves<F>(zero: F, render: (f: F) => string): Path[] {
 /** Where a worker finds its file: the descriptor its parent passes it (see `sharedFile`). */
 export const SHARED_FD = 3;
 export const SHARED_PATH = `/proc/self/fd/${SHARED_FD}`;
+/** And the file of connection ids that all workers share (64-bit integers, added atomically). */
+export const IDS_FD = 4;
+export const IDS_PATH = `/proc/self/fd/${IDS_FD}`;
 
 /**
  * A new file of `bytes` zeros for one worker, open as the descriptor returned (the parent maps

@@ -16,8 +16,8 @@ import { compiled } from "../../cli/self.ts";
 import {
   combine,
   derivedLeaves,
-  FIRST_ID,
   gaugeLeaves,
+  IDS_PATH,
   Layout,
   only,
   SHARED_PATH,
@@ -31,6 +31,8 @@ const WORKER_ENV = "ECHO_WORKER";
 const WORKER_PORT_ENV = "ECHO_WORKER_PORT";
 /** The worker's shared file (src/server/features/shared-figures.ts). */
 const WORKER_FILE_ENV = "ECHO_WORKER_FILE";
+/** The file every worker numbers its connections from: one counter per K, added to atomically. */
+const WORKER_IDS_ENV = "ECHO_WORKER_IDS";
 
 /** Worker → parent. */
 type WorkerReport = { listening: number } | { summary: Summary };
@@ -94,12 +96,14 @@ export function roleFrom(env: Record<string, string | undefined>): Role {
   // Its parent made the file: one that cannot be mapped (never seen) leaves this worker's
   // figures unseen, not the worker unable to serve.
   const cells = layout.map(env[WORKER_FILE_ENV] ?? "") ?? new Float64Array(layout.cells);
-  // The slot's earlier workers numbered this many: a restart goes on from there.
-  const first = cells[FIRST_ID]!;
+  // Worker K's counter is shared with every worker that is or was K: one restarted goes on
+  // from where the last stopped, and during a reload the old K (still accepting for
+  // --stop-delay) and the new one never take the same number.
+  const ids = idsOf(env[WORKER_IDS_ENV] ?? "", count);
   return {
     alone: false,
     worker: index,
-    nextId: (k) => (first + k) * count + index,
+    nextId: () => Number(Atomics.add(ids, index - 1, 1n)) * count + index,
     port: () => Number(env[WORKER_PORT_ENV] ?? 0),
     listening: (port) => process.send?.({ listening: port } satisfies WorkerReport),
     finish: (summary) =>
@@ -123,6 +127,16 @@ export function roleFrom(env: Record<string, string | undefined>): Role {
       setInterval(beat, HEARTBEAT_MS).unref();
     },
   };
+}
+
+/** The shared counters of ids, one per worker number (a private one if it cannot be mapped). */
+function idsOf(path: string, count: number): BigInt64Array {
+  try {
+    const bytes = Bun.mmap(path);
+    if (bytes.byteLength >= count * 8)
+      return new BigInt64Array(bytes.buffer, bytes.byteOffset, count);
+  } catch {}
+  return new BigInt64Array(count);
 }
 
 /** Bun.listen takes `reusePort` on Linux; its 1.4 type definitions do not list it yet. */
@@ -176,6 +190,19 @@ interface SuperviseOptions {
   failing: (index: number) => void;
   /** Another program listens on the port too (it joined between our check and our bind). */
   shared: (port: number) => void;
+  /**
+   * SIGHUP reloads (off a terminal): each worker in turn is replaced by a new one (which reads
+   * its files and environment afresh) once that one listens; the old one stops as on SIGTERM.
+   */
+  reload?: {
+    started: (count: number) => void;
+    /** Every worker replaced (the old ones may still be draining). */
+    done: (count: number) => void;
+    /** A SIGHUP during a reload (or before the workers listen): one more reload follows. */
+    queued: () => void;
+    /** Worker K's replacement ended before it listened: the reload stops there. */
+    failed: (index: number, replaced: number) => void;
+  };
   /** The exposition of some figures: which of them are gauges (zero for a dead worker). */
   render: (f: Figures) => string;
   /**
@@ -212,12 +239,17 @@ const QUICK_DEATHS = 3; // ...this many times in a row is not restarted again
 export async function supervise(o: SuperviseOptions): Promise<number> {
   const done = Promise.withResolvers<number>();
   const workers: (Subprocess | undefined)[] = new Array(o.count);
+  // Replaced by a reload and draining, with their shared files: not deaths, not restarted.
+  const retiring = new Map<Subprocess, Float64Array>();
+  const replacements = new Set<Subprocess>(); // started by a reload, not listening yet
   const quickDeaths = new Array<number>(o.count).fill(0);
   let port = o.port;
   let stopping = false;
   let ready = false; // every worker has listened once
   let exitCode = 0;
   let restarts = 0;
+  // The connection ids, shared by all the workers (see roleFrom); open here for good.
+  const idsFd = sharedFile(8 * o.count);
   // One shared file per worker (src/server/features/shared-figures.ts), mapped here and by the worker, and
   // unlinked from the start: a parent killed by SIGKILL leaves nothing behind. When
   // a worker ends, what it counted is folded into `retired`, and the next one in its slot gets
@@ -238,76 +270,105 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
    * One slot's figures: its counters as stored (exact to the last byte), its snapshot for the
    * rest; for a counter both hold, the larger (the snapshot lags the counters).
    */
-  const figuresOfSlot = (i: number): Figures => {
-    const exact = only(counted(layout.readCounters(cells[i]!)), derived);
-    return combine(exact, layout.readFigures(cells[i]!), Math.max);
+  const figuresOfCells = (c: Float64Array): Figures => {
+    const exact = only(counted(layout.readCounters(c)), derived);
+    return combine(exact, layout.readFigures(c), Math.max);
   };
   const figures = (): Figures =>
-    cells.reduce((sum, _, i) => combine(sum, figuresOfSlot(i), (a, b) => a + b), retired);
-  const retire = (i: number, killed: boolean) => {
-    retired = combine(retired, zeroed(figuresOfSlot(i), gauges), (a, b) => a + b);
-    const counters = layout.readCounters(cells[i]!);
+    [...cells, ...retiring.values()].reduce(
+      (sum, c) => combine(sum, figuresOfCells(c), (a, b) => a + b),
+      retired,
+    );
+  /** A worker has ended: what it counted stays in the sums, its gauges count 0. */
+  const retire = (c: Float64Array, killed: boolean) => {
+    retired = combine(retired, zeroed(figuresOfCells(c), gauges), (a, b) => a + b);
+    const counters = layout.readCounters(c);
     // A killed worker never closed its open connections: what it handed the kernel for them
     // reached their clients all the same, so its summary counts that (as the metrics do).
     if (killed) counters.echoed = Math.max(counters.echoed, counters.written);
     retiredCounters = combine(retiredCounters, counters, (a, b) => a + b);
-    // The slot's next worker numbers on from here.
-    ids[i] = cells[i]![FIRST_ID]! + layout.readCounters(cells[i]!).connections;
-    cells[i] = new Float64Array(layout.cells); // nothing more to count here
   };
-  const ids = new Array<number>(o.count).fill(0);
 
   const finishIfDone = () => {
-    if (workers.every((w) => w === undefined)) {
+    if (workers.every((w) => w === undefined) && retiring.size + replacements.size === 0) {
       const { connections, echoed } = retiredCounters;
       o.summary({ connections, echoed }, exitCode);
       done.resolve(exitCode);
     }
   };
 
-  /** Starts worker `index`; resolves true once it listens, false if it ended first. */
-  const start = (index: number): Promise<boolean> =>
+  /** A worker ended during a stop: its status in the parent's. */
+  const stoppedWith = (child: Subprocess, code: number) => {
+    // Ended by the stop signal itself: a worker still starting (one restarted a moment
+    // ago) had no handler yet, and nothing open to lose.
+    if (child.signalCode !== null) return finishIfDone();
+    // A forced stop says so first, then a failure, then a drain that cut a connection.
+    if (code === 129 || code === 130 || code === 143) exitCode = code;
+    else if (code === DRAIN_CUT_STATUS) exitCode ||= code;
+    else if (code !== 0 && (exitCode === 0 || exitCode === DRAIN_CUT_STATUS)) exitCode = 1;
+    finishIfDone();
+  };
+
+  /**
+   * Starts worker `index`; resolves true once it listens, false if it ended first. A
+   * `replacing` one (a reload) takes the slot only once it listens: until then the old one
+   * serves, and a replacement that cannot start leaves it there.
+   */
+  const start = (index: number, replacing = false): Promise<boolean> =>
     new Promise((resolve) => {
       const startedAt = performance.now();
       const fd = sharedFile(layout.bytes);
       const mapped = layout.map(`/proc/self/fd/${fd}`);
       if (!mapped) throw new Error("cannot map a worker's shared file");
-      mapped[FIRST_ID] = ids[index - 1]!;
-      cells[index - 1] = mapped;
+      if (!replacing) cells[index - 1] = mapped;
+      const takeOver = () => {
+        replacements.delete(child);
+        const old = workers[index - 1];
+        if (old !== undefined) retiring.set(old, cells[index - 1]!);
+        workers[index - 1] = child;
+        cells[index - 1] = mapped;
+        // As on SIGTERM: --stop-delay, then the drain; the new one already shares the port.
+        old?.kill("SIGTERM");
+      };
       const child = Bun.spawn([...self(), ...process.argv.slice(2)], {
         env: {
           ...process.env,
           [WORKER_ENV]: `${index}/${o.count}`,
           [WORKER_PORT_ENV]: String(port),
           [WORKER_FILE_ENV]: SHARED_PATH,
+          [WORKER_IDS_ENV]: IDS_PATH,
         },
-        stdio: ["ignore", "inherit", "inherit", fd], // fd becomes its SHARED_FD
+        stdio: ["ignore", "inherit", "inherit", fd, idsFd], // its SHARED_FD and IDS_FD
         detached: true,
         ipc(report: WorkerReport) {
           // A worker's summary is in its shared file already, with those of the dead.
           if ("listening" in report) {
             port = report.listening;
             quickDeaths[index - 1] = 0;
+            if (replacing && !stopping) takeOver(); // stopping: the stop signal ends it
             resolve(true);
           }
         },
       });
       closeSync(fd); // mapped here, open there
-      workers[index - 1] = child;
+      if (replacing) replacements.add(child);
+      else workers[index - 1] = child;
       child.exited.then((code) => {
-        workers[index - 1] = undefined;
-        retire(index - 1, child.signalCode !== null);
+        const killed = child.signalCode !== null;
         resolve(false);
-        if (stopping) {
-          // Ended by the stop signal itself: a worker still starting (one restarted a moment
-          // ago) had no handler yet, and nothing open to lose.
-          if (child.signalCode !== null) return finishIfDone();
-          // A forced stop says so first, then a failure, then a drain that cut a connection.
-          if (code === 129 || code === 130 || code === 143) exitCode = code;
-          else if (code === DRAIN_CUT_STATUS) exitCode ||= code;
-          else if (code !== 0 && (exitCode === 0 || exitCode === DRAIN_CUT_STATUS)) exitCode = 1;
-          return finishIfDone();
+        if (child !== workers[index - 1]) {
+          // Replaced by a reload (and drained), or a replacement that never listened: neither
+          // is a death, nor restarted. A drain that cut one during a reload is not a stop's.
+          retiring.delete(child);
+          replacements.delete(child);
+          retire(mapped, killed);
+          if (stopping) stoppedWith(child, code);
+          return;
         }
+        workers[index - 1] = undefined;
+        retire(mapped, killed);
+        cells[index - 1] = new Float64Array(layout.cells); // nothing more to count here
+        if (stopping) return stoppedWith(child, code);
         if (!ready) {
           // Could not start (the port is taken, say): the worker has said why; so do we, by code.
           exitCode = code || 1;
@@ -333,11 +394,39 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     });
 
   const stop = (signal: StopSignal) => {
+    // The old workers of a reload are stopping already: only a second signal (force) is theirs.
+    const draining = stopping ? [...retiring.keys()] : [];
     if (!stopping) o.stopping();
     stopping = true;
-    for (const w of workers) if (w !== undefined && w.exitCode === null) w.kill(signal);
+    for (const w of [...workers, ...replacements, ...draining])
+      if (w !== undefined && w.exitCode === null) w.kill(signal);
   };
-  onStopSignal(stop);
+
+  let reloading = false;
+  let again = false; // a SIGHUP came during a reload, or before the workers listened
+  const reload = async () => {
+    if (stopping) return;
+    if (reloading || !ready) {
+      again = true;
+      return o.reload?.queued();
+    }
+    reloading = true;
+    while (!stopping) {
+      again = false;
+      o.reload?.started(o.count);
+      let replaced = 0;
+      for (let i = 1; i <= o.count && !stopping; i++) {
+        if (!(await start(i, true))) break;
+        replaced++;
+      }
+      if (stopping) break;
+      if (replaced < o.count) o.reload?.failed(replaced + 1, replaced);
+      else o.reload?.done(replaced);
+      if (!again) break;
+    }
+    reloading = false;
+  };
+  onStopSignal(stop, o.reload && (() => void reload()));
 
   // A worker is hung when its heartbeat has not moved for HUNG_AFTER_MS of the parent's own
   // running time: a parent that was itself stopped (SIGSTOP, Ctrl-Z) or blocked (its own
@@ -389,11 +478,12 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
         () =>
           !stopping &&
           workers.every(
-            (w, i) => w !== undefined && figuresOfSlot(i).connectionsOpen < o.perWorker,
+            (w, i) => w !== undefined && figuresOfCells(cells[i]!).connectionsOpen < o.perWorker,
           ),
       );
       o.listening(port);
       setInterval(() => stopping || check(), CHECK_MS).unref();
+      if (again) void reload();
     }
   }
   return done.promise;
