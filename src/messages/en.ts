@@ -226,7 +226,8 @@ export const en = {
 open ones finish their echo; a second one (half a second or more later: a
 shell's own copy of one Ctrl-C is not a second) closes them at once. With
 --workers, off a terminal (a service), SIGHUP reloads instead: each worker in
-turn is replaced by a new one, which reads the TLS files again; the old one drains.
+turn is replaced by a new one, which reads the TLS files again; the old one
+drains.
 Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
 75 stopped but an echo was cut short (--drain-idle, --drain-timeout),
 130, 143 or 129 closed at once by a second Ctrl-C, SIGTERM or SIGHUP.`,
