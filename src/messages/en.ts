@@ -65,6 +65,9 @@ export const en = {
   udpMode: (mode: string) =>
     `--udp serves every sender at once (datagrams have no connection): --mode ${mode} does not apply`,
   optionsHeading: "Options (environment variable in brackets):",
+  optionGroup: {
+    shaping: "Shaping the echo, to test a client (TCP and --unix; each row off unless given):",
+  },
   defaultWord: "default",
   metavar: {} as Record<string, string>, // placeholders are the same in English
   optionHelp: {
@@ -100,6 +103,13 @@ export const en = {
       "text, or json: every line, on stdout and on stderr, one JSON object (codes, not words), for log collectors",
     logLevel:
       "data         every connection and every piece read\nconnections  each connection's open and close, no line per read\nwarn         warnings (refusals, limits) and errors\nerror        errors only\n(the listening lines are shown at every level)",
+    slice: "send each echo in pieces of at most BYTES, one write each, as a slow network cuts it",
+    sliceRandom: "each piece a random size from 1 to --slice (the same with the same --seed)",
+    delay: "wait this long before each piece (fractions allowed: 0.01)",
+    rate: "echo at most BYTES a second on each connection",
+    closeAfter: "close the connection (FIN) once BYTES have been echoed",
+    resetAfter: "reset the connection (RST) once BYTES have been echoed",
+    seed: "where --slice-random starts: the same seed, the same pieces (the listening line shows it)",
     quiet: "the same as --log-level warn: the listening lines, warnings and errors",
     trace: "print every socket event on stderr, with a timestamp",
     hexdump:
@@ -229,6 +239,7 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
 130, 143 or 129 closed at once by a second Ctrl-C, SIGTERM or SIGHUP.`,
   listening: (address: string, details: string) => `listening on ${address} (${details})`,
   modeLabel: (mode: string) => `mode ${mode}`,
+  shapedLabel: (flags: string) => `echo shaped: ${flags}`,
 
   opened: (id: number, peer: string) => `#${id} connected from ${peer}`,
   received: (id: number, size: number, preview: string) =>
@@ -275,6 +286,10 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
     `warning: closed ${plural(n, "more new connection", "more new connections")} in the last second (limit ${number.format(max)})`,
   idleClosed: (secs: number) => `idle timeout: no traffic for ${seconds.format(secs)} s`,
   tlsKeyMismatch: "the key does not belong to the certificate",
+  closedAfter: (bytes: number) =>
+    `--close-after: ${plural(bytes, "byte", "bytes")} echoed, closed (FIN)`,
+  resetAfter: (bytes: number) =>
+    `--reset-after: ${plural(bytes, "byte", "bytes")} echoed, reset (RST)`,
   connectionLost: "connection lost: the peer is gone (reset or closed)",
   brokenPipe: "the peer stopped reading (broken pipe)",
   tlsFileKind: { certificate: "certificate", key: "key", ca: "CA certificate" },

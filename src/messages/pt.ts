@@ -59,6 +59,9 @@ export const pt: Messages = {
   udpMode: (mode) =>
     `--udp atende todos os remetentes ao mesmo tempo (datagramas não têm conexão): --mode ${mode} não se aplica`,
   optionsHeading: "Opções (variável de ambiente entre colchetes):",
+  optionGroup: {
+    shaping: "Moldando o eco, para testar um cliente (TCP e --unix; desligadas se não dadas):",
+  },
   defaultWord: "padrão:",
   metavar: {
     PATH: "CAMINHO",
@@ -104,6 +107,14 @@ export const pt: Messages = {
       "text, ou json: cada linha, na saída padrão e na de erros, um objeto JSON (códigos, não palavras), para coletores de log",
     logLevel:
       "data         cada conexão e cada pedaço lido\nconnections  abertura e fechamento de cada conexão, sem uma linha por leitura\nwarn         avisos (recusas, limites) e erros\nerror        só os erros\n(as linhas de escuta aparecem em qualquer nível)",
+    slice:
+      "envia cada eco em pedaços de no máximo BYTES, uma escrita cada, como uma rede lenta o corta",
+    sliceRandom: "cada pedaço com tamanho sorteado entre 1 e --slice (o mesmo com a mesma --seed)",
+    delay: "espera esse tempo antes de cada pedaço (aceita frações: 0.01)",
+    rate: "ecoa no máximo BYTES por segundo em cada conexão",
+    closeAfter: "fecha a conexão (FIN) depois de ecoar BYTES",
+    resetAfter: "derruba a conexão (RST) depois de ecoar BYTES",
+    seed: "de onde parte o sorteio de --slice-random: a mesma semente, os mesmos pedaços (a linha de escuta a mostra)",
     quiet: "o mesmo que --log-level warn: as linhas de escuta, os avisos e os erros",
     trace: "mostra cada evento do socket na saída de erro, com o tempo em ms desde o início",
     hexdump:
@@ -227,6 +238,7 @@ interno; 75 parou, mas a drenagem cortou alguma conexão (--drain-idle,
 na hora.`,
   listening: (address, details) => `escutando em ${address} (${details})`,
   modeLabel: (mode) => `modo ${mode}`,
+  shapedLabel: (flags) => `eco moldado: ${flags}`,
 
   opened: (id, peer) => `#${id} conectada de ${peer}`,
   received: (id, size, preview) => `#${id} recebeu ${plural(size, "byte", "bytes")}: ${preview}`,
@@ -272,6 +284,10 @@ na hora.`,
     `aviso: mais ${plural(n, "conexão nova fechada", "conexões novas fechadas")} no último segundo (limite ${number.format(max)})`,
   idleClosed: (secs) => `tempo de inatividade esgotado: sem tráfego por ${seconds.format(secs)} s`,
   tlsKeyMismatch: "a chave não pertence ao certificado",
+  closedAfter: (bytes) =>
+    `--close-after: ${plural(bytes, "byte", "bytes")} ecoados, conexão fechada (FIN)`,
+  resetAfter: (bytes) =>
+    `--reset-after: ${plural(bytes, "byte", "bytes")} ecoados, conexão derrubada (RST)`,
   connectionLost: "conexão perdida: o outro lado sumiu (reset ou fechamento)",
   brokenPipe: "o outro lado parou de ler (broken pipe)",
   tlsFileKind: { certificate: "certificado", key: "chave", ca: "certificado de CA" },
