@@ -259,13 +259,18 @@ export const probeOptions = {
   insecure: { help: "insecure" },
   json: { help: "probeJson" },
   lang: { arg: "LANG", help: "lang", parse: v.lang },
+  client: { arg: "CMD", parse: file, help: "probeClient" },
 } as const satisfies Table;
 
 type ProbeValues = Values<typeof probeOptions>;
 
 /** --tls-ca and --insecure imply --tls, as for the client. */
-export function probeSettings(values: ProbeValues) {
+export function probeSettings(values: ProbeValues, t: Messages, given: Set<string>) {
   const { tls, tlsCa, insecure, ...rest } = values;
   const secure = tls || tlsCa !== undefined || insecure;
+  // --client checks a client against the probe's own server: nothing of a server to name.
+  if (rest.client !== undefined)
+    for (const key of ["host", "port", "expect", "slowPause", "tls", "tlsCa", "insecure"] as const)
+      if (given.has(key)) throw new UsageError(t.notWith("--client", flagOf(key)));
   return { ...rest, tls: secure ? { ca: tlsCa, insecure } : undefined };
 }

@@ -134,6 +134,8 @@ export const en = {
     probeTimeout: "time limit of each wait for the server",
     probeSlowPause: "the slow reader's pause, in ms, after every 256 KiB it reads",
     probeJson: "print the results as JSON (for graders)",
+    probeClient:
+      "check an echo client instead: run CMD ({port} replaced by the port, ECHO_PORT set), against a server of the probe's own that echoes slowly, and type lines to it",
   },
 
   // server
@@ -393,6 +395,90 @@ likely cause and what to do.`,
 2 usage error.`,
   probeStart: (address: string, mode: string, secs: number) =>
     `probing ${address}, expecting mode ${mode} (time limit ${seconds.format(secs)} s per wait)`,
+  probeClientStart: (command: string, address: string) =>
+    `probing the client ${command} with an echo server of its own on ${address}: short lines come back a byte at a time, 10 ms apart`,
+  probeClient: {
+    check: {
+      echoes: "every echo printed once, whole",
+      typed: "sends only what was typed",
+      slowServer: "keeps up with a slow server",
+      fim: "fim ends the client",
+      closes: "closes the connection",
+      exit: "exit status 0",
+    },
+    typedLines: (n: number) => `${n} lines on its stdin`,
+    nothing: "nothing",
+    allWhole: "each one whole, once, in order",
+    exactly: "exactly that",
+    slowEcho: "each echo a byte at a time, 10 ms apart",
+    allSent: (n: number) => `all ${n} lines sent`,
+    sentOf: (n: number, total: number) => `${n} of ${total} lines sent`,
+    notTyped: "not typed",
+    notAllSent: "the lines before it were not all sent",
+    exitedOnFim: "it exited",
+    exitedOnEof: "it went on; it exited only at the end of its input",
+    stillRunning: "still running: stopped by the probe",
+    afterFim: "fim",
+    finSeen: "a FIN",
+    resetSeen: "a reset (RST)",
+    noFin: "no FIN",
+    status: (code: string) => `exit status ${code}`,
+    killed: "stopped by the probe",
+    cause: {
+      nothingPrinted: () => "your client printed nothing on stdout, though every echo came back",
+      firstRecv: (line: string, pieces: number) =>
+        `your client printed after its first recv(); keep reading until every byte you sent has come back (the echo of ${line} came in ${pieces} pieces, 10 ms apart, and was not printed whole)`,
+      bigCut: () =>
+        "the 10 KB line was not printed whole: your client reads a fixed number of bytes (one recv(1024), say), not everything it sent",
+      twice: (line: string) => `the echo of ${line} was printed more than once`,
+      extra: (came: string, typed: string) =>
+        `it sent ${came} where ${typed} was typed: a prompt or an extra newline (or \\r\\n) sent to the server comes back in the echo`,
+      sentFim: () => "it sent fim to the server",
+      emptyLine: () =>
+        "after the empty line it sent nothing more: it sent 0 bytes, then waited for their echo, which never comes (the echo of nothing is nothing)",
+      stuck: (line: string) =>
+        `it did not send the next line (${line}) within the time limit, as if still waiting for the previous echo`,
+      exitedEarly: (code: number, last: string) =>
+        `it exited (status ${code}) before every line was typed${last ? `: ${last}` : ""}`,
+      onlyEof: () => "fim did not end it: it kept reading input, and left only at the end of input",
+      neverExits: () => "after fim it closed the connection but did not exit; the probe stopped it",
+      neverCloses: () =>
+        "after fim it neither closed the connection nor exited; the probe stopped it",
+      reset: () =>
+        "the connection ended with a reset (RST), not a FIN: closed with echo still unread, or killed",
+      noFin: () =>
+        "it never closed the connection itself: it closed only when the probe stopped the client",
+      killed: () => "it did not exit by itself: the probe stopped it, with all it had started",
+      exitCode: (code: string, last: string) =>
+        `it exited with status ${code}${last ? `: ${last}` : ""}`,
+    },
+    advice: {
+      nothingPrinted:
+        "print each echo on stdout (print, console.log, printf) once it has all come back",
+      firstRecv:
+        "call recv() in a loop until you have as many bytes as you sent (count bytes, not characters), then print the echo once",
+      bigCut:
+        "loop on recv() until the echo is as long as what you sent: one recv() returns at most its size, often less",
+      twice: "print each echo once, after it has all come back (not each piece, then the whole)",
+      extra:
+        "send exactly the line typed (with its newline, or without); show prompts on the screen without sending them",
+      sentFim: "compare the line with fim before sending it, and leave without sending it",
+      emptyLine:
+        "skip empty lines (do not wait for the echo of nothing), or send each line with its newline",
+      stuck:
+        "once the whole echo is back, print it and read the next line; run it by hand to see where it waits",
+      exitedEarly: "read the error above; run your client by hand with the same lines",
+      onlyEof:
+        'on fim, close the socket and leave the loop: compare the line without its newline (line.strip() == "fim")',
+      neverExits:
+        "after closing, end the program: nothing should keep it running (a thread, a second loop, a sleep)",
+      neverCloses: "on fim, close the socket (close()) and end the program",
+      reset: "close only after reading every echo; do not set SO_LINGER to 0",
+      noFin: "close the socket when the user types fim (close(), or shutdown() then close())",
+      killed: "after fim, close the connection and return; see the failures above",
+      exitCode: "end with status 0 after fim (an uncaught exception or exit(1) gives another)",
+    },
+  },
   probeCheck: {
     shortLine: "a short line",
     pieces: "one message in 3 pieces",

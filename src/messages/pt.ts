@@ -73,6 +73,7 @@ export const pt: Messages = {
     LANG: "IDIOMA",
     LEVEL: "NÍVEL",
     FORMAT: "FORMATO",
+    CMD: "COMANDO",
   },
   optionHelp: {
     serverHost: "endereço em que escutar; 0.0.0.0 ou :: atende também outras máquinas",
@@ -140,6 +141,8 @@ export const pt: Messages = {
     probeTimeout: "tempo máximo de cada espera pelo servidor",
     probeSlowPause: "a pausa do leitor lento, em ms, a cada 256 KiB lidos",
     probeJson: "mostra os resultados em JSON (para correção automática)",
+    probeClient:
+      "verifica um cliente de eco: roda CMD ({port} trocado pela porta, ECHO_PORT definida) contra um servidor da própria sonda que ecoa devagar, e digita linhas para ele",
   },
 
   datagram: (from, size, preview) => `${from} enviou ${plural(size, "byte", "bytes")}: ${preview}`,
@@ -390,6 +393,92 @@ enviado, o que voltou e, numa falha, a causa provável e o que fazer.`,
 servidor respondeu), 2 erro de uso.`,
   probeStart: (address, mode, secs) =>
     `verificando ${address}, que deve seguir o modo ${mode} (limite de ${seconds.format(secs)} s por espera)`,
+  probeClientStart: (command, address) =>
+    `verificando o cliente ${command} com um servidor de eco próprio em ${address}: as linhas curtas voltam um byte por vez, a cada 10 ms`,
+  probeClient: {
+    check: {
+      echoes: "cada eco impresso uma vez, inteiro",
+      typed: "envia só o que foi digitado",
+      slowServer: "acompanha um servidor lento",
+      fim: "fim encerra o cliente",
+      closes: "fecha a conexão",
+      exit: "código de saída 0",
+    },
+    typedLines: (n) => `${n} linhas na entrada padrão`,
+    nothing: "nada",
+    allWhole: "cada uma inteira, uma vez, em ordem",
+    exactly: "exatamente isso",
+    slowEcho: "cada eco um byte por vez, a cada 10 ms",
+    allSent: (n) => `as ${n} linhas enviadas`,
+    sentOf: (n, total) => `${n} de ${total} linhas enviadas`,
+    notTyped: "não digitado",
+    notAllSent: "as linhas anteriores não foram todas enviadas",
+    exitedOnFim: "ele terminou",
+    exitedOnEof: "ele continuou; só terminou no fim da entrada",
+    stillRunning: "ainda rodando: parado pela sonda",
+    afterFim: "fim",
+    finSeen: "um FIN",
+    resetSeen: "um reset (RST)",
+    noFin: "nenhum FIN",
+    status: (code) => `código de saída ${code}`,
+    killed: "parado pela sonda",
+    cause: {
+      nothingPrinted: () =>
+        "seu cliente não imprimiu nada na saída padrão, embora todos os ecos tenham voltado",
+      firstRecv: (line, pieces) =>
+        `seu cliente imprimiu depois do primeiro recv(); continue lendo até que todos os bytes que você enviou tenham voltado (o eco de ${line} veio em ${pieces} pedaços, a cada 10 ms, e não foi impresso inteiro)`,
+      bigCut: () =>
+        "a linha de 10 KB não foi impressa inteira: seu cliente lê um número fixo de bytes (um recv(1024), por exemplo), não tudo o que enviou",
+      twice: (line) => `o eco de ${line} foi impresso mais de uma vez`,
+      extra: (came, typed) =>
+        `ele enviou ${came} onde foi digitado ${typed}: um prompt ou uma quebra de linha a mais (ou \\r\\n) enviados ao servidor voltam no eco`,
+      sentFim: () => "ele enviou fim ao servidor",
+      emptyLine: () =>
+        "depois da linha vazia ele não enviou mais nada: enviou 0 bytes e ficou esperando o eco deles, que nunca vem (o eco de nada é nada)",
+      stuck: (line) =>
+        `ele não enviou a linha seguinte (${line}) dentro do tempo limite, como se ainda esperasse o eco anterior`,
+      exitedEarly: (code, last) =>
+        `ele terminou (código ${code}) antes de todas as linhas serem digitadas${last ? `: ${last}` : ""}`,
+      onlyEof: () =>
+        "fim não o encerrou: ele continuou lendo a entrada e só saiu no fim da entrada",
+      neverExits: () => "depois de fim ele fechou a conexão mas não terminou; a sonda o parou",
+      neverCloses: () => "depois de fim ele não fechou a conexão nem terminou; a sonda o parou",
+      reset: () =>
+        "a conexão terminou com um reset (RST), não com um FIN: fechada com eco ainda não lido, ou processo morto",
+      noFin: () =>
+        "ele nunca fechou a conexão por conta própria: ela só fechou quando a sonda parou o cliente",
+      killed: () => "ele não terminou sozinho: a sonda o parou, com tudo o que ele tinha iniciado",
+      exitCode: (code, last) => `ele terminou com o código ${code}${last ? `: ${last}` : ""}`,
+    },
+    advice: {
+      nothingPrinted:
+        "imprima cada eco na saída padrão (print, console.log, printf) depois que ele voltar inteiro",
+      firstRecv:
+        "chame recv() num laço até ter tantos bytes quantos você enviou (conte bytes, não caracteres) e então imprima o eco uma vez",
+      bigCut:
+        "repita recv() até o eco ter o tamanho do que você enviou: um recv() devolve no máximo o seu tamanho, muitas vezes menos",
+      twice:
+        "imprima cada eco uma vez, depois que ele voltar inteiro (não cada pedaço e depois o todo)",
+      extra:
+        "envie exatamente a linha digitada (com a quebra de linha, ou sem); mostre prompts na tela sem enviá-los",
+      sentFim: "compare a linha com fim antes de enviá-la, e saia sem enviá-la",
+      emptyLine:
+        "pule linhas vazias (não espere o eco de nada), ou envie cada linha com a sua quebra de linha",
+      stuck:
+        "quando o eco inteiro voltar, imprima-o e leia a próxima linha; rode-o à mão para ver onde ele espera",
+      exitedEarly: "leia o erro acima; rode seu cliente à mão com as mesmas linhas",
+      onlyEof:
+        'ao ler fim, feche o socket e saia do laço: compare a linha sem a quebra de linha (linha.strip() == "fim")',
+      neverExits:
+        "depois de fechar, termine o programa: nada deve mantê-lo rodando (uma thread, outro laço, um sleep)",
+      neverCloses: "ao ler fim, feche o socket (close()) e termine o programa",
+      reset: "feche só depois de ler todo o eco; não ponha SO_LINGER em 0",
+      noFin:
+        "feche o socket quando o usuário digitar fim (close(), ou shutdown() e depois close())",
+      killed: "depois de fim, feche a conexão e retorne; veja as falhas acima",
+      exitCode: "termine com código 0 depois de fim (uma exceção não tratada ou exit(1) dão outro)",
+    },
+  },
   probeCheck: {
     shortLine: "uma linha curta",
     pieces: "uma mensagem em 3 pedaços",

@@ -17,6 +17,7 @@ import type { Conn } from "../connection.ts";
 import { unsentBytes } from "../kernel.ts";
 import type { Stage } from "../stages.ts";
 import type { ServerState, Voice } from "../state.ts";
+import type { Messages } from "../../messages/index.ts";
 
 export interface Shaping {
   /** Pieces of at most this many bytes (with `random`, a size drawn in 1..slice each time). */
@@ -103,23 +104,29 @@ export class Shaper implements ByteSink {
   private rest = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private ended = false;
-  private readonly random: (() => number) | undefined;
+  private random: (() => number) | undefined;
   private readonly limit: number;
-  private readonly delayMs: number;
   private readonly now: () => number;
 
+  /**
+   * `shape` is read at each piece: the client probe changes it between lines. `clock.now` is
+   * the server's coarse clock, stamped on the connection when a piece goes (not idle).
+   */
   constructor(
     private readonly shape: Shaping,
     private readonly socket: Socket<Conn>,
-    private readonly state: ServerState,
-    private readonly voice: Voice,
+    private readonly clock: { now: number },
+    private readonly t: Messages,
     private readonly hooks: Hooks,
   ) {
     this.inner = socket;
     this.random = shape.random ? seeded(shape.seed) : undefined;
     this.limit = shape.closeAfter ?? shape.resetAfter ?? Infinity;
-    this.delayMs = shape.delay * 1000;
     this.now = hooks.now ?? (() => performance.now());
+  }
+
+  private get delayMs(): number {
+    return this.shape.delay * 1000;
   }
 
   write(data: Uint8Array): number {
@@ -152,7 +159,7 @@ export class Shaper implements ByteSink {
       }
     }
     this.busy = taken < data.length;
-    if (taken > 0) this.socket.data.seen = this.state.now;
+    if (taken > 0) this.socket.data.seen = this.clock.now;
     return taken;
   }
 
@@ -167,7 +174,8 @@ export class Shaper implements ByteSink {
     const { slice, rate } = this.shape;
     if (slice === undefined)
       return rate === undefined ? Infinity : Math.max(1, Math.ceil(rate / RATE_PIECES_PER_SECOND));
-    return this.random ? 1 + Math.floor(this.random() * slice) : slice;
+    const random = this.shape.random ? (this.random ??= seeded(this.shape.seed)) : undefined;
+    return random ? 1 + Math.floor(random() * slice) : slice;
   }
 
   private rateMs(bytes: number): number {
@@ -191,7 +199,7 @@ export class Shaper implements ByteSink {
   private end(): void {
     this.ended = true;
     const { socket, shape } = this;
-    const { t } = this.voice;
+    const t = this.t;
     const c = socket.data;
     if (shape.closeAfter !== undefined) {
       c.failure = { reason: "close_after", text: t.closedAfter(shape.closeAfter) };
@@ -216,13 +224,13 @@ export class Shaper implements ByteSink {
 export function shaping(
   shape: Shaping | undefined,
   state: ServerState,
-  voice: Voice,
+  { t }: Voice,
   flush: (socket: Socket<Conn>) => void,
 ): Stage | undefined {
   if (shape === undefined) return undefined;
   return {
     sink(socket, inner) {
-      const shaper = (socket.data.shaper ??= new Shaper(shape, socket, state, voice, { flush }));
+      const shaper = (socket.data.shaper ??= new Shaper(shape, socket, state, t, { flush }));
       shaper.inner = inner;
       return shaper;
     },
