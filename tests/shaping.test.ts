@@ -19,8 +19,11 @@ import {
   TRACE_ONLY,
   until,
 } from "./helpers.ts";
-import { listeningAddress } from "./support/processes.ts";
-import { rssBytes } from "./support/processes.ts";
+import { listeningAddress, rssBytes } from "./support/processes.ts";
+import type { Socket } from "bun";
+import { type Conn, newConn } from "../src/server/connection.ts";
+import { Shaper, type Shaping } from "../src/server/features/shaping.ts";
+import { catalogs } from "../src/messages/index.ts";
 
 const MiB = 1 << 20;
 
@@ -198,5 +201,97 @@ describe("shaping's usage errors", () => {
     const { port } = await listeningAddress(server.out);
     expect(port).toBe(server.port);
     expect(server.out.all[0]).not.toContain("shaped");
+  });
+});
+
+describe("the shaper, in-process (a clock and a kernel of the test's own)", () => {
+  /** A shaper over a fake socket whose kernel takes at most `room` bytes a write. */
+  function shaperWith(shape: Partial<Shaping>, room = Infinity) {
+    const clock = { at: 0 };
+    const writes: number[] = [];
+    const ends: string[] = [];
+    const socket = {
+      data: newConn(1, 0),
+      write: (data: Uint8Array) => {
+        const n = Math.min(room, data.length);
+        writes.push(n);
+        return n;
+      },
+      shutdown: () => ends.push("shutdown"),
+      end: () => ends.push("end"),
+      terminate: () => ends.push("terminate"),
+    } as unknown as Socket<Conn>;
+    const full: Shaping = { random: false, delay: 0, seed: 1, ...shape };
+    const shaper = new Shaper(full, socket, { now: 0 }, catalogs.en, {
+      flush: () => {},
+      now: () => clock.at,
+    });
+    return { shaper, clock, writes, ends, setRoom: (n: number) => (room = n) };
+  }
+  const bytes = (n: number) => new Uint8Array(n);
+
+  test("--slice without a delay: every piece now, one write each", () => {
+    const { shaper, writes } = shaperWith({ slice: 3 });
+    expect(shaper.write(bytes(10))).toBe(10);
+    expect(writes).toEqual([3, 3, 3, 1]);
+    shaper.stop();
+  });
+
+  test("--delay: nothing before it is due, then one piece; the next waits again", () => {
+    const { shaper, clock, writes } = shaperWith({ slice: 3, delay: 0.01 });
+    expect(shaper.write(bytes(10))).toBe(0); // a new echo waits its delay too
+    clock.at = 9;
+    expect(shaper.write(bytes(10))).toBe(0);
+    clock.at = 10;
+    expect(shaper.write(bytes(10))).toBe(3);
+    clock.at = 15;
+    expect(shaper.write(bytes(7))).toBe(0);
+    clock.at = 20;
+    expect(shaper.write(bytes(7))).toBe(3);
+    expect(writes).toEqual([3, 3]);
+    shaper.stop();
+  });
+
+  test("a piece the kernel took only part of is finished first, without a new delay", () => {
+    const { shaper, clock, writes, setRoom } = shaperWith({ slice: 4, delay: 0.01 }, 1);
+    clock.at = 10;
+    shaper.write(bytes(8)); // not busy: waits until 10 + 10
+    clock.at = 20;
+    expect(shaper.write(bytes(8))).toBe(1); // 1 of the 4-byte piece
+    setRoom(Infinity);
+    expect(shaper.write(bytes(7))).toBe(3); // the rest of that piece, at once
+    expect(writes).toEqual([1, 3]);
+    shaper.stop();
+  });
+
+  test("--rate: the next piece waits as long as the last one's bytes take", () => {
+    const { shaper, clock } = shaperWith({ rate: 1000 }); // pieces of 100 bytes
+    expect(shaper.write(bytes(300))).toBe(100);
+    clock.at = 99;
+    expect(shaper.write(bytes(200))).toBe(0);
+    clock.at = 100;
+    expect(shaper.write(bytes(200))).toBe(100);
+    shaper.stop();
+  });
+
+  test("--close-after: never a byte past the limit, then the end", async () => {
+    const { shaper, writes, ends } = shaperWith({ slice: 3, closeAfter: 5 });
+    expect(shaper.write(bytes(10))).toBe(5);
+    expect(writes).toEqual([3, 2]);
+    expect(shaper.write(bytes(5))).toBe(0);
+    await until(() => ends.length > 0, 1000);
+    expect(ends).toEqual(["shutdown", "end"]);
+  });
+
+  test("--slice-random: the same seed, the same sizes; each within 1..slice", () => {
+    const sizes = (seed: number) => {
+      const { shaper, writes } = shaperWith({ slice: 50, random: true, seed });
+      shaper.write(bytes(1000));
+      shaper.stop();
+      return writes;
+    };
+    expect(sizes(42)).toEqual(sizes(42));
+    expect(sizes(42)).not.toEqual(sizes(43));
+    expect(sizes(42).every((n) => n >= 1 && n <= 50)).toBe(true);
   });
 });
