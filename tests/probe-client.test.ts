@@ -201,6 +201,14 @@ describe("probe --client", () => {
     },
   );
 
+  concurrently(
+    "a client that never connects (cat): stopped, and told to use the port",
+    async () => {
+      const verdict = await probe("cat", "--timeout", "1");
+      expect(failures(verdict)).toMatchObject({ slowServer: "neverConnected", exit: "killed" });
+    },
+  );
+
   concurrently.skipIf(!have("socat"))(
     "socat: every echo whole, but fim is sent and does not end it",
     async () => {

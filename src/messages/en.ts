@@ -438,6 +438,8 @@ likely cause and what to do.`,
         "after the empty line it sent nothing more: it sent 0 bytes, then waited for their echo, which never comes (the echo of nothing is nothing)",
       stuck: (line: string) =>
         `it did not send the next line (${line}) within the time limit, as if still waiting for the previous echo`,
+      neverConnected: (address: string) =>
+        `it never connected to the probe's server (${address}), and did not read the lines typed`,
       exitedEarly: (code: number, last: string) =>
         `it exited (status ${code}) before every line was typed${last ? `: ${last}` : ""}`,
       onlyEof: () => "fim did not end it: it kept reading input, and left only at the end of input",
@@ -467,6 +469,8 @@ likely cause and what to do.`,
         "skip empty lines (do not wait for the echo of nothing), or send each line with its newline",
       stuck:
         "once the whole echo is back, print it and read the next line; run it by hand to see where it waits",
+      neverConnected:
+        "connect to the port given: put {port} in the command (python3 client.py {port}) or read ECHO_PORT",
       exitedEarly: "read the error above; run your client by hand with the same lines",
       onlyEof:
         'on fim, close the socket and leave the loop: compare the line without its newline (line.strip() == "fim")',

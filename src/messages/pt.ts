@@ -437,6 +437,8 @@ servidor respondeu), 2 erro de uso.`,
         "depois da linha vazia ele não enviou mais nada: enviou 0 bytes e ficou esperando o eco deles, que nunca vem (o eco de nada é nada)",
       stuck: (line) =>
         `ele não enviou a linha seguinte (${line}) dentro do tempo limite, como se ainda esperasse o eco anterior`,
+      neverConnected: (address) =>
+        `ele nunca se conectou ao servidor da sonda (${address}) e não leu as linhas digitadas`,
       exitedEarly: (code, last) =>
         `ele terminou (código ${code}) antes de todas as linhas serem digitadas${last ? `: ${last}` : ""}`,
       onlyEof: () =>
@@ -466,6 +468,8 @@ servidor respondeu), 2 erro de uso.`,
         "pule linhas vazias (não espere o eco de nada), ou envie cada linha com a sua quebra de linha",
       stuck:
         "quando o eco inteiro voltar, imprima-o e leia a próxima linha; rode-o à mão para ver onde ele espera",
+      neverConnected:
+        "conecte-se à porta dada: ponha {port} no comando (python3 cliente.py {port}) ou leia ECHO_PORT",
       exitedEarly: "leia o erro acima; rode seu cliente à mão com as mesmas linhas",
       onlyEof:
         'ao ler fim, feche o socket e saia do laço: compare a linha sem a quebra de linha (linha.strip() == "fim")',

@@ -138,6 +138,11 @@ class ShapedEcho {
     return this.listener.port;
   }
 
+  /** The client connected to us at least once. */
+  get connected(): boolean {
+    return this.socket !== undefined;
+  }
+
   /** Every byte received so far has been echoed. */
   get idle(): boolean {
     return this.outbox.empty;
@@ -363,6 +368,8 @@ function grade(
 
   // 2. It sends what was typed and nothing else (a newline after each line, or none).
   const typed = (() => {
+    if (session.linesSent === 0 && received.length === 0)
+      return result("typed", typedText, w.nothing, notRunFor(t, w, true));
     let at = 0;
     for (const line of sentLines) {
       const want = Buffer.from(line, "utf8");
@@ -393,11 +400,13 @@ function grade(
         "slowServer",
         w.slowEcho,
         w.sentOf(session.linesSent, TYPED.length),
-        stuckAfter === ""
-          ? { code: "emptyLine" }
-          : client.exited
-            ? { code: "exitedEarly", args: [client.proc.exitCode ?? -1, client.lastError] }
-            : { code: "stuck", args: [quote(TYPED[session.linesSent] ?? "")] },
+        !client.killed
+          ? { code: "exitedEarly", args: [client.proc.exitCode ?? -1, client.lastError] }
+          : !server.connected
+            ? { code: "neverConnected", args: [`127.0.0.1:${server.port}`] }
+            : stuckAfter === ""
+              ? { code: "emptyLine" }
+              : { code: "stuck", args: [quote(TYPED[session.linesSent] ?? "")] },
       );
 
   const closedByItself = server.endedAt < client.killedAt;
@@ -414,13 +423,15 @@ function grade(
 
   // 5. The connection closed with a FIN (not a reset, not left open), before any kill: the
   // kernel closes a killed process's sockets, and that FIN is not the client's doing.
-  const closes = !closedByItself
-    ? result("closes", w.afterFim, w.noFin, { code: "noFin" })
-    : server.finSeen
-      ? result("closes", w.afterFim, w.finSeen)
-      : server.reset
-        ? result("closes", w.afterFim, w.resetSeen, { code: "reset" })
-        : result("closes", w.afterFim, w.noFin, { code: "noFin" });
+  const closes = !server.connected
+    ? result("closes", w.afterFim, w.nothing, notRunFor(t, w, true))
+    : !closedByItself
+      ? result("closes", w.afterFim, w.noFin, { code: "noFin" })
+      : server.finSeen
+        ? result("closes", w.afterFim, w.finSeen)
+        : server.reset
+          ? result("closes", w.afterFim, w.resetSeen, { code: "reset" })
+          : result("closes", w.afterFim, w.noFin, { code: "noFin" });
 
   // 6. Exit status 0, by itself.
   const code = client.proc.exitCode;
