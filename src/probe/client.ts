@@ -168,8 +168,10 @@ class ShapedEcho {
 /** The client's process: its group killed on the way out, whatever it started. */
 class ClientProcess {
   readonly proc;
-  private readonly out: Uint8Array[] = [];
+  /** Its stdout so far, decoded as it comes (a character cut between reads is kept whole). */
+  private outText = "";
   private outBytes = 0;
+  private readonly decoder = new TextDecoder();
   private errTail = "";
   killed = false;
   killedAt = Infinity;
@@ -185,7 +187,7 @@ class ClientProcess {
     });
     this.done = Promise.all([
       this.pump(this.proc.stdout, (chunk) => {
-        if (this.outBytes < MAX_KEPT) this.out.push(chunk);
+        if (this.outBytes < MAX_KEPT) this.outText += this.decoder.decode(chunk, { stream: true });
         this.outBytes += chunk.length;
       }),
       this.pump(this.proc.stderr, (chunk) => {
@@ -199,7 +201,7 @@ class ClientProcess {
   }
 
   get output(): string {
-    return Buffer.concat(this.out).toString("utf8");
+    return this.outText;
   }
 
   /** Its last words on stderr (a Python traceback's last line, say). */
