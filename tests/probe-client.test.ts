@@ -186,7 +186,7 @@ describe("probe --client", () => {
 
   concurrently("a client that never closes: stopped, its process gone, and reported", async () => {
     const pidFile = join(mkdtempSync(join(tmpdir(), "echo-pid-")), "pid");
-    const verdict = await probe(neverCloses(pidFile), "--timeout", "1");
+    const verdict = await probe(neverCloses(pidFile), "--timeout", "2");
     expect(failures(verdict)).toEqual({ fim: "neverCloses", closes: "noFin", exit: "killed" });
     const pid = Number(readFileSync(pidFile, "utf8"));
     expect(gone(pid)).toBe(true); // killed with its group, not left running
@@ -195,7 +195,7 @@ describe("probe --client", () => {
   concurrently(
     "a client that waits for the echo of an empty line: stopped, and the empty line named",
     async () => {
-      const verdict = await probe(EMPTY_HANG, "--timeout", "1");
+      const verdict = await probe(EMPTY_HANG, "--timeout", "2");
       expect(failures(verdict)).toMatchObject({ slowServer: "emptyLine", exit: "killed" });
       expect(verdict.checks.find((c) => c.id === "fim")?.code).toBe("notRun");
     },
@@ -204,7 +204,7 @@ describe("probe --client", () => {
   concurrently(
     "a client that never connects (cat): stopped, and told to use the port",
     async () => {
-      const verdict = await probe("cat", "--timeout", "1");
+      const verdict = await probe("cat", "--timeout", "2");
       expect(failures(verdict)).toMatchObject({ slowServer: "neverConnected", exit: "killed" });
     },
   );

@@ -43,6 +43,8 @@ const BIG_SHAPE = { slice: 1024, random: true, delay: 0.01, seed: 1 };
 const EMPTY_LINE_MS = 300;
 /** How long a client has to print an echo once it is all back (it is on loopback). */
 const PRINT_MS = 1000;
+/** The first line also waits for the client to start (a runtime loading, on a busy machine). */
+const STARTUP_MS = 3000;
 /** What is kept of the client's stdout, and of what it sends: far more than the lab needs. */
 const MAX_KEPT = 1 << 20;
 /** The echo held for a client that does not read: then the probe's server stops reading. */
@@ -297,7 +299,10 @@ async function converse(
     client.type(line + "\n");
     if (size === 0)
       await until(() => server.receivedBytes > before || client.exited, EMPTY_LINE_MS);
-    else if (!(await until(() => server.receivedBytes >= before + size, timeoutMs))) return;
+    else {
+      const waitMs = timeoutMs + (session.linesSent === 0 ? STARTUP_MS : 0);
+      if (!(await until(() => server.receivedBytes >= before + size, waitMs))) return;
+    }
     session.linesSent++;
     await until(() => server.idle || client.exited, timeoutMs);
     session.piecesOf.push(server.pieces - pieces);

@@ -30,8 +30,8 @@ export interface Shaping {
   /** After this many bytes echoed, close (FIN) or reset (RST) the connection. */
   closeAfter?: number;
   resetAfter?: number;
-  /** Where the random sizes start: the same seed, the same sizes on every connection. */
-  seed: number;
+  /** Where the random sizes start (with `random` only): the same seed, the same sizes. */
+  seed?: number;
 }
 
 type ShapingValues = {
@@ -49,7 +49,8 @@ export function shapingOf(values: ShapingValues): Shaping | undefined {
   const { slice, sliceRandom, delay, rate, closeAfter, resetAfter } = values;
   const on = [slice, delay, rate, closeAfter, resetAfter].some((v) => v !== undefined);
   if (!on) return undefined;
-  const seed = values.seed ?? Math.floor(Math.random() * 2 ** 31) + 1;
+  // Drawn when not given, and shown in the listening line: a run can be repeated.
+  const seed = sliceRandom ? (values.seed ?? Math.floor(Math.random() * 2 ** 31) + 1) : undefined;
   return { slice, random: sliceRandom, delay: delay ?? 0, rate, closeAfter, resetAfter, seed };
 }
 
@@ -120,7 +121,7 @@ export class Shaper implements ByteSink {
     private readonly hooks: Hooks,
   ) {
     this.inner = socket;
-    this.random = shape.random ? seeded(shape.seed) : undefined;
+    this.random = shape.random ? seeded(shape.seed ?? 1) : undefined;
     this.limit = shape.closeAfter ?? shape.resetAfter ?? Infinity;
     this.now = hooks.now ?? (() => performance.now());
   }
@@ -174,7 +175,7 @@ export class Shaper implements ByteSink {
     const { slice, rate } = this.shape;
     if (slice === undefined)
       return rate === undefined ? Infinity : Math.max(1, Math.ceil(rate / RATE_PIECES_PER_SECOND));
-    const random = this.shape.random ? (this.random ??= seeded(this.shape.seed)) : undefined;
+    const random = this.shape.random ? (this.random ??= seeded(this.shape.seed ?? 1)) : undefined;
     return random ? 1 + Math.floor(random() * slice) : slice;
   }
 
