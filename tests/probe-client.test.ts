@@ -115,6 +115,28 @@ s.close()
 `,
 );
 
+/** A new connection for every line. */
+const RECONNECTS = script(
+  "reconnects.py",
+  `import os, socket
+while True:
+    msg = input()
+    if msg == "fim":
+        break
+    s = socket.create_connection(("127.0.0.1", int(os.environ["ECHO_PORT"])))
+    data = (msg + "\\n").encode()
+    s.sendall(data)
+    got = b""
+    while len(got) < len(data):
+        piece = s.recv(4096)
+        if not piece:
+            break
+        got += piece
+    print(got.decode(), end="", flush=True)
+    s.close()
+`,
+);
+
 interface Verdict {
   code: number;
   checks: { id: string; passed: boolean; code?: string; cause?: string; advice?: string }[];
@@ -200,6 +222,11 @@ describe("probe --client", () => {
       expect(verdict.checks.find((c) => c.id === "fim")?.code).toBe("notRun");
     },
   );
+
+  concurrently("a client that connects again for each line: told to connect once", async () => {
+    const verdict = await probe(RECONNECTS, "--timeout", "2");
+    expect(failures(verdict).echoes).toBe("reconnects");
+  });
 
   concurrently(
     "a client that never connects (cat): stopped, and told to use the port",

@@ -431,6 +431,8 @@ likely cause and what to do.`,
       bigCut: () =>
         "the 10 KB line was not printed whole: your client reads a fixed number of bytes (one recv(1024), say), not everything it sent",
       twice: (line: string) => `the echo of ${line} was printed more than once`,
+      reconnects: () =>
+        "it opened a second connection (the probe's server, as the lab's in mode once, serves one and closes the others)",
       extra: (came: string, typed: string) =>
         `it sent ${came} where ${typed} was typed: a prompt or an extra newline (or \\r\\n) sent to the server comes back in the echo`,
       sentFim: () => "it sent fim to the server",
@@ -462,6 +464,8 @@ likely cause and what to do.`,
       bigCut:
         "loop on recv() until the echo is as long as what you sent: one recv() returns at most its size, often less",
       twice: "print each echo once, after it has all come back (not each piece, then the whole)",
+      reconnects:
+        "connect once, before reading the first line, and send every line on that one connection",
       extra:
         "send exactly the line typed (with its newline, or without); show prompts on the screen without sending them",
       sentFim: "compare the line with fim before sending it, and leave without sending it",

@@ -430,6 +430,8 @@ servidor respondeu), 2 erro de uso.`,
       bigCut: () =>
         "a linha de 10 KB não foi impressa inteira: seu cliente lê um número fixo de bytes (um recv(1024), por exemplo), não tudo o que enviou",
       twice: (line) => `o eco de ${line} foi impresso mais de uma vez`,
+      reconnects: () =>
+        "ele abriu uma segunda conexão (o servidor da sonda, como o do laboratório no modo once, atende uma e fecha as outras)",
       extra: (came, typed) =>
         `ele enviou ${came} onde foi digitado ${typed}: um prompt ou uma quebra de linha a mais (ou \\r\\n) enviados ao servidor voltam no eco`,
       sentFim: () => "ele enviou fim ao servidor",
@@ -461,6 +463,8 @@ servidor respondeu), 2 erro de uso.`,
         "repita recv() até o eco ter o tamanho do que você enviou: um recv() devolve no máximo o seu tamanho, muitas vezes menos",
       twice:
         "imprima cada eco uma vez, depois que ele voltar inteiro (não cada pedaço e depois o todo)",
+      reconnects:
+        "conecte-se uma vez, antes de ler a primeira linha, e envie todas as linhas por essa conexão",
       extra:
         "envie exatamente a linha digitada (com a quebra de linha, ou sem); mostre prompts na tela sem enviá-los",
       sentFim: "compare a linha com fim antes de enviá-la, e saia sem enviá-la",

@@ -353,6 +353,9 @@ function grade(
   const echoes = (() => {
     const shown = output.length === 0 ? w.nothing : quote(output);
     const printed = sentLines.filter((line) => line !== "");
+    // A connection a line: the lab's server in mode once would serve only the first.
+    if (server.otherConnections > 0)
+      return result("echoes", typedText, shown, { code: "reconnects" });
     if (printed.length === 0) return result("echoes", typedText, shown, notRunFor(t, w, stuck));
     if (output.trim() === "") return result("echoes", typedText, shown, { code: "nothingPrinted" });
     let at = 0;
