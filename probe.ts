@@ -23,11 +23,12 @@ import { readCa, TlsFileError } from "./src/common/tls.ts";
 import { runProbe } from "./src/probe/run.ts";
 import { TlsMismatch } from "./src/probe/conn.ts";
 import { reportJson, reportText } from "./src/probe/report.ts";
+import { probeClient } from "./src/probe/client.ts";
 
 const started = startProgram(
   "probe",
   probeOptions,
-  (v) => probeSettings(v),
+  (v, t, given) => probeSettings(v, t, given),
   (t) => ({
     intro: t.probeIntro,
     outro: t.probeOutro,
@@ -38,6 +39,18 @@ const { t, settings } = started;
 const { host, port, expect, timeout, tls, json } = settings;
 const out = stylesFor(process.stdout.isTTY, process.env);
 const err = stylesFor(process.stderr.isTTY, process.env);
+
+if (settings.client !== undefined) {
+  // A client to check, against the probe's own slow echo server (src/probe/client.ts).
+  const command = settings.client;
+  const { results, port } = await probeClient(t, command, timeout * 1000, (address) => {
+    if (!json) console.log(out.strong(t.probeClientStart(JSON.stringify(command), address)));
+  });
+  const report = { results, figures: {} };
+  if (json) console.log(reportJson(report, { client: command, address: `127.0.0.1:${port}` }));
+  else for (const line of reportText(t, report, out)) console.log(line);
+  process.exit(results.every((r) => r.passed) ? 0 : 1);
+}
 const address = formatAddress(host, port);
 
 let ca: string | undefined;

@@ -31,6 +31,7 @@ import { announcer, connectionsCap, type Listener, listenStreams } from "./src/s
 import { runSupervisor } from "./src/server/supervisor.ts";
 import { connectionLog } from "./src/server/features/connection-log.ts";
 import { proxyHeader } from "./src/server/features/proxy-header.ts";
+import { shaping } from "./src/server/features/shaping.ts";
 import { roleFrom, reusePortWorks } from "./src/server/features/workers.ts";
 import { stopKeepingNewer } from "./src/server/features/unix-socket.ts";
 import { type DatagramEcho, serveDatagrams } from "./src/server/features/udp.ts";
@@ -195,6 +196,8 @@ const served = modes(mode, state, voice, {
 const stages = compose([
   settings.proxyProtocol ? proxyHeader(settings, state, voice, peer, served.admit) : undefined,
   connectionLog(settings, voice, peer, () => liveView?.watched ?? false),
+  // Outside the log's sink: --trace and --hexdump show each piece as it is written.
+  shaping(settings.shaping, state, voice, flush),
 ]);
 const onData = stages.data;
 const stop = stopping(settings, state, voice, {

@@ -23,6 +23,8 @@ interface Common {
    * the developer tools (bench, soak).
    */
   help: HelpKey | (string & {});
+  /** Rows of one group follow each other in the table; --help puts its heading above them. */
+  group?: keyof Messages["optionGroup"];
 }
 /** An option that takes a value: `--port 5000`, `--port=5000`. */
 interface ValueOption<R> extends Common {
@@ -194,7 +196,10 @@ function helpText(
   text: { usage: string; intro: string; outro: string },
 ): string {
   const rows: string[] = [];
+  let group: string | undefined;
   for (const [key, option] of Object.entries(table)) {
+    if (option.group !== group && (group = option.group) !== undefined)
+      rows.push("", t.optionGroup[group as keyof Messages["optionGroup"]]);
     const short = option.short ? `-${option.short}, ` : "    ";
     const arg = option.arg
       ? " " + (t.metavar[option.arg as keyof Messages["metavar"]] ?? option.arg)
@@ -211,6 +216,7 @@ function helpText(
       for (const l of lines) rows.push(pad("") + l);
     } else lines.forEach((l, i) => rows.push((i === 0 ? pad(left) : pad("")) + l));
   }
+  if (group !== undefined) rows.push(""); // -h and -v belong to no group
   rows.push(pad("  -h, --help") + t.optionHelp.help);
   rows.push(pad("  -v, --version") + t.optionHelp.version);
   return [text.usage, "", text.intro, "", t.optionsHeading, ...rows, "", text.outro].join("\n");

@@ -7,6 +7,7 @@
 import * as v from "./values.ts";
 import { flagOf, type Table, UsageError, type Values } from "./command-line.ts";
 import type { Messages } from "../messages/index.ts";
+import { shapingOf } from "../server/features/shaping.ts";
 
 const file = (text: string) => text;
 
@@ -107,7 +108,36 @@ export const serverOptions = {
   trace,
   hexdump,
   lang,
+  // The shaped echo (src/server/features/shaping.ts): last, under their own heading.
+  slice: { arg: "BYTES", parse: (text: string) => v.bytes(text), help: "slice", group: "shaping" },
+  sliceRandom: { help: "sliceRandom", group: "shaping" },
+  delay: { arg: "SECS", parse: v.seconds, help: "delay", group: "shaping" },
+  rate: { arg: "BYTES", parse: (text: string) => v.bytes(text), help: "rate", group: "shaping" },
+  closeAfter: {
+    arg: "BYTES",
+    parse: (text: string) => v.bytes(text),
+    help: "closeAfter",
+    group: "shaping",
+  },
+  resetAfter: {
+    arg: "BYTES",
+    parse: (text: string) => v.bytes(text),
+    help: "resetAfter",
+    group: "shaping",
+  },
+  seed: { arg: "N", parse: v.count, help: "seed", group: "shaping" },
 } as const satisfies Table;
+
+/** The shaping rows, named as the server's settings name them. */
+const SHAPING_KEYS = [
+  "slice",
+  "sliceRandom",
+  "delay",
+  "rate",
+  "closeAfter",
+  "resetAfter",
+  "seed",
+] as const;
 
 export const clientOptions = {
   host: { arg: "HOST", env: "ECHO_HOST", default: "127.0.0.1", parse: v.host, help: "clientHost" },
@@ -142,6 +172,7 @@ export function serverSettings(values: ServerValues, t: Messages, given: Set<str
     throw new UsageError(t.notWith("--quiet", "--log-level"));
   if (rest.quiet) rest.logLevel = "warn";
   const tlsFiles = tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey } : undefined;
+  const shaping = shapingSettings(rest, t, given);
   // UDP's own conflicts first: with --udp, the real conflict of --workers is UDP, not the mode.
   if (rest.udp) {
     // Datagrams have no connection: no mode but "serve every sender", no TLS, no file.
@@ -150,6 +181,9 @@ export function serverSettings(values: ServerValues, t: Messages, given: Set<str
     if (rest.unix !== undefined) throw new UsageError(t.notWith("--udp", "--unix"));
     if (rest.workers > 1) throw new UsageError(t.notWith("--udp", "--workers"));
     if (rest.hexdump) throw new UsageError(t.notWith("--udp", "--hexdump"));
+    // A datagram goes back whole or not at all: no piece, no pace, no connection to close.
+    for (const key of SHAPING_KEYS)
+      if (given.has(key)) throw new UsageError(t.notWith("--udp", flagOf(key)));
     // No connection to keep accepting or to drain: a datagram is answered or not.
     for (const key of ["stopDelay", "drainIdle"] as const)
       if (given.has(key)) throw new UsageError(t.notWith("--udp", flagOf(key)));
@@ -184,9 +218,20 @@ export function serverSettings(values: ServerValues, t: Messages, given: Set<str
     rest.mode === "once" &&
     !given.has("mode") &&
     (rest.proxyProtocol || rest.httpPort !== undefined || rest.logFormat === "json");
-  return { ...rest, tlsFiles, onceByDefault };
+  return { ...rest, tlsFiles, onceByDefault, shaping };
 }
 export type ServerSettings = ReturnType<typeof serverSettings>;
+
+/** The shaped echo's rows, checked together; undefined when none is on. */
+function shapingSettings(values: Parameters<typeof shapingOf>[0], t: Messages, given: Set<string>) {
+  if (values.sliceRandom && values.slice === undefined)
+    throw new UsageError(t.onlyWith("--slice-random", "--slice"));
+  if (given.has("seed") && !values.sliceRandom)
+    throw new UsageError(t.onlyWith("--seed", "--slice-random"));
+  if (values.closeAfter !== undefined && values.resetAfter !== undefined)
+    throw new UsageError(t.notWith("--close-after", "--reset-after"));
+  return shapingOf(values);
+}
 
 /** The client's settings: --tls-ca and --insecure only make sense with TLS, so they imply it. */
 export function clientSettings(values: ClientValues, t: Messages, given: Set<string>) {
@@ -214,13 +259,18 @@ export const probeOptions = {
   insecure: { help: "insecure" },
   json: { help: "probeJson" },
   lang: { arg: "LANG", help: "lang", parse: v.lang },
+  client: { arg: "CMD", parse: file, help: "probeClient" },
 } as const satisfies Table;
 
 type ProbeValues = Values<typeof probeOptions>;
 
 /** --tls-ca and --insecure imply --tls, as for the client. */
-export function probeSettings(values: ProbeValues) {
+export function probeSettings(values: ProbeValues, t: Messages, given: Set<string>) {
   const { tls, tlsCa, insecure, ...rest } = values;
   const secure = tls || tlsCa !== undefined || insecure;
+  // --client checks a client against the probe's own server: nothing of a server to name.
+  if (rest.client !== undefined)
+    for (const key of ["host", "port", "expect", "slowPause", "tls", "tlsCa", "insecure"] as const)
+      if (given.has(key)) throw new UsageError(t.notWith("--client", flagOf(key)));
   return { ...rest, tls: secure ? { ca: tlsCa, insecure } : undefined };
 }

@@ -65,6 +65,9 @@ export const en = {
   udpMode: (mode: string) =>
     `--udp serves every sender at once (datagrams have no connection): --mode ${mode} does not apply`,
   optionsHeading: "Options (environment variable in brackets):",
+  optionGroup: {
+    shaping: "Shaping the echo, to test a client (TCP and --unix; each row off unless given):",
+  },
   defaultWord: "default",
   metavar: {} as Record<string, string>, // placeholders are the same in English
   optionHelp: {
@@ -100,6 +103,13 @@ export const en = {
       "text, or json: every line once the options are read, on stdout and on stderr, one JSON object (codes, not words), for log collectors",
     logLevel:
       "data         every connection and every piece read\nconnections  each connection's open and close, no line per read\nwarn         warnings (refusals, limits) and errors\nerror        errors only\n(the listening lines are shown at every level)",
+    slice: "send each echo in pieces of at most BYTES, one write each, as a slow network cuts it",
+    sliceRandom: "each piece a random size from 1 to --slice (the same with the same --seed)",
+    delay: "wait this long before each piece (fractions allowed: 0.01)",
+    rate: "echo at most BYTES a second on each connection",
+    closeAfter: "close the connection (FIN) once BYTES have been echoed",
+    resetAfter: "reset the connection (RST) once BYTES have been echoed",
+    seed: "where --slice-random starts: the same seed, the same pieces (the listening line shows it)",
     quiet: "the same as --log-level warn: the listening lines, warnings and errors",
     trace: "print every socket event on stderr, with a timestamp",
     hexdump:
@@ -124,6 +134,8 @@ export const en = {
     probeTimeout: "time limit of each wait for the server",
     probeSlowPause: "the slow reader's pause, in ms, after every 256 KiB it reads",
     probeJson: "print the results as JSON (for graders)",
+    probeClient:
+      "check an echo client instead: run CMD ({port} replaced by the port, ECHO_PORT set), against a server of the probe's own that echoes slowly, and type lines to it",
   },
 
   // server
@@ -233,6 +245,7 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
 130, 143 or 129 closed at once by a second Ctrl-C, SIGTERM or SIGHUP.`,
   listening: (address: string, details: string) => `listening on ${address} (${details})`,
   modeLabel: (mode: string) => `mode ${mode}`,
+  shapedLabel: (flags: string) => `echo shaped: ${flags}`,
 
   opened: (id: number, peer: string) => `#${id} connected from ${peer}`,
   received: (id: number, size: number, preview: string) =>
@@ -284,6 +297,10 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
     `warning: closed ${plural(n, "more new connection", "more new connections")} in the last second (limit ${number.format(max)})`,
   idleClosed: (secs: number) => `idle timeout: no traffic for ${seconds.format(secs)} s`,
   tlsKeyMismatch: "the key does not belong to the certificate",
+  closedAfter: (bytes: number) =>
+    `--close-after: ${plural(bytes, "byte", "bytes")} echoed, closed (FIN)`,
+  resetAfter: (bytes: number) =>
+    `--reset-after: ${plural(bytes, "byte", "bytes")} echoed, reset (RST)`,
   connectionLost: "connection lost: the peer is gone (reset or closed)",
   brokenPipe: "the peer stopped reading (broken pipe)",
   tlsFileKind: { certificate: "certificate", key: "key", ca: "CA certificate" },
@@ -396,6 +413,98 @@ likely cause and what to do.`,
 2 usage error.`,
   probeStart: (address: string, mode: string, secs: number) =>
     `probing ${address}, expecting mode ${mode} (time limit ${seconds.format(secs)} s per wait)`,
+  probeClientStart: (command: string, address: string) =>
+    `probing the client ${command} with an echo server of its own on ${address}: short lines come back a byte at a time, 10 ms apart`,
+  probeClient: {
+    check: {
+      echoes: "every echo printed once, whole",
+      typed: "sends only what was typed",
+      slowServer: "keeps up with a slow server",
+      fim: "fim ends the client",
+      closes: "closes the connection",
+      exit: "exit status 0",
+    },
+    typedLines: (n: number) => `${n} lines on its stdin`,
+    nothing: "nothing",
+    allWhole: "each one whole, once, in order",
+    exactly: "exactly that",
+    slowEcho: "each echo a byte at a time, 10 ms apart",
+    allSent: (n: number) => `all ${n} lines sent`,
+    sentOf: (n: number, total: number) => `${n} of ${total} lines sent`,
+    notTyped: "not typed",
+    notAllSent: "the lines before it were not all sent",
+    exitedOnFim: "it exited",
+    exitedOnEof: "it went on; it exited only at the end of its input",
+    stillRunning: "still running: stopped by the probe",
+    afterFim: "fim",
+    finSeen: "a FIN",
+    resetSeen: "a reset (RST)",
+    noFin: "no FIN",
+    status: (code: string) => `exit status ${code}`,
+    killed: "stopped by the probe",
+    cause: {
+      nothingPrinted: () => "your client printed nothing on stdout, though every echo came back",
+      firstRecv: (line: string, pieces: number) =>
+        `your client printed after its first recv(); keep reading until every byte you sent has come back (the echo of ${line} came in ${pieces} pieces, 10 ms apart, and was not printed whole)`,
+      bigCut: () =>
+        "the 10 KB line was not printed whole: your client reads a fixed number of bytes (one recv(1024), say), not everything it sent",
+      twice: (line: string) => `the echo of ${line} was printed more than once`,
+      reconnects: () =>
+        "it opened a second connection (the probe's server, as the lab's in mode once, serves one and closes the others)",
+      extra: (came: string, typed: string) =>
+        `it sent ${came} where ${typed} was typed: a prompt or an extra newline (or \\r\\n) sent to the server comes back in the echo`,
+      sentFim: () => "it sent fim to the server",
+      emptyLine: () =>
+        "after the empty line it sent nothing more: it sent 0 bytes, then waited for their echo, which never comes (the echo of nothing is nothing)",
+      stuck: (line: string) =>
+        `it did not send the next line (${line}) within the time limit, as if still waiting for the previous echo`,
+      neverConnected: (address: string) =>
+        `it never connected to the probe's server (${address}), and did not read the lines typed`,
+      exitedEarly: (code: number, last: string) =>
+        `it exited (status ${code}) before every line was typed${last ? `: ${last}` : ""}`,
+      onlyEof: () => "fim did not end it: it kept reading input, and left only at the end of input",
+      neverExits: () => "after fim it closed the connection but did not exit; the probe stopped it",
+      neverCloses: () =>
+        "after fim it neither closed the connection nor exited; the probe stopped it",
+      reset: () =>
+        "the connection ended with a reset (RST), not a FIN: closed with echo still unread, or killed",
+      noFin: () =>
+        "it never closed the connection itself: it closed only when the probe stopped the client",
+      killed: () => "it did not exit by itself: the probe stopped it, with all it had started",
+      exitCode: (code: string, last: string) =>
+        `it exited with status ${code}${last ? `: ${last}` : ""}`,
+    },
+    advice: {
+      nothingPrinted:
+        "print each echo on stdout (print, console.log, printf) once it has all come back",
+      firstRecv:
+        "call recv() in a loop until you have as many bytes as you sent (count bytes, not characters), then print the echo once",
+      bigCut:
+        "loop on recv() until the echo is as long as what you sent: one recv() returns at most its size, often less",
+      twice: "print each echo once, after it has all come back (not each piece, then the whole)",
+      reconnects:
+        "connect once, before reading the first line, and send every line on that one connection",
+      extra:
+        "send exactly the line typed (with its newline, or without); show prompts on the screen without sending them",
+      sentFim: "compare the line with fim before sending it, and leave without sending it",
+      emptyLine:
+        "skip empty lines (do not wait for the echo of nothing), or send each line with its newline",
+      stuck:
+        "once the whole echo is back, print it and read the next line; run it by hand to see where it waits",
+      neverConnected:
+        "connect to the port given: put {port} in the command (python3 client.py {port}) or read ECHO_PORT",
+      exitedEarly: "read the error above; run your client by hand with the same lines",
+      onlyEof:
+        'on fim, close the socket and leave the loop: compare the line without its newline (line.strip() == "fim")',
+      neverExits:
+        "after closing, end the program: nothing should keep it running (a thread, a second loop, a sleep)",
+      neverCloses: "on fim, close the socket (close()) and end the program",
+      reset: "close only after reading every echo; do not set SO_LINGER to 0",
+      noFin: "close the socket when the user types fim (close(), or shutdown() then close())",
+      killed: "after fim, close the connection and return; see the failures above",
+      exitCode: "end with status 0 after fim (an uncaught exception or exit(1) gives another)",
+    },
+  },
   probeCheck: {
     shortLine: "a short line",
     pieces: "one message in 3 pieces",

@@ -59,6 +59,9 @@ export const pt: Messages = {
   udpMode: (mode) =>
     `--udp atende todos os remetentes ao mesmo tempo (datagramas não têm conexão): --mode ${mode} não se aplica`,
   optionsHeading: "Opções (variável de ambiente entre colchetes):",
+  optionGroup: {
+    shaping: "Moldando o eco, para testar um cliente (TCP e --unix; desligadas se não dadas):",
+  },
   defaultWord: "padrão:",
   metavar: {
     PATH: "CAMINHO",
@@ -70,6 +73,7 @@ export const pt: Messages = {
     LANG: "IDIOMA",
     LEVEL: "NÍVEL",
     FORMAT: "FORMATO",
+    CMD: "COMANDO",
   },
   optionHelp: {
     serverHost: "endereço em que escutar; 0.0.0.0 ou :: atende também outras máquinas",
@@ -104,6 +108,14 @@ export const pt: Messages = {
       "text, ou json: cada linha depois de lidas as opções, na saída padrão e na de erros, um objeto JSON (códigos, não palavras), para coletores de log",
     logLevel:
       "data         cada conexão e cada pedaço lido\nconnections  abertura e fechamento de cada conexão, sem uma linha por leitura\nwarn         avisos (recusas, limites) e erros\nerror        só os erros\n(as linhas de escuta aparecem em qualquer nível)",
+    slice:
+      "envia cada eco em pedaços de no máximo BYTES, uma escrita cada, como uma rede lenta o corta",
+    sliceRandom: "cada pedaço com tamanho sorteado entre 1 e --slice (o mesmo com a mesma --seed)",
+    delay: "espera esse tempo antes de cada pedaço (aceita frações: 0.01)",
+    rate: "ecoa no máximo BYTES por segundo em cada conexão",
+    closeAfter: "fecha a conexão (FIN) depois de ecoar BYTES",
+    resetAfter: "derruba a conexão (RST) depois de ecoar BYTES",
+    seed: "de onde parte o sorteio de --slice-random: a mesma semente, os mesmos pedaços (a linha de escuta a mostra)",
     quiet: "o mesmo que --log-level warn: as linhas de escuta, os avisos e os erros",
     trace: "mostra cada evento do socket na saída de erro, com o tempo em ms desde o início",
     hexdump:
@@ -129,6 +141,8 @@ export const pt: Messages = {
     probeTimeout: "tempo máximo de cada espera pelo servidor",
     probeSlowPause: "a pausa do leitor lento, em ms, a cada 256 KiB lidos",
     probeJson: "mostra os resultados em JSON (para correção automática)",
+    probeClient:
+      "verifica um cliente de eco: roda CMD ({port} trocado pela porta, ECHO_PORT definida) contra um servidor da própria sonda que ecoa devagar, e digita linhas para ele",
   },
 
   datagram: (from, size, preview) => `${from} enviou ${plural(size, "byte", "bytes")}: ${preview}`,
@@ -230,6 +244,7 @@ interno; 75 parou, mas algum eco foi interrompido (--drain-idle,
 na hora.`,
   listening: (address, details) => `escutando em ${address} (${details})`,
   modeLabel: (mode) => `modo ${mode}`,
+  shapedLabel: (flags) => `eco moldado: ${flags}`,
 
   opened: (id, peer) => `#${id} conectada de ${peer}`,
   received: (id, size, preview) => `#${id} recebeu ${plural(size, "byte", "bytes")}: ${preview}`,
@@ -280,6 +295,10 @@ na hora.`,
     `aviso: mais ${plural(n, "conexão nova fechada", "conexões novas fechadas")} no último segundo (limite ${number.format(max)})`,
   idleClosed: (secs) => `tempo de inatividade esgotado: sem tráfego por ${seconds.format(secs)} s`,
   tlsKeyMismatch: "a chave não pertence ao certificado",
+  closedAfter: (bytes) =>
+    `--close-after: ${plural(bytes, "byte", "bytes")} ecoados, conexão fechada (FIN)`,
+  resetAfter: (bytes) =>
+    `--reset-after: ${plural(bytes, "byte", "bytes")} ecoados, conexão derrubada (RST)`,
   connectionLost: "conexão perdida: o outro lado sumiu (reset ou fechamento)",
   brokenPipe: "o outro lado parou de ler (broken pipe)",
   tlsFileKind: { certificate: "certificado", key: "chave", ca: "certificado de CA" },
@@ -391,6 +410,100 @@ enviado, o que voltou e, numa falha, a causa provável e o que fazer.`,
 servidor respondeu), 2 erro de uso.`,
   probeStart: (address, mode, secs) =>
     `verificando ${address}, que deve seguir o modo ${mode} (limite de ${seconds.format(secs)} s por espera)`,
+  probeClientStart: (command, address) =>
+    `verificando o cliente ${command} com um servidor de eco próprio em ${address}: as linhas curtas voltam um byte por vez, a cada 10 ms`,
+  probeClient: {
+    check: {
+      echoes: "cada eco impresso uma vez, inteiro",
+      typed: "envia só o que foi digitado",
+      slowServer: "acompanha um servidor lento",
+      fim: "fim encerra o cliente",
+      closes: "fecha a conexão",
+      exit: "código de saída 0",
+    },
+    typedLines: (n) => `${n} linhas na entrada padrão`,
+    nothing: "nada",
+    allWhole: "cada uma inteira, uma vez, em ordem",
+    exactly: "exatamente isso",
+    slowEcho: "cada eco um byte por vez, a cada 10 ms",
+    allSent: (n) => `as ${n} linhas enviadas`,
+    sentOf: (n, total) => `${n} de ${total} linhas enviadas`,
+    notTyped: "não digitado",
+    notAllSent: "as linhas anteriores não foram todas enviadas",
+    exitedOnFim: "ele terminou",
+    exitedOnEof: "ele continuou; só terminou no fim da entrada",
+    stillRunning: "ainda rodando: parado pela sonda",
+    afterFim: "fim",
+    finSeen: "um FIN",
+    resetSeen: "um reset (RST)",
+    noFin: "nenhum FIN",
+    status: (code) => `código de saída ${code}`,
+    killed: "parado pela sonda",
+    cause: {
+      nothingPrinted: () =>
+        "seu cliente não imprimiu nada na saída padrão, embora todos os ecos tenham voltado",
+      firstRecv: (line, pieces) =>
+        `seu cliente imprimiu depois do primeiro recv(); continue lendo até que todos os bytes que você enviou tenham voltado (o eco de ${line} veio em ${pieces} pedaços, a cada 10 ms, e não foi impresso inteiro)`,
+      bigCut: () =>
+        "a linha de 10 KB não foi impressa inteira: seu cliente lê um número fixo de bytes (um recv(1024), por exemplo), não tudo o que enviou",
+      twice: (line) => `o eco de ${line} foi impresso mais de uma vez`,
+      reconnects: () =>
+        "ele abriu uma segunda conexão (o servidor da sonda, como o do laboratório no modo once, atende uma e fecha as outras)",
+      extra: (came, typed) =>
+        `ele enviou ${came} onde foi digitado ${typed}: um prompt ou uma quebra de linha a mais (ou \\r\\n) enviados ao servidor voltam no eco`,
+      sentFim: () => "ele enviou fim ao servidor",
+      emptyLine: () =>
+        "depois da linha vazia ele não enviou mais nada: enviou 0 bytes e ficou esperando o eco deles, que nunca vem (o eco de nada é nada)",
+      stuck: (line) =>
+        `ele não enviou a linha seguinte (${line}) dentro do tempo limite, como se ainda esperasse o eco anterior`,
+      neverConnected: (address) =>
+        `ele nunca se conectou ao servidor da sonda (${address}) e não leu as linhas digitadas`,
+      exitedEarly: (code, last) =>
+        `ele terminou (código ${code}) antes de todas as linhas serem digitadas${last ? `: ${last}` : ""}`,
+      onlyEof: () =>
+        "fim não o encerrou: ele continuou lendo a entrada e só saiu no fim da entrada",
+      neverExits: () => "depois de fim ele fechou a conexão mas não terminou; a sonda o parou",
+      neverCloses: () => "depois de fim ele não fechou a conexão nem terminou; a sonda o parou",
+      reset: () =>
+        "a conexão terminou com um reset (RST), não com um FIN: fechada com eco ainda não lido, ou processo morto",
+      noFin: () =>
+        "ele nunca fechou a conexão por conta própria: ela só fechou quando a sonda parou o cliente",
+      killed: () => "ele não terminou sozinho: a sonda o parou, com tudo o que ele tinha iniciado",
+      exitCode: (code, last) => `ele terminou com o código ${code}${last ? `: ${last}` : ""}`,
+    },
+    advice: {
+      nothingPrinted:
+        "imprima cada eco na saída padrão (print, console.log, printf) depois que ele voltar inteiro",
+      firstRecv:
+        "chame recv() num laço até ter tantos bytes quantos você enviou (conte bytes, não caracteres) e então imprima o eco uma vez",
+      bigCut:
+        "repita recv() até o eco ter o tamanho do que você enviou: um recv() devolve no máximo o seu tamanho, muitas vezes menos",
+      twice:
+        "imprima cada eco uma vez, depois que ele voltar inteiro (não cada pedaço e depois o todo)",
+      reconnects:
+        "conecte-se uma vez, antes de ler a primeira linha, e envie todas as linhas por essa conexão",
+      extra:
+        "envie exatamente a linha digitada (com a quebra de linha, ou sem); mostre prompts na tela sem enviá-los",
+      sentFim: "compare a linha com fim antes de enviá-la, e saia sem enviá-la",
+      emptyLine:
+        "pule linhas vazias (não espere o eco de nada), ou envie cada linha com a sua quebra de linha",
+      stuck:
+        "quando o eco inteiro voltar, imprima-o e leia a próxima linha; rode-o à mão para ver onde ele espera",
+      neverConnected:
+        "conecte-se à porta dada: ponha {port} no comando (python3 cliente.py {port}) ou leia ECHO_PORT",
+      exitedEarly: "leia o erro acima; rode seu cliente à mão com as mesmas linhas",
+      onlyEof:
+        'ao ler fim, feche o socket e saia do laço: compare a linha sem a quebra de linha (linha.strip() == "fim")',
+      neverExits:
+        "depois de fechar, termine o programa: nada deve mantê-lo rodando (uma thread, outro laço, um sleep)",
+      neverCloses: "ao ler fim, feche o socket (close()) e termine o programa",
+      reset: "feche só depois de ler todo o eco; não ponha SO_LINGER em 0",
+      noFin:
+        "feche o socket quando o usuário digitar fim (close(), ou shutdown() e depois close())",
+      killed: "depois de fim, feche a conexão e retorne; veja as falhas acima",
+      exitCode: "termine com código 0 depois de fim (uma exceção não tratada ou exit(1) dão outro)",
+    },
+  },
   probeCheck: {
     shortLine: "uma linha curta",
     pieces: "uma mensagem em 3 pedaços",

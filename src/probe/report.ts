@@ -2,8 +2,14 @@
 import type { Messages } from "../messages/index.ts";
 import type { Styles } from "../common/colors.ts";
 import type { Report } from "./run.ts";
+import type { ClientCheckResult } from "./client.ts";
 
-export function reportText(t: Messages, report: Report, paint: Styles): string[] {
+/** A server's report, or a client's (probe --client): the same lines. */
+type Shown = Pick<Report, "figures"> & {
+  results: (Report["results"][number] | ClientCheckResult)[];
+};
+
+export function reportText(t: Messages, report: Shown, paint: Styles): string[] {
   const lines: string[] = [];
   const width = Math.max(...report.results.map((r) => r.name.length));
   for (const r of report.results) {
@@ -30,8 +36,8 @@ export function reportText(t: Messages, report: Report, paint: Styles): string[]
 }
 
 export function reportJson(
-  report: Report,
-  about: { address: string; expect: string; tls: boolean },
+  report: Shown,
+  about: { address: string; expect?: string; tls?: boolean; client?: string },
 ): string {
   const passed = report.results.filter((r) => r.passed).length;
   return JSON.stringify(

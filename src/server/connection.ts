@@ -1,6 +1,7 @@
 /** What the server keeps for each connection, on `socket.data`. */
 import type { Outbox } from "../common/outbox.ts";
 import type { ProxyHeaderReader } from "./features/proxy-protocol.ts";
+import type { Shaper } from "./features/shaping.ts";
 
 /**
  * Only what every connection needs is set at open: each field costs every idle connection
@@ -23,6 +24,8 @@ export interface Conn {
   failure?: Failure; // why the server itself ended the connection
   /** --proxy-protocol: the header's state, from open until the client is known. */
   proxy?: ProxyState;
+  /** --slice, --delay...: the pace of its echo (features/shaping.ts). */
+  shaper?: Shaper;
   /** --hexdump: where in each direction's stream the next piece starts. */
   dumped?: { in: number; out: number };
   /** Closed without being served (a bad PROXY header): its close is not logged again. */

@@ -20,6 +20,7 @@ import { connectionsWithin, openFilesLimit } from "./kernel.ts";
 import { HTTP_DESCRIPTORS } from "./features/http/endpoint.ts";
 import { claimSocketPath, removeOnExit, type UnixProblem } from "./features/unix-socket.ts";
 import type { ReusePort, Role } from "./features/workers.ts";
+import { shapingFlags } from "./features/shaping.ts";
 import type { Voice } from "./state.ts";
 
 export type Listener = TCPSocketListener<Conn> | UnixSocketListener<Conn>;
@@ -41,12 +42,13 @@ export function announcer(settings: ServerSettings, { say, t }: Voice, workers: 
     udp ? "UDP" : t.modeLabel(mode),
     workers > 1 && t.workers(workers),
     settings.tlsFiles && "TLS",
+    settings.shaping && t.shapedLabel(shapingFlags(settings.shaping)),
   ].filter(Boolean);
   const fields = (port: number) => (unix !== undefined ? { path: unix } : { host, port });
   const announce = (port: number) =>
     say.event(
       "listening",
-      { ...fields(port), mode: udp ? "udp" : mode },
+      { ...fields(port), mode: udp ? "udp" : mode, shaping: settings.shaping },
       () => t.listening(place(port), label.join(", ")),
       "always",
     );

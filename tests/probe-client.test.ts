@@ -1,0 +1,252 @@
+/**
+ * `bun run probe --client CMD` on real clients, each a real process: a correct Python client, the
+ * classic one-recv() client, one that sends `fim`, one that never closes, one that waits for the
+ * echo of an empty line, ours, and socat. Each verdict is checked by its codes (stable for
+ * graders) and, for the classic bug, by the words a student reads, in both languages.
+ */
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { alive, BUN, concurrently, have, ROOT, run } from "./helpers.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "echo-clients-"));
+const script = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return `python3 ${path}`;
+};
+
+/** The lab's client done right: reads until every byte it sent has come back. */
+const GOOD = script(
+  "good.py",
+  `import os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(os.environ["ECHO_PORT"])))
+for line in sys.stdin:
+    line = line.rstrip("\\n")
+    if line == "fim":
+        break
+    data = (line + "\\n").encode()
+    s.sendall(data)
+    got = b""
+    while len(got) < len(data):
+        piece = s.recv(4096)
+        if not piece:
+            break
+        got += piece
+    print(got.decode().rstrip("\\n"), flush=True)
+s.close()
+`,
+);
+
+/** The classic bug: one recv() taken for the whole echo. The port from {port}. */
+const NAIVE = script(
+  "naive.py",
+  `import socket, sys
+s = socket.socket()
+s.connect(("127.0.0.1", int(sys.argv[1])))
+while True:
+    msg = input()
+    if msg == "fim":
+        break
+    s.sendall(msg.encode())
+    print(s.recv(1024).decode())
+s.close()
+`,
+);
+
+/** Sends every line it reads, fim included, then stops. */
+const SENDS_FIM = script(
+  "sends_fim.py",
+  `import os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(os.environ["ECHO_PORT"])))
+for line in sys.stdin:
+    data = line.encode()
+    s.sendall(data)
+    got = b""
+    while len(got) < len(data):
+        got += s.recv(4096)
+    print(got.decode(), end="", flush=True)
+    if line.strip() == "fim":
+        break
+s.close()
+`,
+);
+
+/** Right until fim, then neither closes nor exits; says where its pid is, to check it is gone. */
+const neverCloses = (pidFile: string) =>
+  script(
+    "never_closes.py",
+    `import os, socket, sys, time
+open(${JSON.stringify(pidFile)}, "w").write(str(os.getpid()))
+s = socket.create_connection(("127.0.0.1", int(os.environ["ECHO_PORT"])))
+for line in sys.stdin:
+    line = line.rstrip("\\n")
+    if line == "fim":
+        break
+    data = (line + "\\n").encode()
+    s.sendall(data)
+    got = b""
+    while len(got) < len(data):
+        got += s.recv(4096)
+    print(got.decode(), end="", flush=True)
+time.sleep(3600)
+`,
+  );
+
+/** Sends the line without its newline: for an empty one, 0 bytes, then waits for their echo. */
+const EMPTY_HANG = script(
+  "empty_hang.py",
+  `import os, socket
+s = socket.create_connection(("127.0.0.1", int(os.environ["ECHO_PORT"])))
+while True:
+    msg = input()
+    if msg == "fim":
+        break
+    data = msg.encode()
+    s.sendall(data)
+    got = b""
+    while True:
+        got += s.recv(4096)
+        if len(got) >= len(data):
+            break
+    print(got.decode(), flush=True)
+s.close()
+`,
+);
+
+/** A new connection for every line. */
+const RECONNECTS = script(
+  "reconnects.py",
+  `import os, socket
+while True:
+    msg = input()
+    if msg == "fim":
+        break
+    s = socket.create_connection(("127.0.0.1", int(os.environ["ECHO_PORT"])))
+    data = (msg + "\\n").encode()
+    s.sendall(data)
+    got = b""
+    while len(got) < len(data):
+        piece = s.recv(4096)
+        if not piece:
+            break
+        got += piece
+    print(got.decode(), end="", flush=True)
+    s.close()
+`,
+);
+
+interface Verdict {
+  code: number;
+  checks: { id: string; passed: boolean; code?: string; cause?: string; advice?: string }[];
+}
+
+async function probe(command: string, ...more: string[]): Promise<Verdict> {
+  const child = run("probe.ts", ["--client", command, "--json", ...more]);
+  const code = await child.exited;
+  return { code, checks: JSON.parse(child.out.text).checks };
+}
+
+/** The codes of the failed checks, by check: `{ echoes: "firstRecv" }`. */
+const failures = (v: Verdict) =>
+  Object.fromEntries(v.checks.filter((c) => !c.passed).map((c) => [c.id, c.code]));
+
+/**
+ * Not running: no such process, or a zombie (dead; reparented to an init that, in a container,
+ * may never reap it).
+ */
+function gone(pid: number): boolean {
+  if (!alive(pid)) return true;
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") ?? false;
+  } catch {
+    return true;
+  }
+}
+
+const CHECKS = ["echoes", "typed", "slowServer", "fim", "closes", "exit"];
+
+describe("probe --client", () => {
+  concurrently("a correct Python client passes every check; exit status 0", async () => {
+    const verdict = await probe(GOOD);
+    expect(verdict.checks.map((c) => c.id)).toEqual(CHECKS);
+    expect(failures(verdict)).toEqual({});
+    expect(verdict.code).toBe(0);
+  });
+
+  concurrently("ours (bun client.ts) passes every check", async () => {
+    const verdict = await probe(`${BUN} ${ROOT}/client.ts --port {port}`);
+    expect(failures(verdict)).toEqual({});
+    expect(verdict.code).toBe(0);
+  });
+
+  concurrently(
+    "the classic bug, one recv(1024): named, in both languages, with what to do",
+    async () => {
+      const verdict = await probe(NAIVE + " {port}");
+      expect(verdict.code).toBe(1);
+      expect(failures(verdict).echoes).toBe("firstRecv");
+      const text = run("probe.ts", ["--client", NAIVE + " {port}"]);
+      expect(await text.exited).toBe(1);
+      expect(text.out.text).toContain(
+        "your client printed after its first recv(); keep reading until every byte you sent has come back",
+      );
+      expect(text.out.text).toContain("what to do: call recv() in a loop");
+      const pt = run("probe.ts", ["--client", NAIVE + " {port}", "--lang", "pt"]);
+      expect(await pt.exited).toBe(1);
+      expect(pt.out.text).toContain(
+        "seu cliente imprimiu depois do primeiro recv(); continue lendo até que todos os bytes que você enviou tenham voltado",
+      );
+    },
+  );
+
+  concurrently("a client that sends fim: told so", async () => {
+    const verdict = await probe(SENDS_FIM);
+    expect(failures(verdict)).toEqual({ typed: "sentFim" });
+  });
+
+  concurrently("a client that never closes: stopped, its process gone, and reported", async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), "echo-pid-")), "pid");
+    const verdict = await probe(neverCloses(pidFile), "--timeout", "2");
+    expect(failures(verdict)).toEqual({ fim: "neverCloses", closes: "noFin", exit: "killed" });
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    expect(gone(pid)).toBe(true); // killed with its group, not left running
+  });
+
+  concurrently(
+    "a client that waits for the echo of an empty line: stopped, and the empty line named",
+    async () => {
+      const verdict = await probe(EMPTY_HANG, "--timeout", "2");
+      expect(failures(verdict)).toMatchObject({ slowServer: "emptyLine", exit: "killed" });
+      expect(verdict.checks.find((c) => c.id === "fim")?.code).toBe("notRun");
+    },
+  );
+
+  concurrently("a client that connects again for each line: told to connect once", async () => {
+    const verdict = await probe(RECONNECTS, "--timeout", "2");
+    expect(failures(verdict).echoes).toBe("reconnects");
+  });
+
+  concurrently(
+    "a client that never connects (cat): stopped, and told to use the port",
+    async () => {
+      const verdict = await probe("cat", "--timeout", "2");
+      expect(failures(verdict)).toMatchObject({ slowServer: "neverConnected", exit: "killed" });
+    },
+  );
+
+  concurrently.skipIf(!have("socat"))(
+    "socat: every echo whole, but fim is sent and does not end it",
+    async () => {
+      const verdict = await probe("socat - TCP:127.0.0.1:{port}");
+      expect(failures(verdict)).toEqual({ typed: "sentFim", fim: "onlyEof" });
+    },
+  );
+
+  test("--client with a server's option is a usage error", async () => {
+    const child = run("probe.ts", ["--client", "true", "--port", "5000"]);
+    expect(await child.exited).toBe(2);
+    expect(child.err.text).toContain("--client does not go with --port");
+  });
+});
