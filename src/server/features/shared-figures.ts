@@ -12,7 +12,8 @@
  *   [1] counters, stored by the hot path as they change (the shape of `noCounters()`)
  *   [1 + counters] figures, a snapshot taken by the worker's timer (the shape of `noFigures()`)
  */
-import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { dlopen, FFIType } from "bun:ffi";
+import { ftruncateSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -199,11 +200,18 @@ export const IDS_PATH = `/proc/self/fd/${IDS_FD}`;
 
 /**
  * A new file of `bytes` zeros for one worker, open as the descriptor returned (the parent maps
- * it through `/proc/self/fd/N`, and hands it to the worker as its SHARED_FD), and already
- * unlinked, with its private directory: the descriptors and mappings keep it alive, and nothing
- * is left on disk, whatever ends the processes.
+ * it through `/proc/self/fd/N`, and hands it to the worker as its SHARED_FD). In memory, with
+ * no name (memfd_create, Linux): a container's root may be read-only and have no /tmp at all.
+ * Elsewhere, a file in the temporary folder, already unlinked with its private directory. Either
+ * way the descriptors and mappings keep it alive, and nothing is left on disk, whatever ends
+ * the processes.
  */
 export function sharedFile(bytes: number): number {
+  const fd = memfd();
+  if (fd !== undefined) {
+    ftruncateSync(fd, bytes);
+    return fd;
+  }
   const dir = mkdtempSync(join(tmpdir(), "echo-worker-"));
   const path = join(dir, "figures");
   try {
@@ -211,5 +219,18 @@ export function sharedFile(bytes: number): number {
     return openSync(path, "r+");
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** An anonymous file in memory, or undefined where the C library has no memfd_create. */
+function memfd(): number | undefined {
+  try {
+    const libc = dlopen("libc.so.6", {
+      memfd_create: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
+    });
+    const fd = libc.symbols.memfd_create(Buffer.from("echo-figures\0"), 0);
+    return fd >= 0 ? fd : undefined;
+  } catch {
+    return undefined;
   }
 }
