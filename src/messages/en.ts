@@ -407,6 +407,8 @@ likely cause and what to do.`,
     `latency: ${ms.toFixed(2)} ms per round trip (median of ${n}), for information`,
   probeThroughput: (mbs: number) =>
     `throughput: ${number.format(Math.round(mbs))} MB/s echoed (10 MB while reading), for information`,
+  probeSendall:
+    "if your server calls send(), sendall() is the portable choice: send() may take only part of the bytes (this probe cannot see which one you call)",
   probeSummary: (passed: number, total: number) =>
     `${number.format(passed)} of ${plural(total, "check", "checks")} passed`,
   probeEnding: {
@@ -434,6 +436,10 @@ likely cause and what to do.`,
   probeRefused: "refused",
   probeServedAgain: "accepted and echoed",
   probeAcceptedOnly: "accepted",
+  probeNeverServed:
+    "connected (the kernel's listen queue completes the handshake), never echoed, then closed",
+  probeQueuedOpen: (secs: number) =>
+    `connected (the kernel's listen queue), never echoed, and still open after ${seconds.format(secs)} s`,
   probeTwoClients: "two connections",
   probeFirstNoEcho: (secs: number) => `no echo for the first client in ${seconds.format(secs)} s`,
   probeSecondRefused: "the second one refused or closed",
@@ -446,6 +452,8 @@ likely cause and what to do.`,
   probeBothServed: "both echoed at the same time",
   probeLostOnce: (check: string) =>
     `the connection ended during "${check}", and mode once serves a single connection`,
+  probeLostOnceAfter: (check: string) =>
+    `the server closed the connection after "${check}" (see above), and mode once serves a single connection`,
   probeGone: "the server is gone (a new connection was refused)",
   probeHung: (check: string) => `the server stopped answering during "${check}"`,
   probeFlooded: "the server sent far more than it was sent (over 32 MB): cut off",
@@ -485,7 +493,11 @@ likely cause and what to do.`,
     keptOpen: (secs: number) =>
       `the client closed its side, and ${seconds.format(secs)} s later the server still had not closed the connection`,
     onceAccepted: () =>
-      "a second client was accepted after the first: a server in mode once serves one",
+      "a second client was served after the first: a server in mode once serves one",
+    onceHeld: (secs: number) =>
+      `a second client was left waiting ${seconds.format(secs)} s after the first had gone, neither served nor closed: the listening socket is still open`,
+    closedAfterOne: (check: string) =>
+      `the server closed the connection right after "${check}", while the client had more to send: it closed after one recv()`,
     firstRefused: () => "the connection was refused: the server no longer listens",
     firstNoEcho: (secs: number) =>
       `a new client got no echo in ${seconds.format(secs)} s: your server does not serve a client that comes after the first`,
@@ -528,6 +540,9 @@ likely cause and what to do.`,
     keptOpen: "when recv() returns 0 the client is done: close the connection",
     onceAccepted:
       "in mode once, close the listening socket (or exit) once accept() has returned the first client",
+    onceHeld: "in mode once, close the listening socket (or exit) when the first client is done",
+    closedAfterOne:
+      "loop until recv() returns 0 (the client closed its side): recv(), send it all back, recv() again; only then close",
     firstRefused: "keep listening while the mode asks you to (sequential and concurrent: always)",
     firstNoEcho:
       "after a client leaves, go back to accept() and serve the next one (a loop around accept)",

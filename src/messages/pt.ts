@@ -403,6 +403,8 @@ servidor respondeu), 2 erro de uso.`,
     `latência: ${ms.toFixed(2).replace(".", ",")} ms por ida e volta (mediana de ${n}), só para informação`,
   probeThroughput: (mbs) =>
     `vazão: ${number.format(Math.round(mbs))} MB/s de eco (10 MB lendo ao mesmo tempo), só para informação`,
+  probeSendall:
+    "se o seu servidor chama send(), sendall() é a escolha portável: o send() pode aceitar só parte dos bytes (a sonda não consegue ver qual dos dois você usa)",
   probeSummary: (passed, total) =>
     `${number.format(passed)} de ${plural(total, "verificação passou", "verificações passaram")}`,
   probeEnding: {
@@ -429,6 +431,10 @@ servidor respondeu), 2 erro de uso.`,
   probeRefused: "recusada",
   probeServedAgain: "aceita e com eco",
   probeAcceptedOnly: "aceita",
+  probeNeverServed:
+    "conectada (a fila do listen() no kernel completa o handshake), sem eco, depois fechada",
+  probeQueuedOpen: (secs) =>
+    `conectada (a fila do listen() no kernel), sem eco, e ainda aberta após ${seconds.format(secs)} s`,
   probeTwoClients: "duas conexões",
   probeFirstNoEcho: (secs) => `nenhum eco para o primeiro cliente em ${seconds.format(secs)} s`,
   probeSecondRefused: "a segunda recusada ou fechada",
@@ -441,12 +447,14 @@ servidor respondeu), 2 erro de uso.`,
   probeBothServed: "os dois com eco ao mesmo tempo",
   probeLostOnce: (check) =>
     `a conexão terminou durante "${check}", e o modo once atende uma única conexão`,
+  probeLostOnceAfter: (check) =>
+    `o servidor fechou a conexão depois de "${check}" (veja acima), e o modo once atende uma única conexão`,
   probeGone: "o servidor não está mais lá (uma nova conexão foi recusada)",
   probeHung: (check) => `o servidor parou de responder durante "${check}"`,
   probeFlooded: "o servidor enviou muito mais do que recebeu (mais de 32 MB): interrompido",
   probeOutOfTime: (secs) => `a verificação toda passou do limite de ${secs} s`,
   probeCause: {
-    notRun: (reason) => `não verificado: ${reason}`,
+    notRun: (reason) => `não verificada: ${reason}`,
     noEcho: (secs) =>
       `nada voltou em ${seconds.format(secs)} s: seu servidor não devolveu os bytes (ele espera encher um buffer, ou mais bytes do que foram enviados?)`,
     closed: (got, sent) =>
@@ -479,7 +487,11 @@ servidor respondeu), 2 erro de uso.`,
     keptOpen: (secs) =>
       `o cliente fechou o seu lado e, ${seconds.format(secs)} s depois, o servidor ainda não tinha fechado a conexão`,
     onceAccepted: () =>
-      "um segundo cliente foi aceito depois do primeiro: um servidor no modo once atende um só",
+      "um segundo cliente foi atendido depois do primeiro: um servidor no modo once atende um só",
+    onceHeld: (secs) =>
+      `um segundo cliente ficou esperando ${seconds.format(secs)} s depois que o primeiro saiu, sem ser atendido nem fechado: o socket de escuta continua aberto`,
+    closedAfterOne: (check) =>
+      `o servidor fechou a conexão logo depois de "${check}", quando o cliente ainda tinha o que enviar: ele fechou depois de um recv()`,
     firstRefused: () => "a conexão foi recusada: o servidor não está mais escutando",
     firstNoEcho: (secs) =>
       `um novo cliente não teve eco em ${seconds.format(secs)} s: seu servidor não atende um cliente que chega depois do primeiro`,
@@ -523,6 +535,10 @@ servidor respondeu), 2 erro de uso.`,
     keptOpen: "quando o recv() devolve 0 o cliente terminou: feche a conexão",
     onceAccepted:
       "no modo once, feche o socket de escuta (ou termine) assim que o accept() entregar o primeiro cliente",
+    onceHeld:
+      "no modo once, feche o socket de escuta (ou termine) quando o primeiro cliente terminar",
+    closedAfterOne:
+      "repita até o recv() devolver 0 (o cliente fechou o lado dele): recv(), devolva tudo, recv() de novo; só então feche",
     firstRefused: "continue escutando enquanto o modo pedir (sequential e concurrent: sempre)",
     firstNoEcho:
       "depois que um cliente sai, volte ao accept() e atenda o próximo (um laço em volta do accept)",
