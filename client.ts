@@ -74,10 +74,15 @@ let leaving = false;
 let stray = 0; // bytes the server sent that echo nothing we sent
 let connectedAt = 0;
 const AT_ONCE_MS = 1000;
+// A close after this long without traffic, while no echo is awaited, may be the server's idle
+// timeout: the client cannot know, so it says "perhaps".
+const IDLE_HINT_MS = 1000;
+let lastTraffic = 0;
+let awaitingEcho = false;
 
 const stream: SocketHandler<undefined> = {
   open() {
-    connectedAt = performance.now();
+    connectedAt = lastTraffic = performance.now();
     trace(0, "open");
   },
   handshake(_socket, ok, error) {
@@ -90,6 +95,7 @@ const stream: SocketHandler<undefined> = {
   binaryType: "uint8array",
   data(_socket, chunk: Uint8Array) {
     trace(0, "data", chunk.length);
+    lastTraffic = performance.now();
     if (settings.hexdump) dump("in", chunk);
     const extra = echo.push(chunk);
     // Said once; a server that streams on would otherwise flood the terminal.
@@ -113,7 +119,10 @@ const stream: SocketHandler<undefined> = {
     if (errorCode(error) === "ECONNRESET") fail(t.serverReset);
     // Closed right after connecting, before any message: a server in mode once, busy.
     const atOnce = !sentAny && performance.now() - connectedAt < AT_ONCE_MS;
-    fail(atOnce ? t.serverClosedAtOnce : t.serverClosed);
+    if (atOnce) fail(t.serverClosedAtOnce);
+    const silentMs = performance.now() - lastTraffic;
+    if (!awaitingEcho && silentMs >= IDLE_HINT_MS) fail(t.serverClosedIdle(silentMs / 1000));
+    fail(t.serverClosed);
   },
   error() {}, // close() follows with the error and says it
   connectError() {}, // Bun.connect rejects too; said below
@@ -184,7 +193,10 @@ try {
     // Ctrl-D in the middle of a line sends it without a newline: the echo starts on a new one.
     if (interactive && !line.ended) console.error();
     sentAny = true;
+    awaitingEcho = true;
     const got = datagrams ? await exchangeDatagram(datagrams, sent) : await exchange(socket!, sent);
+    awaitingEcho = false;
+    lastTraffic = performance.now();
     trace(0, "echo", `${got.length} bytes complete`);
     if (Buffer.from(got.buffer, got.byteOffset, got.length).equals(sent)) {
       const text = decoder.decode(got);

@@ -154,6 +154,20 @@ describe("errors: one line, no stack trace", () => {
   );
 
   concurrently(
+    "a server that closes a silent connection: the client says it may be an idle timeout",
+    async () => {
+      const server = await startServer(["--idle-timeout", "1"]);
+      const client = run("client.ts", ["--port", String(server.port)]);
+      client.proc.stdin.write("oi\n"); // then nothing more: the user is reading the lab sheet
+      await client.out.waitFor("oi");
+      expect(await client.exited).toBe(1);
+      expect(client.err.text).toMatch(
+        /error: the server closed the connection after \d+\.\d s without traffic \(perhaps its idle timeout\); start the client again/,
+      );
+    },
+  );
+
+  concurrently(
     "the real server killed mid-session: the client says so at once, exit 1",
     async () => {
       const server = await startServer();

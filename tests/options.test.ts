@@ -241,7 +241,7 @@ describe("parseCommandLine", () => {
       port: 5000,
       mode: "once",
       maxConnections: 10000,
-      idleTimeout: 300,
+      idleTimeout: 0,
       maxBuffer: 256 * 1024,
       workers: 1,
       tlsCert: undefined,

@@ -36,7 +36,7 @@ export const serverOptions = {
   idleTimeout: {
     arg: "SECS",
     env: "ECHO_IDLE_TIMEOUT",
-    default: "300",
+    default: "0",
     parse: v.idleSeconds,
     help: "idleTimeout",
   },

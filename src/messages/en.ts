@@ -339,6 +339,8 @@ error; 130 Ctrl-C.`,
   echoTimeout: (secs: number) =>
     `error: no echo from the server for ${seconds.format(secs)} s; giving up (see --timeout)`,
   serverClosed: "error: the server closed the connection",
+  serverClosedIdle: (secs: number) =>
+    `error: the server closed the connection after ${seconds.format(secs)} s without traffic (perhaps its idle timeout); start the client again`,
   serverClosedAtOnce:
     "error: the server closed the connection at once (a server in mode once serves a single client; one at its --max-connections takes no more)",
   notTls: (address: string) =>

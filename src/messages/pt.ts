@@ -335,6 +335,8 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   echoTimeout: (secs) =>
     `erro: nenhum eco do servidor em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   serverClosed: "erro: o servidor fechou a conexão",
+  serverClosedIdle: (secs) =>
+    `erro: o servidor fechou a conexão depois de ${seconds.format(secs)} s sem tráfego (talvez o tempo de inatividade dele); inicie o cliente de novo`,
   serverClosedAtOnce:
     "erro: o servidor fechou a conexão imediatamente (um servidor no modo once atende um único cliente; um que chegou ao seu --max-connections não aceita mais)",
   notTls: (address) =>
