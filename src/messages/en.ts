@@ -251,6 +251,7 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
   waiting: (id: number, ahead: number) =>
     `#${id} waiting: ${plural(ahead, "client", "clients")} ahead`,
   serving: (id: number) => `#${id} now being served`,
+  goneWhileWaiting: (id: number) => `#${id} had gone while waiting its turn: not served`,
   stopping: (open: number) =>
     `stopping: no new connections; waiting for ${plural(open, "open connection", "open connections")} to finish (press Ctrl-C again to close them now)`,
   stalled: (secs: number) =>

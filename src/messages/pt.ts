@@ -247,6 +247,7 @@ na hora.`,
   onceRefused: (id) => `#${id} recusada: o modo once atende um único cliente`,
   waiting: (id, ahead) => `#${id} esperando: ${plural(ahead, "cliente", "clientes")} na frente`,
   serving: (id) => `#${id} agora está sendo atendida`,
+  goneWhileWaiting: (id) => `#${id} foi embora enquanto esperava a vez: não foi atendida`,
   stopping: (open) =>
     open === 1
       ? "parando: sem novas conexões; aguardando o término de 1 conexão aberta (outro Ctrl-C a fecha na hora)"
