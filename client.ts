@@ -19,7 +19,13 @@ import { Outbox } from "./src/common/outbox.ts";
 import { escaped, formatAddress, preview, printablePath } from "./src/common/text.ts";
 import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/common/errors.ts";
 import { EchoTimeout, EchoWaiter } from "./src/client/echo-waiter.ts";
-import { isStopWord, lines, withoutCR } from "./src/client/lines.ts";
+import {
+  atTerminalLimit,
+  isStopWord,
+  lines,
+  TERMINAL_LINE_MAX,
+  withoutCR,
+} from "./src/client/lines.ts";
 import { notTls, readCa, TlsFileError } from "./src/common/tls.ts";
 import { stylesFor } from "./src/common/colors.ts";
 import { printExit } from "./src/common/say.ts";
@@ -190,6 +196,9 @@ try {
     promptShown = false;
     if ((stopWord = isStopWord(line.text))) break;
     const sent = encoder.encode(withoutCR(line.text) + "\n");
+    // Never a silent cut: sent as it came, and said.
+    if (interactive && atTerminalLimit(line.text))
+      console.error(err.warning(t.terminalLineCut(TERMINAL_LINE_MAX!)));
     // Ctrl-D in the middle of a line sends it without a newline: the echo starts on a new one.
     if (interactive && !line.ended) console.error();
     sentAny = true;

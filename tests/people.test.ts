@@ -156,6 +156,22 @@ describe.skipIf(!have("script"))("on a terminal", () => {
     },
   );
 
+  concurrently(
+    "a line cut by the terminal's limit (4,095 bytes on Linux) is said, not sent silently",
+    async () => {
+      const server = await startServer(["--mode", "concurrent", "--quiet"]);
+      const terminal = onTerminal(`${BUN} client.ts --port ${server.port}`);
+      await terminal.answer("a".repeat(4999)); // a paste longer than the terminal keeps
+      await terminal.shows("the most the terminal keeps of one line");
+      await terminal.shows("cat file.txt | bun run client");
+      await terminal.answer("short");
+      await terminal.answer("fim");
+      expect(await terminal.exited).toBe(0);
+      // The warning came once: for the cut line, not for a short one.
+      expect(terminal.screen.match(/the most the terminal keeps/g)).toHaveLength(1);
+    },
+  );
+
   concurrently("piped, there is no colour and no prompt", async () => {
     const server = await startServer();
     const client = run("client.ts", ["--port", String(server.port)], {

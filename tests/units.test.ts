@@ -4,7 +4,7 @@ import { catalogs } from "../src/messages/index.ts";
 import { langFromEnv } from "../src/messages/index.ts";
 import { chooseLanguage } from "../src/cli/command-line.ts";
 import { Outbox } from "../src/common/outbox.ts";
-import { lines, isStopWord } from "../src/client/lines.ts";
+import { atTerminalLimit, lines, isStopWord } from "../src/client/lines.ts";
 import { preview, formatAddress } from "../src/common/text.ts";
 import { BadValue, port } from "../src/cli/values.ts";
 import { EchoTimeout, EchoWaiter } from "../src/client/echo-waiter.ts";
@@ -231,6 +231,12 @@ describe("input lines", () => {
     expect(isStopWord("Fim")).toBe(true);
     expect(isStopWord("fim!")).toBe(false);
     expect(isStopWord("fim fim")).toBe(false);
+  });
+
+  test("a line at the terminal's limit is counted in bytes, its CR aside", () => {
+    expect(atTerminalLimit("a".repeat(4095), 4095)).toBe(true);
+    expect(atTerminalLimit("a".repeat(4094) + "\r", 4095)).toBe(false);
+    expect(atTerminalLimit("ç".repeat(2048), 4095)).toBe(true); // 4,096 bytes of UTF-8
   });
 });
 

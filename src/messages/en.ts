@@ -365,6 +365,8 @@ error; 130 Ctrl-C.`,
     `error: nobody listens on UDP ${address} (the machine answered "port unreachable")`,
   udpNoEcho: (tries: number, address: string) =>
     `error: no echo from ${address} after ${plural(tries, "try", "tries")}; UDP may lose datagrams, or no server is there (see --retries)`,
+  terminalLineCut: (max: number) =>
+    `warning: this line has ${number.format(max)} bytes, the most the terminal keeps of one line: what you typed or pasted past that was cut before the client saw it. To send longer lines, pipe them: cat file.txt | bun run client`,
   lineTooLong: (size: number, max: number) =>
     `error: this line is ${number.format(size)} bytes with its newline; one UDP datagram carries at most ${number.format(max)}`,
   unixRefused: (path: string) =>

@@ -361,6 +361,8 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
     `erro: ninguém está escutando em UDP ${address} (a máquina respondeu "porta inalcançável")`,
   udpNoEcho: (tries, address) =>
     `erro: nenhum eco de ${address} após ${plural(tries, "tentativa", "tentativas")}; o UDP pode perder datagramas, ou não há servidor nesse endereço (veja --retries)`,
+  terminalLineCut: (max) =>
+    `aviso: esta linha tem ${number.format(max)} bytes, o máximo que o terminal guarda de uma linha: o que foi digitado ou colado além disso foi cortado antes de chegar ao cliente. Para enviar linhas maiores, use um pipe: cat arquivo.txt | bun run client`,
   lineTooLong: (size, max) =>
     `erro: esta linha tem ${number.format(size)} bytes com a quebra de linha; um datagrama UDP leva no máximo ${number.format(max)}`,
   unixRefused: (path) =>
