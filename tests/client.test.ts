@@ -195,6 +195,8 @@ describe("errors: one line, no stack trace", () => {
     [["--host", "999.1.1.1"], '--host: "999.1.1.1" is not an IP address'],
     [["--tls=yes"], "option --tls takes no value"],
     [["--nope"], "unknown option --nope"],
+    [["--mode", "sequential"], "--mode is an option of bun run server, not of this program"],
+    [["--expect", "once"], "--expect is an option of bun run probe, not of this program"],
     [["extra"], 'unexpected argument "extra"'],
   ] as const)("usage error %p: exit 2, one line", async (args, message) => {
     const client = run("client.ts", [...args]);

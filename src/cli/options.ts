@@ -5,7 +5,7 @@
  * tests/options.test.ts checks the README's option tables against them.
  */
 import * as v from "./values.ts";
-import { flagOf, type Table, UsageError, type Values } from "./command-line.ts";
+import { flagOf, knownPrograms, type Table, UsageError, type Values } from "./command-line.ts";
 import type { Messages } from "../messages/index.ts";
 
 const file = (text: string) => text;
@@ -224,3 +224,5 @@ export function probeSettings(values: ProbeValues) {
   const secure = tls || tlsCa !== undefined || insecure;
   return { ...rest, tls: secure ? { ca: tlsCa, insecure } : undefined };
 }
+
+knownPrograms({ server: serverOptions, client: clientOptions, probe: probeOptions });

@@ -16,6 +16,8 @@ export const en = {
   unknownOption: (option: string) => `unknown option ${option}`,
   unknownOptionNear: (option: string, near: string) =>
     `unknown option ${option} (did you mean ${near}?)`,
+  otherProgramOption: (option: string, programs: string[]) =>
+    `${option} is an option of ${programs.join(" and of ")}, not of this program`,
   portWithoutFlag: (arg: string) =>
     `unexpected argument "${arg}" (to choose the port: --port ${arg})`,
   missingValue: (option: string) => `option ${option} needs a value`,

@@ -16,6 +16,8 @@ export const pt: Messages = {
   usage: (command) => `Uso: ${command} [opções]`,
   unknownOption: (option) => `opção desconhecida: ${option}`,
   unknownOptionNear: (option, near) => `opção desconhecida: ${option} (você quis dizer ${near}?)`,
+  otherProgramOption: (option, programs) =>
+    `${option} é uma opção de ${programs.join(" e de ")}, não deste programa`,
   portWithoutFlag: (arg) => `argumento inesperado: "${arg}" (para escolher a porta: --port ${arg})`,
   missingValue: (option) => `falta o valor da opção ${option}`,
   flagTakesNoValue: (option) => `a opção ${option} não recebe valor`,
