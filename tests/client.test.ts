@@ -124,7 +124,9 @@ describe("errors: one line, no stack trace", () => {
     // A name with spaces fails in the resolver itself: no query leaves the machine.
     const client = run("client.ts", ["--host", "no such host"], { stdin: "oi\n" });
     expect(await client.exited).toBe(1);
-    expect(client.err.all).toEqual(['error: unknown host "no such host"']);
+    expect(client.err.all).toEqual([
+      'error: unknown host "no such host": check the name, or give an IP address (--host 127.0.0.1 for this machine)',
+    ]);
   });
 
   concurrently("no echo within --timeout, exit 1", async () => {

@@ -263,7 +263,7 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
   summary: (connections: number, echoed: number, secs: number) =>
     `stopped: ${plural(connections, "connection", "connections")}, ${plural(echoed, "byte", "bytes")} echoed, up ${seconds.format(secs)} s`,
   portInUse: (address: string, port: number) =>
-    `error: ${address} is already in use; is another server running? Choose another port with --port (for example --port ${port + 1}, or --port 0 for any free one)`,
+    `error: ${address} is already in use; is another server running? Choose another port with --port (for example --port ${port + 1}, or --port 0 for any free one), and give the client the same --port`,
   permissionDenied: (address: string) =>
     `error: permission denied to listen on ${address}; ports below 1024 need privileges, use --port 1024 or above`,
   addressNotAvailable: (host: string) =>
@@ -336,7 +336,8 @@ error; 130 Ctrl-C.`,
     `warning: the server sent ${plural(n, "byte", "bytes")} that echo no message`,
   refused: (address: string) =>
     `error: connection refused by ${address}: no server is listening there. Start one (bun run server), or check --host and --port; a server in mode once stops listening as soon as its one client connects`,
-  unknownHost: (host: string) => `error: unknown host "${host}"`,
+  unknownHost: (host: string) =>
+    `error: unknown host "${host}": check the name, or give an IP address (--host 127.0.0.1 for this machine)`,
   connectFailed: (address: string, reason: string) =>
     `error: cannot connect to ${address}: ${reason}`,
   echoTimeout: (secs: number) =>

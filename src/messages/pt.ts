@@ -261,7 +261,7 @@ na hora.`,
   summary: (connections, echoed, secs) =>
     `parado: ${plural(connections, "conexão", "conexões")}, ${plural(echoed, "byte ecoado", "bytes ecoados")}, ativo por ${seconds.format(secs)} s`,
   portInUse: (address, port) =>
-    `erro: ${address} já está em uso; há outro servidor rodando? Escolha outra porta com --port (por exemplo --port ${port + 1}, ou --port 0 para qualquer uma livre)`,
+    `erro: ${address} já está em uso; há outro servidor rodando? Escolha outra porta com --port (por exemplo --port ${port + 1}, ou --port 0 para qualquer uma livre), e dê a mesma --port ao cliente`,
   permissionDenied: (address) =>
     `erro: permissão negada para escutar em ${address}; portas abaixo de 1024 exigem privilégios; use --port 1024 ou acima`,
   addressNotAvailable: (host) =>
@@ -333,7 +333,8 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
     `aviso: o servidor enviou ${plural(n, "byte que não é", "bytes que não são")} eco de nenhuma mensagem`,
   refused: (address) =>
     `erro: conexão recusada por ${address}: nenhum servidor está escutando nesse endereço. Inicie um (bun run server) ou confira --host e --port; um servidor no modo once para de escutar assim que seu único cliente se conecta`,
-  unknownHost: (host) => `erro: host desconhecido "${host}"`,
+  unknownHost: (host) =>
+    `erro: host desconhecido "${host}": confira o nome, ou use um endereço IP (--host 127.0.0.1 para esta máquina)`,
   connectFailed: (address, reason) => `erro: não foi possível conectar a ${address}: ${reason}`,
   echoTimeout: (secs) =>
     `erro: nenhum eco do servidor em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
