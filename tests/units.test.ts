@@ -247,6 +247,11 @@ describe("text", () => {
     expect(preview(new TextEncoder().encode("ação"))).toBe('"ação"');
     expect(preview(new TextEncoder().encode("a\u202eb"))).toBe('"a\\xe2\\x80\\xaeb"'); // bidi override
     expect(preview(new Uint8Array(100).fill(65), 4)).toBe('"AAAA"…');
+    // A big binary piece (a probe's 512 KiB) fits one terminal line, not four.
+    const binary = new Uint8Array(512 * 1024).map((_, i) => 0x80 | (i & 0x7f));
+    expect(preview(binary).length).toBeLessThanOrEqual(60);
+    expect(preview(binary)).toEndWith("…");
+    expect(preview(new TextEncoder().encode("x".repeat(40)))).toBe(`"${"x".repeat(40)}"`);
   });
 
   test("IPv6 addresses in brackets", () => {
