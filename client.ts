@@ -85,6 +85,14 @@ const AT_ONCE_MS = 1000;
 const IDLE_HINT_MS = 1000;
 let lastTraffic = 0;
 let awaitingEcho = false;
+let sentAt = 0;
+// Ctrl-C while an echo is awaited (a sequential server serving another client, say) is said;
+// at the prompt it leaves as a shell's command does.
+process.on("SIGINT", () => {
+  if (awaitingEcho) note(err.status(t.stoppedWaiting((performance.now() - sentAt) / 1000)));
+  else if (promptShown) console.error();
+  process.exit(130);
+});
 
 const stream: SocketHandler<undefined> = {
   open() {
@@ -203,6 +211,7 @@ try {
     if (interactive && !line.ended) console.error();
     sentAny = true;
     awaitingEcho = true;
+    sentAt = performance.now();
     const got = datagrams ? await exchangeDatagram(datagrams, sent) : await exchange(socket!, sent);
     awaitingEcho = false;
     lastTraffic = performance.now();

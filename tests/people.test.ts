@@ -172,6 +172,24 @@ describe.skipIf(!have("script"))("on a terminal", () => {
     },
   );
 
+  concurrently(
+    "Ctrl-C while waiting its turn (sequential): one line, exit 130, not silent",
+    async () => {
+      const server = await startServer(["--mode", "sequential"]);
+      const first = new Peer(server.port);
+      await first.connected;
+      await server.out.waitFor(/^#1 connected/);
+      // --trace: the screen says when the line has been sent, and the wait begins.
+      const terminal = onTerminal(`${BUN} client.ts --port ${server.port} --trace`);
+      await terminal.answer("oi");
+      await terminal.shows(" send 3 bytes");
+      terminal.type("\x03");
+      expect(await terminal.exited).toBe(130);
+      expect(terminal.screen).toMatch(/stopped waiting \(Ctrl-C\): no echo had come in [\d.]+ s/);
+      first.close();
+    },
+  );
+
   concurrently("piped, there is no colour and no prompt", async () => {
     const server = await startServer();
     const client = run("client.ts", ["--port", String(server.port)], {

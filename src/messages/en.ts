@@ -351,6 +351,8 @@ error; 130 Ctrl-C.`,
     `error: ${address} does not speak TLS (is it a plain TCP echo server? leave out --tls)`,
   handshakeTimeout: (secs: number) =>
     `error: no TLS handshake from the server for ${seconds.format(secs)} s; giving up (see --timeout)`,
+  stoppedWaiting: (secs: number) =>
+    `stopped waiting (Ctrl-C): no echo had come in ${seconds.format(secs)} s (a server in mode sequential may be serving another client)`,
   stillWaiting: (secs: number) =>
     `no echo yet after ${seconds.format(secs)} s; still waiting (a server in mode sequential serves one client at a time; a TLS server needs --tls; one that never answers keeps you waiting: Ctrl-C leaves)`,
   partialEcho: (got: number, sent: number, preview: string) =>

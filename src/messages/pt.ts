@@ -347,6 +347,8 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
     `erro: ${address} não usa TLS (é um servidor de eco TCP comum? então rode sem --tls)`,
   handshakeTimeout: (secs) =>
     `erro: o servidor não completou o handshake TLS em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
+  stoppedWaiting: (secs) =>
+    `parou de esperar (Ctrl-C): nenhum eco chegou em ${seconds.format(secs)} s (um servidor no modo sequential pode estar atendendo outro cliente)`,
   stillWaiting: (secs) =>
     `ainda sem eco após ${seconds.format(secs)} s; continuo esperando (um servidor no modo sequential atende um cliente por vez; um servidor TLS exige --tls; um que nunca responde deixa você esperando: Ctrl-C sai)`,
   partialEcho: (got, sent, preview) =>
