@@ -100,7 +100,7 @@ const stream: SocketHandler<undefined> = {
     trace(0, "open");
   },
   handshake(_socket, ok, error) {
-    trace(0, "handshake", ok ? "ok" : `failed: ${error?.message ?? "?"}`);
+    trace(0, "handshake", ok ? "ok" : t.traceHandshakeFailed(error?.message ?? "?"));
     // --insecure waives the certificate check, not TLS itself: a server that does not
     // speak it fails either way.
     if (!ok && (!tls?.insecure || notTls(error))) fail(tlsProblem(error));
@@ -215,7 +215,7 @@ try {
     const got = datagrams ? await exchangeDatagram(datagrams, sent) : await exchange(socket!, sent);
     awaitingEcho = false;
     lastTraffic = performance.now();
-    trace(0, "echo", `${got.length} bytes complete`);
+    trace(0, "echo", t.traceEchoComplete(got.length));
     if (Buffer.from(got.buffer, got.byteOffset, got.length).equals(sent)) {
       const text = decoder.decode(got);
       show(out.echo(text.endsWith("\n") ? text.slice(0, -1) : text));

@@ -39,6 +39,17 @@ describe("Portuguese", () => {
     },
   );
 
+  concurrently("--trace's sentences are in Portuguese too; its event names stay", async () => {
+    const server = await startServer(["--mode", "concurrent", "--quiet"]);
+    const client = run("client.ts", ["--port", String(server.port), "--trace"], {
+      stdin: "oi\nfim\n",
+      env: PT,
+    });
+    expect(await client.exited).toBe(0);
+    expect(client.err.text).toMatch(/ ms {2}echo 3 bytes, completo$/m);
+    expect(client.err.text).not.toContain("complete");
+  });
+
   concurrently.each([
     [
       "connection refused",

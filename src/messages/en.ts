@@ -357,6 +357,10 @@ error; 130 Ctrl-C.`,
     `no echo yet after ${seconds.format(secs)} s; still waiting (a server in mode sequential serves one client at a time; a TLS server needs --tls; one that never answers keeps you waiting: Ctrl-C leaves)`,
   partialEcho: (got: number, sent: number, preview: string) =>
     `only ${number.format(got)} of the ${plural(sent, "byte", "bytes")} sent have come back so far: ${preview}; still waiting for the rest (did the server drop or change some? Ctrl-C leaves)`,
+  // --trace details (event names stay as in the code: send, data, echo...)
+  traceEchoComplete: (n: number) => `${n} bytes complete`,
+  traceHandshakeFailed: (why: string) => `failed: ${why}`,
+  traceBufferFull: "refused (buffer full)",
   hexSent: (size: number) => `sent ${plural(size, "byte", "bytes")}:`,
   hexReceived: (size: number) => `received ${plural(size, "byte", "bytes")}:`,
   inputFailed: (reason: string) => `error: cannot read standard input (${reason})`,
@@ -378,6 +382,11 @@ error; 130 Ctrl-C.`,
     `error: nothing answers at ${path}: not a socket, or one a server left behind (start the server: bun run server --unix ${path})`,
   unixMissing: (path: string) =>
     `error: no socket at ${path}; start the server first (bun run server --unix ${path})`,
+
+  // bun run build
+  buildSums: (n: number) => plural(n, "file", "files"),
+  buildDone: (files: number, mib: number, dir: string) =>
+    `${plural(files, "file", "files")} written to ${dir} (${seconds.format(mib)} MiB in all)`,
 
   // probe
   probeIntro: `Checks any echo server: sends what a grader would (a short line, a message in

@@ -353,6 +353,9 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
     `ainda sem eco após ${seconds.format(secs)} s; continuo esperando (um servidor no modo sequential atende um cliente por vez; um servidor TLS exige --tls; um que nunca responde deixa você esperando: Ctrl-C sai)`,
   partialEcho: (got, sent, preview) =>
     `só ${number.format(got)} dos ${plural(sent, "byte enviado", "bytes enviados")} voltaram até agora: ${preview}; esperando o resto (o servidor perdeu ou alterou algum? Ctrl-C sai)`,
+  traceEchoComplete: (n) => `${n} bytes, completo`,
+  traceHandshakeFailed: (why) => `falhou: ${why}`,
+  traceBufferFull: "recusado (buffer cheio)",
   hexSent: (size) => `enviados ${plural(size, "byte", "bytes")}:`,
   hexReceived: (size) => `recebidos ${plural(size, "byte", "bytes")}:`,
   inputFailed: (reason) => `erro: não foi possível ler a entrada padrão (${reason})`,
@@ -374,6 +377,11 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
     `erro: nada responde em ${path}: não é um socket, ou é um que um servidor deixou para trás (inicie o servidor: bun run server --unix ${path})`,
   unixMissing: (path) =>
     `erro: não há socket em ${path}; inicie o servidor antes (bun run server --unix ${path})`,
+
+  // bun run build
+  buildSums: (n) => plural(n, "arquivo", "arquivos"),
+  buildDone: (files, mib, dir) =>
+    `${plural(files, "arquivo gravado", "arquivos gravados")} em ${dir} (${seconds.format(mib)} MiB no total)`,
 
   // probe
   probeIntro: `Verifica qualquer servidor de eco: envia o que um corretor enviaria (uma linha
