@@ -19,7 +19,13 @@ import { Outbox } from "./src/common/outbox.ts";
 import { escaped, formatAddress, preview, printablePath } from "./src/common/text.ts";
 import { connectErrorMessage, errorCode, tlsFileMessage } from "./src/common/errors.ts";
 import { EchoTimeout, EchoWaiter } from "./src/client/echo-waiter.ts";
-import { isStopWord, lines, withoutCR } from "./src/client/lines.ts";
+import {
+  atTerminalLimit,
+  isStopWord,
+  lines,
+  TERMINAL_LINE_MAX,
+  withoutCR,
+} from "./src/client/lines.ts";
 import { notTls, readCa, TlsFileError } from "./src/common/tls.ts";
 import { stylesFor } from "./src/common/colors.ts";
 import { printExit } from "./src/common/say.ts";
@@ -74,14 +80,27 @@ let leaving = false;
 let stray = 0; // bytes the server sent that echo nothing we sent
 let connectedAt = 0;
 const AT_ONCE_MS = 1000;
+// A close after this long without traffic, while no echo is awaited, may be the server's idle
+// timeout: the client cannot know, so it says "perhaps".
+const IDLE_HINT_MS = 1000;
+let lastTraffic = 0;
+let awaitingEcho = false;
+let sentAt = 0;
+// Ctrl-C while an echo is awaited (a sequential server serving another client, say) is said;
+// at the prompt it leaves as a shell's command does.
+process.on("SIGINT", () => {
+  if (awaitingEcho) note(err.status(t.stoppedWaiting((performance.now() - sentAt) / 1000)));
+  else if (promptShown) console.error();
+  process.exit(130);
+});
 
 const stream: SocketHandler<undefined> = {
   open() {
-    connectedAt = performance.now();
+    connectedAt = lastTraffic = performance.now();
     trace(0, "open");
   },
   handshake(_socket, ok, error) {
-    trace(0, "handshake", ok ? "ok" : `failed: ${error?.message ?? "?"}`);
+    trace(0, "handshake", ok ? "ok" : t.traceHandshakeFailed(error?.message ?? "?"));
     // --insecure waives the certificate check, not TLS itself: a server that does not
     // speak it fails either way.
     if (!ok && (!tls?.insecure || notTls(error))) fail(tlsProblem(error));
@@ -90,6 +109,7 @@ const stream: SocketHandler<undefined> = {
   binaryType: "uint8array",
   data(_socket, chunk: Uint8Array) {
     trace(0, "data", chunk.length);
+    lastTraffic = performance.now();
     if (settings.hexdump) dump("in", chunk);
     const extra = echo.push(chunk);
     // Said once; a server that streams on would otherwise flood the terminal.
@@ -113,7 +133,10 @@ const stream: SocketHandler<undefined> = {
     if (errorCode(error) === "ECONNRESET") fail(t.serverReset);
     // Closed right after connecting, before any message: a server in mode once, busy.
     const atOnce = !sentAny && performance.now() - connectedAt < AT_ONCE_MS;
-    fail(atOnce ? t.serverClosedAtOnce : t.serverClosed);
+    if (atOnce) fail(t.serverClosedAtOnce);
+    const silentMs = performance.now() - lastTraffic;
+    if (!awaitingEcho && silentMs >= IDLE_HINT_MS) fail(t.serverClosedIdle(silentMs / 1000));
+    fail(t.serverClosed);
   },
   error() {}, // close() follows with the error and says it
   connectError() {}, // Bun.connect rejects too; said below
@@ -181,11 +204,18 @@ try {
     promptShown = false;
     if ((stopWord = isStopWord(line.text))) break;
     const sent = encoder.encode(withoutCR(line.text) + "\n");
+    // Never a silent cut: sent as it came, and said.
+    if (interactive && atTerminalLimit(line.text))
+      console.error(err.warning(t.terminalLineCut(TERMINAL_LINE_MAX!)));
     // Ctrl-D in the middle of a line sends it without a newline: the echo starts on a new one.
     if (interactive && !line.ended) console.error();
     sentAny = true;
+    awaitingEcho = true;
+    sentAt = performance.now();
     const got = datagrams ? await exchangeDatagram(datagrams, sent) : await exchange(socket!, sent);
-    trace(0, "echo", `${got.length} bytes complete`);
+    awaitingEcho = false;
+    lastTraffic = performance.now();
+    trace(0, "echo", t.traceEchoComplete(got.length));
     if (Buffer.from(got.buffer, got.byteOffset, got.length).equals(sent)) {
       const text = decoder.decode(got);
       show(out.echo(text.endsWith("\n") ? text.slice(0, -1) : text));

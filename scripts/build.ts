@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { chooseLanguage } from "../src/cli/command-line.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
@@ -94,6 +95,7 @@ async function main(): Promise<number> {
         target: { type: "string", multiple: true },
         outdir: { type: "string" },
         help: { type: "boolean", short: "h" },
+        lang: { type: "string" },
       },
     }));
   } catch (error) {
@@ -132,14 +134,17 @@ async function main(): Promise<number> {
       return lines;
     }),
   );
+  const { t } = chooseLanguage(Bun.argv.slice(2), process.env);
   const sums: string[] = [];
   let failed = 0;
+  let total = 0;
   for (const { sum, out, err } of built.flat()) {
     if (err !== undefined) {
       console.error(err);
       failed++;
     } else {
       sums.push(sum!);
+      total += Bun.file(join(outdir, sum!.split("  ")[1]!)).size;
       console.log(out);
     }
   }
@@ -148,7 +153,11 @@ async function main(): Promise<number> {
   await Bun.write(`${list}.tmp`, sums.map((line) => line + "\n").join(""));
   await rename(`${list}.tmp`, list);
   if (sums.length === 0) await rm(list);
-  else console.log(`${"SHA256SUMS".padEnd(30)} ${sums.length} files`);
+  else {
+    console.log(`${"SHA256SUMS".padEnd(30)} ${t.buildSums(sums.length)}`);
+    // Where it all went, and how much: the executables are large (each holds a Bun runtime).
+    console.log(t.buildDone(sums.length, total / 2 ** 20, outdir));
+  }
   return failed > 0 ? 1 : 0;
 }
 

@@ -124,7 +124,9 @@ describe("errors: one line, no stack trace", () => {
     // A name with spaces fails in the resolver itself: no query leaves the machine.
     const client = run("client.ts", ["--host", "no such host"], { stdin: "oi\n" });
     expect(await client.exited).toBe(1);
-    expect(client.err.all).toEqual(['error: unknown host "no such host"']);
+    expect(client.err.all).toEqual([
+      'error: unknown host "no such host": check the name, or give an IP address (--host 127.0.0.1 for this machine)',
+    ]);
   });
 
   concurrently("no echo within --timeout, exit 1", async () => {
@@ -150,6 +152,20 @@ describe("errors: one line, no stack trace", () => {
       expect(await client.exited).toBe(1);
       expect(client.err.text).toContain("error: the server closed the connection");
       expect(client.err.text).not.toContain("    at "); // no stack trace
+    },
+  );
+
+  concurrently(
+    "a server that closes a silent connection: the client says it may be an idle timeout",
+    async () => {
+      const server = await startServer(["--idle-timeout", "1"]);
+      const client = run("client.ts", ["--port", String(server.port)]);
+      client.proc.stdin.write("oi\n"); // then nothing more: the user is reading the lab sheet
+      await client.out.waitFor("oi");
+      expect(await client.exited).toBe(1);
+      expect(client.err.text).toMatch(
+        /error: the server closed the connection after \d+\.\d s without traffic \(perhaps its idle timeout\); start the client again/,
+      );
     },
   );
 
@@ -181,6 +197,8 @@ describe("errors: one line, no stack trace", () => {
     [["--host", "999.1.1.1"], '--host: "999.1.1.1" is not an IP address'],
     [["--tls=yes"], "option --tls takes no value"],
     [["--nope"], "unknown option --nope"],
+    [["--mode", "sequential"], "--mode is an option of bun run server, not of this program"],
+    [["--expect", "once"], "--expect is an option of bun run probe, not of this program"],
     [["extra"], 'unexpected argument "extra"'],
   ] as const)("usage error %p: exit 2, one line", async (args, message) => {
     const client = run("client.ts", [...args]);

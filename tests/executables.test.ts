@@ -437,7 +437,13 @@ describe("bun run build", () => {
     "a line per file with its size, and SHA256SUMS that match the files",
     async () => {
       const build = await everyTarget;
-      expect(build.out.all.filter((l) => / MiB$/.test(l))).toHaveLength(15);
+      expect(build.out.all.filter((l) => /\d MiB$/.test(l))).toHaveLength(15);
+      // Where the files went, and how much they weigh in all.
+      expect(build.out.all.at(-1)).toMatch(
+        new RegExp(
+          `^15 files written to ${dist.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\([\\d,]+\\.\\d MiB in all\\)$`,
+        ),
+      );
       const sums = (await Bun.file(join(dist, "SHA256SUMS")).text()).trim().split("\n");
       expect(sums).toHaveLength(15);
       for (const line of sums) {

@@ -31,6 +31,28 @@ describe("mode once (default)", () => {
 
 describe("mode sequential", () => {
   concurrently(
+    "a client that left while waiting its turn is said to have gone, not to have been served",
+    async () => {
+      const server = await startServer(["--mode", "sequential"]);
+      const first = new Peer(server.port);
+      expect(await roundTrip(first, "first\n")).toBe("first\n");
+      const second = new Peer(server.port);
+      await second.send(bytes("bye bye\n"));
+      await server.out.waitFor("#2 waiting: 1 client ahead");
+      second.close(); // Ctrl-C while waiting: its FIN waits in the kernel, unread
+      await second.ended;
+      first.finish();
+      await first.ended;
+      await server.out.waitFor(/^#2 had gone while waiting its turn: not served$/);
+      // Served after the second one's turn is over: any line about it would be out by then.
+      const third = new Peer(server.port);
+      expect(await roundTrip(third, "third\n")).toBe("third\n");
+      third.close();
+      expect(server.out.count(/^#2 (received|closed|now being served)/)).toBe(0);
+    },
+  );
+
+  concurrently(
     "the second client waits, untouched, until the first leaves; then it is served",
     async () => {
       const server = await startServer(["--mode", "sequential"]);

@@ -241,7 +241,7 @@ describe("parseCommandLine", () => {
       port: 5000,
       mode: "once",
       maxConnections: 10000,
-      idleTimeout: 300,
+      idleTimeout: 0,
       maxBuffer: 256 * 1024,
       workers: 1,
       tlsCert: undefined,
@@ -303,7 +303,9 @@ describe("parseCommandLine", () => {
   test("an unknown option, an unexpected argument, a value given to a flag", () => {
     expect(problem(serverOptions, ["--nope"])).toBe(en.unknownOption("--nope"));
     expect(problem(serverOptions, ["--nope=1"])).toBe(en.unknownOption("--nope"));
-    expect(problem(clientOptions, ["--quiet"])).toBe(en.unknownOption("--quiet")); // server only
+    expect(problem(clientOptions, ["--quiet"])).toBe(
+      en.otherProgramOption("--quiet", ["bun run server"]), // server only: said whose it is
+    );
     expect(problem(serverOptions, ["-x"])).toBe(en.unknownOption("-x"));
     expect(problem(serverOptions, ["5000"])).toBe(en.portWithoutFlag("5000"));
     expect(problem(serverOptions, ["--prot"])).toBe(en.unknownOptionNear("--prot", "--port"));

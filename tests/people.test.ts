@@ -39,6 +39,17 @@ describe("Portuguese", () => {
     },
   );
 
+  concurrently("--trace's sentences are in Portuguese too; its event names stay", async () => {
+    const server = await startServer(["--mode", "concurrent", "--quiet"]);
+    const client = run("client.ts", ["--port", String(server.port), "--trace"], {
+      stdin: "oi\nfim\n",
+      env: PT,
+    });
+    expect(await client.exited).toBe(0);
+    expect(client.err.text).toMatch(/ ms {2}echo 3 bytes, completo$/m);
+    expect(client.err.text).not.toContain("complete");
+  });
+
   concurrently.each([
     [
       "connection refused",
@@ -153,6 +164,40 @@ describe.skipIf(!have("script"))("on a terminal", () => {
       const plain = await session(server.port, ["oi", "fim"], { NO_COLOR: "1" });
       expect(plain).not.toContain("\x1b[");
       expect(plain).toContain("> ");
+    },
+  );
+
+  concurrently(
+    "a line cut by the terminal's limit (4,095 bytes on Linux) is said, not sent silently",
+    async () => {
+      const server = await startServer(["--mode", "concurrent", "--quiet"]);
+      const terminal = onTerminal(`${BUN} client.ts --port ${server.port}`);
+      await terminal.answer("a".repeat(4999)); // a paste longer than the terminal keeps
+      await terminal.shows("the most the terminal keeps of one line");
+      await terminal.shows("cat file.txt | bun run client");
+      await terminal.answer("short");
+      await terminal.answer("fim");
+      expect(await terminal.exited).toBe(0);
+      // The warning came once: for the cut line, not for a short one.
+      expect(terminal.screen.match(/the most the terminal keeps/g)).toHaveLength(1);
+    },
+  );
+
+  concurrently(
+    "Ctrl-C while waiting its turn (sequential): one line, exit 130, not silent",
+    async () => {
+      const server = await startServer(["--mode", "sequential"]);
+      const first = new Peer(server.port);
+      await first.connected;
+      await server.out.waitFor(/^#1 connected/);
+      // --trace: the screen says when the line has been sent, and the wait begins.
+      const terminal = onTerminal(`${BUN} client.ts --port ${server.port} --trace`);
+      await terminal.answer("oi");
+      await terminal.shows(" send 3 bytes");
+      terminal.type("\x03");
+      expect(await terminal.exited).toBe(130);
+      expect(terminal.screen).toMatch(/stopped waiting \(Ctrl-C\): no echo had come in [\d.]+ s/);
+      first.close();
     },
   );
 

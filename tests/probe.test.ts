@@ -412,3 +412,68 @@ while True:
     expect(probe.out.text).not.toContain("(recv() returned 0)"); // not the close-on-FIN mistake
   },
 );
+
+/**
+ * The lab's template, as students write it: listen(1), one accept(), a recv()/send() loop, then
+ * close. `pause` is the moment between closing the connection and the listening socket (a print,
+ * a log line...): a client that comes then is queued by the kernel, never by the program.
+ */
+const LAB_TEMPLATE = `
+import socket, sys, time
+kind = sys.argv[1]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+conn, addr = s.accept()
+while True:
+    data = conn.recv(1024)
+    if not data or kind == "one_recv_once":
+        break
+    conn.send(data)
+if kind == "one_recv_once":
+    conn.send(data)
+conn.close()
+time.sleep(0.3)
+s.close()
+`;
+
+async function labServer(kind: string): Promise<string> {
+  const child = runCommand(["python3", "-c", LAB_TEMPLATE, kind]);
+  return (await child.out.waitFor(/^\d+$/)).trim();
+}
+
+describe("the lab's template in mode once", () => {
+  concurrently(
+    "passes --expect once: the queued second client is never served, then reset",
+    async () => {
+      const port = await labServer("classic");
+      const child = run("probe.ts", ["--port", port, "--expect", "once", "--timeout", "0.5"]);
+      expect(await child.exited).toBe(0);
+      const lines = child.out.all;
+      expect(lines.find((l) => l.includes("mode once: "))).toStartWith("PASS");
+      expect(lines.at(-1)).toBe("9 of 9 checks passed");
+      // It passed with send(): the probe cannot tell, so it says which one is portable.
+      expect(lines.at(-2)).toContain("sendall() is the portable choice");
+    },
+  );
+
+  concurrently(
+    "closing after one recv(): a failure that says why, and why the rest was skipped",
+    async () => {
+      const port = await labServer("one_recv_once");
+      const { code, json } = await probe(Number(port), ["--expect", "once", "--timeout", "0.5"]);
+      expect(code).toBe(1);
+      const pieces = json.checks.find((c) => c.id === "pieces")!;
+      expect(pieces.code).toBe("closedAfterOne");
+      expect(pieces.cause).toContain("closed after one recv()");
+      expect(pieces.advice).toContain("loop until recv() returns 0");
+      const skipped = json.checks.filter((c) => c.code === "notRun");
+      expect(skipped).toHaveLength(6);
+      for (const c of skipped)
+        expect(c.cause).toContain('closed the connection after "a short line"');
+      expect(json.passed).toBe(2);
+    },
+  );
+});

@@ -32,7 +32,7 @@ describe("cannot listen: exit 1", () => {
     const server = run("server.ts", ["--port", String(taken.port)]);
     expect(await server.exited).toBe(1);
     expect(server.err.all).toEqual([
-      `error: 127.0.0.1:${taken.port} is already in use; is another server running? Choose another port with --port (for example --port ${taken.port + 1}, or --port 0 for any free one)`,
+      `error: 127.0.0.1:${taken.port} is already in use; is another server running? Choose another port with --port (for example --port ${taken.port + 1}, or --port 0 for any free one), and give the client the same --port`,
     ]);
     expect(server.out.text).toBe("");
   });

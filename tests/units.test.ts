@@ -10,7 +10,7 @@ import { catalogs } from "../src/messages/index.ts";
 import { langFromEnv } from "../src/messages/index.ts";
 import { chooseLanguage } from "../src/cli/command-line.ts";
 import { Outbox } from "../src/common/outbox.ts";
-import { lines, isStopWord } from "../src/client/lines.ts";
+import { atTerminalLimit, lines, isStopWord } from "../src/client/lines.ts";
 import { preview, formatAddress } from "../src/common/text.ts";
 import { BadValue, port } from "../src/cli/values.ts";
 import { EchoTimeout, EchoWaiter } from "../src/client/echo-waiter.ts";
@@ -239,6 +239,12 @@ describe("input lines", () => {
     expect(isStopWord("fim!")).toBe(false);
     expect(isStopWord("fim fim")).toBe(false);
   });
+
+  test("a line at the terminal's limit is counted in bytes, its CR aside", () => {
+    expect(atTerminalLimit("a".repeat(4095), 4095)).toBe(true);
+    expect(atTerminalLimit("a".repeat(4094) + "\r", 4095)).toBe(false);
+    expect(atTerminalLimit("ç".repeat(2048), 4095)).toBe(true); // 4,096 bytes of UTF-8
+  });
 });
 
 describe("text", () => {
@@ -248,6 +254,11 @@ describe("text", () => {
     expect(preview(new TextEncoder().encode("ação"))).toBe('"ação"');
     expect(preview(new TextEncoder().encode("a\u202eb"))).toBe('"a\\xe2\\x80\\xaeb"'); // bidi override
     expect(preview(new Uint8Array(100).fill(65), 4)).toBe('"AAAA"…');
+    // A big binary piece (a probe's 512 KiB) fits one terminal line, not four.
+    const binary = new Uint8Array(512 * 1024).map((_, i) => 0x80 | (i & 0x7f));
+    expect(preview(binary).length).toBeLessThanOrEqual(60);
+    expect(preview(binary)).toEndWith("…");
+    expect(preview(new TextEncoder().encode("x".repeat(40)))).toBe(`"${"x".repeat(40)}"`);
   });
 
   test("IPv6 addresses in brackets", () => {

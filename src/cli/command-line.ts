@@ -79,6 +79,21 @@ export function chooseLanguage(
   return { lang, t: catalogs[lang], asked };
 }
 
+/** Every program's table: an option given to the wrong program names the one it belongs to. */
+const programs = new Map<string, Table>();
+export function knownPrograms(tables: Record<string, Table>): void {
+  for (const [program, table] of Object.entries(tables)) programs.set(program, table);
+}
+
+/** The other programs that take `flag` (`--mode`: the server), as they are run. */
+function ownersOf(flag: string, table: Table): string[] {
+  const owners: string[] = [];
+  for (const [program, other] of programs)
+    if (other !== table && Object.keys(other).some((key) => flagOf(key) === flag))
+      owners.push(`bun run ${program}`);
+  return owners;
+}
+
 export function parseCommandLine<T extends Table>(
   table: T,
   argv: readonly string[],
@@ -100,6 +115,8 @@ export function parseCommandLine<T extends Table>(
     const key = byFlag.get(name);
     if (key === undefined) {
       if (arg.startsWith("-") && arg !== "-") {
+        const owners = ownersOf(name, table);
+        if (owners.length > 0) throw new UsageError(t.otherProgramOption(name, owners));
         const near = closest(name, [...byFlag.keys()]);
         throw new UsageError(near ? t.unknownOptionNear(name, near) : t.unknownOption(name));
       }

@@ -5,7 +5,7 @@
  * tests/options.test.ts checks the README's option tables against them.
  */
 import * as v from "./values.ts";
-import { flagOf, type Table, UsageError, type Values } from "./command-line.ts";
+import { flagOf, knownPrograms, type Table, UsageError, type Values } from "./command-line.ts";
 import type { Messages } from "../messages/index.ts";
 import { shapingOf } from "../server/features/shaping.ts";
 
@@ -37,7 +37,7 @@ export const serverOptions = {
   idleTimeout: {
     arg: "SECS",
     env: "ECHO_IDLE_TIMEOUT",
-    default: "300",
+    default: "0",
     parse: v.idleSeconds,
     help: "idleTimeout",
   },
@@ -274,3 +274,5 @@ export function probeSettings(values: ProbeValues, t: Messages, given: Set<strin
       if (given.has(key)) throw new UsageError(t.notWith("--client", flagOf(key)));
   return { ...rest, tls: secure ? { ca: tlsCa, insecure } : undefined };
 }
+
+knownPrograms({ server: serverOptions, client: clientOptions, probe: probeOptions });

@@ -12,6 +12,18 @@ export function withoutCR(line: string): string {
   return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
+/**
+ * The most a terminal in canonical mode keeps of one line, newline aside: Linux's N_TTY cuts a
+ * longer line there, before any program reads it (a 4,999-character paste arrives as 4,095 and a
+ * newline). Elsewhere unknown.
+ */
+export const TERMINAL_LINE_MAX = process.platform === "linux" ? 4095 : undefined;
+
+/** A line read from a terminal that reached its limit, and so was likely cut. */
+export function atTerminalLimit(text: string, max = TERMINAL_LINE_MAX): boolean {
+  return max !== undefined && Buffer.byteLength(withoutCR(text)) >= max;
+}
+
 interface Line {
   text: string;
   /** False for a last line with no newline after it (end of a pipe, or Ctrl-D mid-line). */

@@ -15,9 +15,12 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  */
 export function preview(bytes: Uint8Array, limit = PREVIEW_BYTES): string {
   const head = bytes.subarray(0, limit);
+  // Escapes take up to 4 characters a byte: binary data (a probe's 512 KiB pieces) would fill
+  // several terminal lines each. Text is shown to `limit`; escaped bytes stop a little past it.
+  const maxChars = limit + 8;
   let out = "";
   let i = 0;
-  while (i < head.length) {
+  while (i < head.length && out.length < maxChars) {
     const b = head[i]!;
     if (b >= 0x20 && b < 0x7f) {
       out += b === 0x22 || b === 0x5c ? "\\" + String.fromCharCode(b) : String.fromCharCode(b);
@@ -37,7 +40,7 @@ export function preview(bytes: Uint8Array, limit = PREVIEW_BYTES): string {
       }
     }
   }
-  return `"${out}"${bytes.length > limit ? "…" : ""}`;
+  return `"${out}"${i < bytes.length ? "…" : ""}`;
 }
 
 /**

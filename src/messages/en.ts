@@ -16,6 +16,8 @@ export const en = {
   unknownOption: (option: string) => `unknown option ${option}`,
   unknownOptionNear: (option: string, near: string) =>
     `unknown option ${option} (did you mean ${near}?)`,
+  otherProgramOption: (option: string, programs: string[]) =>
+    `${option} is an option of ${programs.join(" and of ")}, not of this program`,
   portWithoutFlag: (arg: string) =>
     `unexpected argument "${arg}" (to choose the port: --port ${arg})`,
   missingValue: (option: string) => `option ${option} needs a value`,
@@ -268,6 +270,7 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
   waiting: (id: number, ahead: number) =>
     `#${id} waiting: ${plural(ahead, "client", "clients")} ahead`,
   serving: (id: number) => `#${id} now being served`,
+  goneWhileWaiting: (id: number) => `#${id} had gone while waiting its turn: not served`,
   stopping: (open: number) =>
     `stopping: no new connections; waiting for ${plural(open, "open connection", "open connections")} to finish (press Ctrl-C again to close them now)`,
   stalled: (secs: number) =>
@@ -282,7 +285,7 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
   summary: (connections: number, echoed: number, secs: number) =>
     `stopped: ${plural(connections, "connection", "connections")}, ${plural(echoed, "byte", "bytes")} echoed, up ${seconds.format(secs)} s`,
   portInUse: (address: string, port: number) =>
-    `error: ${address} is already in use; is another server running? Choose another port with --port (for example --port ${port + 1}, or --port 0 for any free one)`,
+    `error: ${address} is already in use; is another server running? Choose another port with --port (for example --port ${port + 1}, or --port 0 for any free one), and give the client the same --port`,
   permissionDenied: (address: string) =>
     `error: permission denied to listen on ${address}; ports below 1024 need privileges, use --port 1024 or above`,
   addressNotAvailable: (host: string) =>
@@ -368,22 +371,31 @@ error; 130 Ctrl-C.`,
     `warning: the server sent ${plural(n, "byte", "bytes")} that echo no message`,
   refused: (address: string) =>
     `error: connection refused by ${address}: no server is listening there. Start one (bun run server), or check --host and --port; a server in mode once stops listening as soon as its one client connects`,
-  unknownHost: (host: string) => `error: unknown host "${host}"`,
+  unknownHost: (host: string) =>
+    `error: unknown host "${host}": check the name, or give an IP address (--host 127.0.0.1 for this machine)`,
   connectFailed: (address: string, reason: string) =>
     `error: cannot connect to ${address}: ${reason}`,
   echoTimeout: (secs: number) =>
     `error: no echo from the server for ${seconds.format(secs)} s; giving up (see --timeout)`,
   serverClosed: "error: the server closed the connection",
+  serverClosedIdle: (secs: number) =>
+    `error: the server closed the connection after ${seconds.format(secs)} s without traffic (perhaps its idle timeout); start the client again`,
   serverClosedAtOnce:
     "error: the server closed the connection at once (a server in mode once serves a single client; one at its --max-connections takes no more)",
   notTls: (address: string) =>
     `error: ${address} does not speak TLS (is it a plain TCP echo server? leave out --tls)`,
   handshakeTimeout: (secs: number) =>
     `error: no TLS handshake from the server for ${seconds.format(secs)} s; giving up (see --timeout)`,
+  stoppedWaiting: (secs: number) =>
+    `stopped waiting (Ctrl-C): no echo had come in ${seconds.format(secs)} s (a server in mode sequential may be serving another client)`,
   stillWaiting: (secs: number) =>
     `no echo yet after ${seconds.format(secs)} s; still waiting (a server in mode sequential serves one client at a time; a TLS server needs --tls; one that never answers keeps you waiting: Ctrl-C leaves)`,
   partialEcho: (got: number, sent: number, preview: string) =>
     `only ${number.format(got)} of the ${plural(sent, "byte", "bytes")} sent have come back so far: ${preview}; still waiting for the rest (did the server drop or change some? Ctrl-C leaves)`,
+  // --trace details (event names stay as in the code: send, data, echo...)
+  traceEchoComplete: (n: number) => `${n} bytes complete`,
+  traceHandshakeFailed: (why: string) => `failed: ${why}`,
+  traceBufferFull: "refused (buffer full)",
   hexSent: (size: number) => `sent ${plural(size, "byte", "bytes")}:`,
   hexReceived: (size: number) => `received ${plural(size, "byte", "bytes")}:`,
   inputFailed: (reason: string) => `error: cannot read standard input (${reason})`,
@@ -397,12 +409,19 @@ error; 130 Ctrl-C.`,
     `error: nobody listens on UDP ${address} (the machine answered "port unreachable")`,
   udpNoEcho: (tries: number, address: string) =>
     `error: no echo from ${address} after ${plural(tries, "try", "tries")}; UDP may lose datagrams, or no server is there (see --retries)`,
+  terminalLineCut: (max: number) =>
+    `warning: this line has ${number.format(max)} bytes, the most the terminal keeps of one line: what you typed or pasted past that was cut before the client saw it. To send longer lines, pipe them: cat file.txt | bun run client`,
   lineTooLong: (size: number, max: number) =>
     `error: this line is ${number.format(size)} bytes with its newline; one UDP datagram carries at most ${number.format(max)}`,
   unixRefused: (path: string) =>
     `error: nothing answers at ${path}: not a socket, or one a server left behind (start the server: bun run server --unix ${path})`,
   unixMissing: (path: string) =>
     `error: no socket at ${path}; start the server first (bun run server --unix ${path})`,
+
+  // bun run build
+  buildSums: (n: number) => plural(n, "file", "files"),
+  buildDone: (files: number, mib: number, dir: string) =>
+    `${plural(files, "file", "files")} written to ${dir} (${seconds.format(mib)} MiB in all)`,
 
   // probe
   probeIntro: `Checks any echo server: sends what a grader would (a short line, a message in
@@ -534,6 +553,8 @@ likely cause and what to do.`,
     `latency: ${ms.toFixed(2)} ms per round trip (median of ${n}), for information`,
   probeThroughput: (mbs: number) =>
     `throughput: ${number.format(Math.round(mbs))} MB/s echoed (10 MB while reading), for information`,
+  probeSendall:
+    "if your server calls send(), sendall() is the portable choice: send() may take only part of the bytes (this probe cannot see which one you call)",
   probeSummary: (passed: number, total: number) =>
     `${number.format(passed)} of ${plural(total, "check", "checks")} passed`,
   probeEnding: {
@@ -561,6 +582,10 @@ likely cause and what to do.`,
   probeRefused: "refused",
   probeServedAgain: "accepted and echoed",
   probeAcceptedOnly: "accepted",
+  probeNeverServed:
+    "connected (the kernel's listen queue completes the handshake), never echoed, then closed",
+  probeQueuedOpen: (secs: number) =>
+    `connected (the kernel's listen queue), never echoed, and still open after ${seconds.format(secs)} s`,
   probeTwoClients: "two connections",
   probeFirstNoEcho: (secs: number) => `no echo for the first client in ${seconds.format(secs)} s`,
   probeSecondRefused: "the second one refused or closed",
@@ -573,6 +598,8 @@ likely cause and what to do.`,
   probeBothServed: "both echoed at the same time",
   probeLostOnce: (check: string) =>
     `the connection ended during "${check}", and mode once serves a single connection`,
+  probeLostOnceAfter: (check: string) =>
+    `the server closed the connection after "${check}" (see above), and mode once serves a single connection`,
   probeGone: "the server is gone (a new connection was refused)",
   probeHung: (check: string) => `the server stopped answering during "${check}"`,
   probeFlooded: "the server sent far more than it was sent (over 32 MB): cut off",
@@ -612,7 +639,11 @@ likely cause and what to do.`,
     keptOpen: (secs: number) =>
       `the client closed its side, and ${seconds.format(secs)} s later the server still had not closed the connection`,
     onceAccepted: () =>
-      "a second client was accepted after the first: a server in mode once serves one",
+      "a second client was served after the first: a server in mode once serves one",
+    onceHeld: (secs: number) =>
+      `a second client was left waiting ${seconds.format(secs)} s after the first had gone, neither served nor closed: the listening socket is still open`,
+    closedAfterOne: (check: string) =>
+      `the server closed the connection right after "${check}", while the client had more to send: it closed after one recv()`,
     firstRefused: () => "the connection was refused: the server no longer listens",
     firstNoEcho: (secs: number) =>
       `a new client got no echo in ${seconds.format(secs)} s: your server does not serve a client that comes after the first`,
@@ -655,6 +686,9 @@ likely cause and what to do.`,
     keptOpen: "when recv() returns 0 the client is done: close the connection",
     onceAccepted:
       "in mode once, close the listening socket (or exit) once accept() has returned the first client",
+    onceHeld: "in mode once, close the listening socket (or exit) when the first client is done",
+    closedAfterOne:
+      "loop until recv() returns 0 (the client closed its side): recv(), send it all back, recv() again; only then close",
     firstRefused: "keep listening while the mode asks you to (sequential and concurrent: always)",
     firstNoEcho:
       "after a client leaves, go back to accept() and serve the next one (a loop around accept)",

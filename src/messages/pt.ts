@@ -16,6 +16,8 @@ export const pt: Messages = {
   usage: (command) => `Uso: ${command} [opções]`,
   unknownOption: (option) => `opção desconhecida: ${option}`,
   unknownOptionNear: (option, near) => `opção desconhecida: ${option} (você quis dizer ${near}?)`,
+  otherProgramOption: (option, programs) =>
+    `${option} é uma opção de ${programs.join(" e de ")}, não deste programa`,
   portWithoutFlag: (arg) => `argumento inesperado: "${arg}" (para escolher a porta: --port ${arg})`,
   missingValue: (option) => `falta o valor da opção ${option}`,
   flagTakesNoValue: (option) => `a opção ${option} não recebe valor`,
@@ -265,6 +267,7 @@ na hora.`,
   onceRefused: (id) => `#${id} recusada: o modo once atende um único cliente`,
   waiting: (id, ahead) => `#${id} esperando: ${plural(ahead, "cliente", "clientes")} na frente`,
   serving: (id) => `#${id} agora está sendo atendida`,
+  goneWhileWaiting: (id) => `#${id} foi embora enquanto esperava a vez: não foi atendida`,
   stopping: (open) =>
     open === 1
       ? "parando: sem novas conexões; aguardando o término de 1 conexão aberta (outro Ctrl-C a fecha na hora)"
@@ -281,7 +284,7 @@ na hora.`,
   summary: (connections, echoed, secs) =>
     `parado: ${plural(connections, "conexão", "conexões")}, ${plural(echoed, "byte ecoado", "bytes ecoados")}, ativo por ${seconds.format(secs)} s`,
   portInUse: (address, port) =>
-    `erro: ${address} já está em uso; há outro servidor rodando? Escolha outra porta com --port (por exemplo --port ${port + 1}, ou --port 0 para qualquer uma livre)`,
+    `erro: ${address} já está em uso; há outro servidor rodando? Escolha outra porta com --port (por exemplo --port ${port + 1}, ou --port 0 para qualquer uma livre), e dê a mesma --port ao cliente`,
   permissionDenied: (address) =>
     `erro: permissão negada para escutar em ${address}; portas abaixo de 1024 exigem privilégios; use --port 1024 ou acima`,
   addressNotAvailable: (host) =>
@@ -366,21 +369,29 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
     `aviso: o servidor enviou ${plural(n, "byte que não é", "bytes que não são")} eco de nenhuma mensagem`,
   refused: (address) =>
     `erro: conexão recusada por ${address}: nenhum servidor está escutando nesse endereço. Inicie um (bun run server) ou confira --host e --port; um servidor no modo once para de escutar assim que seu único cliente se conecta`,
-  unknownHost: (host) => `erro: host desconhecido "${host}"`,
+  unknownHost: (host) =>
+    `erro: host desconhecido "${host}": confira o nome, ou use um endereço IP (--host 127.0.0.1 para esta máquina)`,
   connectFailed: (address, reason) => `erro: não foi possível conectar a ${address}: ${reason}`,
   echoTimeout: (secs) =>
     `erro: nenhum eco do servidor em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   serverClosed: "erro: o servidor fechou a conexão",
+  serverClosedIdle: (secs) =>
+    `erro: o servidor fechou a conexão depois de ${seconds.format(secs)} s sem tráfego (talvez o tempo de inatividade dele); inicie o cliente de novo`,
   serverClosedAtOnce:
     "erro: o servidor fechou a conexão imediatamente (um servidor no modo once atende um único cliente; um que chegou ao seu --max-connections não aceita mais)",
   notTls: (address) =>
     `erro: ${address} não usa TLS (é um servidor de eco TCP comum? então rode sem --tls)`,
   handshakeTimeout: (secs) =>
     `erro: o servidor não completou o handshake TLS em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
+  stoppedWaiting: (secs) =>
+    `parou de esperar (Ctrl-C): nenhum eco chegou em ${seconds.format(secs)} s (um servidor no modo sequential pode estar atendendo outro cliente)`,
   stillWaiting: (secs) =>
     `ainda sem eco após ${seconds.format(secs)} s; continuo esperando (um servidor no modo sequential atende um cliente por vez; um servidor TLS exige --tls; um que nunca responde deixa você esperando: Ctrl-C sai)`,
   partialEcho: (got, sent, preview) =>
     `só ${number.format(got)} dos ${plural(sent, "byte enviado", "bytes enviados")} voltaram até agora: ${preview}; esperando o resto (o servidor perdeu ou alterou algum? Ctrl-C sai)`,
+  traceEchoComplete: (n) => `${n} bytes, completo`,
+  traceHandshakeFailed: (why) => `falhou: ${why}`,
+  traceBufferFull: "recusado (buffer cheio)",
   hexSent: (size) => `enviados ${plural(size, "byte", "bytes")}:`,
   hexReceived: (size) => `recebidos ${plural(size, "byte", "bytes")}:`,
   inputFailed: (reason) => `erro: não foi possível ler a entrada padrão (${reason})`,
@@ -394,12 +405,19 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
     `erro: ninguém está escutando em UDP ${address} (a máquina respondeu "porta inalcançável")`,
   udpNoEcho: (tries, address) =>
     `erro: nenhum eco de ${address} após ${plural(tries, "tentativa", "tentativas")}; o UDP pode perder datagramas, ou não há servidor nesse endereço (veja --retries)`,
+  terminalLineCut: (max) =>
+    `aviso: esta linha tem ${number.format(max)} bytes, o máximo que o terminal guarda de uma linha: o que foi digitado ou colado além disso foi cortado antes de chegar ao cliente. Para enviar linhas maiores, use um pipe: cat arquivo.txt | bun run client`,
   lineTooLong: (size, max) =>
     `erro: esta linha tem ${number.format(size)} bytes com a quebra de linha; um datagrama UDP leva no máximo ${number.format(max)}`,
   unixRefused: (path) =>
     `erro: nada responde em ${path}: não é um socket, ou é um que um servidor deixou para trás (inicie o servidor: bun run server --unix ${path})`,
   unixMissing: (path) =>
     `erro: não há socket em ${path}; inicie o servidor antes (bun run server --unix ${path})`,
+
+  // bun run build
+  buildSums: (n) => plural(n, "arquivo", "arquivos"),
+  buildDone: (files, mib, dir) =>
+    `${plural(files, "arquivo gravado", "arquivos gravados")} em ${dir} (${seconds.format(mib)} MiB no total)`,
 
   // probe
   probeIntro: `Verifica qualquer servidor de eco: envia o que um corretor enviaria (uma linha
@@ -533,6 +551,8 @@ servidor respondeu), 2 erro de uso.`,
     `latência: ${ms.toFixed(2).replace(".", ",")} ms por ida e volta (mediana de ${n}), só para informação`,
   probeThroughput: (mbs) =>
     `vazão: ${number.format(Math.round(mbs))} MB/s de eco (10 MB lendo ao mesmo tempo), só para informação`,
+  probeSendall:
+    "se o seu servidor chama send(), sendall() é a escolha portável: o send() pode aceitar só parte dos bytes (a sonda não consegue ver qual dos dois você usa)",
   probeSummary: (passed, total) =>
     `${number.format(passed)} de ${plural(total, "verificação passou", "verificações passaram")}`,
   probeEnding: {
@@ -559,6 +579,10 @@ servidor respondeu), 2 erro de uso.`,
   probeRefused: "recusada",
   probeServedAgain: "aceita e com eco",
   probeAcceptedOnly: "aceita",
+  probeNeverServed:
+    "conectada (a fila do listen() no kernel completa o handshake), sem eco, depois fechada",
+  probeQueuedOpen: (secs) =>
+    `conectada (a fila do listen() no kernel), sem eco, e ainda aberta após ${seconds.format(secs)} s`,
   probeTwoClients: "duas conexões",
   probeFirstNoEcho: (secs) => `nenhum eco para o primeiro cliente em ${seconds.format(secs)} s`,
   probeSecondRefused: "a segunda recusada ou fechada",
@@ -571,12 +595,14 @@ servidor respondeu), 2 erro de uso.`,
   probeBothServed: "os dois com eco ao mesmo tempo",
   probeLostOnce: (check) =>
     `a conexão terminou durante "${check}", e o modo once atende uma única conexão`,
+  probeLostOnceAfter: (check) =>
+    `o servidor fechou a conexão depois de "${check}" (veja acima), e o modo once atende uma única conexão`,
   probeGone: "o servidor não está mais lá (uma nova conexão foi recusada)",
   probeHung: (check) => `o servidor parou de responder durante "${check}"`,
   probeFlooded: "o servidor enviou muito mais do que recebeu (mais de 32 MB): interrompido",
   probeOutOfTime: (secs) => `a verificação toda passou do limite de ${secs} s`,
   probeCause: {
-    notRun: (reason) => `não verificado: ${reason}`,
+    notRun: (reason) => `não verificada: ${reason}`,
     noEcho: (secs) =>
       `nada voltou em ${seconds.format(secs)} s: seu servidor não devolveu os bytes (ele espera encher um buffer, ou mais bytes do que foram enviados?)`,
     closed: (got, sent) =>
@@ -609,7 +635,11 @@ servidor respondeu), 2 erro de uso.`,
     keptOpen: (secs) =>
       `o cliente fechou o seu lado e, ${seconds.format(secs)} s depois, o servidor ainda não tinha fechado a conexão`,
     onceAccepted: () =>
-      "um segundo cliente foi aceito depois do primeiro: um servidor no modo once atende um só",
+      "um segundo cliente foi atendido depois do primeiro: um servidor no modo once atende um só",
+    onceHeld: (secs) =>
+      `um segundo cliente ficou esperando ${seconds.format(secs)} s depois que o primeiro saiu, sem ser atendido nem fechado: o socket de escuta continua aberto`,
+    closedAfterOne: (check) =>
+      `o servidor fechou a conexão logo depois de "${check}", quando o cliente ainda tinha o que enviar: ele fechou depois de um recv()`,
     firstRefused: () => "a conexão foi recusada: o servidor não está mais escutando",
     firstNoEcho: (secs) =>
       `um novo cliente não teve eco em ${seconds.format(secs)} s: seu servidor não atende um cliente que chega depois do primeiro`,
@@ -653,6 +683,10 @@ servidor respondeu), 2 erro de uso.`,
     keptOpen: "quando o recv() devolve 0 o cliente terminou: feche a conexão",
     onceAccepted:
       "no modo once, feche o socket de escuta (ou termine) assim que o accept() entregar o primeiro cliente",
+    onceHeld:
+      "no modo once, feche o socket de escuta (ou termine) quando o primeiro cliente terminar",
+    closedAfterOne:
+      "repita até o recv() devolver 0 (o cliente fechou o lado dele): recv(), devolva tudo, recv() de novo; só então feche",
     firstRefused: "continue escutando enquanto o modo pedir (sequential e concurrent: sempre)",
     firstNoEcho:
       "depois que um cliente sai, volte ao accept() e atenda o próximo (um laço em volta do accept)",

@@ -79,6 +79,15 @@ function result(
   return { ...base, passed: false, code: failure.code, cause, advice: t.probeAdvice[failure.code] };
 }
 
+/**
+ * Mode once, a connection the server closed right after a check that passed, while the probe had
+ * more to send: the mistake of a server that stops after one recv(), said on the next check.
+ */
+export function closedAfter(ctx: Context, id: CheckId, check: string): CheckResult {
+  const now = performance.now();
+  return result(ctx, id, now, "-", ctx.t.probeEof, { code: "closedAfterOne", args: [check] });
+}
+
 /** A check that could not run: the connection it needed is gone. */
 export function notRun(ctx: Context, id: CheckId, reason: string): CheckResult {
   return result(ctx, id, performance.now(), "-", "-", { code: "notRun", args: [reason] });
@@ -377,7 +386,12 @@ async function tryOpen(ctx: Context): Promise<ProbeConn | undefined> {
   }
 }
 
-/** Mode once: after its one client, the port refuses the next. */
+/**
+ * Mode once: after its one client, the next is never served, and is refused or closed. Judged by
+ * what the server does, not by the handshake: with listen(1), the kernel's queue completes the
+ * handshake of a client that the program never accept()s, until it closes the listening socket
+ * (which resets the queued client) or exits.
+ */
 async function onceRule(ctx: Context): Promise<CheckResult> {
   const started = performance.now();
   const { t } = ctx;
@@ -385,8 +399,17 @@ async function onceRule(ctx: Context): Promise<CheckResult> {
   if (conn === undefined) return result(ctx, "once", started, t.probeConnect, t.probeRefused);
   try {
     const served = await echoes(ctx, conn, "again", Math.min(ctx.timeoutMs, 1000));
-    const got = served ? t.probeServedAgain : t.probeAcceptedOnly;
-    return result(ctx, "once", started, t.probeConnect, got, { code: "onceAccepted" });
+    if (served || conn.bytes > 0)
+      return result(ctx, "once", started, t.probeConnect, t.probeServedAgain, {
+        code: "onceAccepted",
+      });
+    if (conn.eof || (await conn.ended(ctx.timeoutMs)))
+      return result(ctx, "once", started, t.probeConnect, t.probeNeverServed);
+    const got = t.probeQueuedOpen(secs(ctx));
+    return result(ctx, "once", started, t.probeConnect, got, {
+      code: "onceHeld",
+      args: [secs(ctx)],
+    });
   } finally {
     conn.close();
   }

@@ -52,8 +52,18 @@ export async function runProbe(
       // The server closed or ended the connection in the previous check (FIN counts too).
       if (lost === undefined && (conn.closed || conn.eof)) {
         // The connection died in the previous check: a new one, unless mode once forbids it.
-        if (expect === "once") lost = t.probeLostOnce(results.at(-1)!.name);
-        else {
+        if (expect === "once") {
+          const before = results.at(-1)!;
+          // After a check that passed, closing is the mistake itself: said as a failure.
+          if (before.passed) {
+            results.push(checks.closedAfter(ctx, ids[0]!, before.name));
+            for (const id of ids.slice(1))
+              results.push(notRun(ctx, id, t.probeLostOnceAfter(before.name)));
+            lost = t.probeLostOnceAfter(before.name);
+            continue;
+          }
+          lost = t.probeLostOnce(before.name);
+        } else {
           conn.close();
           try {
             conn = await ProbeConn.open(target, timeoutMs);

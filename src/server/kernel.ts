@@ -38,6 +38,41 @@ export function unsentBytes(socket: object): number | undefined {
   return ioctl(fd, SIOCOUTQ, outq) === 0 ? outq[0] : undefined;
 }
 
+/**
+ * Whether the peer has ended its side (its FIN, or a reset, waits in the kernel), without reading:
+ * poll() with POLLRDHUP, through bun:ffi, on Linux. A paused socket is not read, so Bun cannot
+ * tell. `undefined` where it cannot be asked.
+ */
+export function peerHasEnded(socket: object): boolean | undefined {
+  const fd = (socket as { fd?: unknown }).fd;
+  if (typeof fd !== "number" || fd < 0) return undefined;
+  const poll = loadPoll();
+  if (poll === undefined) return undefined;
+  pollfd.fill(0);
+  new DataView(pollfd.buffer).setInt32(0, fd, true);
+  new DataView(pollfd.buffer).setInt16(4, POLLRDHUP | POLLHUP | POLLERR, true);
+  if (poll(pollfd, 1, 0) < 0) return undefined;
+  return (new DataView(pollfd.buffer).getInt16(6, true) & (POLLRDHUP | POLLHUP | POLLERR)) !== 0;
+}
+
+const [POLLERR, POLLHUP, POLLRDHUP] = [0x008, 0x010, 0x2000]; // asm-generic/poll.h
+const pollfd = new Uint8Array(8); // struct pollfd { int fd; short events; short revents; }
+let pollFn: ((fds: Uint8Array, n: number, timeout: number) => number) | null | undefined;
+
+function loadPoll() {
+  if (pollFn !== undefined) return pollFn ?? undefined;
+  pollFn = null;
+  if (process.platform !== "linux") return undefined;
+  try {
+    const { dlopen, ptr } = require("bun:ffi") as typeof import("bun:ffi");
+    const libc = dlopen("libc.so.6", { poll: { args: ["ptr", "u64", "i32"], returns: "i32" } });
+    pollFn = (fds, n, timeout) => libc.symbols.poll(ptr(fds), n, timeout) as number;
+  } catch {
+    return undefined; // another C library (musl), or no FFI: do without
+  }
+  return pollFn;
+}
+
 const SIOCOUTQ = 0x5411; // = TIOCOUTQ, linux/sockios.h
 const outq = new Int32Array(1);
 let ioctlFn: ((fd: number, request: number, out: Int32Array) => number) | null | undefined;

@@ -6,6 +6,7 @@ import type { Socket } from "bun";
 import type { Conn } from "./connection.ts";
 import type { Mode } from "../cli/values.ts";
 import type { ServerState, Voice } from "./state.ts";
+import { peerHasEnded } from "./kernel.ts";
 
 interface ModeHooks {
   /** Mode once: the listener closes once its client came (later ones refused by the kernel). */
@@ -63,7 +64,12 @@ export function modes(mode: Mode, state: ServerState, { say, t }: Voice, hooks: 
 
   function serve(socket: Socket<Conn>): void {
     const c = socket.data;
-    say.event("serving", { id: c.id }, () => t.serving(c.id));
+    if (peerHasEnded(socket)) {
+      // It left while waiting (its FIN waits, unread): not served. What it sent is still echoed,
+      // unlogged, for a client that only half-closed and still reads.
+      c.refused = true;
+      say.event("gone", { id: c.id }, () => t.goneWhileWaiting(c.id));
+    } else say.event("serving", { id: c.id }, () => t.serving(c.id));
     c.waitingTurn = false;
     c.seen = state.now;
     socket.resume();

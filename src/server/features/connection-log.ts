@@ -54,6 +54,7 @@ export function connectionLog(
     data(socket, chunk) {
       const c = socket.data;
       say.trace(c.id, "data", chunk.length);
+      if (c.refused) return chunk; // it had gone before its turn: said so, once
       if (dumps) dump(c, "in", chunk);
       else if (say.showsData) {
         const size = chunk.length;

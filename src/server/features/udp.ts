@@ -143,7 +143,7 @@ export class DatagramEcho {
         continue;
       }
       if (this.options.trace)
-        this.say.trace(0, "send", sent ? data.length : "refused (buffer full)");
+        this.say.trace(0, "send", sent ? data.length : this.t.traceBufferFull);
       if (!sent) return false;
       this.stats.bytes += data.length;
       this.sentSinceError = true;
