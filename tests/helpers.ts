@@ -7,3 +7,4 @@ export * from "./support/terminal.ts";
 export * from "./support/servers.ts";
 export * from "./support/peers.ts";
 export * from "./support/lines.ts";
+export * from "./support/side-port.ts";

@@ -13,20 +13,8 @@ import {
   noFigures,
   observe,
 } from "../src/server/features/http/metrics.ts";
-import {
-  concurrently,
-  have,
-  Peer,
-  roundTrip,
-  runCommand,
-  startServer,
-  type Child,
-} from "./helpers.ts";
-
-async function httpPortOf(server: Child): Promise<number> {
-  const line = await server.out.waitFor(/^health and metrics on http:\/\//);
-  return Number(/:(\d+)\//.exec(line)![1]);
-}
+import { concurrently, have, Peer, roundTrip, runCommand, startServer } from "./helpers.ts";
+import { httpPortOf } from "./support/side-port.ts";
 
 /** The samples of the text, by name and labels as written ("name{le=\"64\"}"). */
 function samples(text: string): Map<string, number> {

@@ -4,7 +4,8 @@
  * refused; `--proxy-from` closes connections from other sources, nothing echoed, counted.
  */
 import { describe, expect } from "bun:test";
-import { concurrently, Peer, roundTrip, run, startServer, type Child } from "./helpers.ts";
+import { concurrently, Peer, roundTrip, run, startServer } from "./helpers.ts";
+import { httpPortOf } from "./support/side-port.ts";
 
 const SIG = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
 /** A v2 LOCAL header: no addresses (what a balancer's own check sends, and anyone can). */
@@ -12,11 +13,6 @@ const LOCAL = new Uint8Array([...SIG, 0x20, 0x00, 0x00, 0x00]);
 const bytes = (text: string) => new TextEncoder().encode(text);
 const v1 = (client: string, port = 40312) =>
   bytes(`PROXY TCP4 ${client} 127.0.0.1 ${port} 5000\r\n`);
-
-async function httpPortOf(server: Child): Promise<number> {
-  const line = await server.out.waitFor(/^health and metrics on http:\/\//);
-  return Number(/:(\d+)\//.exec(line)![1]);
-}
 
 /** One sample of GET /metrics, by its whole name with labels. */
 async function metric(http: number, name: string): Promise<number> {

@@ -21,13 +21,8 @@ import {
   runCommand,
   startServer,
   until,
-  type Child,
 } from "./helpers.ts";
-
-async function httpPortOf(server: Child): Promise<number> {
-  const line = await server.out.waitFor(/^health and metrics on http:\/\//);
-  return Number(/:(\d+)\//.exec(line)![1]);
-}
+import { httpPortOf } from "./support/side-port.ts";
 
 /** A raw TCP client on the side port, keeping everything it is sent. */
 function rawClient(port: number, request?: string) {

@@ -16,14 +16,8 @@ import {
   runCommand,
   startServer,
   until,
-  type Child,
 } from "./helpers.ts";
-
-/** The port of the health endpoint, from its line. */
-async function httpPortOf(server: Child): Promise<number> {
-  const line = await server.out.waitFor(/^health and metrics on http:\/\//);
-  return Number(/:(\d+)\//.exec(line)![1]);
-}
+import { httpPortOf } from "./support/side-port.ts";
 
 /** GET /readyz with curl, as an operator or a balancer's script asks: the status code. */
 async function readyz(http: number): Promise<number> {

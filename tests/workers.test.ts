@@ -22,9 +22,9 @@ import {
   startServer,
   testServer,
   until,
-  type Child,
 } from "./helpers.ts";
 import { blockedOnOutput, HUNG_AFTER_MS, othersListening } from "../src/server/features/workers.ts";
+import { haveParser, httpPortOf, scrape } from "./support/side-port.ts";
 
 /** The worker processes: the parent's direct children. */
 const workersOf = childrenOf;
@@ -185,40 +185,6 @@ const taken = new Set<number>();
     expect(await server.exited).toBe(0);
   },
 );
-
-const DEBIAN_PYTHON = "/usr/bin/python3"; // python3-prometheus-client is installed for it
-const haveParser =
-  Bun.spawnSync([DEBIAN_PYTHON, "-c", "import prometheus_client"], { stderr: "ignore" })
-    .exitCode === 0;
-
-async function httpPortOf(server: Child): Promise<number> {
-  const line = await server.out.waitFor(/^health and metrics on http:\/\//);
-  return Number(/:(\d+)\//.exec(line)![1]);
-}
-
-/** The samples of GET /metrics, parsed by prometheus_client's own text parser. */
-async function scrape(port: number): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const parser = runCommand(
-    [
-      DEBIAN_PYTHON,
-      "-c",
-      `
-import sys, json
-from prometheus_client.parser import text_string_to_metric_families
-out = {}
-for family in text_string_to_metric_families(sys.stdin.read()):
-    for s in family.samples:
-        key = s.name + "".join(f'{{{k}="{v}"}}' for k, v in sorted(s.labels.items()))
-        out[key] = s.value
-print(json.dumps(out))
-`,
-    ],
-    { stdin: text },
-  );
-  expect(await parser.exited).toBe(0);
-  return JSON.parse(parser.out.all[0]!);
-}
 
 /** Idle clients, each with one echo done: all still served later means none was cut. */
 async function idleClients(port: number, n: number): Promise<Peer[]> {
