@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { alive, BUN, concurrently, have, ROOT, run } from "./helpers.ts";
+import { alive, BUN, concurrently, freePort, have, ROOT, run } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "echo-clients-"));
 const script = (name: string, text: string) => {
@@ -233,6 +233,17 @@ describe("probe --client", () => {
     async () => {
       const verdict = await probe("cat", "--timeout", "2");
       expect(failures(verdict)).toMatchObject({ slowServer: "neverConnected", exit: "killed" });
+    },
+  );
+
+  concurrently(
+    "a client with its port written in (refused there, it exits): told to use the port, not to read its error",
+    async () => {
+      const port = await freePort(); // nobody listens there
+      const verdict = await probe(
+        `python3 -c 'import socket; socket.create_connection(("127.0.0.1", ${port}))'`,
+      );
+      expect(failures(verdict)).toMatchObject({ slowServer: "neverConnected" });
     },
   );
 

@@ -272,7 +272,7 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
   serving: (id: number) => `#${id} now being served`,
   goneWhileWaiting: (id: number) => `#${id} had gone while waiting its turn: not served`,
   stopping: (open: number) =>
-    `stopping: no new connections; waiting for ${plural(open, "open connection", "open connections")} to finish (press Ctrl-C again to close them now)`,
+    `stopping: no new connections; waiting for ${plural(open, "open connection", "open connections")} to finish (press Ctrl-C again to close ${open === 1 ? "it" : "them"} now)`,
   stalled: (secs: number) =>
     `--drain-idle: no traffic for ${seconds.format(secs)} s after the stop`,
   notServed: "never served: the server stopped before its turn",
@@ -443,7 +443,7 @@ likely cause and what to do.`,
       closes: "closes the connection",
       exit: "exit status 0",
     },
-    typedLines: (n: number) => `${n} lines on its stdin`,
+    typedLines: (n: number) => `${plural(n, "line", "lines")} on its stdin`,
     nothing: "nothing",
     allWhole: "each one whole, once, in order",
     exactly: "exactly that",
@@ -497,7 +497,7 @@ likely cause and what to do.`,
       nothingPrinted:
         "print each echo on stdout (print, console.log, printf) once it has all come back",
       firstRecv:
-        "call recv() in a loop until you have as many bytes as you sent (count bytes, not characters), then print the echo once",
+        'call recv() in a loop until you have as many bytes as you sent (count bytes, not characters), then print the echo once; if recv() returns b"" (nothing), the server has closed: stop, do not loop forever',
       bigCut:
         "loop on recv() until the echo is as long as what you sent: one recv() returns at most its size, often less",
       twice: "print each echo once, after it has all come back (not each piece, then the whole)",

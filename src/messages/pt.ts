@@ -144,7 +144,7 @@ export const pt: Messages = {
     probeSlowPause: "a pausa do leitor lento, em ms, a cada 256 KiB lidos",
     probeJson: "mostra os resultados em JSON (para correção automática)",
     probeClient:
-      "verifica um cliente de eco: roda CMD ({port} trocado pela porta, ECHO_PORT definida) contra um servidor da própria sonda que ecoa devagar, e digita linhas para ele",
+      "verifica um cliente de eco: executa COMANDO ({port} trocado pela porta, ECHO_PORT definida) contra um servidor da própria sonda que ecoa devagar, e digita linhas para ele",
   },
 
   datagram: (from, size, preview) => `${from} enviou ${plural(size, "byte", "bytes")}: ${preview}`,
@@ -439,7 +439,7 @@ servidor respondeu), 2 erro de uso.`,
       closes: "fecha a conexão",
       exit: "código de saída 0",
     },
-    typedLines: (n) => `${n} linhas na entrada padrão`,
+    typedLines: (n) => `${plural(n, "linha", "linhas")} na entrada padrão`,
     nothing: "nada",
     allWhole: "cada uma inteira, uma vez, em ordem",
     exactly: "exatamente isso",
@@ -448,7 +448,7 @@ servidor respondeu), 2 erro de uso.`,
     sentOf: (n, total) => `${n} de ${total} linhas enviadas`,
     notTyped: "não digitado",
     notAllSent: "as linhas anteriores não foram todas enviadas",
-    exitedOnFim: "ele terminou",
+    exitedOnFim: "o cliente terminou",
     exitedOnEof: "ele continuou; só terminou no fim da entrada",
     stillRunning: "ainda rodando: parado pela sonda",
     afterFim: "fim",
@@ -477,25 +477,25 @@ servidor respondeu), 2 erro de uso.`,
       neverConnected: (address) =>
         `ele nunca se conectou ao servidor da sonda (${address}) e não leu as linhas digitadas`,
       exitedEarly: (code, last) =>
-        `ele terminou (código ${code}) antes de todas as linhas serem digitadas${last ? `: ${last}` : ""}`,
+        `o cliente terminou (código ${code}) antes de todas as linhas serem digitadas${last ? `: ${last}` : ""}`,
       onlyEof: () =>
         "fim não o encerrou: ele continuou lendo a entrada e só saiu no fim da entrada",
       neverExits: () => "depois de fim ele fechou a conexão mas não terminou; a sonda o parou",
       neverCloses: () => "depois de fim ele não fechou a conexão nem terminou; a sonda o parou",
       reset: () =>
-        "a conexão terminou com um reset (RST), não com um FIN: fechada com eco ainda não lido, ou processo morto",
+        "a conexão terminou com um reset (RST), não com um FIN: fechada com eco ainda não lido, ou o processo foi morto",
       noFin: () =>
         "ele nunca fechou a conexão por conta própria: ela só fechou quando a sonda parou o cliente",
       killed: () => "ele não terminou sozinho: a sonda o parou, com tudo o que ele tinha iniciado",
-      exitCode: (code, last) => `ele terminou com o código ${code}${last ? `: ${last}` : ""}`,
+      exitCode: (code, last) => `o cliente terminou com o código ${code}${last ? `: ${last}` : ""}`,
     },
     advice: {
       nothingPrinted:
         "imprima cada eco na saída padrão (print, console.log, printf) depois que ele voltar inteiro",
       firstRecv:
-        "chame recv() num laço até ter tantos bytes quantos você enviou (conte bytes, não caracteres) e então imprima o eco uma vez",
+        'chame recv() num laço até ter tantos bytes quantos você enviou (conte bytes, não caracteres) e então imprima o eco uma vez; se recv() devolver b"" (nada), o servidor fechou: pare, não fique no laço para sempre',
       bigCut:
-        "repita recv() até o eco ter o tamanho do que você enviou: um recv() devolve no máximo o seu tamanho, muitas vezes menos",
+        "chame recv() num laço até o eco ter o tamanho do que você enviou: um recv() devolve no máximo o tamanho pedido, muitas vezes menos",
       twice:
         "imprima cada eco uma vez, depois que ele voltar inteiro (não cada pedaço e depois o todo)",
       reconnects:

@@ -410,10 +410,11 @@ function grade(
         "slowServer",
         w.slowEcho,
         w.sentOf(session.linesSent, TYPED.length),
-        !client.killed
-          ? { code: "exitedEarly", args: [client.proc.exitCode ?? -1, client.lastError] }
-          : !server.connected
-            ? { code: "neverConnected", args: [`127.0.0.1:${server.port}`] }
+        // Never connected comes first: a client with the port written in exits on its refusal.
+        !server.connected
+          ? { code: "neverConnected", args: [`127.0.0.1:${server.port}`] }
+          : !client.killed
+            ? { code: "exitedEarly", args: [client.proc.exitCode ?? -1, client.lastError] }
             : stuckAfter === ""
               ? { code: "emptyLine" }
               : { code: "stuck", args: [quote(TYPED[session.linesSent] ?? "")] },
