@@ -434,6 +434,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   // pipe, a terminal held by Ctrl-S) is waiting for its reader, as a single process would.
   const beats = new Array<number>(o.count).fill(0);
   const still = new Array<number>(o.count).fill(0); // ms of the parent's time without a beat
+  const watched = new Array<number>(o.count).fill(0); // whose beat: a new worker starts afresh
   let lastCheck = performance.now();
   const check = () => {
     const at = performance.now();
@@ -445,12 +446,14 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
       if (
         w === undefined ||
         w.exitCode !== null ||
+        w.pid !== watched[i] ||
         beat === 0 ||
         beat !== beats[i] ||
         parentPaused
       ) {
         beats[i] = beat;
         still[i] = 0;
+        watched[i] = w?.pid ?? 0;
         return;
       }
       if (blockedOnOutput(w.pid)) return; // its reader holds it: not its fault, nor hung
