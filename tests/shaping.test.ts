@@ -22,7 +22,7 @@ import {
 import { listeningAddress, rssBytes } from "./support/processes.ts";
 import type { Socket } from "bun";
 import { type Conn, newConn } from "../src/server/connection.ts";
-import { Shaper, type Shaping } from "../src/server/features/shaping.ts";
+import { PIECES_PER_TURN, Shaper, type Shaping } from "../src/server/features/shaping.ts";
 import { catalogs } from "../src/messages/index.ts";
 
 const MiB = 1 << 20;
@@ -226,7 +226,7 @@ describe("the shaper, in-process (a clock and a kernel of the test's own)", () =
       flush: () => {},
       now: () => clock.at,
     });
-    return { shaper, clock, writes, ends, setRoom: (n: number) => (room = n) };
+    return { shaper, clock, writes, ends, socket, setRoom: (n: number) => (room = n) };
   }
   const bytes = (n: number) => new Uint8Array(n);
 
@@ -261,6 +261,26 @@ describe("the shaper, in-process (a clock and a kernel of the test's own)", () =
     setRoom(Infinity);
     expect(shaper.write(bytes(7))).toBe(3); // the rest of that piece, at once
     expect(writes).toEqual([1, 3]);
+    shaper.stop();
+  });
+
+  test("--rate with a larger --slice: still a tenth of a second's worth at once", () => {
+    const { shaper } = shaperWith({ rate: 1000, slice: 1 << 20 });
+    expect(shaper.write(bytes(300))).toBe(100);
+    shaper.stop();
+  });
+
+  test("--slice 1 without a delay: the other connections get a turn every PIECES_PER_TURN", () => {
+    const { shaper, writes } = shaperWith({ slice: 1 });
+    expect(shaper.write(bytes(1000))).toBe(PIECES_PER_TURN);
+    expect(writes.length).toBe(PIECES_PER_TURN);
+    shaper.stop();
+  });
+
+  test("an echo the server holds back (--delay) is not silence: idle counts from its piece", () => {
+    const { shaper, socket } = shaperWith({ slice: 3, delay: 4 });
+    expect(shaper.write(bytes(6))).toBe(0);
+    expect(socket.data.seen).toBeGreaterThanOrEqual(4000); // the coarse clock is 0 here
     shaper.stop();
   });
 

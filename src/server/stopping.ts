@@ -83,7 +83,8 @@ export function stopping(
     state.draining = true;
     // --drain-idle counts from here, not from each connection's last byte.
     state.now = performance.now();
-    for (const socket of connections) socket.data.seen = state.now;
+    // (A later stamp stays: an echo the server itself holds back, --delay, is not silence.)
+    for (const socket of connections) socket.data.seen = Math.max(socket.data.seen, state.now);
     hooks.stopListening();
     const letGo = state.queue.splice(0); // never served: nothing to finish
     if (connections.size === 0) return finish();

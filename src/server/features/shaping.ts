@@ -93,6 +93,9 @@ interface Hooks {
 }
 
 /** One connection's pace: a sink that takes only the pieces whose time has come. */
+/** Pieces written in one go before the other connections get a turn. */
+export const PIECES_PER_TURN = 256;
+
 export class Shaper implements ByteSink {
   inner: ByteSink;
   /** Bytes echoed so far (for --close-after and --reset-after). */
@@ -135,12 +138,18 @@ export class Shaper implements ByteSink {
     let now = this.now();
     // A new echo waits its delay too; a continued one keeps the pace it had.
     if (!this.busy) this.nextAt = Math.max(this.nextAt, now + this.delayMs);
-    let taken = 0;
+    let [taken, pieces] = [0, 0];
     while (taken < data.length) {
       let size = this.rest;
       if (size === 0) {
         if (now < this.nextAt) {
           this.wake(this.nextAt - now);
+          break;
+        }
+        // One write per piece: without a delay, give the other connections their turn now and
+        // then (--slice 1 would otherwise hold the event loop for a whole echo).
+        if (++pieces > PIECES_PER_TURN) {
+          this.wake(0);
           break;
         }
         size = Math.min(this.pieceSize(), this.limit - this.sent);
@@ -173,10 +182,12 @@ export class Shaper implements ByteSink {
 
   private pieceSize(): number {
     const { slice, rate } = this.shape;
-    if (slice === undefined)
-      return rate === undefined ? Infinity : Math.max(1, Math.ceil(rate / RATE_PIECES_PER_SECOND));
+    // With --rate, never more than a tenth of a second's worth at once, whatever --slice says.
+    const paced =
+      rate === undefined ? Infinity : Math.max(1, Math.ceil(rate / RATE_PIECES_PER_SECOND));
+    if (slice === undefined) return paced;
     const random = this.shape.random ? (this.random ??= seeded(this.shape.seed ?? 1)) : undefined;
-    return random ? 1 + Math.floor(random() * slice) : slice;
+    return Math.min(paced, random ? 1 + Math.floor(random() * slice) : slice);
   }
 
   private rateMs(bytes: number): number {
@@ -185,6 +196,10 @@ export class Shaper implements ByteSink {
   }
 
   private wake(ms: number): void {
+    // The server itself holds this echo back: the connection is not idle until it has gone
+    // (--idle-timeout and a stop's --drain-idle count from the piece, not from now).
+    const c = this.socket.data;
+    c.seen = Math.max(c.seen, this.clock.now + ms);
     if (this.timer !== undefined) return; // due no later than the next piece
     this.timer = setTimeout(() => {
       this.timer = undefined;
