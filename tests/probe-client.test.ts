@@ -237,6 +237,17 @@ describe("probe --client", () => {
   );
 
   concurrently(
+    "a client that leaves a process of its own session behind (setsid): that one ends too",
+    async () => {
+      const pidFile = join(mkdtempSync(join(tmpdir(), "echo-pid-")), "pid");
+      const left = `setsid sh -c 'echo $$ > ${pidFile}; exec sleep 301' </dev/null >/dev/null 2>&1 & exit 0`;
+      await probe(left, "--timeout", "2");
+      const pid = Number(readFileSync(pidFile, "utf8"));
+      expect(gone(pid)).toBe(true);
+    },
+  );
+
+  concurrently(
     "a client with its port written in (refused there, it exits): told to use the port, not to read its error",
     async () => {
       const port = await freePort(); // nobody listens there

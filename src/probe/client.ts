@@ -8,6 +8,8 @@
  * The client runs as `sh -c CMD` in a process group of its own: whatever it started goes with it
  * when it hangs. Every wait is bounded; what is kept of its output and of what it sent is too.
  */
+import { dlopen, FFIType } from "bun:ffi";
+import { readdirSync, readFileSync } from "node:fs";
 import type { Socket } from "bun";
 import type { Messages } from "../messages/index.ts";
 import { Outbox } from "../common/outbox.ts";
@@ -167,6 +169,57 @@ class ShapedEcho {
   }
 }
 
+/**
+ * What the client starts and leaves behind (a daemon, one that moved to a session of its own
+ * with setsid) becomes this process's child when its parent dies, not init's (Linux's child
+ * subreaper), so that `endOrphans` finds it.
+ */
+function adoptOrphans(): void {
+  try {
+    const libc = dlopen("libc.so.6", {
+      prctl: { args: [FFIType.i32, FFIType.u64], returns: FFIType.i32 },
+    });
+    libc.symbols.prctl(PR_SET_CHILD_SUBREAPER, 1);
+  } catch {
+    // Not Linux: the process group is all there is to end.
+  }
+}
+const PR_SET_CHILD_SUBREAPER = 36;
+
+/** Ends every child of this process left running (the client's orphans, adopted above). */
+async function endOrphans(): Promise<void> {
+  for (let round = 0; round < 10; round++) {
+    const orphans = childrenOf(process.pid);
+    if (orphans.length === 0) return;
+    for (const pid of orphans) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Gone already.
+      }
+    }
+    await Bun.sleep(20); // their own children come to us next
+  }
+}
+
+function childrenOf(parent: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  } catch {
+    return [];
+  }
+  return entries.flatMap((d) => {
+    try {
+      // After the command's closing parenthesis: state, then the parent's pid.
+      const [state, ppid] = readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return Number(ppid) === parent && state !== "Z" ? [Number(d)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** The client's process: its group killed on the way out, whatever it started. */
 class ClientProcess {
   readonly proc;
@@ -180,6 +233,7 @@ class ClientProcess {
   readonly done: Promise<void>;
 
   constructor(command: string, port: number) {
+    adoptOrphans();
     this.proc = Bun.spawn(["sh", "-c", command.replaceAll("{port}", String(port))], {
       stdin: "pipe",
       stdout: "pipe",
@@ -276,6 +330,7 @@ export async function probeClient(
     client.kill();
     client.endInput();
     await client.proc.exited;
+    await endOrphans();
     // A grandchild that left the group may still hold the pipes: not waited for long.
     await Promise.race([client.done, Bun.sleep(500)]);
     // The client's FIN or reset, if it is on its way.
