@@ -55,6 +55,23 @@ s.close()
 `,
 );
 
+/** Prints each line as it types it, never its echo (read and dropped only at the end). */
+const PRINTS_TYPED = script(
+  "prints_typed.py",
+  `import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+while True:
+    msg = input()
+    if msg == "fim":
+        break
+    s.sendall(msg.encode())
+    print(msg, flush=True)
+s.shutdown(socket.SHUT_WR)
+while s.recv(65536):
+    pass
+`,
+);
+
 /** Sends every line it reads, fim included, then stops. */
 const SENDS_FIM = script(
   "sends_fim.py",
@@ -235,6 +252,11 @@ describe("probe --client", () => {
       expect(failures(verdict)).toMatchObject({ slowServer: "neverConnected", exit: "killed" });
     },
   );
+
+  concurrently("a client that prints what was typed, not the echo: told so", async () => {
+    const verdict = await probe(PRINTS_TYPED + " {port}");
+    expect(failures(verdict).echoes).toBe("printedTyped");
+  });
 
   concurrently(
     "a client that leaves a process of its own session behind (setsid): that one ends too",

@@ -468,6 +468,8 @@ likely cause and what to do.`,
       bigCut: () =>
         "the 10 KB line was not printed whole: your client reads a fixed number of bytes (one recv(1024), say), not everything it sent",
       twice: (line: string) => `the echo of ${line} was printed more than once`,
+      printedTyped: (line: string) =>
+        `your client printed ${line} before its echo had come back: it printed what was typed, not what the server sent`,
       reconnects: () =>
         "it opened a second connection (the probe's server, as the lab's in mode once, serves one and closes the others)",
       extra: (came: string, typed: string) =>
@@ -501,6 +503,8 @@ likely cause and what to do.`,
       bigCut:
         "loop on recv() until the echo is as long as what you sent: one recv() returns at most its size, often less",
       twice: "print each echo once, after it has all come back (not each piece, then the whole)",
+      printedTyped:
+        "print the bytes recv() returned, once every byte you sent has come back: the echo is what the lab checks",
       reconnects:
         "connect once, before reading the first line, and send every line on that one connection",
       extra:

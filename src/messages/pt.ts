@@ -465,6 +465,8 @@ servidor respondeu), 2 erro de uso.`,
       bigCut: () =>
         "a linha de 10 KB não foi impressa inteira: seu cliente lê um número fixo de bytes (um recv(1024), por exemplo), não tudo o que enviou",
       twice: (line) => `o eco de ${line} foi impresso mais de uma vez`,
+      printedTyped: (line) =>
+        `seu cliente imprimiu ${line} antes de o eco voltar: imprimiu o que foi digitado, não o que o servidor mandou`,
       reconnects: () =>
         "ele abriu uma segunda conexão (o servidor da sonda, como o do laboratório no modo once, atende uma e fecha as outras)",
       extra: (came, typed) =>
@@ -498,6 +500,8 @@ servidor respondeu), 2 erro de uso.`,
         "chame recv() num laço até o eco ter o tamanho do que você enviou: um recv() devolve no máximo o tamanho pedido, muitas vezes menos",
       twice:
         "imprima cada eco uma vez, depois que ele voltar inteiro (não cada pedaço e depois o todo)",
+      printedTyped:
+        "imprima os bytes que recv() devolveu, quando todos os bytes que você enviou tiverem voltado: é o eco que o laboratório verifica",
       reconnects:
         "conecte-se uma vez, antes de ler a primeira linha, e envie todas as linhas por essa conexão",
       extra:

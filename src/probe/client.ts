@@ -310,6 +310,8 @@ interface Session {
   piecesOf: number[];
   exitedOnFim: boolean;
   exitedOnEof: boolean;
+  /** A line the client printed while its echo was still coming back: what it typed, not the echo. */
+  printedEarly?: string;
 }
 
 export async function probeClient(
@@ -351,6 +353,7 @@ async function converse(
     Object.assign(server.shape, line.length > 1024 ? BIG_SHAPE : SHORT_SHAPE);
     const [before, pieces] = [server.receivedBytes, server.pieces];
     const size = bytesOf(line).length;
+    const printedAt = client.output.length;
     client.type(line + "\n");
     if (size === 0)
       await until(() => server.receivedBytes > before || client.exited, EMPTY_LINE_MS);
@@ -359,6 +362,15 @@ async function converse(
       if (!(await until(() => server.receivedBytes >= before + size, waitMs))) return;
     }
     session.linesSent++;
+    // A short line's echo comes back a byte every 10 ms: a client that shows the whole line
+    // before its last byte has been sent shows what was typed, not what came back.
+    const early = () =>
+      line.length <= 1024 &&
+      size > 1 &&
+      server.pieces - pieces < size &&
+      client.output.slice(printedAt).includes(line);
+    await until(() => server.idle || client.exited || early(), timeoutMs);
+    if (early()) session.printedEarly ??= line;
     await until(() => server.idle || client.exited, timeoutMs);
     session.piecesOf.push(server.pieces - pieces);
     if (size > 0) await until(() => client.output.includes(line) || client.exited, PRINT_MS);
@@ -413,6 +425,11 @@ function grade(
       return result("echoes", typedText, shown, { code: "reconnects" });
     if (printed.length === 0) return result("echoes", typedText, shown, notRunFor(t, w, stuck));
     if (output.trim() === "") return result("echoes", typedText, shown, { code: "nothingPrinted" });
+    if (session.printedEarly !== undefined)
+      return result("echoes", typedText, shown, {
+        code: "printedTyped",
+        args: [quote(session.printedEarly)],
+      });
     let at = 0;
     for (const line of printed) {
       const found = output.indexOf(line, at);
