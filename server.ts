@@ -18,32 +18,24 @@ import { startProgram } from "./src/cli/command-line.ts";
 import { serverOptions, serverSettings } from "./src/cli/options.ts";
 import { printExit, sayTo } from "./src/common/say.ts";
 import { onStopSignal } from "./src/common/signals.ts";
-import { errorCode, errorReason, errorReasonCode } from "./src/common/errors.ts";
 import { Outbox } from "./src/common/outbox.ts";
 import { type Conn, held, newConn } from "./src/server/connection.ts";
 import { newServerState } from "./src/server/state.ts";
 import { compose } from "./src/server/stages.ts";
 import { peers } from "./src/server/peer.ts";
 import { modes } from "./src/server/modes.ts";
-import { refuse, startIdleSweep } from "./src/server/limits.ts";
-import { saySummary, stopping } from "./src/server/stopping.ts";
+import { ready, refuse, startIdleSweep } from "./src/server/limits.ts";
+import { onCrash, saySummary, stopping } from "./src/server/stopping.ts";
 import { announcer, connectionsCap, type Listener, listenStreams } from "./src/server/listen.ts";
-import { runSupervisor } from "./src/server/supervisor.ts";
+import { runSupervisor, workerCount } from "./src/server/supervisor.ts";
 import { connectionLog } from "./src/server/features/connection-log.ts";
 import { proxyHeader } from "./src/server/features/proxy-header.ts";
 import { shaping } from "./src/server/features/shaping.ts";
-import { roleFrom, reusePortWorks } from "./src/server/features/workers.ts";
+import { roleFrom } from "./src/server/features/workers.ts";
 import { stopKeepingNewer } from "./src/server/features/unix-socket.ts";
 import { type DatagramEcho, serveDatagrams } from "./src/server/features/udp.ts";
 import { exposition, type Figures } from "./src/server/features/http/metrics.ts";
-import {
-  figuresOf,
-  liveStateOf,
-  noCounters,
-  observeClose,
-  processFigures,
-  startEndpoint,
-} from "./src/server/features/http/observe.ts";
+import * as observe from "./src/server/features/http/observe.ts";
 import type { LiveView } from "./src/server/features/http/live.ts";
 
 const started = startProgram("server", serverOptions, serverSettings, (t) => ({
@@ -57,7 +49,7 @@ const role = roleFrom(process.env); // alone, or one of --workers N
 const say = sayTo({ ...settings, worker: role.worker });
 const voice = { say, t };
 // With --workers, the counters live in a file the supervisor reads (features/shared-figures.ts).
-const state = newServerState(role.counters(noCounters()));
+const state = newServerState(role.counters(observe.noCounters()));
 const { connections, stats } = state;
 
 // ---- one connection's life: one handler object shared by every connection ----------------------
@@ -98,7 +90,8 @@ const lifecycle: SocketHandler<Conn> = {
     const undelivered = c.undelivered || unsent;
     const echoed = c.received - undelivered;
     stats.echoed += echoed;
-    if (!c.refused) observeClose(stats, (performance.now() - c.openedAt) / 1000, c.received);
+    if (!c.refused)
+      observe.connectionClosed(stats, (performance.now() - c.openedAt) / 1000, c.received);
     connections.delete(socket);
     stages.close(socket, { echoed, undelivered, failure: error ? peer.failure(error) : c.failure });
     served.release(socket);
@@ -113,15 +106,7 @@ const lifecycle: SocketHandler<Conn> = {
     socket.terminate();
   },
 
-  handshake(socket, ok, error) {
-    // TLS: a client that does not speak it, or gives up, would otherwise close with no reason.
-    // A handshake the server itself cut (an idle timeout, a stop) keeps that reason.
-    if (ok || !socket.data || !error || socket.data.failure !== undefined) return;
-    const message = error.message;
-    socket.data.failure = /WRONG_VERSION_NUMBER|HTTP_REQUEST/.test(message)
-      ? { reason: "not_tls", text: t.clientNotTls }
-      : { reason: "tls_handshake", error: message, text: t.tlsHandshakeFailed(message) };
-  },
+  handshake: (socket, ok, error) => peer.handshake(socket, ok, error), // TLS: why it failed
 };
 
 /** The echo, counted; what the kernel does not take now is kept (made at the first short write). */
@@ -204,9 +189,7 @@ const stop = stopping(settings, state, voice, {
   stopListening,
   listensNoMore: () => mode === "once" && state.current !== undefined,
   flush,
-  belowCaret: () => {
-    if (role.alone) say.belowCaret();
-  },
+  belowCaret: () => role.alone && say.belowCaret(),
   summary: () => {
     const totals = { connections: stats.connections, echoed: stats.echoed };
     return role.finish(totals, () => saySummary(voice, totals, stats.startedAt));
@@ -220,36 +203,22 @@ function stopListening(): void {
 }
 
 // ---- start: listen here, or run --workers copies of this program and watch over them -----------
-// An exception outside a socket handler (those end one connection, in error() above) leaves the
-// server in a state nobody can vouch for: exit with a status of its own; --workers restarts.
-const INTERNAL_ERROR = 70; // EX_SOFTWARE
-for (const event of ["uncaughtException", "unhandledRejection"] as const)
-  process.on(event, (error: unknown) => {
-    // The exception's own message (never translated) is what an operator reports.
-    const detail = String((error as Error | null)?.message ?? error).split("\n")[0];
-    const fields = { error: errorReasonCode(error).error ?? errorCode(error), detail };
-    say.error("internalError", fields, () => t.internalError(errorReason(t, error)));
-    process.exit(INTERNAL_ERROR);
-  });
-
+onCrash(voice, (code) => process.exit(code));
 const startTime = Date.now() / 1000;
-const noReusePort = settings.workers > 1 && role.alone && !reusePortWorks(settings.host);
-const workers = noReusePort ? 1 : settings.workers;
-if (noReusePort) say.warn("noReusePort", {}, t.noReusePort);
+const workers = workerCount(settings, role, voice);
 const { place, announce } = announcer(settings, voice, workers);
+const { startedAt } = stats;
 if (workers > 1 && role.alone) {
-  const parts = { count: workers, startedAt: stats.startedAt, startTime, announce, serveHttp };
+  const parts = { count: workers, startedAt, startTime, announce, serveHttp };
   process.exit(await runSupervisor(settings, voice, parts));
 }
 if (settings.udp) {
   // Datagrams instead of connections (features/udp.ts): no lifecycle, until a stop signal.
-  const udp = { ...settings, t, say, startedAt: stats.startedAt, announce };
+  const udp = { ...settings, t, say, startedAt, announce };
+  const metrics = () => exposition(figures(), startTime, true);
   const code = await serveDatagrams(udp, (echo) => {
     datagrams = echo;
-    serveHttp(
-      () => !echo.closed,
-      () => exposition(figures(), startTime, true),
-    );
+    serveHttp(() => !echo.closed, metrics);
   });
   process.exit(code);
 }
@@ -263,37 +232,24 @@ if (settings.idleTimeout > 0) startIdleSweep(state, settings.idleTimeout, t, flu
 const port = "port" in listener ? listener.port : 0;
 say.trace(0, "listen", place(port));
 // The health port before the listening line: whoever waits for that line may ask it at once.
-if (role.alone) serveHttp(ready, () => exposition(figures(), startTime, false));
+if (role.alone)
+  serveHttp(
+    () => ready(state, mode, maxConnections),
+    () => exposition(figures(), startTime, false),
+  );
 if (settings.onceByDefault) say.warn("onceByDefault", {}, t.onceByDefault); // once it serves
 role.heartbeat(figures);
 role.listening(port, () => announce(port));
 
-/**
- * Serving, as a balancer asks: not once a stop came, nor in mode once once its client came, nor
- * while full (at --max-connections a new connection is closed at once).
- */
-function ready(): boolean {
-  const full = connections.size >= maxConnections;
-  const onceTaken = mode === "once" && state.current !== undefined;
-  return listener !== undefined && !state.stopping && !full && !onceTaken;
-}
-
 function figures(): Figures {
-  return processFigures(figuresOf(connections, stats, datagrams?.stats));
+  return observe.processFigures(observe.figuresOf(connections, stats, datagrams?.stats));
 }
 
-/** --http-port: /healthz, /readyz, /metrics, and the live page where this process can show it. */
+/** --http-port, if asked; the live page where this process holds the connections itself. */
 function serveHttp(ready: () => boolean, metrics: () => Promise<string> | string): void {
-  if (settings.httpPort === undefined) return;
-  const tcpAlone = role.alone && workers === 1 && !settings.udp; // holds the connections itself
-  const live = tcpAlone ? () => liveStateOf(connections, figures(), peer.of) : undefined;
-  const { httpHost: host, httpPort: port } = settings;
-  const started = startEndpoint({ host, port, t, say, ready, metrics, live });
-  if ("error" in started) {
-    say.error("httpFailed", { host, port, error: started.code }, started.error);
-    process.exit(1);
-  }
-  if (started.view === undefined) return;
-  say.trace = started.view.tap(say.trace);
-  liveView = started.view;
+  const tcpAlone = role.alone && workers === 1 && !settings.udp;
+  const live = tcpAlone ? () => observe.liveStateOf(connections, figures(), peer.of) : undefined;
+  const side = observe.startSidePort(settings, voice, { ready, metrics, live });
+  if (side === false) process.exit(1);
+  liveView = side.view;
 }

@@ -7,6 +7,7 @@ import type { Conn, Failure } from "./connection.ts";
 import { unsentBytes } from "./kernel.ts";
 import type { Messages } from "../messages/index.ts";
 import type { ServerState, Voice } from "./state.ts";
+import type { Mode } from "../cli/values.ts";
 
 /** A new connection over --max-connections: closed at once, counted, told in bursts. */
 export function refuse(state: ServerState, { say, t }: Voice, socket: Socket<Conn>, max: number) {
@@ -21,6 +22,16 @@ export function refuse(state: ServerState, { say, t }: Voice, socket: Socket<Con
         t.limitRefused(count, max),
       ),
   );
+}
+
+/**
+ * Serving, as a balancer asks: not once a stop came, nor in mode once once its client came, nor
+ * while full (at --max-connections a new connection is closed at once).
+ */
+export function ready(state: ServerState, mode: Mode, maxConnections: number): boolean {
+  const full = state.connections.size >= maxConnections;
+  const onceTaken = mode === "once" && state.current !== undefined;
+  return !state.stopping && !full && !onceTaken;
 }
 
 export interface SweepRule {

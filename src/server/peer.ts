@@ -12,6 +12,11 @@ export interface Peers {
   fields(socket: Socket<Conn>): { ip?: string; port?: number; peer?: "unix" };
   /** Why a connection ended in an error: the code for a JSON line, the words for a person. */
   failure(error: unknown): Failure;
+  /**
+   * A TLS handshake that failed: a client that does not speak TLS, or gives up, would otherwise
+   * close with no reason. A handshake the server itself cut (an idle timeout, a stop) keeps that.
+   */
+  handshake(socket: Socket<Conn>, ok: boolean, error: Error | null): void;
 }
 
 export function peers(t: Messages, unix: boolean): Peers {
@@ -30,5 +35,12 @@ export function peers(t: Messages, unix: boolean): Peers {
       return ip && typeof port === "number" ? { ip, port } : {};
     },
     failure: (error) => ({ ...errorReasonCode(error), text: errorReason(t, error) }),
+    handshake(socket, ok, error) {
+      if (ok || !socket.data || !error || socket.data.failure !== undefined) return;
+      const message = error.message;
+      socket.data.failure = /WRONG_VERSION_NUMBER|HTTP_REQUEST/.test(message)
+        ? { reason: "not_tls", text: t.clientNotTls }
+        : { reason: "tls_handshake", error: message, text: t.tlsHandshakeFailed(message) };
+    },
   };
 }

@@ -14,9 +14,27 @@ import type { Conn, Failure } from "./connection.ts";
 import { unsentBytes } from "./kernel.ts";
 import { DRAIN_CUT_STATUS, forcedStatus, type StopSignal } from "../common/signals.ts";
 import { startSweep, sweepEvery } from "./limits.ts";
+import { errorCode, errorReason, errorReasonCode } from "../common/errors.ts";
 import type { ServerState, Voice } from "./state.ts";
 
 const SWEEP_MS = 250; // how often --drain-idle is checked, at most
+const INTERNAL_ERROR = 70; // EX_SOFTWARE
+
+/**
+ * An exception outside a socket handler (those end one connection, in the lifecycle's error())
+ * leaves the server in a state nobody can vouch for: one line, and a status of its own for the
+ * entry point to exit with (--workers restarts the worker).
+ */
+export function onCrash({ say, t }: Voice, exit: (code: number) => never): void {
+  for (const event of ["uncaughtException", "unhandledRejection"] as const)
+    process.on(event, (error: unknown) => {
+      // The exception's own message (never translated) is what an operator reports.
+      const detail = String((error as Error | null)?.message ?? error).split("\n")[0];
+      const fields = { error: errorReasonCode(error).error ?? errorCode(error), detail };
+      say.error("internalError", fields, () => t.internalError(errorReason(t, error)));
+      exit(INTERNAL_ERROR);
+    });
+}
 
 /** The last line: connections served and bytes echoed (by every worker, with --workers). */
 export function saySummary(

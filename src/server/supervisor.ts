@@ -6,10 +6,18 @@ import type { ServerSettings } from "../cli/options.ts";
 import { formatAddress } from "../common/text.ts";
 import { addUp, exposition } from "./features/http/metrics.ts";
 import { processFigures } from "./features/http/observe.ts";
-import { restartsExposition, supervise } from "./features/workers.ts";
+import { type Role, restartsExposition, reusePortWorks, supervise } from "./features/workers.ts";
 import { capOf, sayListenFailed } from "./listen.ts";
 import type { Voice } from "./state.ts";
 import { saySummary } from "./stopping.ts";
+
+/** How many processes serve: --workers, or 1 where this kernel cannot share a port (said once). */
+export function workerCount(settings: ServerSettings, role: Role, { say, t }: Voice): number {
+  const { workers, host } = settings;
+  if (workers === 1 || !role.alone || reusePortWorks(host)) return workers;
+  say.warn("noReusePort", {}, t.noReusePort);
+  return 1;
+}
 
 interface SupervisorParts {
   count: number;

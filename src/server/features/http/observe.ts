@@ -19,6 +19,7 @@ import { livePage } from "./live-page.ts";
 import { HTTP_CONNECTIONS, serveEndpoint } from "./endpoint.ts";
 import { catalogs, type Messages } from "../../../messages/index.ts";
 import type { Say } from "../../../common/say.ts";
+import type { Voice } from "../../state.ts";
 import { formatAddress } from "../../../common/text.ts";
 import { errorCode, errorReason } from "../../../common/errors.ts";
 
@@ -53,7 +54,7 @@ export function noCounters(): Counters {
 }
 
 /** A served connection has closed: into both histograms. */
-export function observeClose(counted: Counters, seconds: number, received: number): void {
+export function connectionClosed(counted: Counters, seconds: number, received: number): void {
   observe(counted.durationBuckets, DURATION_BUCKETS, seconds);
   counted.durationMicros += Math.round(seconds * 1e6);
   observe(counted.bytesBuckets, BYTES_BUCKETS, received);
@@ -140,11 +141,7 @@ export function liveStateOf(
   return { rows, open, connections: connections_, received: bytesReceived, echoed: bytesEchoed };
 }
 
-interface EndpointOptions {
-  host: string;
-  port: number;
-  t: Messages;
-  say: Say;
+interface SidePortParts {
   ready: () => boolean;
   metrics: () => Promise<string> | string;
   /** The live page, for a process that holds the connections themselves. */
@@ -152,12 +149,38 @@ interface EndpointOptions {
 }
 
 /**
+ * --http-port: /healthz, /readyz, /metrics, and the live page where this process can show it.
+ * Says where it listens, or why it cannot (then returns false: the entry point exits 1). With a
+ * live page, --trace's events also go to the page while someone watches (`say.trace` is tapped).
+ */
+export function startSidePort(
+  settings: { httpHost: string; httpPort?: number },
+  { say, t }: Voice,
+  parts: SidePortParts,
+): { view?: LiveView } | false {
+  const { httpHost: host, httpPort: port } = settings;
+  if (port === undefined) return {};
+  const started = startEndpoint({ host, port, t, say, ...parts });
+  if ("error" in started) {
+    say.error("httpFailed", { host, port, error: started.code }, started.error);
+    return false;
+  }
+  if (started.view) say.trace = started.view.tap(say.trace);
+  return started;
+}
+
+interface EndpointOptions extends SidePortParts {
+  host: string;
+  port: number;
+  t: Messages;
+  say: Say;
+}
+
+/**
  * Starts the --http-port listener and says where; returns the live view if there is one (its
  * trace hook records events while someone watches), or the line to exit 1 with.
  */
-export function startEndpoint(
-  o: EndpointOptions,
-): { view?: LiveView } | { error: string; code: string } {
+function startEndpoint(o: EndpointOptions): { view?: LiveView } | { error: string; code: string } {
   const { t, say } = o;
   try {
     let http: ReturnType<typeof serveEndpoint> | undefined;
