@@ -203,6 +203,9 @@ describe("--workers: SIGHUP reloads", () => {
       server.proc.kill("SIGHUP");
       const failed = JSON.parse(await server.err.waitFor(/"event":"reloadFailed"/));
       expect(failed).toMatchObject({ level: "error", child: 1, replaced: 0 });
+      // The new worker's own line names the port it was to join, not the 0 it was given.
+      const why = JSON.parse(server.err.all.find((l: string) => l.includes('"listenFailed"'))!);
+      expect(why).toMatchObject({ worker: 1, port, error: "tls_invalid" });
       expect(await subjectSeen(port)).toMatch(/CN ?= ?reload-old/);
       const peer = new TlsPeer(port);
       await peer.ready;

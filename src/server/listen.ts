@@ -118,11 +118,12 @@ export async function listenStreams(
     return undefined;
   }
   const common = { tls, allowHalfOpen: true, socket };
+  const port = role.port(settings.port); // a worker's: the one its parent holds
   try {
     if (unix === undefined) {
       const options: Bun.TCPSocketListenOptions<Conn> & ReusePort = {
         hostname: settings.host,
-        port: role.port(settings.port),
+        port,
         reusePort: !role.alone,
         ...common,
       };
@@ -132,7 +133,8 @@ export async function listenStreams(
     removeOnExit(unix); // ours now: it goes when we do
     return listener;
   } catch (error) {
-    if (unix === undefined) await sayListenFailed(settings, voice, error, tls !== undefined);
+    const [host, secure] = [settings.host, tls !== undefined];
+    if (unix === undefined) await sayListenFailed({ host, port }, voice, error, secure);
     else {
       const code = errorCode(error);
       const problem =
