@@ -33,10 +33,9 @@ import { proxyHeader } from "./src/server/features/proxy-header.ts";
 import { shaping } from "./src/server/features/shaping.ts";
 import { roleFrom } from "./src/server/features/workers.ts";
 import { stopKeepingNewer } from "./src/server/features/unix-socket.ts";
-import { type DatagramEcho, serveDatagrams } from "./src/server/features/udp.ts";
-import { exposition, type Figures } from "./src/server/features/http/metrics.ts";
-import * as observe from "./src/server/features/http/observe.ts";
-import type { LiveView } from "./src/server/features/http/live.ts";
+import { serveDatagrams } from "./src/server/features/udp.ts";
+import { connectionClosed, noCounters } from "./src/server/features/http/observe.ts";
+import { SidePort } from "./src/server/features/http/side-port.ts";
 
 const started = startProgram("server", serverOptions, serverSettings, (t) => ({
   intro: t.serverIntro,
@@ -49,7 +48,7 @@ const role = roleFrom(process.env); // alone, or one of --workers N
 const say = sayTo({ ...settings, worker: role.worker });
 const voice = { say, t };
 // With --workers, the counters live in a file the supervisor reads (features/shared-figures.ts).
-const state = newServerState(role.counters(observe.noCounters()));
+const state = newServerState(role.counters(noCounters()));
 const { connections, stats } = state;
 
 // ---- one connection's life: one handler object shared by every connection ----------------------
@@ -90,8 +89,7 @@ const lifecycle: SocketHandler<Conn> = {
     const undelivered = c.undelivered || unsent;
     const echoed = c.received - undelivered;
     stats.echoed += echoed;
-    if (!c.refused)
-      observe.connectionClosed(stats, (performance.now() - c.openedAt) / 1000, c.received);
+    if (!c.refused) connectionClosed(stats, (performance.now() - c.openedAt) / 1000, c.received);
     connections.delete(socket);
     stages.close(socket, { echoed, undelivered, failure: error ? peer.failure(error) : c.failure });
     served.release(socket);
@@ -170,9 +168,8 @@ function flush(socket: Socket<Conn>): void {
 
 // ---- composed once: the features that are on, the mode, the limits, the stop ------------------
 let listener: Listener | undefined;
-let liveView: LiveView | undefined; // --http-port: the live page
-let datagrams: DatagramEcho | undefined; // --udp
 const peer = peers(t, settings.unix !== undefined);
+const side = new SidePort(settings, voice, state, peer); // --http-port
 const served = modes(mode, state, voice, {
   stopListening,
   finish: () => stop.finish(),
@@ -180,7 +177,7 @@ const served = modes(mode, state, voice, {
 });
 const stages = compose([
   settings.proxyProtocol ? proxyHeader(settings, state, voice, peer, served.admit) : undefined,
-  connectionLog(settings, voice, peer, () => liveView?.watched ?? false),
+  connectionLog(settings, voice, peer, side.watched),
   // Outside the log's sink: --trace and --hexdump show each piece as it is written.
   shaping(settings.shaping, state, voice, flush),
 ]);
@@ -204,21 +201,23 @@ function stopListening(): void {
 
 // ---- start: listen here, or run --workers copies of this program and watch over them -----------
 onCrash(voice, (code) => process.exit(code));
-const startTime = Date.now() / 1000;
 const workers = workerCount(settings, role, voice);
 const { place, announce } = announcer(settings, voice, workers);
+type Metrics = () => Promise<string> | string;
+const serveHttp = (ready: () => boolean, metrics: Metrics = side.metrics, live = false) => {
+  if (!side.serve(ready, metrics, live)) process.exit(1);
+};
 const { startedAt } = stats;
 if (workers > 1 && role.alone) {
-  const parts = { count: workers, startedAt, startTime, announce, serveHttp };
+  const parts = { count: workers, startedAt, startTime: side.startTime, announce, serveHttp };
   process.exit(await runSupervisor(settings, voice, parts));
 }
 if (settings.udp) {
   // Datagrams instead of connections (features/udp.ts): no lifecycle, until a stop signal.
   const udp = { ...settings, t, say, startedAt, announce };
-  const metrics = () => exposition(figures(), startTime, true);
   const code = await serveDatagrams(udp, (echo) => {
-    datagrams = echo;
-    serveHttp(() => !echo.closed, metrics);
+    side.datagrams = echo.stats;
+    serveHttp(() => !echo.closed);
   });
   process.exit(code);
 }
@@ -232,24 +231,8 @@ if (settings.idleTimeout > 0) startIdleSweep(state, settings.idleTimeout, t, flu
 const port = "port" in listener ? listener.port : 0;
 say.trace(0, "listen", place(port));
 // The health port before the listening line: whoever waits for that line may ask it at once.
-if (role.alone)
-  serveHttp(
-    () => ready(state, mode, maxConnections),
-    () => exposition(figures(), startTime, false),
-  );
+const live = workers === 1; // the live page, where one process holds every connection
+if (role.alone) serveHttp(() => ready(state, mode, maxConnections), side.metrics, live);
 if (settings.onceByDefault) say.warn("onceByDefault", {}, t.onceByDefault); // once it serves
-role.heartbeat(figures);
+role.heartbeat(side.figures);
 role.listening(port, () => announce(port));
-
-function figures(): Figures {
-  return observe.processFigures(observe.figuresOf(connections, stats, datagrams?.stats));
-}
-
-/** --http-port, if asked; the live page where this process holds the connections itself. */
-function serveHttp(ready: () => boolean, metrics: () => Promise<string> | string): void {
-  const tcpAlone = role.alone && workers === 1 && !settings.udp;
-  const live = tcpAlone ? () => observe.liveStateOf(connections, figures(), peer.of) : undefined;
-  const side = observe.startSidePort(settings, voice, { ready, metrics, live });
-  if (side === false) process.exit(1);
-  liveView = side.view;
-}

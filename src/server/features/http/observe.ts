@@ -1,6 +1,6 @@
 /**
- * What the server shows about itself beyond its log: the figures behind GET /metrics, the rows of
- * the live page, and the --http-port listener that serves them (src/server/features/http/endpoint.ts).
+ * What the server counts of itself beyond its log: the figures behind GET /metrics and the rows
+ * of the live page (side-port.ts serves them).
  */
 import type { Socket } from "bun";
 import { type Conn, held } from "../../connection.ts";
@@ -14,14 +14,7 @@ import {
   observe,
   type RefusalReason,
 } from "./metrics.ts";
-import { LiveView, SHOWN, type LiveRow, type LiveState } from "./live.ts";
-import { livePage } from "./live-page.ts";
-import { HTTP_CONNECTIONS, serveEndpoint } from "./endpoint.ts";
-import { catalogs, type Messages } from "../../../messages/index.ts";
-import type { Say } from "../../../common/say.ts";
-import type { Voice } from "../../state.ts";
-import { formatAddress } from "../../../common/text.ts";
-import { errorCode, errorReason } from "../../../common/errors.ts";
+import { SHOWN, type LiveRow, type LiveState } from "./live.ts";
 
 export interface Counters {
   connections: number;
@@ -139,81 +132,4 @@ export function liveStateOf(
   }
   const { connectionsOpen: open, connectionsTotal: connections_, bytesReceived, bytesEchoed } = f;
   return { rows, open, connections: connections_, received: bytesReceived, echoed: bytesEchoed };
-}
-
-interface SidePortParts {
-  ready: () => boolean;
-  metrics: () => Promise<string> | string;
-  /** The live page, for a process that holds the connections themselves. */
-  live?: () => LiveState;
-}
-
-/**
- * --http-port: /healthz, /readyz, /metrics, and the live page where this process can show it.
- * Says where it listens, or why it cannot (then returns false: the entry point exits 1). With a
- * live page, --trace's events also go to the page while someone watches (`say.trace` is tapped).
- */
-export function startSidePort(
-  settings: { httpHost: string; httpPort?: number },
-  { say, t }: Voice,
-  parts: SidePortParts,
-): { view?: LiveView } | false {
-  const { httpHost: host, httpPort: port } = settings;
-  if (port === undefined) return {};
-  const started = startEndpoint({ host, port, t, say, ...parts });
-  if ("error" in started) {
-    say.error("httpFailed", { host, port, error: started.code }, started.error);
-    return false;
-  }
-  if (started.view) say.trace = started.view.tap(say.trace);
-  return started;
-}
-
-interface EndpointOptions extends SidePortParts {
-  host: string;
-  port: number;
-  t: Messages;
-  say: Say;
-}
-
-/**
- * Starts the --http-port listener and says where; returns the live view if there is one (its
- * trace hook records events while someone watches), or the line to exit 1 with.
- */
-function startEndpoint(o: EndpointOptions): { view?: LiveView } | { error: string; code: string } {
-  const { t, say } = o;
-  try {
-    let http: ReturnType<typeof serveEndpoint> | undefined;
-    const view = o.live && new LiveView(o.live, (json) => http?.publish(json));
-    const page = livePage(t, t === catalogs.pt ? "pt" : "en");
-    // A full side port is said at once, then once a second with how many more, however many knock.
-    const fields = { max: HTTP_CONNECTIONS };
-    const full = () =>
-      say.burst(
-        "http_full",
-        () => say.warn("httpFull", fields, () => t.httpFull(HTTP_CONNECTIONS, 1)),
-        (count) =>
-          say.warn("httpFull", { ...fields, count }, () => t.httpFull(HTTP_CONNECTIONS, count)),
-      );
-    http = serveEndpoint(o.host, o.port, {
-      ready: o.ready,
-      metrics: o.metrics,
-      full,
-      live: view && { page, view },
-    });
-    const [host, port] = [o.host, http.port ?? o.port];
-    const address = formatAddress(host, port);
-    say.event("http", { host, port }, () => t.httpListening(address, view !== undefined), "always");
-    return { view };
-  } catch (error) {
-    const code = errorCode(error);
-    // Bun.listen says only "Failed to listen at HOST", with no code, for a name that does not
-    // resolve as for an address that is not here.
-    const named = !/^[\d.]+$/.test(o.host) && !o.host.includes(":");
-    const address = formatAddress(o.host, o.port);
-    if (code === "EADDRINUSE") return { error: t.httpPortInUse(address), code: "in_use" };
-    const reason = code === "EACCES" || !named ? errorReason(t, error) : t.unresolved(o.host);
-    const why = code === "EACCES" ? "denied" : named ? "host_not_found" : (code ?? "unknown");
-    return { error: t.httpFailed(address, reason), code: why };
-  }
 }
