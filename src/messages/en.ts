@@ -452,17 +452,29 @@ likely cause and what to do.`,
     sentOf: (n: number, total: number) => `${n} of ${total} lines sent`,
     notTyped: "not typed",
     notAllSent: "the lines before it were not all sent",
+    exitedBeforeFim: "it had exited before fim was typed",
+    fimNeverTyped: "fim was never typed",
+    noFim: (n: number, total: number) => `${n} of ${total} lines, no fim`,
+    crashedEarly: (code: string) => `the client had crashed (exit status ${code}) before fim`,
+    waitedForEnd: "it was waiting for the connection to end: see above",
+    beforeFirstLine: "before the first line was typed",
+    afterLine: (line: string) => `after ${line} was typed`,
+    whileEcho: (line: string) => `while the echo of ${line} was coming back, before printing it`,
     exitedOnFim: "it exited",
     exitedOnEof: "it went on; it exited only at the end of its input",
     stillRunning: "still running: stopped by the probe",
     afterFim: "fim",
     finSeen: "a FIN",
+    finOnEach: (n: number) => `a FIN on each of its ${n} connections`,
+    connectionOf: (i: number, n: number) => ` on its connection ${i} of ${n}`,
     resetSeen: "a reset (RST)",
     noFin: "no FIN",
     status: (code: string) => `exit status ${code}`,
     killed: "stopped by the probe",
     cause: {
       nothingPrinted: () => "your client printed nothing on stdout, though every echo came back",
+      waitsForEnd: (line: string) =>
+        `your client printed the echo of ${line} only when the probe's server closed the connection: it reads until recv() returns 0 bytes, which happens only at the end of the connection, so no echo is printed while the conversation goes on`,
       firstRecv: (line: string, pieces: number) =>
         `your client printed after its first recv(); keep reading until every byte you sent has come back (the echo of ${line} came in ${pieces} pieces, 10 ms apart, and was not printed whole)`,
       bigCut: () =>
@@ -470,8 +482,8 @@ likely cause and what to do.`,
       twice: (line: string) => `the echo of ${line} was printed more than once`,
       printedTyped: (line: string) =>
         `your client printed ${line} before its echo had come back: it printed what was typed, not what the server sent`,
-      reconnects: () =>
-        "it opened a second connection (the probe's server, as the lab's in mode once, serves one and closes the others)",
+      reconnects: (n: number) =>
+        `it opened ${n} connections: the lab's server in mode once serves only the first (the probe's server served them all, to judge the rest)`,
       extra: (came: string, typed: string) =>
         `it sent ${came} where ${typed} was typed: a prompt or an extra newline (or \\r\\n) sent to the server comes back in the echo`,
       sentFim: () => "it sent fim to the server",
@@ -481,6 +493,10 @@ likely cause and what to do.`,
         `it did not send the next line (${line}) within the time limit, as if still waiting for the previous echo`,
       neverConnected: (address: string) =>
         `it never connected to the probe's server (${address}), and did not read the lines typed`,
+      crashed: (code: string, when: string, last: string) =>
+        `your client crashed (exit status ${code}) ${when}${last ? `; its last line on stderr: ${last}` : ""}`,
+      crashedDecoding: (code: string, when: string, last: string) =>
+        `your client crashed (exit status ${code}) ${when}${last ? `; its last line on stderr: ${last}` : ""}`,
       exitedEarly: (code: number, last: string) =>
         `it exited (status ${code}) before every line was typed${last ? `: ${last}` : ""}`,
       onlyEof: () => "fim did not end it: it kept reading input, and left only at the end of input",
@@ -498,6 +514,8 @@ likely cause and what to do.`,
     advice: {
       nothingPrinted:
         "print each echo on stdout (print, console.log, printf) once it has all come back",
+      waitsForEnd:
+        'after sending a line, call recv() until you have as many bytes as you sent, then print them and read the next line; recv() returns b"" (0 bytes) only once the server has closed',
       firstRecv:
         'call recv() in a loop until you have as many bytes as you sent (count bytes, not characters), then print the echo once; if recv() returns b"" (nothing), the server has closed: stop, do not loop forever',
       bigCut:
@@ -516,6 +534,10 @@ likely cause and what to do.`,
         "once the whole echo is back, print it and read the next line; run it by hand to see where it waits",
       neverConnected:
         "connect to the port given: put {port} in the command (python3 client.py {port}) or read ECHO_PORT",
+      crashed:
+        "that stderr line names the error and the traceback above it, the line of your code: run your client by hand, type the same lines, and read it",
+      crashedDecoding:
+        "decode the echo only once it has all come back: a recv() may stop in the middle of a character (ç and ã are 2 bytes in UTF-8), and half a character cannot be decoded; join the bytes first (got += piece), then got.decode()",
       exitedEarly: "read the error above; run your client by hand with the same lines",
       onlyEof:
         'on fim, close the socket and leave the loop: compare the line without its newline (line.strip() == "fim")',
