@@ -156,6 +156,25 @@ describe("errors: one line, no stack trace", () => {
   );
 
   concurrently(
+    "a server that closes with an echo still owed: the same line says how much never came",
+    async () => {
+      const server = await startServer(["--mode", "concurrent", "--close-after", "5"]);
+      const [en, pt] = ["en", "pt"].map((lang) =>
+        run("client.ts", ["--port", String(server.port), "--lang", lang], {
+          stdin: "hello world\n",
+        }),
+      );
+      expect([await en!.exited, await pt!.exited]).toEqual([1, 1]);
+      expect(en!.err.all.at(-1)).toBe(
+        "error: the server closed the connection; 7 bytes of the echo never came",
+      );
+      expect(pt!.err.all.at(-1)).toBe(
+        "erro: o servidor fechou a conexão; 7 bytes do eco nunca chegaram",
+      );
+    },
+  );
+
+  concurrently(
     "a server that closes a silent connection: the client says it may be an idle timeout",
     async () => {
       const server = await startServer(["--idle-timeout", "1"]);

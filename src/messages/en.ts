@@ -378,6 +378,8 @@ error; 130 Ctrl-C.`,
   echoTimeout: (secs: number) =>
     `error: no echo from the server for ${seconds.format(secs)} s; giving up (see --timeout)`,
   serverClosed: "error: the server closed the connection",
+  serverClosedOwed: (owed: number) =>
+    `error: the server closed the connection; ${plural(owed, "byte", "bytes")} of the echo never came`,
   serverClosedIdle: (secs: number) =>
     `error: the server closed the connection after ${seconds.format(secs)} s without traffic (perhaps its idle timeout); start the client again`,
   serverClosedAtOnce:

@@ -375,6 +375,8 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   echoTimeout: (secs) =>
     `erro: nenhum eco do servidor em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   serverClosed: "erro: o servidor fechou a conexão",
+  serverClosedOwed: (owed) =>
+    `erro: o servidor fechou a conexão; ${owed === 1 ? "1 byte do eco nunca chegou" : `${number.format(owed)} bytes do eco nunca chegaram`}`,
   serverClosedIdle: (secs) =>
     `erro: o servidor fechou a conexão depois de ${seconds.format(secs)} s sem tráfego (talvez o tempo de inatividade dele); inicie o cliente de novo`,
   serverClosedAtOnce:
