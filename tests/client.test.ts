@@ -5,6 +5,7 @@ import {
   freePort,
   have,
   run,
+  ROOT,
   runCommand,
   startServer,
   testServer,
@@ -42,6 +43,26 @@ describe("through a pipe, against the real server", () => {
     expect(await client.exited).toBe(0);
     expect(client.out.all).toEqual(["a"]);
   });
+
+  concurrently(
+    "Fim and FIM end it too, not sent, as --help, README.md and LEIAME.md say",
+    async () => {
+      using server = testServer((socket, bytes) => socket.write(bytes));
+      const [upper, title] = ["a\nFIM\nb\n", "a\nFim\nb\n"].map((stdin) =>
+        run("client.ts", ["--port", String(server.port)], { stdin }),
+      );
+      expect([await upper!.exited, await title!.exited]).toEqual([0, 0]);
+      expect(server.received()).toBe("a\na\n");
+      const said = await Promise.all(
+        ["README.md", "LEIAME.md"].map((file) => Bun.file(`${ROOT}/${file}`).text()),
+      );
+      expect(said[0]).toContain("Typing `fim` (in any case: `Fim` and `FIM` too)");
+      expect(said[1]).toContain("Digitar `fim` (em maiúsculas ou minúsculas: `Fim` e `FIM`");
+      const help = run("client.ts", ["--help"]);
+      expect(await help.exited).toBe(0);
+      expect(help.out.text).toContain("Type fim (in any case)");
+    },
+  );
 });
 
 describe("what goes on the wire", () => {
