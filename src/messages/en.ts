@@ -35,6 +35,8 @@ export const en = {
       `${source} must be a positive number of seconds, not "${value}"`,
     secondsOrZero: (source: string, value: string) =>
       `${source} must be a number of seconds, 0 for never, not "${value}"`,
+    pause: (source: string, value: string) =>
+      `${source} must be a number of seconds such as 0.01 or 0.5, 0 for none, not "${value}"`,
     tooShort: (source: string, value: string, min: number) =>
       `${source} must be 0 (never) or at least ${min} seconds, not "${value}"`,
     tooLong: (source: string, value: string, max: number) =>
@@ -43,6 +45,10 @@ export const en = {
       `${source} must be a whole number of at least 1, not "${value}"`,
     bytes: (source: string, value: string, max: number) =>
       `${source} must be a size in bytes such as 65536, 64k or 1m (at most ${size(max)}), not "${value}"`,
+    pieceBytes: (source: string, value: string, max: number) =>
+      `${source} must be a number of bytes of at least 1, such as 1, 10 or 1k (at most ${size(max)}), not "${value}"`,
+    rate: (source: string, value: string, max: number) =>
+      `${source} must be bytes a second such as 100, 10k or 1m (at most ${size(max)}), 0 for no limit, not "${value}"`,
     workers: (source: string, value: string, max: number) =>
       `${source} must be auto or a whole number from 1 to ${max}, not "${value}"`,
     lang: (source: string, value: string) => `${source} must be en or pt, not "${value}"`,

@@ -30,6 +30,8 @@ export const pt: Messages = {
     seconds: (source, value) => `${source} deve ser um número positivo de segundos, não "${value}"`,
     secondsOrZero: (source, value) =>
       `${source} deve ser um número de segundos (0 para nunca), não "${value}"`,
+    pause: (source, value) =>
+      `${source} deve ser um número de segundos, como 0.01 ou 0.5 (0 para nenhuma espera), não "${value}"`,
     tooShort: (source, value, min) =>
       `${source} deve ser 0 (nunca) ou pelo menos ${number.format(min)} segundo, não "${value}"`,
     tooLong: (source, value, max) =>
@@ -37,6 +39,10 @@ export const pt: Messages = {
     count: (source, value) => `${source} deve ser um número inteiro maior que zero, não "${value}"`,
     bytes: (source, value, max) =>
       `${source} deve ser um tamanho em bytes, como 65536, 64k ou 1m (no máximo ${size(max)}), não "${value}"`,
+    pieceBytes: (source, value, max) =>
+      `${source} deve ser um número de bytes de pelo menos 1, como 1, 10 ou 1k (no máximo ${size(max)}), não "${value}"`,
+    rate: (source, value, max) =>
+      `${source} deve ser um número de bytes por segundo, como 100, 10k ou 1m (no máximo ${size(max)}; 0 para sem limite), não "${value}"`,
     workers: (source, value, max) =>
       `${source} deve ser auto ou um número inteiro de 1 a ${max}, não "${value}"`,
     lang: (source, value) => `${source} deve ser en ou pt, não "${value}"`,
