@@ -388,7 +388,7 @@ describe("probe --client", () => {
       const verdict = await probe(WAITS_FOR_END, "--timeout", "2");
       expect(failures(verdict)).toMatchObject({ echoes: "waitsForEnd", closes: "notRun" });
       const exit = verdict.checks.find((c) => c.id === "exit")!;
-      expect(exit.sent).toBe("2 of 4 lines, no fim");
+      expect(exit.sent).toBe("2 of 4 lines; fim not typed");
     },
   );
 
