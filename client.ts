@@ -131,7 +131,7 @@ const stream: SocketHandler<undefined> = {
     // Said at once, even while the user is still typing.
     if (leaving) return;
     if (tls && !handshaken) fail(tlsProblem(error));
-    if (errorCode(error) === "ECONNRESET") fail(t.serverReset);
+    if (errorCode(error) === "ECONNRESET") fail(closedMessage(true));
     // Closed right after connecting, before any message: a server in mode once, busy.
     const atOnce = !sentAny && performance.now() - connectedAt < AT_ONCE_MS;
     if (atOnce) fail(t.serverClosedAtOnce);
@@ -160,8 +160,9 @@ const socket: Socket | undefined = datagrams
     })().catch((error: unknown) => fail(connectErrorMessage(t, error, host, port, unixPath)));
 
 /** The server closed: with an echo still owed, how much of it never came (a server cut short). */
-function closedMessage(): string {
+function closedMessage(reset = false): string {
   const owed = awaitingEcho ? awaitedBytes - echo.received : 0;
+  if (reset) return owed > 0 ? t.serverResetOwed(owed) : t.serverReset;
   return owed > 0 ? t.serverClosedOwed(owed) : t.serverClosed;
 }
 

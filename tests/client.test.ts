@@ -192,6 +192,12 @@ describe("errors: one line, no stack trace", () => {
       expect(pt!.err.all.at(-1)).toBe(
         "erro: o servidor fechou a conexão; 7 bytes do eco nunca chegaram",
       );
+      const reset = await startServer(["--reset-after", "5"]);
+      const cut = run("client.ts", ["--port", String(reset.port)], { stdin: "hello world\n" });
+      expect(await cut.exited).toBe(1);
+      expect(cut.err.all.at(-1)).toMatch(
+        /^error: the server reset the connection; \d+ bytes of the echo never came$/,
+      );
     },
   );
 

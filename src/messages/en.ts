@@ -411,6 +411,8 @@ error; 130 Ctrl-C.`,
     `warning: the server has sent ${plural(n, "byte", "bytes")} that echo no message`,
   outputFailed: (reason: string) => `error: cannot write the echo to standard output (${reason})`,
   serverReset: "error: the server reset the connection",
+  serverResetOwed: (owed: number) =>
+    `error: the server reset the connection; ${plural(owed, "byte", "bytes")} of the echo never came`,
   connectedUdp: (address: string) =>
     `sending UDP datagrams to ${address}; type a message, or fim (or Ctrl-D) to leave`,
   udpUnreachable: (address: string) =>

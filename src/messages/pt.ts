@@ -407,6 +407,8 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
     `aviso: ao todo, o servidor enviou ${plural(n, "byte que não é", "bytes que não são")} eco de nenhuma mensagem`,
   outputFailed: (reason) => `erro: não foi possível escrever o eco na saída padrão (${reason})`,
   serverReset: "erro: o servidor interrompeu a conexão (reset)",
+  serverResetOwed: (owed) =>
+    `erro: o servidor interrompeu a conexão (reset); ${owed === 1 ? "1 byte do eco nunca chegou" : `${number.format(owed)} bytes do eco nunca chegaram`}`,
   connectedUdp: (address) =>
     `enviando datagramas UDP para ${address}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
   udpUnreachable: (address) =>
