@@ -357,9 +357,10 @@ describe("probe --client", () => {
   concurrently(
     "a client that crashes: named as a crash, with its status and last stderr line, once",
     async () => {
-      const [decoding, other] = await Promise.all([
+      const [decoding, other, bun] = await Promise.all([
         probe(DECODES_PIECES),
         probe(`python3 -c 'import sys; sys.stdin.readline(); raise KeyError("boom")' {port}`),
+        probe(`${BUN} -e 'throw new TypeError("boom")'`),
       ]);
       const byId = (v: Verdict, id: string) => v.checks.find((c) => c.id === id)!;
       expect(failures(decoding)).toEqual({
@@ -376,6 +377,8 @@ describe("probe --client", () => {
       expect(failures(other).slowServer).toBe("neverConnected");
       expect(byId(other, "exit").code).toBe("crashed");
       expect(byId(other, "exit").cause).toContain("KeyError: 'boom'");
+      // Bun (and Node) write the stack and their version after the error: the error is named.
+      expect(byId(bun, "exit").cause).toContain("TypeError: boom");
       // fim was never typed: no check says it was.
       for (const v of [decoding, other])
         for (const id of ["closes", "exit"]) expect(byId(v, id).sent).not.toBe("fim");

@@ -307,9 +307,16 @@ class ClientProcess {
     return this.outText;
   }
 
-  /** Its last words on stderr (a Python traceback's last line, say). */
+  /**
+   * Its last words on stderr: a Python traceback's last line, say. Node's, Bun's and Java's put
+   * the stack (and the runtime's version) after the error: those lines are not its words.
+   */
   get lastError(): string {
-    return this.errTail.trim().split("\n").at(-1) ?? "";
+    const words = this.errTail
+      .split("\n")
+      .map((line) => line.trimEnd())
+      .filter((line) => line !== "" && !/^\s+at\s|^(Node\.js|Bun) v\d/.test(line));
+    return words.at(-1)?.trim() ?? "";
   }
 
   type(text: string): void {
