@@ -505,9 +505,9 @@ likely cause and what to do.`,
       neverConnected: (address: string) =>
         `it never connected to the probe's server (${address}), and did not read the lines typed`,
       crashed: (code: string, when: string, last: string) =>
-        `your client crashed (exit status ${code}) ${when}${last ? `; its last line on stderr: ${last}` : ""}`,
+        `your client crashed (exit status ${code}) ${when}${last ? `; it said on stderr: ${last}` : ""}`,
       crashedDecoding: (code: string, when: string, last: string) =>
-        `your client crashed (exit status ${code}) ${when}${last ? `; its last line on stderr: ${last}` : ""}`,
+        `your client crashed (exit status ${code}) ${when}${last ? `; it said on stderr: ${last}` : ""}`,
       exitedEarly: (code: number, last: string) =>
         `it exited (status ${code}) before every line was typed${last ? `: ${last}` : ""}`,
       onlyEof: () => "fim did not end it: it kept reading input, and left only at the end of input",

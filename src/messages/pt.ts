@@ -502,9 +502,9 @@ servidor respondeu), 2 erro de uso.`,
       neverConnected: (address) =>
         `ele nunca se conectou ao servidor da sonda (${address}) e não leu as linhas digitadas`,
       crashed: (code, when, last) =>
-        `seu cliente terminou com erro (código de saída ${code}) ${when}${last ? `; sua última linha no stderr: ${last}` : ""}`,
+        `seu cliente terminou com erro (código de saída ${code}) ${when}${last ? `; ele escreveu no stderr: ${last}` : ""}`,
       crashedDecoding: (code, when, last) =>
-        `seu cliente terminou com erro (código de saída ${code}) ${when}${last ? `; sua última linha no stderr: ${last}` : ""}`,
+        `seu cliente terminou com erro (código de saída ${code}) ${when}${last ? `; ele escreveu no stderr: ${last}` : ""}`,
       exitedEarly: (code, last) =>
         `o cliente terminou (código ${code}) antes de todas as linhas serem digitadas${last ? `: ${last}` : ""}`,
       onlyEof: () =>
