@@ -85,6 +85,7 @@ const AT_ONCE_MS = 1000;
 const IDLE_HINT_MS = 1000;
 let lastTraffic = 0;
 let awaitingEcho = false;
+let awaitedBytes = 0;
 let sentAt = 0;
 // Ctrl-C while an echo is awaited (a sequential server serving another client, say) is said;
 // at the prompt it leaves as a shell's command does.
@@ -120,7 +121,7 @@ const stream: SocketHandler<undefined> = {
   drain(socket) {
     trace(0, "drain", outbox.bytes);
     outbox.flush(sink(socket));
-    if (outbox.broken) fail(t.serverClosed); // Bun may not call close() after a -1
+    if (outbox.broken) fail(closedMessage()); // Bun may not call close() after a -1
   },
   end() {
     trace(0, "end");
@@ -130,13 +131,13 @@ const stream: SocketHandler<undefined> = {
     // Said at once, even while the user is still typing.
     if (leaving) return;
     if (tls && !handshaken) fail(tlsProblem(error));
-    if (errorCode(error) === "ECONNRESET") fail(t.serverReset);
+    if (errorCode(error) === "ECONNRESET") fail(closedMessage(true));
     // Closed right after connecting, before any message: a server in mode once, busy.
     const atOnce = !sentAny && performance.now() - connectedAt < AT_ONCE_MS;
     if (atOnce) fail(t.serverClosedAtOnce);
     const silentMs = performance.now() - lastTraffic;
     if (!awaitingEcho && silentMs >= IDLE_HINT_MS) fail(t.serverClosedIdle(silentMs / 1000));
-    fail(t.serverClosed);
+    fail(closedMessage());
   },
   error() {}, // close() follows with the error and says it
   connectError() {}, // Bun.connect rejects too; said below
@@ -157,6 +158,13 @@ const socket: Socket | undefined = datagrams
         ? Bun.connect({ unix: settings.unix, tls: verify, socket: stream })
         : Bun.connect({ hostname: host, port, tls: verify, socket: stream });
     })().catch((error: unknown) => fail(connectErrorMessage(t, error, host, port, unixPath)));
+
+/** The server closed: with an echo still owed, how much of it never came (a server cut short). */
+function closedMessage(reset = false): string {
+  const owed = awaitingEcho ? awaitedBytes - echo.received : 0;
+  if (reset) return owed > 0 ? t.serverResetOwed(owed) : t.serverReset;
+  return owed > 0 ? t.serverClosedOwed(owed) : t.serverClosed;
+}
 
 /** A plain server answers TLS with bytes that are not TLS (an echo server, with our own hello). */
 /** Why a TLS connection failed, said the way the user can act on it. */
@@ -211,6 +219,7 @@ try {
     if (interactive && !line.ended) console.error();
     sentAny = true;
     awaitingEcho = true;
+    awaitedBytes = sent.length;
     sentAt = performance.now();
     const got = datagrams ? await exchangeDatagram(datagrams, sent) : await exchange(socket!, sent);
     awaitingEcho = false;
@@ -247,7 +256,7 @@ process.exit(differed > 0 || stray > 0 ? 1 : 0);
 async function exchange(socket: Socket, sent: Uint8Array): Promise<Uint8Array> {
   const echoed = echo.expect(sent.length, timeout * 1000);
   trace(0, "send", `${sent.length} bytes`);
-  if (!outbox.send(sink(socket), sent) && outbox.broken) fail(t.serverClosed);
+  if (!outbox.send(sink(socket), sent) && outbox.broken) fail(closedMessage());
   // After a pause: nothing yet, or part of the echo (a server that dropped the newline, say).
   const pending = () =>
     echo.received === 0

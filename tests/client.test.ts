@@ -5,6 +5,7 @@ import {
   freePort,
   have,
   run,
+  ROOT,
   runCommand,
   startServer,
   testServer,
@@ -42,6 +43,26 @@ describe("through a pipe, against the real server", () => {
     expect(await client.exited).toBe(0);
     expect(client.out.all).toEqual(["a"]);
   });
+
+  concurrently(
+    "Fim and FIM end it too, not sent, as --help, README.md and LEIAME.md say",
+    async () => {
+      using server = testServer((socket, bytes) => socket.write(bytes));
+      const [upper, title] = ["a\nFIM\nb\n", "a\nFim\nb\n"].map((stdin) =>
+        run("client.ts", ["--port", String(server.port)], { stdin }),
+      );
+      expect([await upper!.exited, await title!.exited]).toEqual([0, 0]);
+      expect(server.received()).toBe("a\na\n");
+      const said = await Promise.all(
+        ["README.md", "LEIAME.md"].map((file) => Bun.file(`${ROOT}/${file}`).text()),
+      );
+      expect(said[0]).toContain("Typing `fim` (in any case: `Fim` and `FIM` too)");
+      expect(said[1]).toContain("Digitar `fim` (em maiúsculas ou minúsculas: `Fim` e `FIM`");
+      const help = run("client.ts", ["--help"]);
+      expect(await help.exited).toBe(0);
+      expect(help.out.text).toContain("Type fim (in any case)");
+    },
+  );
 });
 
 describe("what goes on the wire", () => {
@@ -152,6 +173,31 @@ describe("errors: one line, no stack trace", () => {
       expect(await client.exited).toBe(1);
       expect(client.err.text).toContain("error: the server closed the connection");
       expect(client.err.text).not.toContain("    at "); // no stack trace
+    },
+  );
+
+  concurrently(
+    "a server that closes with an echo still owed: the same line says how much never came",
+    async () => {
+      const server = await startServer(["--mode", "concurrent", "--close-after", "5"]);
+      const [en, pt] = ["en", "pt"].map((lang) =>
+        run("client.ts", ["--port", String(server.port), "--lang", lang], {
+          stdin: "hello world\n",
+        }),
+      );
+      expect([await en!.exited, await pt!.exited]).toEqual([1, 1]);
+      expect(en!.err.all.at(-1)).toBe(
+        "error: the server closed the connection; 7 bytes of the echo never came",
+      );
+      expect(pt!.err.all.at(-1)).toBe(
+        "erro: o servidor fechou a conexão; 7 bytes do eco nunca chegaram",
+      );
+      const reset = await startServer(["--reset-after", "5"]);
+      const cut = run("client.ts", ["--port", String(reset.port)], { stdin: "hello world\n" });
+      expect(await cut.exited).toBe(1);
+      expect(cut.err.all.at(-1)).toMatch(
+        /^error: the server reset the connection; \d+ bytes of the echo never came$/,
+      );
     },
   );
 

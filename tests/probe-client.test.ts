@@ -154,9 +154,75 @@ while True:
 `,
 );
 
+/** Decodes each piece as it comes: a piece that ends inside "ç" raises UnicodeDecodeError. */
+const DECODES_PIECES = script(
+  "decodes_pieces.py",
+  `import os, socket
+s = socket.create_connection(("127.0.0.1", int(os.environ["ECHO_PORT"])))
+while True:
+    msg = input()
+    if msg == "fim":
+        break
+    s.sendall((msg + "\\n").encode())
+    got = ""
+    while len(got) < len(msg) + 1:
+        got += s.recv(4096).decode()
+    print(got, end="", flush=True)
+s.close()
+`,
+);
+
+/** Reads until recv() returns b"": prints an echo only once the connection has ended. */
+const WAITS_FOR_END = script(
+  "waits_for_end.py",
+  `import os, socket
+s = socket.create_connection(("127.0.0.1", int(os.environ["ECHO_PORT"])))
+while True:
+    msg = input()
+    if msg == "fim":
+        break
+    s.sendall((msg + "\\n").encode())
+    got = b""
+    while True:
+        piece = s.recv(4096)
+        if not piece:
+            break
+        got += piece
+    print(got.decode(), end="", flush=True)
+s.close()
+`,
+);
+
+/** Tries the server with a connection it closes at once, then talks on a second it never closes. */
+const TRIES_FIRST = script(
+  "tries_first.py",
+  `import os, socket, sys, time
+address = ("127.0.0.1", int(os.environ["ECHO_PORT"]))
+socket.create_connection(address).close()
+s = socket.create_connection(address)
+for line in sys.stdin:
+    if line.strip() == "fim":
+        break
+    s.sendall(line.encode())
+    got = b""
+    while len(got) < len(line.encode()):
+        got += s.recv(4096)
+    print(got.decode(), end="", flush=True)
+time.sleep(3600)
+`,
+);
+
 interface Verdict {
   code: number;
-  checks: { id: string; passed: boolean; code?: string; cause?: string; advice?: string }[];
+  checks: {
+    id: string;
+    passed: boolean;
+    sent: string;
+    got: string;
+    code?: string;
+    cause?: string;
+    advice?: string;
+  }[];
 }
 
 async function probe(command: string, ...more: string[]): Promise<Verdict> {
@@ -285,6 +351,71 @@ describe("probe --client", () => {
     async () => {
       const verdict = await probe("socat - TCP:127.0.0.1:{port}");
       expect(failures(verdict)).toEqual({ typed: "sentFim", fim: "onlyEof" });
+    },
+  );
+
+  concurrently(
+    "a client that crashes: named as a crash, with its status and last stderr line, once",
+    async () => {
+      const [decoding, other, bun] = await Promise.all([
+        probe(DECODES_PIECES),
+        probe(`python3 -c 'import sys; sys.stdin.readline(); raise KeyError("boom")' {port}`),
+        probe(`${BUN} -e 'throw new TypeError("boom")'`),
+      ]);
+      const byId = (v: Verdict, id: string) => v.checks.find((c) => c.id === id)!;
+      expect(failures(decoding)).toEqual({
+        echoes: "crashedDecoding",
+        slowServer: "notRun",
+        fim: "notRun",
+        closes: "notRun",
+        exit: "notRun",
+      });
+      expect(byId(decoding, "echoes").cause).toContain("crashed (exit status 1) while the echo");
+      expect(byId(decoding, "echoes").cause).toContain("UnicodeDecodeError");
+      expect(byId(decoding, "echoes").advice).toContain("decode the echo only once");
+      // Never connected, it gets that verdict first; then the crash, where it shows.
+      expect(failures(other).slowServer).toBe("neverConnected");
+      expect(byId(other, "exit").code).toBe("crashed");
+      expect(byId(other, "exit").cause).toContain("KeyError: 'boom'");
+      // Bun (and Node) write the stack and their version after the error: the error is named.
+      expect(byId(bun, "exit").cause).toContain("TypeError: boom");
+      // fim was never typed: no check says it was.
+      for (const v of [decoding, other])
+        for (const id of ["closes", "exit"]) expect(byId(v, id).sent).not.toBe("fim");
+    },
+  );
+
+  concurrently(
+    "a client that prints only when the connection ends: told it waits for the end",
+    async () => {
+      const verdict = await probe(WAITS_FOR_END, "--timeout", "2");
+      expect(failures(verdict)).toMatchObject({ echoes: "waitsForEnd", closes: "notRun" });
+      const exit = verdict.checks.find((c) => c.id === "exit")!;
+      expect(exit.sent).toBe("2 of 4 lines; fim not typed");
+    },
+  );
+
+  concurrently(
+    "a client with two connections: each judged by its own end, and the count named",
+    async () => {
+      const [tries, each] = await Promise.all([
+        probe(TRIES_FIRST, "--timeout", "2"),
+        probe(RECONNECTS, "--timeout", "2"),
+      ]);
+      expect(failures(tries)).toEqual({
+        echoes: "reconnects",
+        fim: "neverCloses",
+        closes: "noFin",
+        exit: "killed",
+      });
+      expect(tries.checks[0]!.cause).toContain("it opened 2 connections");
+      expect(tries.checks.find((c) => c.id === "closes")).toMatchObject({
+        got: "no FIN on its connection 2 of 2",
+      });
+      expect(failures(each)).toEqual({ echoes: "reconnects" });
+      expect(each.checks.find((c) => c.id === "closes")).toMatchObject({
+        got: "a FIN on each of its 4 connections",
+      });
     },
   );
 

@@ -190,10 +190,25 @@ describe("shaping's usage errors", () => {
     [["--slice-random"], "--slice-random only makes sense with --slice"],
     [["--slice", "4", "--seed", "3"], "--seed only makes sense with --slice-random"],
     [["--close-after", "4", "--reset-after", "3"], "--close-after does not go with --reset-after"],
+    [["--slice", "0"], "--slice must be a number of bytes of at least 1, such as 1, 10 or 1k"],
+    [["--delay", "-1"], "--delay must be a number of seconds such as 0.01 or 0.5, 0 for none"],
+    [
+      ["--rate", "x"],
+      "--rate must be bytes a second such as 100, 10k or 1m (at most 1g), 0 for no",
+    ],
   ])("%p", async (args, line) => {
     const child = run("server.ts", [...args, "--port", "0"]);
     expect(await child.exited).toBe(2);
     expect(child.err.text).toContain(line);
+  });
+
+  test("--delay 0 and --rate 0 ask for nothing: accepted, and not shown as shaping", async () => {
+    const [alone, withSlice] = await Promise.all([
+      startServer(["--delay", "0", "--rate", "0"]),
+      startServer(["--delay", "0", "--rate", "0", "--slice", "2"]),
+    ]);
+    expect(alone.out.all[0]).not.toContain("shaped");
+    expect(withSlice.out.all[0]).toContain("(mode once, echo shaped: --slice 2)");
   });
 
   test("off by default: no shaping in the listening line", async () => {

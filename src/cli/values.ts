@@ -12,10 +12,13 @@ type Problem =
   | "mode"
   | "seconds"
   | "secondsOrZero"
+  | "pause"
   | "tooLong"
   | "tooShort"
   | "count"
   | "bytes"
+  | "pieceBytes"
+  | "rate"
   | "workers"
   | "lang"
   | "emptyHost"
@@ -90,6 +93,17 @@ export function secondsOrNever(text: string): number {
   }
 }
 
+/** A wait before something (--delay): 0 is no wait at all. */
+export function pause(text: string): number {
+  if (/^\s*0+(\.0*)?\s*$/.test(text)) return 0;
+  try {
+    return seconds(text);
+  } catch (error) {
+    if ((error as BadValue).problem === "tooLong") throw error;
+    throw new BadValue("pause");
+  }
+}
+
 /**
  * An idle timeout: 0 for never, else at least a tenth of a second, the finest the server's
  * checks keep (four a timeout, at most one each 25 ms).
@@ -135,6 +149,28 @@ export function bytes(text: string, max = MAX_BYTES): number {
   const n = match && unit ? Number(match[1]) * unit : NaN;
   if (n >= 1 && n <= max) return n;
   throw new BadValue("bytes", max);
+}
+
+/**
+ * A few bytes, for the shaped echo's pieces and limits (--slice, --close-after): the same sizes
+ * as `bytes`, refused with examples a person trying a client would use.
+ */
+export function pieceBytes(text: string): number {
+  try {
+    return bytes(text);
+  } catch {
+    throw new BadValue("pieceBytes", MAX_BYTES);
+  }
+}
+
+/** --rate: bytes a second; 0 is no limit (undefined). */
+export function rate(text: string): number | undefined {
+  if (/^\s*0+\s*$/.test(text)) return undefined;
+  try {
+    return bytes(text);
+  } catch {
+    throw new BadValue("rate", MAX_BYTES);
+  }
 }
 
 /** --workers: a count, or `auto` for one per core. */

@@ -35,6 +35,8 @@ export const en = {
       `${source} must be a positive number of seconds, not "${value}"`,
     secondsOrZero: (source: string, value: string) =>
       `${source} must be a number of seconds, 0 for never, not "${value}"`,
+    pause: (source: string, value: string) =>
+      `${source} must be a number of seconds such as 0.01 or 0.5, 0 for none, not "${value}"`,
     tooShort: (source: string, value: string, min: number) =>
       `${source} must be 0 (never) or at least ${min} seconds, not "${value}"`,
     tooLong: (source: string, value: string, max: number) =>
@@ -43,6 +45,10 @@ export const en = {
       `${source} must be a whole number of at least 1, not "${value}"`,
     bytes: (source: string, value: string, max: number) =>
       `${source} must be a size in bytes such as 65536, 64k or 1m (at most ${size(max)}), not "${value}"`,
+    pieceBytes: (source: string, value: string, max: number) =>
+      `${source} must be a number of bytes of at least 1, such as 1, 10 or 1k (at most ${size(max)}), not "${value}"`,
+    rate: (source: string, value: string, max: number) =>
+      `${source} must be bytes a second such as 100, 10k or 1m (at most ${size(max)}), 0 for no limit, not "${value}"`,
     workers: (source: string, value: string, max: number) =>
       `${source} must be auto or a whole number from 1 to ${max}, not "${value}"`,
     lang: (source: string, value: string) => `${source} must be en or pt, not "${value}"`,
@@ -378,6 +384,8 @@ error; 130 Ctrl-C.`,
   echoTimeout: (secs: number) =>
     `error: no echo from the server for ${seconds.format(secs)} s; giving up (see --timeout)`,
   serverClosed: "error: the server closed the connection",
+  serverClosedOwed: (owed: number) =>
+    `error: the server closed the connection; ${plural(owed, "byte", "bytes")} of the echo never came`,
   serverClosedIdle: (secs: number) =>
     `error: the server closed the connection after ${seconds.format(secs)} s without traffic (perhaps its idle timeout); start the client again`,
   serverClosedAtOnce:
@@ -403,6 +411,8 @@ error; 130 Ctrl-C.`,
     `warning: the server has sent ${plural(n, "byte", "bytes")} that echo no message`,
   outputFailed: (reason: string) => `error: cannot write the echo to standard output (${reason})`,
   serverReset: "error: the server reset the connection",
+  serverResetOwed: (owed: number) =>
+    `error: the server reset the connection; ${plural(owed, "byte", "bytes")} of the echo never came`,
   connectedUdp: (address: string) =>
     `sending UDP datagrams to ${address}; type a message, or fim (or Ctrl-D) to leave`,
   udpUnreachable: (address: string) =>
@@ -452,17 +462,30 @@ likely cause and what to do.`,
     sentOf: (n: number, total: number) => `${n} of ${total} lines sent`,
     notTyped: "not typed",
     notAllSent: "the lines before it were not all sent",
+    exitedBeforeFim: "it had exited before fim was typed",
+    fimNeverTyped: "fim was never typed",
+    noFim: (n: number, total: number) => `${n} of ${total} lines; fim not typed`,
+    crashedEarly: (code: string) =>
+      `the client had crashed (exit status ${code}) before fim was typed`,
+    waitedForEnd: "it was waiting for the connection to end: see above",
+    beforeFirstLine: "before the first line was typed",
+    afterLine: (line: string) => `after ${line} was typed`,
+    whileEcho: (line: string) => `while the echo of ${line} was coming back, before printing it`,
     exitedOnFim: "it exited",
     exitedOnEof: "it went on; it exited only at the end of its input",
     stillRunning: "still running: stopped by the probe",
     afterFim: "fim",
     finSeen: "a FIN",
+    finOnEach: (n: number) => `a FIN on each of its ${n} connections`,
+    connectionOf: (i: number, n: number) => ` on its connection ${i} of ${n}`,
     resetSeen: "a reset (RST)",
     noFin: "no FIN",
     status: (code: string) => `exit status ${code}`,
     killed: "stopped by the probe",
     cause: {
       nothingPrinted: () => "your client printed nothing on stdout, though every echo came back",
+      waitsForEnd: (line: string) =>
+        `your client printed the echo of ${line} only when the probe's server closed the connection: it reads until recv() returns 0 bytes, which happens only at the end of the connection, so no echo is printed while the conversation goes on`,
       firstRecv: (line: string, pieces: number) =>
         `your client printed after its first recv(); keep reading until every byte you sent has come back (the echo of ${line} came in ${pieces} pieces, 10 ms apart, and was not printed whole)`,
       bigCut: () =>
@@ -470,8 +493,8 @@ likely cause and what to do.`,
       twice: (line: string) => `the echo of ${line} was printed more than once`,
       printedTyped: (line: string) =>
         `your client printed ${line} before its echo had come back: it printed what was typed, not what the server sent`,
-      reconnects: () =>
-        "it opened a second connection (the probe's server, as the lab's in mode once, serves one and closes the others)",
+      reconnects: (n: number) =>
+        `it opened ${n} connections: the lab's server in mode once serves only the first (the probe's server served them all, to judge the rest)`,
       extra: (came: string, typed: string) =>
         `it sent ${came} where ${typed} was typed: a prompt or an extra newline (or \\r\\n) sent to the server comes back in the echo`,
       sentFim: () => "it sent fim to the server",
@@ -481,6 +504,10 @@ likely cause and what to do.`,
         `it did not send the next line (${line}) within the time limit, as if still waiting for the previous echo`,
       neverConnected: (address: string) =>
         `it never connected to the probe's server (${address}), and did not read the lines typed`,
+      crashed: (code: string, when: string, last: string) =>
+        `your client crashed (exit status ${code}) ${when}${last ? `; it said on stderr: ${last}` : ""}`,
+      crashedDecoding: (code: string, when: string, last: string) =>
+        `your client crashed (exit status ${code}) ${when}${last ? `; it said on stderr: ${last}` : ""}`,
       exitedEarly: (code: number, last: string) =>
         `it exited (status ${code}) before every line was typed${last ? `: ${last}` : ""}`,
       onlyEof: () => "fim did not end it: it kept reading input, and left only at the end of input",
@@ -498,6 +525,8 @@ likely cause and what to do.`,
     advice: {
       nothingPrinted:
         "print each echo on stdout (print, console.log, printf) once it has all come back",
+      waitsForEnd:
+        'after sending a line, call recv() until you have as many bytes as you sent, then print them and read the next line; recv() returns b"" (0 bytes) only once the server has closed',
       firstRecv:
         'call recv() in a loop until you have as many bytes as you sent (count bytes, not characters), then print the echo once; if recv() returns b"" (nothing), the server has closed: stop, do not loop forever',
       bigCut:
@@ -516,6 +545,10 @@ likely cause and what to do.`,
         "once the whole echo is back, print it and read the next line; run it by hand to see where it waits",
       neverConnected:
         "connect to the port given: put {port} in the command (python3 client.py {port}) or read ECHO_PORT",
+      crashed:
+        "that stderr line names the error and the traceback above it, the line of your code: run your client by hand, type the same lines, and read it",
+      crashedDecoding:
+        "decode the echo only once it has all come back: a recv() may stop in the middle of a character (ç and ã are 2 bytes in UTF-8), and half a character cannot be decoded; join the bytes first (got += piece), then got.decode()",
       exitedEarly: "read the error above; run your client by hand with the same lines",
       onlyEof:
         'on fim, close the socket and leave the loop: compare the line without its newline (line.strip() == "fim")',

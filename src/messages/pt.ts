@@ -30,6 +30,8 @@ export const pt: Messages = {
     seconds: (source, value) => `${source} deve ser um número positivo de segundos, não "${value}"`,
     secondsOrZero: (source, value) =>
       `${source} deve ser um número de segundos (0 para nunca), não "${value}"`,
+    pause: (source, value) =>
+      `${source} deve ser um número de segundos, como 0.01 ou 0.5 (0 para nenhuma espera), não "${value}"`,
     tooShort: (source, value, min) =>
       `${source} deve ser 0 (nunca) ou pelo menos ${number.format(min)} segundo, não "${value}"`,
     tooLong: (source, value, max) =>
@@ -37,6 +39,10 @@ export const pt: Messages = {
     count: (source, value) => `${source} deve ser um número inteiro maior que zero, não "${value}"`,
     bytes: (source, value, max) =>
       `${source} deve ser um tamanho em bytes, como 65536, 64k ou 1m (no máximo ${size(max)}), não "${value}"`,
+    pieceBytes: (source, value, max) =>
+      `${source} deve ser um número de bytes de pelo menos 1, como 1, 10 ou 1k (no máximo ${size(max)}), não "${value}"`,
+    rate: (source, value, max) =>
+      `${source} deve ser um número de bytes por segundo, como 100, 10k ou 1m (no máximo ${size(max)}; 0 para sem limite), não "${value}"`,
     workers: (source, value, max) =>
       `${source} deve ser auto ou um número inteiro de 1 a ${max}, não "${value}"`,
     lang: (source, value) => `${source} deve ser en ou pt, não "${value}"`,
@@ -375,6 +381,8 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   echoTimeout: (secs) =>
     `erro: nenhum eco do servidor em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   serverClosed: "erro: o servidor fechou a conexão",
+  serverClosedOwed: (owed) =>
+    `erro: o servidor fechou a conexão; ${owed === 1 ? "1 byte do eco nunca chegou" : `${number.format(owed)} bytes do eco nunca chegaram`}`,
   serverClosedIdle: (secs) =>
     `erro: o servidor fechou a conexão depois de ${seconds.format(secs)} s sem tráfego (talvez o tempo de inatividade dele); inicie o cliente de novo`,
   serverClosedAtOnce:
@@ -399,6 +407,8 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
     `aviso: ao todo, o servidor enviou ${plural(n, "byte que não é", "bytes que não são")} eco de nenhuma mensagem`,
   outputFailed: (reason) => `erro: não foi possível escrever o eco na saída padrão (${reason})`,
   serverReset: "erro: o servidor interrompeu a conexão (reset)",
+  serverResetOwed: (owed) =>
+    `erro: o servidor interrompeu a conexão (reset); ${owed === 1 ? "1 byte do eco nunca chegou" : `${number.format(owed)} bytes do eco nunca chegaram`}`,
   connectedUdp: (address) =>
     `enviando datagramas UDP para ${address}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
   udpUnreachable: (address) =>
@@ -448,11 +458,22 @@ servidor respondeu), 2 erro de uso.`,
     sentOf: (n, total) => `${n} de ${total} linhas enviadas`,
     notTyped: "não digitado",
     notAllSent: "as linhas anteriores não foram todas enviadas",
+    exitedBeforeFim: "o cliente já tinha terminado antes de fim ser digitado",
+    fimNeverTyped: "fim não chegou a ser digitado",
+    noFim: (n, total) => `${n} de ${total} linhas; fim não foi digitado`,
+    crashedEarly: (code) =>
+      `o cliente tinha terminado com erro (código de saída ${code}) antes de fim ser digitado`,
+    waitedForEnd: "ele estava esperando a conexão terminar: veja acima",
+    beforeFirstLine: "antes de a primeira linha ser digitada",
+    afterLine: (line) => `depois que ${line} foi digitada`,
+    whileEcho: (line) => `enquanto o eco de ${line} voltava, antes de imprimi-lo`,
     exitedOnFim: "o cliente terminou",
     exitedOnEof: "ele continuou; só terminou no fim da entrada",
     stillRunning: "ainda rodando: parado pela sonda",
     afterFim: "fim",
     finSeen: "um FIN",
+    finOnEach: (n) => `um FIN em cada uma das suas ${n} conexões`,
+    connectionOf: (i, n) => ` na sua conexão ${i} de ${n}`,
     resetSeen: "um reset (RST)",
     noFin: "nenhum FIN",
     status: (code) => `código de saída ${code}`,
@@ -460,6 +481,8 @@ servidor respondeu), 2 erro de uso.`,
     cause: {
       nothingPrinted: () =>
         "seu cliente não imprimiu nada na saída padrão, embora todos os ecos tenham voltado",
+      waitsForEnd: (line) =>
+        `seu cliente só imprimiu o eco de ${line} quando o servidor da sonda fechou a conexão: ele lê até recv() devolver 0 bytes, o que só acontece no fim da conexão, então nenhum eco é impresso enquanto a conversa continua`,
       firstRecv: (line, pieces) =>
         `seu cliente imprimiu depois do primeiro recv(); continue lendo até que todos os bytes que você enviou tenham voltado (o eco de ${line} veio em ${pieces} pedaços, a cada 10 ms, e não foi impresso inteiro)`,
       bigCut: () =>
@@ -467,8 +490,8 @@ servidor respondeu), 2 erro de uso.`,
       twice: (line) => `o eco de ${line} foi impresso mais de uma vez`,
       printedTyped: (line) =>
         `seu cliente imprimiu ${line} antes de o eco voltar: imprimiu o que foi digitado, não o que o servidor mandou`,
-      reconnects: () =>
-        "ele abriu uma segunda conexão (o servidor da sonda, como o do laboratório no modo once, atende uma e fecha as outras)",
+      reconnects: (n) =>
+        `ele abriu ${n} conexões: o servidor do laboratório no modo once só atende a primeira (o servidor da sonda atendeu todas, para avaliar o resto)`,
       extra: (came, typed) =>
         `ele enviou ${came} onde foi digitado ${typed}: um prompt ou uma quebra de linha a mais (ou \\r\\n) enviados ao servidor voltam no eco`,
       sentFim: () => "ele enviou fim ao servidor",
@@ -478,6 +501,10 @@ servidor respondeu), 2 erro de uso.`,
         `ele não enviou a linha seguinte (${line}) dentro do tempo limite, como se ainda esperasse o eco anterior`,
       neverConnected: (address) =>
         `ele nunca se conectou ao servidor da sonda (${address}) e não leu as linhas digitadas`,
+      crashed: (code, when, last) =>
+        `seu cliente terminou com erro (código de saída ${code}) ${when}${last ? `; ele escreveu no stderr: ${last}` : ""}`,
+      crashedDecoding: (code, when, last) =>
+        `seu cliente terminou com erro (código de saída ${code}) ${when}${last ? `; ele escreveu no stderr: ${last}` : ""}`,
       exitedEarly: (code, last) =>
         `o cliente terminou (código ${code}) antes de todas as linhas serem digitadas${last ? `: ${last}` : ""}`,
       onlyEof: () =>
@@ -494,6 +521,8 @@ servidor respondeu), 2 erro de uso.`,
     advice: {
       nothingPrinted:
         "imprima cada eco na saída padrão (print, console.log, printf) depois que ele voltar inteiro",
+      waitsForEnd:
+        'depois de enviar uma linha, chame recv() até ter tantos bytes quantos você enviou, imprima-os e leia a próxima linha; recv() só devolve b"" (0 bytes) depois que o servidor fechou',
       firstRecv:
         'chame recv() num laço até ter tantos bytes quantos você enviou (conte bytes, não caracteres) e então imprima o eco uma vez; se recv() devolver b"" (nada), o servidor fechou: pare, não fique no laço para sempre',
       bigCut:
@@ -513,6 +542,10 @@ servidor respondeu), 2 erro de uso.`,
         "quando o eco inteiro voltar, imprima-o e leia a próxima linha; rode-o à mão para ver onde ele espera",
       neverConnected:
         "conecte-se à porta dada: ponha {port} no comando (python3 cliente.py {port}) ou leia ECHO_PORT",
+      crashed:
+        "essa linha do stderr diz qual foi o erro, e o traceback acima dela, a linha do seu código: rode seu cliente à mão, digite as mesmas linhas e leia-o",
+      crashedDecoding:
+        "decodifique o eco só depois que ele voltar inteiro: um recv() pode parar no meio de um caractere (ç e ã ocupam 2 bytes em UTF-8), e meio caractere não se decodifica; junte os bytes primeiro (got += pedaco) e depois faça got.decode()",
       exitedEarly: "leia o erro acima; rode seu cliente à mão com as mesmas linhas",
       onlyEof:
         'ao ler fim, feche o socket e saia do laço: compare a linha sem a quebra de linha (linha.strip() == "fim")',

@@ -65,7 +65,29 @@ async function until(condition: () => boolean, ms: number): Promise<boolean> {
   return true;
 }
 
-/** The probe's own echo server: one client, its echo shaped, everything it sends kept. */
+/** One connection the client opened, judged by its own events. */
+class Link {
+  readonly outbox = new Outbox();
+  finSeen = false;
+  /** When its FIN or reset came: one that came after the probe killed the client is not its own. */
+  endedAt = Infinity;
+  reset = false;
+  closed = false;
+  /** The probe's server closed its side (to see whether the client waits for that). */
+  finished = false;
+  constructor(
+    readonly socket: Socket<Conn>,
+    readonly shaper: Shaper,
+  ) {}
+}
+
+/** At most this many connections are served; more are closed at once (and counted). */
+const MAX_LINKS = 16;
+
+/**
+ * The probe's own echo server: it serves every connection the client opens (each shaped, each
+ * judged by its own events), and keeps everything it sends, in the order it came.
+ */
 class ShapedEcho {
   readonly shape: Shaping = { ...SHORT_SHAPE };
   readonly received: Uint8Array[] = [];
@@ -73,19 +95,14 @@ class ShapedEcho {
   /** Pieces written, and of how many bytes in all. */
   pieces = 0;
   echoed = 0;
-  finSeen = false;
-  /** When the FIN or the reset came: one that came after the probe killed the client is not its own. */
-  endedAt = Infinity;
-  reset = false;
-  closed = false;
-  otherConnections = 0;
-  private socket: Socket<Conn> | undefined;
-  private shaper: Shaper | undefined;
-  private readonly outbox = new Outbox();
+  readonly links: Link[] = [];
+  /** Connections beyond MAX_LINKS, closed at once. */
+  refused = 0;
   private readonly listener;
 
   constructor(t: Messages) {
     const clock = { now: performance.now() };
+    const linkOf = (socket: Socket<Conn>) => this.links.find((l) => l.socket === socket);
     this.listener = Bun.listen<Conn>({
       hostname: "127.0.0.1",
       port: 0,
@@ -93,13 +110,15 @@ class ShapedEcho {
       socket: {
         binaryType: "buffer",
         open: (socket) => {
-          if (this.socket !== undefined) {
-            this.otherConnections++;
+          if (this.links.length >= MAX_LINKS) {
+            this.refused++;
             return void socket.end();
           }
-          socket.data = newConn(1, performance.now());
-          this.socket = socket;
-          const shaper = new Shaper(this.shape, socket, clock, t, { flush: () => this.flush() });
+          socket.data = newConn(this.links.length + 1, performance.now());
+          const shaper: Shaper = new Shaper(this.shape, socket, clock, t, {
+            flush: () => this.flush(link),
+          });
+          const link = new Link(socket, shaper);
           shaper.inner = {
             write: (data) => {
               const n = socket.write(data);
@@ -107,32 +126,40 @@ class ShapedEcho {
               return n;
             },
           };
-          this.shaper = shaper;
+          this.links.push(link);
         },
         data: (socket, chunk: Buffer) => {
-          if (socket !== this.socket || this.shaper === undefined) return;
+          const link = linkOf(socket);
+          // After our FIN the conversation is over: what comes is not graded, nor echoed.
+          if (link === undefined || link.finished) return;
           if (this.receivedBytes < MAX_KEPT) this.received.push(chunk);
           this.receivedBytes += chunk.length;
-          if (!this.outbox.send(this.shaper, chunk) && this.outbox.bytes >= MAX_HELD)
+          if (!link.outbox.send(link.shaper, chunk) && link.outbox.bytes >= MAX_HELD)
             socket.pause();
         },
-        drain: () => this.flush(),
+        drain: (socket) => {
+          const link = linkOf(socket);
+          if (link) this.flush(link);
+        },
         end: (socket) => {
-          if (socket !== this.socket) return;
-          this.finSeen = true;
-          this.endedAt = Math.min(this.endedAt, performance.now());
-          if (this.outbox.empty) socket.end();
+          const link = linkOf(socket);
+          if (link === undefined) return;
+          link.finSeen = true;
+          link.endedAt = Math.min(link.endedAt, performance.now());
+          if (link.outbox.empty) socket.end();
         },
         close: (socket, error) => {
-          if (socket !== this.socket) return;
-          this.closed = true;
-          this.endedAt = Math.min(this.endedAt, performance.now());
-          if (error) this.reset = true;
-          this.shaper?.stop();
-          this.outbox.clear();
+          const link = linkOf(socket);
+          if (link === undefined) return;
+          link.closed = true;
+          link.endedAt = Math.min(link.endedAt, performance.now());
+          if (error) link.reset = true;
+          link.shaper.stop();
+          link.outbox.clear();
         },
         error: (socket) => {
-          if (socket === this.socket) this.reset = true;
+          const link = linkOf(socket);
+          if (link) link.reset = true;
         },
       },
     });
@@ -144,28 +171,48 @@ class ShapedEcho {
 
   /** The client connected to us at least once. */
   get connected(): boolean {
-    return this.socket !== undefined;
+    return this.links.length > 0;
+  }
+
+  /** How many connections it opened. */
+  get connections(): number {
+    return this.links.length + this.refused;
+  }
+
+  /** Every connection has ended (or none was opened). */
+  get allClosed(): boolean {
+    return this.links.every((l) => l.closed);
   }
 
   /** Every byte received so far has been echoed. */
   get idle(): boolean {
-    return this.outbox.empty;
+    return this.links.every((l) => l.outbox.empty);
   }
 
   bytes(): Buffer {
     return Buffer.concat(this.received);
   }
 
+  /** Closes our side of every connection (a FIN), still reading what the client sends. */
+  finish(): void {
+    for (const link of this.links) {
+      if (link.closed) continue;
+      link.finished = true;
+      link.shaper.stop();
+      link.outbox.clear();
+      link.socket.shutdown();
+    }
+  }
+
   stop(): void {
     this.listener.stop(true);
   }
 
-  private flush(): void {
-    const socket = this.socket;
-    if (socket === undefined || this.shaper === undefined || this.closed) return;
-    if (!this.outbox.flush(this.shaper)) return;
-    if (this.finSeen) socket.end();
-    else socket.resume();
+  private flush(link: Link): void {
+    if (link.closed) return;
+    if (!link.outbox.flush(link.shaper)) return;
+    if (link.finSeen) link.socket.end();
+    else link.socket.resume();
   }
 }
 
@@ -260,9 +307,16 @@ class ClientProcess {
     return this.outText;
   }
 
-  /** Its last words on stderr (a Python traceback's last line, say). */
+  /**
+   * Its last words on stderr: a Python traceback's last line, say. Node's, Bun's and Java's put
+   * the stack (and the runtime's version) after the error: those lines are not its words.
+   */
   get lastError(): string {
-    return this.errTail.trim().split("\n").at(-1) ?? "";
+    const words = this.errTail
+      .split("\n")
+      .map((line) => line.trimEnd())
+      .filter((line) => line !== "" && !/^\s+at\s|^(Node\.js|Bun) v\d/.test(line));
+    return words.at(-1)?.trim() ?? "";
   }
 
   type(text: string): void {
@@ -304,14 +358,20 @@ class ClientProcess {
 
 /** How the session went, for the grading below. */
 interface Session {
+  /** How many lines were typed to it while it ran. */
+  linesTyped: number;
   /** How many typed lines the client sent in time (all of them: TYPED.length). */
   linesSent: number;
+  /** `fim` was typed (every line was sent, and the client still ran). */
+  fimTyped: boolean;
   /** The line each echo was sent for, and in how many pieces. */
   piecesOf: number[];
   exitedOnFim: boolean;
   exitedOnEof: boolean;
   /** A line the client printed while its echo was still coming back: what it typed, not the echo. */
   printedEarly?: string;
+  /** A line whose echo it printed only once the probe's server closed: it reads until EOF. */
+  waitsForEnd?: string;
 }
 
 export async function probeClient(
@@ -325,7 +385,14 @@ export async function probeClient(
   const server = new ShapedEcho(t);
   listening(`127.0.0.1:${server.port}`);
   const client = new ClientProcess(command, server.port);
-  const session: Session = { linesSent: 0, piecesOf: [], exitedOnFim: false, exitedOnEof: false };
+  const session: Session = {
+    linesTyped: 0,
+    linesSent: 0,
+    fimTyped: false,
+    piecesOf: [],
+    exitedOnFim: false,
+    exitedOnEof: false,
+  };
   try {
     await converse(server, client, session, timeoutMs);
   } finally {
@@ -336,7 +403,7 @@ export async function probeClient(
     // A grandchild that left the group may still hold the pipes: not waited for long.
     await Promise.race([client.done, Bun.sleep(500)]);
     // The client's FIN or reset, if it is on its way.
-    await until(() => server.closed, 200);
+    await until(() => server.allClosed, 200);
     server.stop();
   }
   return { results: grade(t, server, client, session, started), port: server.port };
@@ -350,16 +417,22 @@ async function converse(
   timeoutMs: number,
 ): Promise<void> {
   for (const line of TYPED) {
+    if (client.exited) return;
     Object.assign(server.shape, line.length > 1024 ? BIG_SHAPE : SHORT_SHAPE);
     const [before, pieces] = [server.receivedBytes, server.pieces];
     const size = bytesOf(line).length;
     const printedAt = client.output.length;
     client.type(line + "\n");
-    if (size === 0)
+    session.linesTyped++;
+    if (size === 0) {
       await until(() => server.receivedBytes > before || client.exited, EMPTY_LINE_MS);
-    else {
+      // It left on the empty line (a crash on it, say): that line was not sent.
+      if (client.exited && server.receivedBytes === before) return;
+    } else {
       const waitMs = timeoutMs + (session.linesSent === 0 ? STARTUP_MS : 0);
-      if (!(await until(() => server.receivedBytes >= before + size, waitMs))) return;
+      const sent = () => server.receivedBytes >= before + size;
+      await until(() => sent() || client.exited, waitMs);
+      if (!sent()) return void (await waitingForEnd(server, client, session));
     }
     session.linesSent++;
     // A short line's echo comes back a byte every 10 ms: a client that shows the whole line
@@ -375,11 +448,25 @@ async function converse(
     session.piecesOf.push(server.pieces - pieces);
     if (size > 0) await until(() => client.output.includes(line) || client.exited, PRINT_MS);
   }
+  if (client.exited) return;
   client.type(STOP_WORD + "\n");
+  session.fimTyped = true;
   session.exitedOnFim = await until(() => client.exited, timeoutMs);
   if (session.exitedOnFim) return;
   client.endInput();
   session.exitedOnEof = await until(() => client.exited, Math.min(timeoutMs, 2000));
+}
+
+/**
+ * Stuck after a line whose echo came back whole and was never printed: a client that reads
+ * until recv() returns 0 waits for the connection to end. The probe's server closes its side
+ * to see whether the echo then comes out.
+ */
+async function waitingForEnd(server: ShapedEcho, client: ClientProcess, session: Session) {
+  const last = TYPED[session.linesSent - 1];
+  if (!last || client.exited || !server.idle || client.output.includes(last)) return;
+  server.finish();
+  if (await until(() => client.output.includes(last), PRINT_MS)) session.waitsForEnd = last;
 }
 
 // ---- grading -------------------------------------------------------------------------------------
@@ -414,17 +501,40 @@ function grade(
   const allSent = session.linesSent === TYPED.length;
   const stuck = !allSent;
   const stuckAfter = TYPED[session.linesSent - 1];
+  const lastTyped = TYPED[session.linesTyped - 1];
+
+  // A crash: it left by itself, with another status than 0 (an uncaught exception, a signal),
+  // before fim. Named once, at the first check it spoils; the checks it left undecided say so.
+  const status = String(client.proc.exitCode ?? client.proc.signalCode);
+  const crashed =
+    !client.killed && client.exited && client.proc.exitCode !== 0 && !session.fimTyped;
+  const decoding = /UnicodeDecodeError|can't decode|MalformedInput|invalid utf-?8/i.test(
+    client.lastError,
+  );
+  let crashNamed = false;
+  const crash = (id: ClientCheckId, sent: string, got: string, when: string) => {
+    if (crashNamed)
+      return result(id, sent, got, { code: "notRun", args: [w.crashedEarly(status)] });
+    crashNamed = true;
+    const code = decoding ? "crashedDecoding" : "crashed";
+    return result(id, sent, got, { code, args: [status, when, client.lastError] });
+  };
+  const whenCrashed = lastTyped === undefined ? w.beforeFirstLine : w.afterLine(quote(lastTyped));
 
   // 1. Every echo printed once and whole, in order.
-  const typedText = w.typedLines(sentLines.length);
+  const typedText = w.typedLines(session.linesTyped);
   const echoes = (() => {
     const shown = output.length === 0 ? w.nothing : quote(output);
     const printed = sentLines.filter((line) => line !== "");
     // A connection a line: the lab's server in mode once would serve only the first.
-    if (server.otherConnections > 0)
-      return result("echoes", typedText, shown, { code: "reconnects" });
+    if (server.connections > 1)
+      return result("echoes", typedText, shown, { code: "reconnects", args: [server.connections] });
     if (printed.length === 0) return result("echoes", typedText, shown, notRunFor(t, w, stuck));
-    if (output.trim() === "") return result("echoes", typedText, shown, { code: "nothingPrinted" });
+    if (session.waitsForEnd !== undefined)
+      return result("echoes", typedText, shown, {
+        code: "waitsForEnd",
+        args: [quote(session.waitsForEnd)],
+      });
     if (session.printedEarly !== undefined)
       return result("echoes", typedText, shown, {
         code: "printedTyped",
@@ -434,6 +544,11 @@ function grade(
     for (const line of printed) {
       const found = output.indexOf(line, at);
       if (found < 0) {
+        // The echo in flight when it crashed: the crash, not the reading, is what to fix first.
+        if (crashed && line === printed.at(-1))
+          return crash("echoes", typedText, shown, w.whileEcho(quote(line)));
+        if (output.trim() === "")
+          return result("echoes", typedText, shown, { code: "nothingPrinted" });
         const pieces = session.piecesOf[TYPED.indexOf(line)] ?? 0;
         if (line === BIG) return result("echoes", typedText, shown, { code: "bigCut" });
         return result("echoes", typedText, shown, {
@@ -467,7 +582,7 @@ function grade(
     const rest = received.subarray(at);
     const got = quote(received.subarray(Math.max(0, received.length - 40)));
     if (rest.length === 0) return result("typed", typedText, w.exactly);
-    if (rest.subarray(0, 3).toString() === STOP_WORD)
+    if (session.fimTyped && rest.subarray(0, 3).toString() === STOP_WORD)
       return result("typed", typedText, got, { code: "sentFim" });
     return result("typed", typedText, got, {
       code: "extra",
@@ -476,26 +591,44 @@ function grade(
   })();
 
   // 3. It kept up with a slow server: every line sent within the time limit.
+  const sentOf = w.sentOf(session.linesSent, TYPED.length);
   const slowServer = allSent
     ? result("slowServer", w.slowEcho, w.allSent(TYPED.length))
-    : result(
-        "slowServer",
-        w.slowEcho,
-        w.sentOf(session.linesSent, TYPED.length),
-        // Never connected comes first: a client with the port written in exits on its refusal.
-        !server.connected
-          ? { code: "neverConnected", args: [`127.0.0.1:${server.port}`] }
-          : !client.killed
-            ? { code: "exitedEarly", args: [client.proc.exitCode ?? -1, client.lastError] }
+    : // Never connected comes first: a client with the port written in exits on its refusal.
+      !server.connected
+      ? result("slowServer", w.slowEcho, sentOf, {
+          code: "neverConnected",
+          args: [`127.0.0.1:${server.port}`],
+        })
+      : crashed
+        ? crash("slowServer", w.slowEcho, sentOf, whenCrashed)
+        : !client.killed
+          ? result("slowServer", w.slowEcho, sentOf, {
+              code: "exitedEarly",
+              args: [client.proc.exitCode ?? -1, client.lastError],
+            })
+          : session.waitsForEnd !== undefined
+            ? result("slowServer", w.slowEcho, sentOf, { code: "notRun", args: [w.waitedForEnd] })
             : stuckAfter === ""
-              ? { code: "emptyLine" }
-              : { code: "stuck", args: [quote(TYPED[session.linesSent] ?? "")] },
-      );
+              ? result("slowServer", w.slowEcho, sentOf, { code: "emptyLine" })
+              : result("slowServer", w.slowEcho, sentOf, {
+                  code: "stuck",
+                  args: [quote(TYPED[session.linesSent] ?? "")],
+                });
 
-  const closedByItself = server.endedAt < client.killedAt;
+  // Each connection judged by its own end: a FIN or reset of its own, before any kill (the
+  // kernel closes a killed process's sockets, and that FIN is not the client's doing).
+  const own = server.links.map((l) => l.endedAt < client.killedAt);
+  const closedByItself = own.every(Boolean);
+  // What came before the last checks: fim, or only some lines.
+  const before = session.fimTyped ? w.afterFim : w.noFim(session.linesTyped, TYPED.length);
+
   // 4. `fim` ends it, not sent.
-  const fim = !allSent
-    ? result("fim", STOP_WORD, w.notTyped, notRunFor(t, w, true))
+  const fim = !session.fimTyped
+    ? result("fim", STOP_WORD, w.notTyped, {
+        code: "notRun",
+        args: [crashed ? w.crashedEarly(status) : allSent ? w.exitedBeforeFim : w.notAllSent],
+      })
     : session.exitedOnFim
       ? result("fim", STOP_WORD, w.exitedOnFim)
       : session.exitedOnEof
@@ -504,28 +637,37 @@ function grade(
             code: closedByItself ? "neverExits" : "neverCloses",
           });
 
-  // 5. The connection closed with a FIN (not a reset, not left open), before any kill: the
-  // kernel closes a killed process's sockets, and that FIN is not the client's doing.
+  // 5. The connection closed with a FIN (not a reset, not left open), after fim; with several
+  // connections, each one.
+  const n = server.links.length;
+  const which = (i: number) => (n === 1 ? "" : w.connectionOf(i + 1, n));
+  const firstReset = server.links.findIndex((l, i) => own[i] && l.reset && !l.finSeen);
+  const firstOpen = server.links.findIndex((l, i) => !own[i] || !l.finSeen);
   const closes = !server.connected
-    ? result("closes", w.afterFim, w.nothing, notRunFor(t, w, true))
-    : !closedByItself
-      ? result("closes", w.afterFim, w.noFin, { code: "noFin" })
-      : server.finSeen
-        ? result("closes", w.afterFim, w.finSeen)
-        : server.reset
-          ? result("closes", w.afterFim, w.resetSeen, { code: "reset" })
-          : result("closes", w.afterFim, w.noFin, { code: "noFin" });
+    ? result("closes", before, w.nothing, notRunFor(t, w, true))
+    : !session.fimTyped
+      ? result("closes", before, w.notTyped, {
+          code: "notRun",
+          args: [crashed ? w.crashedEarly(status) : w.fimNeverTyped],
+        })
+      : firstOpen < 0
+        ? result("closes", before, n === 1 ? w.finSeen : w.finOnEach(n))
+        : firstReset >= 0
+          ? result("closes", before, w.resetSeen + which(firstReset), { code: "reset" })
+          : result("closes", before, w.noFin + which(firstOpen), { code: "noFin" });
 
   // 6. Exit status 0, by itself.
   const code = client.proc.exitCode;
   const exit = client.killed
-    ? result("exit", w.afterFim, w.killed, { code: "killed" })
+    ? result("exit", before, w.killed, { code: "killed" })
     : code === 0
-      ? result("exit", w.afterFim, w.status("0"))
-      : result("exit", w.afterFim, w.status(String(code ?? client.proc.signalCode)), {
-          code: "exitCode",
-          args: [String(code ?? client.proc.signalCode), client.lastError],
-        });
+      ? result("exit", before, w.status("0"))
+      : crashed
+        ? crash("exit", before, w.status(status), whenCrashed)
+        : result("exit", before, w.status(status), {
+            code: "exitCode",
+            args: [status, client.lastError],
+          });
 
   return [echoes, typed, slowServer, fim, closes, exit];
 }

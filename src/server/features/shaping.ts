@@ -47,7 +47,8 @@ type ShapingValues = {
 /** The shaping asked for, or undefined when no option of it is on. */
 export function shapingOf(values: ShapingValues): Shaping | undefined {
   const { slice, sliceRandom, delay, rate, closeAfter, resetAfter } = values;
-  const on = [slice, delay, rate, closeAfter, resetAfter].some((v) => v !== undefined);
+  // --delay 0 and --rate 0 ask for nothing: alone, the echo is not shaped.
+  const on = [slice, delay || undefined, rate, closeAfter, resetAfter].some((v) => v !== undefined);
   if (!on) return undefined;
   // Drawn when not given, and shown in the listening line: a run can be repeated.
   const seed = sliceRandom ? (values.seed ?? Math.floor(Math.random() * 2 ** 31) + 1) : undefined;
