@@ -121,7 +121,7 @@ export function roleFrom(env: Record<string, string | undefined>): Role {
     heartbeat: (figures) => {
       const beat = () => {
         layout.writeFigures(cells, figures());
-        cells[TICK] = cells[TICK]! + 1;
+        cells[TICK] = (cells[TICK] ?? 0) + 1;
       };
       beat();
       setInterval(beat, HEARTBEAT_MS).unref();
@@ -616,16 +616,16 @@ export function blockedOnOutput(pid: number): boolean {
   } catch {
     return false;
   }
-  const [number, first, count] = call;
-  if (CALLS.write.includes(number!)) return first === "0x1" || first === "0x2";
-  if (!CALLS.poll.includes(number!)) return false;
+  const [number = "", first = "", count] = call;
+  if (CALLS.write.includes(number)) return first === "0x1" || first === "0x2";
+  if (!CALLS.poll.includes(number)) return false;
   const n = Number(count);
   if (!(n >= 1 && n <= 16)) return false;
   try {
     const fd = openSync(`/proc/${pid}/mem`, "r");
     try {
       const fds = Buffer.alloc(8 * n); // struct pollfd { int fd; short events; short revents; }
-      readSync(fd, fds, 0, fds.length, BigInt(first!) as unknown as number);
+      readSync(fd, fds, 0, fds.length, BigInt(first) as unknown as number);
       for (let i = 0; i < n; i++) {
         const [watched, events] = [fds.readInt32LE(8 * i), fds.readInt16LE(8 * i + 4)];
         if ((watched === 1 || watched === 2) && events & 4 /* POLLOUT */) return true;
@@ -651,8 +651,8 @@ export function othersListening(port: number, pids: number[]): boolean {
   for (const pid of pids) {
     try {
       for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-        const m = /^socket:\[(\d+)\]$/.exec(safeReadlink(`/proc/${pid}/fd/${fd}`));
-        if (m) ours.add(m[1]!);
+        const inode = /^socket:\[(\d+)\]$/.exec(safeReadlink(`/proc/${pid}/fd/${fd}`))?.[1];
+        if (inode !== undefined) ours.add(inode);
       }
     } catch {} // gone: nothing of it listens
   }
@@ -665,10 +665,10 @@ export function othersListening(port: number, pids: number[]): boolean {
       continue;
     }
     for (const line of text.split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10 || f[3] !== "0A") continue; // 0A: LISTEN
-      const [address, hexPort] = f[1]!.split(":");
-      if (parseInt(hexPort!, 16) === port) listening.push({ address: address!, inode: f[9]! });
+      const [, local, , state, , , , , , inode] = line.trim().split(/\s+/);
+      if (local === undefined || inode === undefined || state !== "0A") continue; // 0A: LISTEN
+      const [address = "", hexPort = ""] = local.split(":");
+      if (parseInt(hexPort, 16) === port) listening.push({ address, inode });
     }
   }
   const mine = listening.filter((l) => ours.has(l.inode)).map((l) => l.address);
