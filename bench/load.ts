@@ -440,7 +440,8 @@ export interface DatagramsMeasured extends Measured {
 export const LOST_MS = 250;
 const RING = 1 << 16; // sequence numbers remembered per socket: far more than any window
 
-interface UdpConn {
+/** One socket's datagrams: what it sends, and which of them are in flight since when. */
+interface Ring {
   index: number;
   message: Buffer; // bytes 0-3: the sequence number; the rest: this socket's random bytes
   seq: number; // the last sequence number sent
@@ -451,7 +452,7 @@ interface UdpConn {
   state: Uint8Array; // 0 free or echoed, 1 in flight, 2 given up for lost
   inFlight: number;
   owed: number; // datagrams to send once the kernel takes them again (drain)
-  socket?: Bun.udp.ConnectedSocket<"buffer">;
+  socket?: Bun.udp.ConnectedSocket<"buffer">; // once open
 }
 
 /**
@@ -468,15 +469,75 @@ export async function datagrams(
   seconds: number,
   live: Live,
 ): Promise<DatagramsMeasured> {
-  const clock: Clock = { counting: false, running: false };
-  const samples = new Samples();
-  let failure: Error | undefined;
-  let lost = 0;
-  let late = 0;
-  let duplicates = 0;
-  size = Math.max(size, 4);
+  const run = new DatagramRun(Math.max(size, 4), live);
+  for (let index = 0; index < sockets; index++) await run.open(target, index);
+  // Every LOST_MS / 2: datagrams in flight for longer than LOST_MS are lost; send others instead.
+  const sweep = setInterval(() => run.sweep(), LOST_MS / 2);
+  const go = window(seconds, run.clock, live);
+  run.start(depth);
+  const elapsed = await go;
+  const { ops, bytes } = live;
+  await run.lastEchoes();
+  clearInterval(sweep);
+  return { ops, bytes, seconds: elapsed, ...run.close() };
+}
 
-  const batch = (c: UdpConn, n: number): Buffer[] => {
+/** A run of `datagrams`: its sockets, what is in flight on each, and what came back. */
+class DatagramRun {
+  readonly clock: Clock = { counting: false, running: false };
+  private readonly samples = new Samples();
+  private readonly conns: Ring[] = [];
+  private failure: Error | undefined;
+  private lost = 0;
+  private late = 0;
+  private duplicates = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly live: Live,
+  ) {}
+
+  /** Socket `index`, connected to the target, with its own random bytes. */
+  async open(target: Target, index: number): Promise<void> {
+    const message = Buffer.alloc(this.size);
+    crypto.getRandomValues(message.subarray(4, Math.min(this.size, 65536)));
+    const ring: Ring = {
+      index,
+      message,
+      seq: 0,
+      oldest: 1,
+      seqs: new Uint32Array(RING),
+      sentAt: new Float64Array(RING),
+      state: new Uint8Array(RING),
+      inFlight: 0,
+      owed: 0,
+    };
+    this.conns.push(ring);
+    ring.socket = await Bun.udpSocket({
+      binaryType: "buffer",
+      connect: { hostname: target.host, port: target.port },
+      socket: {
+        data: (_socket, data: Buffer) => this.echoed(ring, data),
+        drain: () => {
+          const n = ring.owed;
+          ring.owed = 0;
+          if (n > 0) this.send(ring, n);
+        },
+        // Bun 1.4.5 passes the error first (its type definitions say the socket).
+        error: (...args: unknown[]) => {
+          this.failure ??= udpError(args.find((a) => a instanceof Error));
+        },
+      },
+    });
+  }
+
+  /** Each socket's first `depth` datagrams. */
+  start(depth: number): void {
+    for (const c of this.conns) this.send(c, depth);
+  }
+
+  /** `n` more datagrams, numbered and marked in flight. */
+  private batch(c: Ring, n: number): Buffer[] {
     // send() copies into the kernel: one buffer per datagram in a batch, rewritten each time.
     const out: Buffer[] = [];
     for (let i = 0; i < n; i++) {
@@ -491,113 +552,89 @@ export async function datagrams(
       out.push(m);
     }
     return out;
-  };
+  }
+
   /** Sends `n` more datagrams on `c`; what the kernel does not take is owed until drain. */
-  const send = (c: UdpConn, n: number) => {
-    if (!clock.running || failure) return;
+  private send(c: Ring, n: number): void {
+    const { socket } = c;
+    if (!this.clock.running || this.failure || !socket) return;
     try {
       if (n === 1) {
-        const [m] = batch(c, 1);
-        if (m && !c.socket!.send(m)) unsend(c, 1);
+        const [m] = this.batch(c, 1);
+        if (m && !socket.send(m)) this.unsend(c, 1);
         return;
       }
-      const all = batch(c, n);
-      const took = c.socket!.sendMany(all);
-      if (took < all.length) unsend(c, all.length - took);
+      const all = this.batch(c, n);
+      const took = socket.sendMany(all);
+      if (took < all.length) this.unsend(c, all.length - took);
     } catch (error) {
-      failure ??= sendError(error);
+      this.failure ??= udpError(error);
     }
-  };
+  }
+
   /** The last `n` datagrams of a batch did not go out: forget them, owe them. */
-  const unsend = (c: UdpConn, n: number) => {
+  private unsend(c: Ring, n: number): void {
     for (let i = 0; i < n; i++) {
       const slot = c.seq-- & (RING - 1);
       c.state[slot] = 0;
       c.inFlight--;
     }
     c.owed += n;
-  };
-  const sendError = (error: unknown) => {
-    const code = (error as { code?: string }).code;
-    return new Error(
-      code === "ECONNREFUSED" ? "nobody listening (ICMP port unreachable)" : String(error),
-    );
-  };
-
-  const conns: UdpConn[] = [];
-  for (let index = 0; index < sockets; index++) {
-    const message = Buffer.alloc(size);
-    crypto.getRandomValues(message.subarray(4, Math.min(size, 65536)));
-    const c: UdpConn = {
-      index,
-      message,
-      seq: 0,
-      oldest: 1,
-      seqs: new Uint32Array(RING),
-      sentAt: new Float64Array(RING),
-      state: new Uint8Array(RING),
-      inFlight: 0,
-      owed: 0,
-    };
-    conns.push(c);
-    c.socket = await Bun.udpSocket({
-      binaryType: "buffer",
-      connect: { hostname: target.host, port: target.port },
-      socket: {
-        data(_socket, data: Buffer) {
-          if (data.length !== size) {
-            failure ??= new DatagramCorrupt(
-              index,
-              data.length >= 4 ? data.readUInt32BE(0) : -1,
-              Math.min(data.length, size),
-              `${data.length} bytes came back for ${size} sent`,
-            );
-            return;
-          }
-          const seq = data.readUInt32BE(0);
-          const slot = seq & (RING - 1);
-          if (c.seqs[slot] !== seq || seq > c.seq || seq === 0) {
-            failure ??= new DatagramCorrupt(index, seq, 0, "a datagram that was never sent");
-            return;
-          }
-          if (Buffer.compare(data.subarray(4), message.subarray(4)) !== 0) {
-            let at = 4;
-            while (data[at] === message[at]) at++;
-            failure ??= new DatagramCorrupt(index, seq, at, "differs");
-            return;
-          }
-          const state = c.state[slot];
-          c.state[slot] = 0;
-          if (state === 0) duplicates++;
-          else if (state === 2) (late++, lost--);
-          else {
-            c.inFlight--;
-            if (clock.counting) {
-              samples.add(performance.now() - c.sentAt[slot]!);
-              live.ops++;
-              live.bytes += size;
-            }
-            if (c.owed === 0) send(c, 1);
-            else c.owed++;
-          }
-        },
-        drain() {
-          const n = c.owed;
-          c.owed = 0;
-          if (n > 0) send(c, n);
-        },
-        // Bun 1.4.5 passes the error first (its type definitions say the socket).
-        error(...args: unknown[]) {
-          failure ??= sendError(args.find((a) => a instanceof Error));
-        },
-      },
-    });
   }
 
-  // Every LOST_MS / 2: datagrams in flight for longer than LOST_MS are lost; send others instead.
-  const sweep = setInterval(() => {
+  /** An echo: checked, counted (in flight, late, or twice), and answered with a new datagram. */
+  private echoed(c: Ring, data: Buffer): void {
+    const seq = this.checked(c, data);
+    if (seq === undefined) return;
+    const slot = seq & (RING - 1);
+    const state = c.state[slot];
+    c.state[slot] = 0;
+    if (state === 0) this.duplicates++;
+    else if (state === 2) {
+      this.late++;
+      this.lost--;
+    } else {
+      c.inFlight--;
+      if (this.clock.counting) {
+        this.samples.add(performance.now() - c.sentAt[slot]!);
+        this.live.ops++;
+        this.live.bytes += this.size;
+      }
+      if (c.owed === 0) this.send(c, 1);
+      else c.owed++;
+    }
+  }
+
+  /** An echo's sequence number, if it is one this socket sent, whole; else the run fails. */
+  private checked(c: Ring, data: Buffer): number | undefined {
+    const { index, message } = c;
+    if (data.length !== this.size) {
+      this.failure ??= new DatagramCorrupt(
+        index,
+        data.length >= 4 ? data.readUInt32BE(0) : -1,
+        Math.min(data.length, this.size),
+        `${data.length} bytes came back for ${this.size} sent`,
+      );
+      return undefined;
+    }
+    const seq = data.readUInt32BE(0);
+    if (c.seqs[seq & (RING - 1)] !== seq || seq > c.seq || seq === 0) {
+      this.failure ??= new DatagramCorrupt(index, seq, 0, "a datagram that was never sent");
+      return undefined;
+    }
+    if (Buffer.compare(data.subarray(4), message.subarray(4)) !== 0) {
+      let at = 4;
+      while (data[at] === message[at]) at++;
+      this.failure ??= new DatagramCorrupt(index, seq, at, "differs");
+      return undefined;
+    }
+    return seq;
+  }
+
+  /** Datagrams in flight for longer than LOST_MS are lost: counted, and others sent instead. */
+  sweep(): void {
     const now = performance.now();
-    for (const c of conns) {
+    for (const c of this.conns) {
       let replaced = 0;
       // Oldest first; sequence numbers go out in time order, so stop at the first recent one.
       for (; c.oldest <= c.seq; c.oldest++) {
@@ -606,33 +643,33 @@ export async function datagrams(
         if (now - c.sentAt[slot]! < LOST_MS) break;
         c.state[slot] = 2;
         c.inFlight--;
-        if (clock.counting) lost++;
+        if (this.clock.counting) this.lost++;
         replaced++;
       }
-      if (replaced > 0) send(c, replaced);
+      if (replaced > 0) this.send(c, replaced);
     }
-  }, LOST_MS / 2);
+  }
 
-  const go = window(seconds, clock, live);
-  for (const c of conns) send(c, depth);
-  const elapsed = await go;
-  const ops = live.ops;
-  const bytes = live.bytes;
-  // The last echoes: wait until none is in flight, or LOST_MS more.
-  const until = performance.now() + LOST_MS;
-  while (conns.some((c) => c.inFlight > 0) && performance.now() < until) await Bun.sleep(5);
-  clearInterval(sweep);
-  for (const c of conns) c.socket!.close();
-  if (failure) throw failure;
-  return {
-    ops,
-    bytes,
-    seconds: elapsed,
-    latencies: samples.sorted(),
-    lost,
-    late,
-    duplicates,
-  };
+  /** The last echoes: until none is in flight, or LOST_MS more. */
+  async lastEchoes(): Promise<void> {
+    const until = performance.now() + LOST_MS;
+    while (this.conns.some((c) => c.inFlight > 0) && performance.now() < until) await Bun.sleep(5);
+  }
+
+  /** Closes the sockets; the run's failure, or what it measured besides the window's counts. */
+  close(): Omit<DatagramsMeasured, keyof Measured> & { latencies: Float64Array } {
+    for (const c of this.conns) c.socket?.close();
+    if (this.failure) throw this.failure;
+    const { lost, late, duplicates } = this;
+    return { latencies: this.samples.sorted(), lost, late, duplicates };
+  }
+}
+
+function udpError(error: unknown): Error {
+  const code = (error as { code?: string }).code;
+  return new Error(
+    code === "ECONNREFUSED" ? "nobody listening (ICMP port unreachable)" : String(error),
+  );
 }
 
 // ---- idle: hold many connections after one round trip each -------------------------------------
