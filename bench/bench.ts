@@ -218,7 +218,8 @@ const options = parseTool(
       idle: o.idle,
       streamBytes: o.streamBytes,
       workers: o.workers,
-      target: o.port === undefined ? undefined : { host: o.host!, port: o.port },
+      target:
+        o.host === undefined || o.port === undefined ? undefined : { host: o.host, port: o.port },
       unixTarget: o.unix,
       transports: [...new Set(o.transport)],
       udpSockets: o.udpSockets,
@@ -311,15 +312,15 @@ interface Spec {
   name: string;
   /** Stream scenarios run on TCP and Unix sockets; udp ones on UDP servers. */
   transport: "stream" | "udp";
-  unit: string;
+  unit: Unit;
   lowerIsBetter?: boolean;
   run(server: Server, live: Live): Promise<Outcome>;
 }
 
 function specFor(name: string): Spec {
-  const udp = /^udp(\d+k?)$/i.exec(name);
-  if (udp) {
-    const size = v.bytes(udp[1]!);
+  const [, udp] = /^udp(\d+k?)$/i.exec(name) ?? [];
+  if (udp !== undefined) {
+    const size = v.bytes(udp);
     return {
       name,
       transport: "udp",
@@ -429,7 +430,8 @@ function progress(line: string): void {
 function note(text: string): void {
   process.stderr.write(`${text}\n`);
 }
-const DONE: Record<string, (live: Live) => string> = {
+type Unit = "rt/s" | "MB/s" | "conn/s" | "KB/conn" | "dg/s";
+const DONE: Record<Unit, (live: Live) => string> = {
   "rt/s": (live) => `${live.ops.toLocaleString("en-US")} round trips`,
   "MB/s": (live) =>
     `${(live.bytes / 1e6).toLocaleString("en-US", { maximumFractionDigits: 0 })} MB`,
@@ -472,7 +474,8 @@ function legend(rows: Row[], baseline: string | undefined, failed: boolean): str
   if (rows.some((r) => Object.values(r.figures).some((f) => typeof f === "object" && f.latency)))
     lines.push("  p50/p99/p99.9 ms: round-trip time that half, 99% and 99.9% of round trips beat");
   const others = names().filter((name) => name !== baseline);
-  const x = others.length === 1 ? others[0]! : "X";
+  const [only] = others;
+  const x = others.length === 1 && only !== undefined ? only : "X";
   if (baseline)
     lines.push(
       `  ${x} vs ${baseline}: the figure of ${x} / that of ${baseline} (KB/conn: the other way round); above 1, ${x} did better`,
@@ -602,7 +605,7 @@ try {
   }
   // Ratios are to Node.js, or without it to the first server (--workers 1,2: two workers / one).
   const columns = names();
-  const baseline = options.baseline ? "node" : columns.length > 1 ? columns[0]! : undefined;
+  const baseline = options.baseline ? "node" : columns.length > 1 ? columns[0] : undefined;
   // idle first, while every server is fresh: its memory figure is then not garbage from before.
   specs.sort((a, b) => Number(b.name.startsWith("idle")) - Number(a.name.startsWith("idle")));
   const results = new Map<string, Map<string, Outcome[] | string>>();
@@ -639,7 +642,7 @@ try {
         const where = `${++step}/${total} · round ${round + 1}/${options.rounds} · ${spec.name} · ${server.name}`;
         const timer = setInterval(() => {
           const secs = (performance.now() - t0) / 1000;
-          progress(`${where} · ${secs.toFixed(1)} s · ${DONE[spec.unit]!(live)}`);
+          progress(`${where} · ${secs.toFixed(1)} s · ${DONE[spec.unit](live)}`);
         }, 250);
         try {
           const outcome = await spec.run(server, live);

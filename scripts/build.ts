@@ -99,7 +99,8 @@ async function main(): Promise<number> {
       },
     }));
   } catch (error) {
-    usage((error as Error).message.split("\n")[0]!);
+    const [first = ""] = (error as Error).message.split("\n");
+    usage(first);
   }
   if (values.help) return (console.log(`usage: ${USAGE}`), 0);
   const wanted = (values.target ?? Object.keys(TARGETS))
@@ -117,13 +118,14 @@ async function main(): Promise<number> {
   // are printed in order once it is done, so the output reads the same every time.
   const built = await Promise.all(
     [...new Set(wanted)].map(async (target) => {
-      const lines: { sum?: string; out?: string; err?: string }[] = [];
+      const lines: ({ sum: string; name: string; out: string } | { err: string })[] = [];
       for (const program of PROGRAMS) {
         try {
           const file = await compile(program, target as Target, outdir);
           const bytes = await Bun.file(file).bytes();
           lines.push({
             sum: `${sha256(bytes)}  ${basename(file)}`,
+            name: basename(file),
             out: `${basename(file).padEnd(30)} ${(bytes.length / 2 ** 20).toFixed(1)} MiB`,
           });
         } catch (error) {
@@ -138,14 +140,14 @@ async function main(): Promise<number> {
   const sums: string[] = [];
   let failed = 0;
   let total = 0;
-  for (const { sum, out, err } of built.flat()) {
-    if (err !== undefined) {
-      console.error(err);
+  for (const line of built.flat()) {
+    if ("err" in line) {
+      console.error(line.err);
       failed++;
     } else {
-      sums.push(sum!);
-      total += Bun.file(join(outdir, sum!.split("  ")[1]!)).size;
-      console.log(out);
+      sums.push(line.sum);
+      total += Bun.file(join(outdir, line.name)).size;
+      console.log(line.out);
     }
   }
   // Written whole, then renamed: a reader never sees half a list. `sha256sum -c SHA256SUMS`.

@@ -287,9 +287,8 @@ function wrap(paragraph: string, width: number): string[] {
   if (paragraph.length <= width) return [paragraph]; // keeps a table's own spacing
   // Continued lines start under the text: after the indent, or after a term and its two spaces
   // ("udpSIZE     UDP: ...").
-  const lead = " ".repeat(
-    (/^\s*\S+ {2,}(?=\S)/.exec(paragraph) ?? /^\s*/.exec(paragraph)!)[0].length,
-  );
+  const indent = paragraph.length - paragraph.trimStart().length;
+  const lead = " ".repeat(/^\s*\S+ {2,}(?=\S)/.exec(paragraph)?.[0].length ?? indent);
   const words = paragraph.trimEnd().split(/(?<=\S) (?=\S)/); // the first keeps the indent
   const out: string[] = [];
   let line = "";

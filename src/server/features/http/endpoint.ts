@@ -57,7 +57,8 @@ const HEAD_LIMIT = 8192;
  */
 function pathOf(url: string): string {
   const path = url.startsWith("/") ? url : (/^[a-z]+:\/\/[^/]*(\/[^?#]*)?/i.exec(url)?.[1] ?? "/");
-  return path.split(/[?#]/)[0]!;
+  const [bare = ""] = path.split(/[?#]/);
+  return bare;
 }
 
 /**
@@ -67,8 +68,8 @@ function pathOf(url: string): string {
  */
 export function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
   if (origin === undefined) return true;
-  const m = /^https?:\/\/([^/]+)$/i.exec(origin);
-  return m !== null && host !== undefined && m[1]!.toLowerCase() === host.toLowerCase();
+  const named = /^https?:\/\/([^/]+)$/i.exec(origin)?.[1];
+  return named !== undefined && host !== undefined && named.toLowerCase() === host.toLowerCase();
 }
 
 interface EndpointServer {
@@ -232,7 +233,8 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Endp
 
   /** What a page sent: a ping is answered, a close is returned, anything else ends it. */
   const fromPage = (s: Socket<Side>, chunk: Uint8Array): void => {
-    const page = s.data.page!;
+    const page = s.data.page;
+    if (page === undefined) return; // said goodbye already
     let buf = concat(page.frames, chunk);
     while (buf.length >= 2) {
       const opcode = buf[0]! & 0x0f;

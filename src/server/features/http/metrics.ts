@@ -91,8 +91,8 @@ export function addUp(all: Figures[]): Figures {
         into.forEach((v, i) => (into[i] = v + Number((from as number[] | undefined)?.[i] ?? 0)));
       else {
         const record = into as Record<string, number>;
-        for (const k of Object.keys(record))
-          record[k]! += Number((from as Record<string, number> | undefined)?.[k] ?? 0);
+        for (const [k, v] of Object.entries(record))
+          record[k] = v + Number((from as Record<string, number> | undefined)?.[k] ?? 0);
       }
     }
   }
@@ -211,12 +211,11 @@ export function exposition(f: Figures, startTimeSeconds: number, udp: boolean): 
     ) => {
       head(name, "histogram", help);
       let cumulative = 0;
-      bounds.forEach((le, i) => {
-        cumulative += buckets[i]!;
-        lines.push(`${name}_bucket{le="${le}"} ${cumulative}`);
+      // One bucket more than bounds: the last is +Inf.
+      buckets.forEach((count, i) => {
+        cumulative += count;
+        lines.push(`${name}_bucket{le="${bounds[i] ?? "+Inf"}"} ${cumulative}`);
       });
-      cumulative += buckets[bounds.length]!;
-      lines.push(`${name}_bucket{le="+Inf"} ${cumulative}`);
       lines.push(`${name}_sum ${sum}`, `${name}_count ${cumulative}`);
     };
     histogram(
