@@ -421,14 +421,14 @@ export async function connects(
 
 // ---- udp: datagrams in flight on connected UDP sockets --------------------------------------
 /** A datagram echoed wrong: which socket, which datagram (its sequence number), which byte. */
-export class DatagramCorrupt extends Corrupt {
+class DatagramCorrupt extends Corrupt {
   constructor(socket: number, seq: number, offset: number, detail: string) {
     super(socket, offset, detail);
     this.message = `socket ${socket}, datagram ${seq}, byte ${offset}: ${detail}`;
   }
 }
 
-export interface DatagramsMeasured extends Measured {
+interface DatagramsMeasured extends Measured {
   /** Datagrams sent inside the measured window whose echo never came (given up after LOST_MS). */
   lost: number;
   /** Echoes that came after they had been given up for lost, or twice. */
@@ -735,7 +735,7 @@ export async function idle<T>(
 export type SoakKind = "exact" | "slow" | "reset" | "storm";
 
 /** What the soak counts, per kind of client; `failures` by reason, for the report. */
-export interface SoakTally {
+interface SoakTally {
   /** Echoed bytes checked against what was sent, all kinds together. */
   verified: number;
   ok: Record<SoakKind, number>;

@@ -21,7 +21,7 @@ import { chooseLanguage } from "../src/cli/command-line.ts";
 const ROOT = resolve(import.meta.dir, "..");
 
 /** Target → Bun's runtime. x64 gets the `baseline` runtime: it runs on CPUs without AVX2 too. */
-export const TARGETS = {
+const TARGETS = {
   "linux-x64": "bun-linux-x64-baseline",
   "linux-arm64": "bun-linux-arm64",
   "darwin-x64": "bun-darwin-x64-baseline",
@@ -29,7 +29,7 @@ export const TARGETS = {
   "windows-x64": "bun-windows-x64-baseline",
 } as const satisfies Record<string, Bun.Build.CompileTarget>;
 export type Target = keyof typeof TARGETS;
-export const PROGRAMS = ["server", "client", "probe"] as const;
+const PROGRAMS = ["server", "client", "probe"] as const;
 
 /** The flags measured in bench/RESULTS.md ("Single-file executables"); these are the chosen ones. */
 export interface Flags {
@@ -37,9 +37,9 @@ export interface Flags {
   bytecode: boolean;
   baseline: boolean;
 }
-export const CHOSEN: Flags = { minify: true, bytecode: true, baseline: true };
+const CHOSEN: Flags = { minify: true, bytecode: true, baseline: true };
 
-export function fileName(program: (typeof PROGRAMS)[number], target: Target): string {
+function fileName(program: (typeof PROGRAMS)[number], target: Target): string {
   return `echo-${program}-${target}${target.startsWith("windows") ? ".exe" : ""}`;
 }
 

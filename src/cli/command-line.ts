@@ -307,7 +307,7 @@ function wrap(paragraph: string, width: number): string[] {
   return out;
 }
 
-export interface Words {
+interface Words {
   intro: string;
   outro: string;
 }
