@@ -135,6 +135,37 @@ async function window(seconds: number, clock: Clock, live: Live): Promise<number
   return (performance.now() - t0) / 1000;
 }
 
+/** What a TCP scenario keeps: its clock, its first failure, and each connection's close. */
+class TcpRun {
+  readonly clock: Clock = { counting: false, running: false };
+  failure: Error | undefined;
+  private readonly finished: Promise<void>[] = [];
+
+  /** A new connection's `done`: call it once it has closed. */
+  closing(): () => void {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.finished.push(promise);
+    return resolve;
+  }
+
+  fail<T>(socket: Socket<T>, error: Error): void {
+    this.failure ??= error;
+    socket.terminate();
+  }
+
+  /** Every connection closed within `ms`? */
+  closed(ms: number): Promise<boolean> {
+    const all = Promise.all(this.finished).then(() => true);
+    return Promise.race([all, Bun.sleep(ms).then(() => false)]);
+  }
+
+  /** Ends what is still open; throws the run's failure, if any. */
+  end<T>(sockets: Socket<T>[]): void {
+    for (const socket of sockets) if (socket.readyState !== -1) socket.terminate();
+    if (this.failure) throw this.failure;
+  }
+}
+
 // ---- ping-pong: send a message, wait for all of its echo, repeat ------------------------------
 interface PingConn {
   index: number;
@@ -153,77 +184,82 @@ export async function pingPong(
   seconds: number,
   live: Live,
 ): Promise<Measured> {
-  const clock: Clock = { counting: false, running: false };
+  const run = new TcpRun();
   const samples = new Samples();
-  let failure: Error | undefined;
-  const finished: Promise<void>[] = [];
-  const fail = (socket: Socket<PingConn>, error: Error) => {
-    failure ??= error;
-    socket.terminate();
-  };
-  const send = (socket: Socket<PingConn>) => {
-    const c = socket.data;
-    // A new first word each round: a stale or repeated echo cannot pass for this one.
-    new DataView(c.message.buffer).setUint32(0, ++c.round);
-    c.got = 0;
-    c.sentAt = performance.now();
-    if (!c.outbox.send(socket, c.message) && c.outbox.broken) fail(socket, new Error("reset"));
-  };
   const sockets = await connectMany<PingConn>(
     target,
     conns,
     (index) => {
       const message = new Uint8Array(Math.max(size, 4));
       crypto.getRandomValues(message.subarray(0, Math.min(message.length, 65536)));
-      const { promise, resolve: done } = Promise.withResolvers<void>();
-      finished.push(promise);
-      return { index, message, got: 0, round: 0, sentAt: 0, outbox: new Outbox(), done };
+      return {
+        index,
+        message,
+        got: 0,
+        round: 0,
+        sentAt: 0,
+        outbox: new Outbox(),
+        done: run.closing(),
+      };
     },
-    {
-      binaryType: "uint8array",
-      data(socket, chunk: Uint8Array) {
-        const c = socket.data;
-        const bad = firstDifference(chunk, c.message, c.got);
-        if (bad >= 0) {
-          const offset = (c.round - 1) * c.message.length + c.got + bad;
-          const what = c.got + bad >= c.message.length ? "more bytes than were sent" : "differs";
-          return fail(socket, new Corrupt(c.index, offset, what));
-        }
-        c.got += chunk.length;
-        if (c.got < c.message.length) return;
-        if (clock.counting) {
-          samples.add(performance.now() - c.sentAt);
-          live.ops++;
-          live.bytes += c.got;
-        }
-        if (clock.running) send(socket);
-        else socket.end();
-      },
-      drain(socket) {
-        socket.data.outbox.flush(socket);
-      },
-      end(socket) {
-        if (clock.running) fail(socket, new Corrupt(socket.data.index, -1, "server closed"));
-        else socket.end();
-      },
-      close(socket, error) {
-        if (error && clock.running) failure ??= error;
-        socket.data.done();
-      },
-      error(socket, error) {
-        failure ??= error;
-      },
-    },
+    pingPongHandler(run, samples, live),
   );
-  const go = window(seconds, clock, live);
-  for (const socket of sockets) send(socket);
+  const go = window(seconds, run.clock, live);
+  for (const socket of sockets) sendRound(run, socket);
   const elapsed = await go;
-  const ops = live.ops;
-  const bytes = live.bytes;
-  await Promise.race([Promise.all(finished), Bun.sleep(5000)]);
-  for (const socket of sockets) if (socket.readyState !== -1) socket.terminate();
-  if (failure) throw failure;
+  const { ops, bytes } = live;
+  await run.closed(5000);
+  run.end(sockets);
   return { ops, bytes, seconds: elapsed, latencies: samples.sorted() };
+}
+
+/** The next message: a new first word each round, so a stale or repeated echo cannot pass. */
+function sendRound(run: TcpRun, socket: Socket<PingConn>): void {
+  const c = socket.data;
+  new DataView(c.message.buffer).setUint32(0, ++c.round);
+  c.got = 0;
+  c.sentAt = performance.now();
+  if (!c.outbox.send(socket, c.message) && c.outbox.broken) run.fail(socket, new Error("reset"));
+}
+
+/** Each echo checked as it comes; once whole, timed, counted, and the next round sent. */
+function pingPongHandler(run: TcpRun, samples: Samples, live: Live): Bun.SocketHandler<PingConn> {
+  const { clock } = run;
+  return {
+    binaryType: "uint8array",
+    data(socket, chunk: Uint8Array) {
+      const c = socket.data;
+      const bad = firstDifference(chunk, c.message, c.got);
+      if (bad >= 0) {
+        const offset = (c.round - 1) * c.message.length + c.got + bad;
+        const what = c.got + bad >= c.message.length ? "more bytes than were sent" : "differs";
+        return run.fail(socket, new Corrupt(c.index, offset, what));
+      }
+      c.got += chunk.length;
+      if (c.got < c.message.length) return;
+      if (clock.counting) {
+        samples.add(performance.now() - c.sentAt);
+        live.ops++;
+        live.bytes += c.got;
+      }
+      if (clock.running) sendRound(run, socket);
+      else socket.end();
+    },
+    drain(socket) {
+      socket.data.outbox.flush(socket);
+    },
+    end(socket) {
+      if (clock.running) run.fail(socket, new Corrupt(socket.data.index, -1, "server closed"));
+      else socket.end();
+    },
+    close(socket, error) {
+      if (error && clock.running) run.failure ??= error;
+      socket.data.done();
+    },
+    error(_socket, error) {
+      run.failure ??= error;
+    },
+  };
 }
 
 // ---- stream: write as fast as the socket takes, read the echo, end with a half-close ----------
@@ -275,93 +311,95 @@ export async function stream(
   limit: number,
   live: Live,
 ): Promise<Measured> {
-  const clock: Clock = { counting: false, running: false };
-  let failure: Error | undefined;
-  const finished: Promise<void>[] = [];
-  const fail = (socket: Socket<StreamConn>, error: Error) => {
-    failure ??= error;
-    socket.terminate();
-  };
-  const pump = (socket: Socket<StreamConn>) => {
-    const c = socket.data;
-    while (!c.shut) {
-      if (c.sent >= c.limit || (c.limit === Infinity && !clock.running)) {
-        c.shut = true;
-        socket.shutdown(); // half-close: the echo keeps coming
-        return;
-      }
-      const at = (c.start + c.sent) % PATTERN_BYTES;
-      const n = Math.min(PATTERN_BYTES, c.limit - c.sent);
-      const took = socket.write(pattern.subarray(at, at + n));
-      if (took < 0) return fail(socket, new Error("reset while sending"));
-      c.sent += took;
-      if (took < n) return; // drain() continues
-    }
-  };
+  const run = new TcpRun();
   const sockets = await connectMany<StreamConn>(
     target,
     conns,
     (index) => {
-      const { promise, resolve: done } = Promise.withResolvers<void>();
-      finished.push(promise);
       const start = (index * 7919 * 64) % PATTERN_BYTES;
-      return { index, start, sent: 0, got: 0, limit, shut: false, eof: false, done };
+      return { index, start, sent: 0, got: 0, limit, shut: false, eof: false, done: run.closing() };
     },
-    {
-      binaryType: "uint8array",
-      data(socket, chunk: Uint8Array) {
-        const c = socket.data;
-        const bad = patternDifference(chunk, c.start, c.got, c.sent);
-        if (bad >= 0) {
-          const extra = c.got + chunk.length > c.sent;
-          return fail(
-            socket,
-            new Corrupt(c.index, c.got + bad, extra ? "more bytes than were sent" : "differs"),
-          );
-        }
-        c.got += chunk.length;
-        if (clock.counting) live.bytes += chunk.length;
-      },
-      drain: pump,
-      end(socket) {
-        socket.data.eof = true;
-      },
-      close(socket, error) {
-        const c = socket.data;
-        // After our shutdown() Bun reports the server's FIN as a clean close, without end().
-        c.eof ||= c.shut && !error;
-        if (error) failure ??= error;
-        else if (!c.eof && !failure) failure = new Corrupt(c.index, c.got, "no end of stream");
-        else if (c.got !== c.sent && !failure)
-          failure = new Corrupt(c.index, c.got, `end of stream after ${c.got} of ${c.sent} bytes`);
-        c.done();
-      },
-      error(socket, error) {
-        failure ??= error;
-      },
-    },
+    streamHandler(run, live),
   );
   const t0 = performance.now();
   let elapsed = 0;
   if (limit === Infinity) {
-    const go = window(seconds, clock, live);
-    for (const socket of sockets) pump(socket);
+    const go = window(seconds, run.clock, live);
+    for (const socket of sockets) pump(run, socket);
     elapsed = await go;
   } else {
-    clock.running = clock.counting = true;
-    for (const socket of sockets) pump(socket);
+    run.clock.running = run.clock.counting = true;
+    for (const socket of sockets) pump(run, socket);
   }
-  const all = Promise.all(finished);
   const bound = Math.max(30_000, seconds * 10_000);
-  if ((await Promise.race([all.then(() => true), Bun.sleep(bound).then(() => false)])) === false)
-    failure ??= new Error(`echo not complete after ${bound / 1000} s`);
-  for (const socket of sockets) if (socket.readyState !== -1) socket.terminate();
-  if (failure) throw failure;
+  if (!(await run.closed(bound)))
+    run.failure ??= new Error(`echo not complete after ${bound / 1000} s`);
+  run.end(sockets);
   if (limit !== Infinity) {
     elapsed = (performance.now() - t0) / 1000;
     return { ops: conns, bytes: live.bytes, seconds: elapsed };
   }
   return { ops: 0, bytes: live.bytes, seconds: elapsed };
+}
+
+/** Writes the pattern while the socket takes it; at the limit (or the clock's end), half-closes. */
+function pump(run: TcpRun, socket: Socket<StreamConn>): void {
+  const c = socket.data;
+  while (!c.shut) {
+    if (c.sent >= c.limit || (c.limit === Infinity && !run.clock.running)) {
+      c.shut = true;
+      socket.shutdown(); // half-close: the echo keeps coming
+      return;
+    }
+    const at = (c.start + c.sent) % PATTERN_BYTES;
+    const n = Math.min(PATTERN_BYTES, c.limit - c.sent);
+    const took = socket.write(pattern.subarray(at, at + n));
+    if (took < 0) return run.fail(socket, new Error("reset while sending"));
+    c.sent += took;
+    if (took < n) return; // drain() continues
+  }
+}
+
+/** The echo checked against the pattern as it comes; at the close, whole and ended. */
+function streamHandler(run: TcpRun, live: Live): Bun.SocketHandler<StreamConn> {
+  return {
+    binaryType: "uint8array",
+    data(socket, chunk: Uint8Array) {
+      const c = socket.data;
+      const bad = patternDifference(chunk, c.start, c.got, c.sent);
+      if (bad >= 0) {
+        const extra = c.got + chunk.length > c.sent;
+        return run.fail(
+          socket,
+          new Corrupt(c.index, c.got + bad, extra ? "more bytes than were sent" : "differs"),
+        );
+      }
+      c.got += chunk.length;
+      if (run.clock.counting) live.bytes += chunk.length;
+    },
+    drain: (socket) => pump(run, socket),
+    end(socket) {
+      socket.data.eof = true;
+    },
+    close(socket, error) {
+      const c = socket.data;
+      // After our shutdown() Bun reports the server's FIN as a clean close, without end().
+      c.eof ||= c.shut && !error;
+      if (error) run.failure ??= error;
+      else if (!c.eof && !run.failure)
+        run.failure = new Corrupt(c.index, c.got, "no end of stream");
+      else if (c.got !== c.sent && !run.failure)
+        run.failure = new Corrupt(
+          c.index,
+          c.got,
+          `end of stream after ${c.got} of ${c.sent} bytes`,
+        );
+      c.done();
+    },
+    error(_socket, error) {
+      run.failure ??= error;
+    },
+  };
 }
 
 // ---- connect: open, one round trip, close; `parallel` at a time --------------------------------
