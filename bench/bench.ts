@@ -30,6 +30,7 @@ import {
 } from "./load.ts";
 import { median, percentile, svg, table, type Figure, type Row } from "./report.ts";
 import { parseTool, UsageError } from "./cli.ts";
+import type { Values } from "../src/cli/command-line.ts";
 import * as v from "../src/cli/values.ts";
 import {
   cpuSeconds,
@@ -148,6 +149,79 @@ udpSIZE     UDP: --udp-sockets connected sockets, each with --window SIZE-byte
   },
 } as const;
 
+type BenchValues = Values<typeof table_>;
+
+function checkTransports(transports: Transport[]): void {
+  for (const t of transports)
+    if (!TRANSPORTS.includes(t)) throw new UsageError(`--transport: tcp or unix, not "${t}"`);
+  if (transports.length === 0) throw new UsageError("--transport needs tcp, unix or both");
+}
+
+/** Each scenario's name, and the size of its messages or datagrams. */
+function checkScenarios(scenarios: string[]): void {
+  for (const s of scenarios) if (!SCENARIO.test(s)) throw new UsageError(`unknown scenario "${s}"`);
+  for (const s of scenarios) {
+    const size = /x(\d+[kmg]?)$/i.exec(s)?.[1];
+    try {
+      if (size) v.bytes(size);
+    } catch {
+      throw new UsageError(`scenario ${s}: messages of 1 byte to 1g`);
+    }
+  }
+  for (const s of scenarios) {
+    const size = /^udp(\d+k?)$/i.exec(s)?.[1];
+    if (size && !(v.bytes(size) >= 4 && v.bytes(size) <= MAX_DATAGRAM))
+      throw new UsageError(`scenario ${s}: datagrams of 4 to ${MAX_DATAGRAM} bytes`);
+  }
+}
+
+/**
+ * The scenarios the target can run: by default, those it cannot are left out; asked for by
+ * name, they are a usage error.
+ */
+function scenariosThatApply(o: BenchValues, defaulted: boolean): string[] {
+  let scenarios = o.scenarios;
+  const targeted = o.port !== undefined || o.unix !== undefined;
+  if (o.unix !== undefined && o.port === undefined && scenarios.some((s) => /^udp/i.test(s))) {
+    // A Unix stream socket carries no datagrams.
+    if (!defaulted)
+      throw new UsageError("the udp scenarios need --host and --port (a UDP echo there)");
+    scenarios = scenarios.filter((s) => !/^udp/i.test(s));
+  }
+  if (targeted && o.pid === undefined && scenarios.includes("idle")) {
+    // Memory needs the process.
+    if (!defaulted)
+      throw new UsageError("the idle scenario against --host/--port needs --pid (its memory)");
+    scenarios = scenarios.filter((s) => s !== "idle");
+  }
+  if (scenarios.length === 0) throw new UsageError("--scenarios needs at least one scenario");
+  return scenarios;
+}
+
+/** The servers: the bench's own, or one already there (and its process, for its memory). */
+function checkTargets(o: BenchValues, given: Set<keyof BenchValues>): void {
+  const targeted = o.port !== undefined || o.unix !== undefined;
+  if ((o.host === undefined) !== (o.port === undefined))
+    throw new UsageError("--host and --port go together");
+  if (o.pid !== undefined && !targeted)
+    throw new UsageError(
+      "--pid goes with --host and --port or --unix (the bench knows the servers it starts)",
+    );
+  if (targeted && (given.has("transport") || o.floor))
+    throw new UsageError(
+      "--transport and --floor choose the servers the bench starts, not --host/--port or --unix",
+    );
+  if (o.transport.includes("unix") && o.workers.some((w) => w !== "1"))
+    throw new UsageError("--transport unix serves one process: --workers is for tcp only");
+  if (o.pid !== undefined && !processExists(o.pid))
+    throw new UsageError(`--pid ${o.pid}: no such process`);
+  if (o.svg !== undefined) {
+    const folder = dirname(resolve(o.svg));
+    if (!existsSync(folder) || !statSync(folder).isDirectory())
+      throw new UsageError(`--svg ${o.svg}: no folder ${folder}`);
+  }
+}
+
 const options = parseTool(
   "bench",
   table_,
@@ -159,58 +233,10 @@ const options = parseTool(
       "Exit status: 0 every echo verified, 1 a byte lost or changed or a server failed,\n2 usage.",
   },
   (o, given) => {
-    const defaulted = !given.has("scenarios");
-    for (const t of o.transport)
-      if (!TRANSPORTS.includes(t)) throw new UsageError(`--transport: tcp or unix, not "${t}"`);
-    if (o.transport.length === 0) throw new UsageError("--transport needs tcp, unix or both");
-    for (const s of o.scenarios)
-      if (!SCENARIO.test(s)) throw new UsageError(`unknown scenario "${s}"`);
-    for (const s of o.scenarios) {
-      const size = /x(\d+[kmg]?)$/i.exec(s)?.[1];
-      try {
-        if (size) v.bytes(size);
-      } catch {
-        throw new UsageError(`scenario ${s}: messages of 1 byte to 1g`);
-      }
-    }
-    for (const s of o.scenarios) {
-      const size = /^udp(\d+k?)$/i.exec(s)?.[1];
-      if (size && !(v.bytes(size) >= 4 && v.bytes(size) <= MAX_DATAGRAM))
-        throw new UsageError(`scenario ${s}: datagrams of 4 to ${MAX_DATAGRAM} bytes`);
-    }
-    const targeted = o.port !== undefined || o.unix !== undefined;
-    if (o.unix !== undefined && o.port === undefined && o.scenarios.some((s) => /^udp/i.test(s))) {
-      // A Unix stream socket carries no datagrams: by default, leave udp out; asked for, say so.
-      if (!defaulted)
-        throw new UsageError("the udp scenarios need --host and --port (a UDP echo there)");
-      o.scenarios = o.scenarios.filter((s) => !/^udp/i.test(s));
-    }
-    if (targeted && o.pid === undefined && o.scenarios.includes("idle")) {
-      // Memory needs the process: by default, leave idle out; asked for by name, say so.
-      if (!defaulted)
-        throw new UsageError("the idle scenario against --host/--port needs --pid (its memory)");
-      o.scenarios = o.scenarios.filter((s) => s !== "idle");
-    }
-    if (o.scenarios.length === 0) throw new UsageError("--scenarios needs at least one scenario");
-    if ((o.host === undefined) !== (o.port === undefined))
-      throw new UsageError("--host and --port go together");
-    if (o.pid !== undefined && !targeted)
-      throw new UsageError(
-        "--pid goes with --host and --port or --unix (the bench knows the servers it starts)",
-      );
-    if (targeted && (given.has("transport") || o.floor))
-      throw new UsageError(
-        "--transport and --floor choose the servers the bench starts, not --host/--port or --unix",
-      );
-    if (o.transport.includes("unix") && o.workers.some((w) => w !== "1"))
-      throw new UsageError("--transport unix serves one process: --workers is for tcp only");
-    if (o.pid !== undefined && !processExists(o.pid))
-      throw new UsageError(`--pid ${o.pid}: no such process`);
-    if (o.svg !== undefined) {
-      const folder = dirname(resolve(o.svg));
-      if (!existsSync(folder) || !statSync(folder).isDirectory())
-        throw new UsageError(`--svg ${o.svg}: no folder ${folder}`);
-    }
+    checkTransports(o.transport);
+    checkScenarios(o.scenarios);
+    o.scenarios = scenariosThatApply(o, !given.has("scenarios"));
+    checkTargets(o, given);
     return {
       scenarios: o.scenarios,
       seconds: o.duration,
