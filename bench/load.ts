@@ -810,77 +810,105 @@ interface Exchange {
  * reason it went wrong. Bounded: gives up when nothing moves for `stallMs`.
  */
 function exchange(target: Target, x: Exchange, stallMs = 30_000): Promise<string | number> {
-  const start = rand(PATTERN_BYTES);
-  let sent = 0;
-  let got = 0;
-  let shut = false;
-  let outcome: string | number | undefined;
-  const { promise, resolve } = Promise.withResolvers<string | number>();
-  const finish = (socket: Socket<undefined> | undefined, result: string | number) => {
-    if (outcome !== undefined) return;
-    outcome = result;
-    clearInterval(watchdog);
-    clearTimeout(resumeTimer);
-    resolve(result);
-    if (socket && socket.readyState !== -1) socket.terminate();
-  };
-  let moved = performance.now();
-  let resumeTimer: Timer | undefined;
-  let current: Socket<undefined> | undefined;
-  const watchdog = setInterval(() => {
-    if (performance.now() - moved > stallMs)
-      finish(current, `no byte moved for ${stallMs / 1000} s (${got} of ${x.size} echoed)`);
-  }, 1000);
-  const pump = (socket: Socket<undefined>) => {
-    while (sent < x.size) {
-      const n = Math.min(1 + rand(64 * KiB), x.size - sent);
-      const at = (start + sent) % PATTERN_BYTES;
-      const took = socket.write(pattern.subarray(at, at + n));
-      if (took < 0) return;
-      if (took > 0) moved = performance.now();
-      sent += took;
-      if (took < n) return; // drain() continues
-    }
-    if (!shut) {
-      shut = true;
-      socket.shutdown(); // half-close: the echo keeps coming
-    }
-  };
+  const one = new OneExchange(x, stallMs);
   dial(target, {
     allowHalfOpen: true,
     socket: {
       binaryType: "uint8array",
       open(socket) {
-        current = socket;
-        pump(socket);
+        one.current = socket;
+        one.pump(socket);
       },
-      drain: pump,
-      data(socket, chunk: Uint8Array) {
-        moved = performance.now();
-        const bad = patternDifference(chunk, start, got, sent);
-        if (bad >= 0) {
-          const beyond = got + chunk.length > sent && bad === sent - got;
-          return finish(socket, `byte ${got + bad} ${beyond ? "was never sent" : "differs"}`);
-        }
-        got += chunk.length;
-        if (x.resetAfter !== undefined && got >= x.resetAfter) return finish(socket, got);
-        if (x.readRate) {
-          socket.pause();
-          const ms = (chunk.length / x.readRate) * 1000;
-          resumeTimer = setTimeout(() => outcome === undefined && socket.resume(), ms);
-        }
-      },
-      close(socket, error) {
-        if (outcome !== undefined) return;
-        if (error) finish(socket, `reset by the server after ${got} of ${x.size} bytes echoed`);
-        else if (got < x.size)
-          finish(socket, `closed by the server after ${got} of ${x.size} bytes echoed`);
-        else finish(socket, got);
-      },
+      drain: (socket) => one.pump(socket),
+      data: (socket, chunk: Uint8Array) => one.echoed(socket, chunk),
+      close: (socket, error) => one.closed(socket, error),
       error() {}, // close() follows with the error
     },
-  }).catch((error) => finish(undefined, `could not connect: ${error.code ?? error.message}`));
-  return promise;
+  }).catch((error) => one.finish(undefined, `could not connect: ${error.code ?? error.message}`));
+  return one.result;
+}
+
+/** The state of one `exchange`: what was sent and checked, and its watchdog. */
+class OneExchange {
+  private readonly start = rand(PATTERN_BYTES);
+  private sent = 0;
+  private got = 0;
+  private shut = false;
+  private outcome: string | number | undefined;
+  private readonly done = Promise.withResolvers<string | number>();
+  readonly result = this.done.promise;
+  private moved = performance.now();
+  private resumeTimer: Timer | undefined;
+  current: Socket<undefined> | undefined;
+  private readonly watchdog: Timer;
+
+  constructor(
+    private readonly x: Exchange,
+    stallMs: number,
+  ) {
+    this.watchdog = setInterval(() => {
+      if (performance.now() - this.moved > stallMs)
+        this.finish(
+          this.current,
+          `no byte moved for ${stallMs / 1000} s (${this.got} of ${x.size} echoed)`,
+        );
+    }, 1000);
+  }
+
+  finish(socket: Socket<undefined> | undefined, result: string | number): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = result;
+    clearInterval(this.watchdog);
+    clearTimeout(this.resumeTimer);
+    this.done.resolve(result);
+    if (socket && socket.readyState !== -1) socket.terminate();
+  }
+
+  /** The pattern in random pieces while the socket takes them; then the half-close. */
+  pump(socket: Socket<undefined>): void {
+    const { size } = this.x;
+    while (this.sent < size) {
+      const n = Math.min(1 + rand(64 * KiB), size - this.sent);
+      const at = (this.start + this.sent) % PATTERN_BYTES;
+      const took = socket.write(pattern.subarray(at, at + n));
+      if (took < 0) return;
+      if (took > 0) this.moved = performance.now();
+      this.sent += took;
+      if (took < n) return; // drain() continues
+    }
+    if (!this.shut) {
+      this.shut = true;
+      socket.shutdown(); // half-close: the echo keeps coming
+    }
+  }
+
+  /** A piece of the echo: checked; read slowly or reset if asked. */
+  echoed(socket: Socket<undefined>, chunk: Uint8Array): void {
+    const { x, got, sent } = this;
+    this.moved = performance.now();
+    const bad = patternDifference(chunk, this.start, got, sent);
+    if (bad >= 0) {
+      const beyond = got + chunk.length > sent && bad === sent - got;
+      return this.finish(socket, `byte ${got + bad} ${beyond ? "was never sent" : "differs"}`);
+    }
+    this.got += chunk.length;
+    if (x.resetAfter !== undefined && this.got >= x.resetAfter)
+      return this.finish(socket, this.got);
+    if (x.readRate) {
+      socket.pause();
+      const ms = (chunk.length / x.readRate) * 1000;
+      this.resumeTimer = setTimeout(() => this.outcome === undefined && socket.resume(), ms);
+    }
+  }
+
+  closed(socket: Socket<undefined>, error: Error | undefined): void {
+    const { got, x } = this;
+    if (this.outcome !== undefined) return;
+    if (error) this.finish(socket, `reset by the server after ${got} of ${x.size} bytes echoed`);
+    else if (got < x.size)
+      this.finish(socket, `closed by the server after ${got} of ${x.size} bytes echoed`);
+    else this.finish(socket, got);
+  }
 }
 
 /** `STORM` connections opened at once and closed at once; how many could not connect. */
