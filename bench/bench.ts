@@ -345,76 +345,51 @@ interface Spec {
 
 function specFor(name: string): Spec {
   const [, udp] = /^udp(\d+k?)$/i.exec(name) ?? [];
-  if (udp !== undefined) {
-    const size = v.bytes(udp);
-    return {
+  if (udp === undefined) return { transport: "stream", ...streamSpecFor(name) };
+  const size = v.bytes(udp);
+  const { udpSockets, window: depth, seconds } = options;
+  return {
+    transport: "udp",
+    ...timed(
       name,
-      transport: "udp",
-      unit: "dg/s",
-      async run(server, live) {
-        const cpu0 = cpuSeconds(server.pid);
-        const m = await datagrams(
-          server,
-          options.udpSockets,
-          options.window,
-          size,
-          options.seconds,
-          live,
-        );
-        const outcome = withCpu(m, cpu0, server, m.ops / m.seconds, m.ops);
-        return { ...outcome, lost: { lost: m.lost, sent: m.ops + m.lost } };
-      },
-    };
-  }
-  return { transport: "stream", ...streamSpecFor(name) };
+      "dg/s",
+      (server, live) => datagrams(server, udpSockets, depth, size, seconds, live),
+      (m) => m.ops,
+      (m) => ({ lost: { lost: m.lost, sent: m.ops + m.lost } }),
+    ),
+  };
 }
 
 function streamSpecFor(name: string): Omit<Spec, "transport"> {
+  const { seconds } = options;
   const pp = /^pp(\d+)(?:x(\d+[kmg]?))?$/i.exec(name);
   if (pp) {
     const conns = Number(pp[1]);
     const size = pp[2] ? v.bytes(pp[2]) : 64;
-    return {
-      name,
-      unit: "rt/s",
-      async run(server, live) {
-        const cpu0 = cpuSeconds(server.pid);
-        const m = await pingPong(server, conns, size, options.seconds, live);
-        return withCpu(m, cpu0, server, m.ops / m.seconds, m.ops);
-      },
-    };
+    const load = (server: Server, live: Live) => pingPong(server, conns, size, seconds, live);
+    return timed(name, "rt/s", load, (m) => m.ops);
   }
+  const megabytes = (m: Measured) => m.bytes / 1e6;
   if (name === "stream1g")
-    return {
-      name: `stream1g`,
-      unit: "MB/s",
-      async run(server, live) {
-        const cpu0 = cpuSeconds(server.pid);
-        const m = await stream(server, 1, options.seconds, options.streamBytes, live);
-        return withCpu(m, cpu0, server, m.bytes / 1e6 / m.seconds, m.bytes / 1e6);
-      },
-    };
+    return timed(
+      "stream1g",
+      "MB/s",
+      (server, live) => stream(server, 1, seconds, options.streamBytes, live),
+      megabytes,
+    );
   const st = /^stream(\d+)$/.exec(name);
-  if (st)
-    return {
-      name,
-      unit: "MB/s",
-      async run(server, live) {
-        const cpu0 = cpuSeconds(server.pid);
-        const m = await stream(server, Number(st[1]), options.seconds, Infinity, live);
-        return withCpu(m, cpu0, server, m.bytes / 1e6 / m.seconds, m.bytes / 1e6);
-      },
-    };
+  if (st) {
+    const conns = Number(st[1]);
+    const load = (server: Server, live: Live) => stream(server, conns, seconds, Infinity, live);
+    return timed(name, "MB/s", load, megabytes);
+  }
   if (name === "connect")
-    return {
+    return timed(
       name,
-      unit: "conn/s",
-      async run(server, live) {
-        const cpu0 = cpuSeconds(server.pid);
-        const m = await connects(server, CONNECT_PARALLEL, options.seconds, live);
-        return withCpu(m, cpu0, server, m.ops / m.seconds, m.ops);
-      },
-    };
+      "conn/s",
+      (server, live) => connects(server, CONNECT_PARALLEL, seconds, live),
+      (m) => m.ops,
+    );
   return {
     name: `idle${options.idle}`,
     unit: "KB/conn",
@@ -426,6 +401,28 @@ function streamSpecFor(name: string): Omit<Spec, "transport"> {
       const before = await settledRssBytes(pid);
       const during = await idle(server, options.idle, live, () => settledRssBytes(pid));
       return { value: (during - before) / 1024 / options.idle };
+    },
+  };
+}
+
+/**
+ * A scenario measured by `load`: its figure is `work` per second of the window, with the
+ * server's CPU per unit of work, the latencies, and `more` of its own.
+ */
+function timed<M extends Measured>(
+  name: string,
+  unit: Unit,
+  load: (server: Server, live: Live) => Promise<M>,
+  work: (m: M) => number,
+  more: (m: M) => Partial<Outcome> = () => ({}),
+): Omit<Spec, "transport"> {
+  return {
+    name,
+    unit,
+    async run(server, live) {
+      const cpu0 = cpuSeconds(server.pid);
+      const m = await load(server, live);
+      return { ...withCpu(m, cpu0, server, work(m) / m.seconds, work(m)), ...more(m) };
     },
   };
 }
