@@ -30,6 +30,7 @@ import {
 } from "./load.ts";
 import { median, percentile, svg, table, type Figure, type Row } from "./report.ts";
 import { parseTool, UsageError } from "./cli.ts";
+import type { Values } from "../src/cli/command-line.ts";
 import * as v from "../src/cli/values.ts";
 import {
   cpuSeconds,
@@ -148,6 +149,79 @@ udpSIZE     UDP: --udp-sockets connected sockets, each with --window SIZE-byte
   },
 } as const;
 
+type BenchValues = Values<typeof table_>;
+
+function checkTransports(transports: Transport[]): void {
+  for (const t of transports)
+    if (!TRANSPORTS.includes(t)) throw new UsageError(`--transport: tcp or unix, not "${t}"`);
+  if (transports.length === 0) throw new UsageError("--transport needs tcp, unix or both");
+}
+
+/** Each scenario's name, and the size of its messages or datagrams. */
+function checkScenarios(scenarios: string[]): void {
+  for (const s of scenarios) if (!SCENARIO.test(s)) throw new UsageError(`unknown scenario "${s}"`);
+  for (const s of scenarios) {
+    const size = /x(\d+[kmg]?)$/i.exec(s)?.[1];
+    try {
+      if (size) v.bytes(size);
+    } catch {
+      throw new UsageError(`scenario ${s}: messages of 1 byte to 1g`);
+    }
+  }
+  for (const s of scenarios) {
+    const size = /^udp(\d+k?)$/i.exec(s)?.[1];
+    if (size && !(v.bytes(size) >= 4 && v.bytes(size) <= MAX_DATAGRAM))
+      throw new UsageError(`scenario ${s}: datagrams of 4 to ${MAX_DATAGRAM} bytes`);
+  }
+}
+
+/**
+ * The scenarios the target can run: by default, those it cannot are left out; asked for by
+ * name, they are a usage error.
+ */
+function scenariosThatApply(o: BenchValues, defaulted: boolean): string[] {
+  let scenarios = o.scenarios;
+  const targeted = o.port !== undefined || o.unix !== undefined;
+  if (o.unix !== undefined && o.port === undefined && scenarios.some((s) => /^udp/i.test(s))) {
+    // A Unix stream socket carries no datagrams.
+    if (!defaulted)
+      throw new UsageError("the udp scenarios need --host and --port (a UDP echo there)");
+    scenarios = scenarios.filter((s) => !/^udp/i.test(s));
+  }
+  if (targeted && o.pid === undefined && scenarios.includes("idle")) {
+    // Memory needs the process.
+    if (!defaulted)
+      throw new UsageError("the idle scenario against --host/--port needs --pid (its memory)");
+    scenarios = scenarios.filter((s) => s !== "idle");
+  }
+  if (scenarios.length === 0) throw new UsageError("--scenarios needs at least one scenario");
+  return scenarios;
+}
+
+/** The servers: the bench's own, or one already there (and its process, for its memory). */
+function checkTargets(o: BenchValues, given: Set<keyof BenchValues>): void {
+  const targeted = o.port !== undefined || o.unix !== undefined;
+  if ((o.host === undefined) !== (o.port === undefined))
+    throw new UsageError("--host and --port go together");
+  if (o.pid !== undefined && !targeted)
+    throw new UsageError(
+      "--pid goes with --host and --port or --unix (the bench knows the servers it starts)",
+    );
+  if (targeted && (given.has("transport") || o.floor))
+    throw new UsageError(
+      "--transport and --floor choose the servers the bench starts, not --host/--port or --unix",
+    );
+  if (o.transport.includes("unix") && o.workers.some((w) => w !== "1"))
+    throw new UsageError("--transport unix serves one process: --workers is for tcp only");
+  if (o.pid !== undefined && !processExists(o.pid))
+    throw new UsageError(`--pid ${o.pid}: no such process`);
+  if (o.svg !== undefined) {
+    const folder = dirname(resolve(o.svg));
+    if (!existsSync(folder) || !statSync(folder).isDirectory())
+      throw new UsageError(`--svg ${o.svg}: no folder ${folder}`);
+  }
+}
+
 const options = parseTool(
   "bench",
   table_,
@@ -159,58 +233,10 @@ const options = parseTool(
       "Exit status: 0 every echo verified, 1 a byte lost or changed or a server failed,\n2 usage.",
   },
   (o, given) => {
-    const defaulted = !given.has("scenarios");
-    for (const t of o.transport)
-      if (!TRANSPORTS.includes(t)) throw new UsageError(`--transport: tcp or unix, not "${t}"`);
-    if (o.transport.length === 0) throw new UsageError("--transport needs tcp, unix or both");
-    for (const s of o.scenarios)
-      if (!SCENARIO.test(s)) throw new UsageError(`unknown scenario "${s}"`);
-    for (const s of o.scenarios) {
-      const size = /x(\d+[kmg]?)$/i.exec(s)?.[1];
-      try {
-        if (size) v.bytes(size);
-      } catch {
-        throw new UsageError(`scenario ${s}: messages of 1 byte to 1g`);
-      }
-    }
-    for (const s of o.scenarios) {
-      const size = /^udp(\d+k?)$/i.exec(s)?.[1];
-      if (size && !(v.bytes(size) >= 4 && v.bytes(size) <= MAX_DATAGRAM))
-        throw new UsageError(`scenario ${s}: datagrams of 4 to ${MAX_DATAGRAM} bytes`);
-    }
-    const targeted = o.port !== undefined || o.unix !== undefined;
-    if (o.unix !== undefined && o.port === undefined && o.scenarios.some((s) => /^udp/i.test(s))) {
-      // A Unix stream socket carries no datagrams: by default, leave udp out; asked for, say so.
-      if (!defaulted)
-        throw new UsageError("the udp scenarios need --host and --port (a UDP echo there)");
-      o.scenarios = o.scenarios.filter((s) => !/^udp/i.test(s));
-    }
-    if (targeted && o.pid === undefined && o.scenarios.includes("idle")) {
-      // Memory needs the process: by default, leave idle out; asked for by name, say so.
-      if (!defaulted)
-        throw new UsageError("the idle scenario against --host/--port needs --pid (its memory)");
-      o.scenarios = o.scenarios.filter((s) => s !== "idle");
-    }
-    if (o.scenarios.length === 0) throw new UsageError("--scenarios needs at least one scenario");
-    if ((o.host === undefined) !== (o.port === undefined))
-      throw new UsageError("--host and --port go together");
-    if (o.pid !== undefined && !targeted)
-      throw new UsageError(
-        "--pid goes with --host and --port or --unix (the bench knows the servers it starts)",
-      );
-    if (targeted && (given.has("transport") || o.floor))
-      throw new UsageError(
-        "--transport and --floor choose the servers the bench starts, not --host/--port or --unix",
-      );
-    if (o.transport.includes("unix") && o.workers.some((w) => w !== "1"))
-      throw new UsageError("--transport unix serves one process: --workers is for tcp only");
-    if (o.pid !== undefined && !processExists(o.pid))
-      throw new UsageError(`--pid ${o.pid}: no such process`);
-    if (o.svg !== undefined) {
-      const folder = dirname(resolve(o.svg));
-      if (!existsSync(folder) || !statSync(folder).isDirectory())
-        throw new UsageError(`--svg ${o.svg}: no folder ${folder}`);
-    }
+    checkTransports(o.transport);
+    checkScenarios(o.scenarios);
+    o.scenarios = scenariosThatApply(o, !given.has("scenarios"));
+    checkTargets(o, given);
     return {
       scenarios: o.scenarios,
       seconds: o.duration,
@@ -218,7 +244,8 @@ const options = parseTool(
       idle: o.idle,
       streamBytes: o.streamBytes,
       workers: o.workers,
-      target: o.port === undefined ? undefined : { host: o.host!, port: o.port },
+      target:
+        o.host === undefined || o.port === undefined ? undefined : { host: o.host, port: o.port },
       unixTarget: o.unix,
       transports: [...new Set(o.transport)],
       udpSockets: o.udpSockets,
@@ -311,83 +338,58 @@ interface Spec {
   name: string;
   /** Stream scenarios run on TCP and Unix sockets; udp ones on UDP servers. */
   transport: "stream" | "udp";
-  unit: string;
+  unit: Unit;
   lowerIsBetter?: boolean;
   run(server: Server, live: Live): Promise<Outcome>;
 }
 
 function specFor(name: string): Spec {
-  const udp = /^udp(\d+k?)$/i.exec(name);
-  if (udp) {
-    const size = v.bytes(udp[1]!);
-    return {
+  const [, udp] = /^udp(\d+k?)$/i.exec(name) ?? [];
+  if (udp === undefined) return { transport: "stream", ...streamSpecFor(name) };
+  const size = v.bytes(udp);
+  const { udpSockets, window: depth, seconds } = options;
+  return {
+    transport: "udp",
+    ...timed(
       name,
-      transport: "udp",
-      unit: "dg/s",
-      async run(server, live) {
-        const cpu0 = cpuSeconds(server.pid);
-        const m = await datagrams(
-          server,
-          options.udpSockets,
-          options.window,
-          size,
-          options.seconds,
-          live,
-        );
-        const outcome = withCpu(m, cpu0, server, m.ops / m.seconds, m.ops);
-        return { ...outcome, lost: { lost: m.lost, sent: m.ops + m.lost } };
-      },
-    };
-  }
-  return { transport: "stream", ...streamSpecFor(name) };
+      "dg/s",
+      (server, live) => datagrams(server, udpSockets, depth, size, seconds, live),
+      (m) => m.ops,
+      (m) => ({ lost: { lost: m.lost, sent: m.ops + m.lost } }),
+    ),
+  };
 }
 
 function streamSpecFor(name: string): Omit<Spec, "transport"> {
+  const { seconds } = options;
   const pp = /^pp(\d+)(?:x(\d+[kmg]?))?$/i.exec(name);
   if (pp) {
     const conns = Number(pp[1]);
     const size = pp[2] ? v.bytes(pp[2]) : 64;
-    return {
-      name,
-      unit: "rt/s",
-      async run(server, live) {
-        const cpu0 = cpuSeconds(server.pid);
-        const m = await pingPong(server, conns, size, options.seconds, live);
-        return withCpu(m, cpu0, server, m.ops / m.seconds, m.ops);
-      },
-    };
+    const load = (server: Server, live: Live) => pingPong(server, conns, size, seconds, live);
+    return timed(name, "rt/s", load, (m) => m.ops);
   }
+  const megabytes = (m: Measured) => m.bytes / 1e6;
   if (name === "stream1g")
-    return {
-      name: `stream1g`,
-      unit: "MB/s",
-      async run(server, live) {
-        const cpu0 = cpuSeconds(server.pid);
-        const m = await stream(server, 1, options.seconds, options.streamBytes, live);
-        return withCpu(m, cpu0, server, m.bytes / 1e6 / m.seconds, m.bytes / 1e6);
-      },
-    };
+    return timed(
+      "stream1g",
+      "MB/s",
+      (server, live) => stream(server, 1, seconds, options.streamBytes, live),
+      megabytes,
+    );
   const st = /^stream(\d+)$/.exec(name);
-  if (st)
-    return {
-      name,
-      unit: "MB/s",
-      async run(server, live) {
-        const cpu0 = cpuSeconds(server.pid);
-        const m = await stream(server, Number(st[1]), options.seconds, Infinity, live);
-        return withCpu(m, cpu0, server, m.bytes / 1e6 / m.seconds, m.bytes / 1e6);
-      },
-    };
+  if (st) {
+    const conns = Number(st[1]);
+    const load = (server: Server, live: Live) => stream(server, conns, seconds, Infinity, live);
+    return timed(name, "MB/s", load, megabytes);
+  }
   if (name === "connect")
-    return {
+    return timed(
       name,
-      unit: "conn/s",
-      async run(server, live) {
-        const cpu0 = cpuSeconds(server.pid);
-        const m = await connects(server, CONNECT_PARALLEL, options.seconds, live);
-        return withCpu(m, cpu0, server, m.ops / m.seconds, m.ops);
-      },
-    };
+      "conn/s",
+      (server, live) => connects(server, CONNECT_PARALLEL, seconds, live),
+      (m) => m.ops,
+    );
   return {
     name: `idle${options.idle}`,
     unit: "KB/conn",
@@ -399,6 +401,28 @@ function streamSpecFor(name: string): Omit<Spec, "transport"> {
       const before = await settledRssBytes(pid);
       const during = await idle(server, options.idle, live, () => settledRssBytes(pid));
       return { value: (during - before) / 1024 / options.idle };
+    },
+  };
+}
+
+/**
+ * A scenario measured by `load`: its figure is `work` per second of the window, with the
+ * server's CPU per unit of work, the latencies, and `more` of its own.
+ */
+function timed<M extends Measured>(
+  name: string,
+  unit: Unit,
+  load: (server: Server, live: Live) => Promise<M>,
+  work: (m: M) => number,
+  more: (m: M) => Partial<Outcome> = () => ({}),
+): Omit<Spec, "transport"> {
+  return {
+    name,
+    unit,
+    async run(server, live) {
+      const cpu0 = cpuSeconds(server.pid);
+      const m = await load(server, live);
+      return { ...withCpu(m, cpu0, server, work(m) / m.seconds, work(m)), ...more(m) };
     },
   };
 }
@@ -429,7 +453,8 @@ function progress(line: string): void {
 function note(text: string): void {
   process.stderr.write(`${text}\n`);
 }
-const DONE: Record<string, (live: Live) => string> = {
+type Unit = "rt/s" | "MB/s" | "conn/s" | "KB/conn" | "dg/s";
+const DONE: Record<Unit, (live: Live) => string> = {
   "rt/s": (live) => `${live.ops.toLocaleString("en-US")} round trips`,
   "MB/s": (live) =>
     `${(live.bytes / 1e6).toLocaleString("en-US", { maximumFractionDigits: 0 })} MB`,
@@ -472,7 +497,8 @@ function legend(rows: Row[], baseline: string | undefined, failed: boolean): str
   if (rows.some((r) => Object.values(r.figures).some((f) => typeof f === "object" && f.latency)))
     lines.push("  p50/p99/p99.9 ms: round-trip time that half, 99% and 99.9% of round trips beat");
   const others = names().filter((name) => name !== baseline);
-  const x = others.length === 1 ? others[0]! : "X";
+  const [only] = others;
+  const x = others.length === 1 && only !== undefined ? only : "X";
   if (baseline)
     lines.push(
       `  ${x} vs ${baseline}: the figure of ${x} / that of ${baseline} (KB/conn: the other way round); above 1, ${x} did better`,
@@ -602,7 +628,7 @@ try {
   }
   // Ratios are to Node.js, or without it to the first server (--workers 1,2: two workers / one).
   const columns = names();
-  const baseline = options.baseline ? "node" : columns.length > 1 ? columns[0]! : undefined;
+  const baseline = options.baseline ? "node" : columns.length > 1 ? columns[0] : undefined;
   // idle first, while every server is fresh: its memory figure is then not garbage from before.
   specs.sort((a, b) => Number(b.name.startsWith("idle")) - Number(a.name.startsWith("idle")));
   const results = new Map<string, Map<string, Outcome[] | string>>();
@@ -639,7 +665,7 @@ try {
         const where = `${++step}/${total} · round ${round + 1}/${options.rounds} · ${spec.name} · ${server.name}`;
         const timer = setInterval(() => {
           const secs = (performance.now() - t0) / 1000;
-          progress(`${where} · ${secs.toFixed(1)} s · ${DONE[spec.unit]!(live)}`);
+          progress(`${where} · ${secs.toFixed(1)} s · ${DONE[spec.unit](live)}`);
         }, 250);
         try {
           const outcome = await spec.run(server, live);

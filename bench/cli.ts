@@ -10,8 +10,6 @@ import { startup, type Table, UsageError, type Values } from "../src/cli/command
 import { printExit } from "../src/common/say.ts";
 
 export { UsageError };
-export type ToolTable = Table;
-export type ToolValues<T extends Table> = Values<T>;
 
 /**
  * Parses `argv` against `table`; `--help` prints `intro`, the rows and `outro` and exits 0.

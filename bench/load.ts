@@ -135,6 +135,37 @@ async function window(seconds: number, clock: Clock, live: Live): Promise<number
   return (performance.now() - t0) / 1000;
 }
 
+/** What a TCP scenario keeps: its clock, its first failure, and each connection's close. */
+class TcpRun {
+  readonly clock: Clock = { counting: false, running: false };
+  failure: Error | undefined;
+  private readonly finished: Promise<void>[] = [];
+
+  /** A new connection's `done`: call it once it has closed. */
+  closing(): () => void {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.finished.push(promise);
+    return resolve;
+  }
+
+  fail<T>(socket: Socket<T>, error: Error): void {
+    this.failure ??= error;
+    socket.terminate();
+  }
+
+  /** Every connection closed within `ms`? */
+  closed(ms: number): Promise<boolean> {
+    const all = Promise.all(this.finished).then(() => true);
+    return Promise.race([all, Bun.sleep(ms).then(() => false)]);
+  }
+
+  /** Ends what is still open; throws the run's failure, if any. */
+  end<T>(sockets: Socket<T>[]): void {
+    for (const socket of sockets) if (socket.readyState !== -1) socket.terminate();
+    if (this.failure) throw this.failure;
+  }
+}
+
 // ---- ping-pong: send a message, wait for all of its echo, repeat ------------------------------
 interface PingConn {
   index: number;
@@ -153,77 +184,82 @@ export async function pingPong(
   seconds: number,
   live: Live,
 ): Promise<Measured> {
-  const clock: Clock = { counting: false, running: false };
+  const run = new TcpRun();
   const samples = new Samples();
-  let failure: Error | undefined;
-  const finished: Promise<void>[] = [];
-  const fail = (socket: Socket<PingConn>, error: Error) => {
-    failure ??= error;
-    socket.terminate();
-  };
-  const send = (socket: Socket<PingConn>) => {
-    const c = socket.data;
-    // A new first word each round: a stale or repeated echo cannot pass for this one.
-    new DataView(c.message.buffer).setUint32(0, ++c.round);
-    c.got = 0;
-    c.sentAt = performance.now();
-    if (!c.outbox.send(socket, c.message) && c.outbox.broken) fail(socket, new Error("reset"));
-  };
   const sockets = await connectMany<PingConn>(
     target,
     conns,
     (index) => {
       const message = new Uint8Array(Math.max(size, 4));
       crypto.getRandomValues(message.subarray(0, Math.min(message.length, 65536)));
-      const { promise, resolve: done } = Promise.withResolvers<void>();
-      finished.push(promise);
-      return { index, message, got: 0, round: 0, sentAt: 0, outbox: new Outbox(), done };
+      return {
+        index,
+        message,
+        got: 0,
+        round: 0,
+        sentAt: 0,
+        outbox: new Outbox(),
+        done: run.closing(),
+      };
     },
-    {
-      binaryType: "uint8array",
-      data(socket, chunk: Uint8Array) {
-        const c = socket.data;
-        const bad = firstDifference(chunk, c.message, c.got);
-        if (bad >= 0) {
-          const offset = (c.round - 1) * c.message.length + c.got + bad;
-          const what = c.got + bad >= c.message.length ? "more bytes than were sent" : "differs";
-          return fail(socket, new Corrupt(c.index, offset, what));
-        }
-        c.got += chunk.length;
-        if (c.got < c.message.length) return;
-        if (clock.counting) {
-          samples.add(performance.now() - c.sentAt);
-          live.ops++;
-          live.bytes += c.got;
-        }
-        if (clock.running) send(socket);
-        else socket.end();
-      },
-      drain(socket) {
-        socket.data.outbox.flush(socket);
-      },
-      end(socket) {
-        if (clock.running) fail(socket, new Corrupt(socket.data.index, -1, "server closed"));
-        else socket.end();
-      },
-      close(socket, error) {
-        if (error && clock.running) failure ??= error;
-        socket.data.done();
-      },
-      error(socket, error) {
-        failure ??= error;
-      },
-    },
+    pingPongHandler(run, samples, live),
   );
-  const go = window(seconds, clock, live);
-  for (const socket of sockets) send(socket);
+  const go = window(seconds, run.clock, live);
+  for (const socket of sockets) sendRound(run, socket);
   const elapsed = await go;
-  const ops = live.ops;
-  const bytes = live.bytes;
-  await Promise.race([Promise.all(finished), Bun.sleep(5000)]);
-  for (const socket of sockets) if (socket.readyState !== -1) socket.terminate();
-  if (failure) throw failure;
+  const { ops, bytes } = live;
+  await run.closed(5000);
+  run.end(sockets);
   return { ops, bytes, seconds: elapsed, latencies: samples.sorted() };
+}
+
+/** The next message: a new first word each round, so a stale or repeated echo cannot pass. */
+function sendRound(run: TcpRun, socket: Socket<PingConn>): void {
+  const c = socket.data;
+  new DataView(c.message.buffer).setUint32(0, ++c.round);
+  c.got = 0;
+  c.sentAt = performance.now();
+  if (!c.outbox.send(socket, c.message) && c.outbox.broken) run.fail(socket, new Error("reset"));
+}
+
+/** Each echo checked as it comes; once whole, timed, counted, and the next round sent. */
+function pingPongHandler(run: TcpRun, samples: Samples, live: Live): Bun.SocketHandler<PingConn> {
+  const { clock } = run;
+  return {
+    binaryType: "uint8array",
+    data(socket, chunk: Uint8Array) {
+      const c = socket.data;
+      const bad = firstDifference(chunk, c.message, c.got);
+      if (bad >= 0) {
+        const offset = (c.round - 1) * c.message.length + c.got + bad;
+        const what = c.got + bad >= c.message.length ? "more bytes than were sent" : "differs";
+        return run.fail(socket, new Corrupt(c.index, offset, what));
+      }
+      c.got += chunk.length;
+      if (c.got < c.message.length) return;
+      if (clock.counting) {
+        samples.add(performance.now() - c.sentAt);
+        live.ops++;
+        live.bytes += c.got;
+      }
+      if (clock.running) sendRound(run, socket);
+      else socket.end();
+    },
+    drain(socket) {
+      socket.data.outbox.flush(socket);
+    },
+    end(socket) {
+      if (clock.running) run.fail(socket, new Corrupt(socket.data.index, -1, "server closed"));
+      else socket.end();
+    },
+    close(socket, error) {
+      if (error && clock.running) run.failure ??= error;
+      socket.data.done();
+    },
+    error(_socket, error) {
+      run.failure ??= error;
+    },
+  };
 }
 
 // ---- stream: write as fast as the socket takes, read the echo, end with a half-close ----------
@@ -275,93 +311,95 @@ export async function stream(
   limit: number,
   live: Live,
 ): Promise<Measured> {
-  const clock: Clock = { counting: false, running: false };
-  let failure: Error | undefined;
-  const finished: Promise<void>[] = [];
-  const fail = (socket: Socket<StreamConn>, error: Error) => {
-    failure ??= error;
-    socket.terminate();
-  };
-  const pump = (socket: Socket<StreamConn>) => {
-    const c = socket.data;
-    while (!c.shut) {
-      if (c.sent >= c.limit || (c.limit === Infinity && !clock.running)) {
-        c.shut = true;
-        socket.shutdown(); // half-close: the echo keeps coming
-        return;
-      }
-      const at = (c.start + c.sent) % PATTERN_BYTES;
-      const n = Math.min(PATTERN_BYTES, c.limit - c.sent);
-      const took = socket.write(pattern.subarray(at, at + n));
-      if (took < 0) return fail(socket, new Error("reset while sending"));
-      c.sent += took;
-      if (took < n) return; // drain() continues
-    }
-  };
+  const run = new TcpRun();
   const sockets = await connectMany<StreamConn>(
     target,
     conns,
     (index) => {
-      const { promise, resolve: done } = Promise.withResolvers<void>();
-      finished.push(promise);
       const start = (index * 7919 * 64) % PATTERN_BYTES;
-      return { index, start, sent: 0, got: 0, limit, shut: false, eof: false, done };
+      return { index, start, sent: 0, got: 0, limit, shut: false, eof: false, done: run.closing() };
     },
-    {
-      binaryType: "uint8array",
-      data(socket, chunk: Uint8Array) {
-        const c = socket.data;
-        const bad = patternDifference(chunk, c.start, c.got, c.sent);
-        if (bad >= 0) {
-          const extra = c.got + chunk.length > c.sent;
-          return fail(
-            socket,
-            new Corrupt(c.index, c.got + bad, extra ? "more bytes than were sent" : "differs"),
-          );
-        }
-        c.got += chunk.length;
-        if (clock.counting) live.bytes += chunk.length;
-      },
-      drain: pump,
-      end(socket) {
-        socket.data.eof = true;
-      },
-      close(socket, error) {
-        const c = socket.data;
-        // After our shutdown() Bun reports the server's FIN as a clean close, without end().
-        c.eof ||= c.shut && !error;
-        if (error) failure ??= error;
-        else if (!c.eof && !failure) failure = new Corrupt(c.index, c.got, "no end of stream");
-        else if (c.got !== c.sent && !failure)
-          failure = new Corrupt(c.index, c.got, `end of stream after ${c.got} of ${c.sent} bytes`);
-        c.done();
-      },
-      error(socket, error) {
-        failure ??= error;
-      },
-    },
+    streamHandler(run, live),
   );
   const t0 = performance.now();
   let elapsed = 0;
   if (limit === Infinity) {
-    const go = window(seconds, clock, live);
-    for (const socket of sockets) pump(socket);
+    const go = window(seconds, run.clock, live);
+    for (const socket of sockets) pump(run, socket);
     elapsed = await go;
   } else {
-    clock.running = clock.counting = true;
-    for (const socket of sockets) pump(socket);
+    run.clock.running = run.clock.counting = true;
+    for (const socket of sockets) pump(run, socket);
   }
-  const all = Promise.all(finished);
   const bound = Math.max(30_000, seconds * 10_000);
-  if ((await Promise.race([all.then(() => true), Bun.sleep(bound).then(() => false)])) === false)
-    failure ??= new Error(`echo not complete after ${bound / 1000} s`);
-  for (const socket of sockets) if (socket.readyState !== -1) socket.terminate();
-  if (failure) throw failure;
+  if (!(await run.closed(bound)))
+    run.failure ??= new Error(`echo not complete after ${bound / 1000} s`);
+  run.end(sockets);
   if (limit !== Infinity) {
     elapsed = (performance.now() - t0) / 1000;
     return { ops: conns, bytes: live.bytes, seconds: elapsed };
   }
   return { ops: 0, bytes: live.bytes, seconds: elapsed };
+}
+
+/** Writes the pattern while the socket takes it; at the limit (or the clock's end), half-closes. */
+function pump(run: TcpRun, socket: Socket<StreamConn>): void {
+  const c = socket.data;
+  while (!c.shut) {
+    if (c.sent >= c.limit || (c.limit === Infinity && !run.clock.running)) {
+      c.shut = true;
+      socket.shutdown(); // half-close: the echo keeps coming
+      return;
+    }
+    const at = (c.start + c.sent) % PATTERN_BYTES;
+    const n = Math.min(PATTERN_BYTES, c.limit - c.sent);
+    const took = socket.write(pattern.subarray(at, at + n));
+    if (took < 0) return run.fail(socket, new Error("reset while sending"));
+    c.sent += took;
+    if (took < n) return; // drain() continues
+  }
+}
+
+/** The echo checked against the pattern as it comes; at the close, whole and ended. */
+function streamHandler(run: TcpRun, live: Live): Bun.SocketHandler<StreamConn> {
+  return {
+    binaryType: "uint8array",
+    data(socket, chunk: Uint8Array) {
+      const c = socket.data;
+      const bad = patternDifference(chunk, c.start, c.got, c.sent);
+      if (bad >= 0) {
+        const extra = c.got + chunk.length > c.sent;
+        return run.fail(
+          socket,
+          new Corrupt(c.index, c.got + bad, extra ? "more bytes than were sent" : "differs"),
+        );
+      }
+      c.got += chunk.length;
+      if (run.clock.counting) live.bytes += chunk.length;
+    },
+    drain: (socket) => pump(run, socket),
+    end(socket) {
+      socket.data.eof = true;
+    },
+    close(socket, error) {
+      const c = socket.data;
+      // After our shutdown() Bun reports the server's FIN as a clean close, without end().
+      c.eof ||= c.shut && !error;
+      if (error) run.failure ??= error;
+      else if (!c.eof && !run.failure)
+        run.failure = new Corrupt(c.index, c.got, "no end of stream");
+      else if (c.got !== c.sent && !run.failure)
+        run.failure = new Corrupt(
+          c.index,
+          c.got,
+          `end of stream after ${c.got} of ${c.sent} bytes`,
+        );
+      c.done();
+    },
+    error(_socket, error) {
+      run.failure ??= error;
+    },
+  };
 }
 
 // ---- connect: open, one round trip, close; `parallel` at a time --------------------------------
@@ -421,14 +459,14 @@ export async function connects(
 
 // ---- udp: datagrams in flight on connected UDP sockets --------------------------------------
 /** A datagram echoed wrong: which socket, which datagram (its sequence number), which byte. */
-export class DatagramCorrupt extends Corrupt {
+class DatagramCorrupt extends Corrupt {
   constructor(socket: number, seq: number, offset: number, detail: string) {
     super(socket, offset, detail);
     this.message = `socket ${socket}, datagram ${seq}, byte ${offset}: ${detail}`;
   }
 }
 
-export interface DatagramsMeasured extends Measured {
+interface DatagramsMeasured extends Measured {
   /** Datagrams sent inside the measured window whose echo never came (given up after LOST_MS). */
   lost: number;
   /** Echoes that came after they had been given up for lost, or twice. */
@@ -440,7 +478,8 @@ export interface DatagramsMeasured extends Measured {
 export const LOST_MS = 250;
 const RING = 1 << 16; // sequence numbers remembered per socket: far more than any window
 
-interface UdpConn {
+/** One socket's datagrams: what it sends, and which of them are in flight since when. */
+interface Ring {
   index: number;
   message: Buffer; // bytes 0-3: the sequence number; the rest: this socket's random bytes
   seq: number; // the last sequence number sent
@@ -451,7 +490,7 @@ interface UdpConn {
   state: Uint8Array; // 0 free or echoed, 1 in flight, 2 given up for lost
   inFlight: number;
   owed: number; // datagrams to send once the kernel takes them again (drain)
-  socket?: Bun.udp.ConnectedSocket<"buffer">;
+  socket?: Bun.udp.ConnectedSocket<"buffer">; // once open
 }
 
 /**
@@ -468,15 +507,75 @@ export async function datagrams(
   seconds: number,
   live: Live,
 ): Promise<DatagramsMeasured> {
-  const clock: Clock = { counting: false, running: false };
-  const samples = new Samples();
-  let failure: Error | undefined;
-  let lost = 0;
-  let late = 0;
-  let duplicates = 0;
-  size = Math.max(size, 4);
+  const run = new DatagramRun(Math.max(size, 4), live);
+  for (let index = 0; index < sockets; index++) await run.open(target, index);
+  // Every LOST_MS / 2: datagrams in flight for longer than LOST_MS are lost; send others instead.
+  const sweep = setInterval(() => run.sweep(), LOST_MS / 2);
+  const go = window(seconds, run.clock, live);
+  run.start(depth);
+  const elapsed = await go;
+  const { ops, bytes } = live;
+  await run.lastEchoes();
+  clearInterval(sweep);
+  return { ops, bytes, seconds: elapsed, ...run.close() };
+}
 
-  const batch = (c: UdpConn, n: number): Buffer[] => {
+/** A run of `datagrams`: its sockets, what is in flight on each, and what came back. */
+class DatagramRun {
+  readonly clock: Clock = { counting: false, running: false };
+  private readonly samples = new Samples();
+  private readonly conns: Ring[] = [];
+  private failure: Error | undefined;
+  private lost = 0;
+  private late = 0;
+  private duplicates = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly live: Live,
+  ) {}
+
+  /** Socket `index`, connected to the target, with its own random bytes. */
+  async open(target: Target, index: number): Promise<void> {
+    const message = Buffer.alloc(this.size);
+    crypto.getRandomValues(message.subarray(4, Math.min(this.size, 65536)));
+    const ring: Ring = {
+      index,
+      message,
+      seq: 0,
+      oldest: 1,
+      seqs: new Uint32Array(RING),
+      sentAt: new Float64Array(RING),
+      state: new Uint8Array(RING),
+      inFlight: 0,
+      owed: 0,
+    };
+    this.conns.push(ring);
+    ring.socket = await Bun.udpSocket({
+      binaryType: "buffer",
+      connect: { hostname: target.host, port: target.port },
+      socket: {
+        data: (_socket, data: Buffer) => this.echoed(ring, data),
+        drain: () => {
+          const n = ring.owed;
+          ring.owed = 0;
+          if (n > 0) this.send(ring, n);
+        },
+        // Bun 1.4.5 passes the error first (its type definitions say the socket).
+        error: (...args: unknown[]) => {
+          this.failure ??= udpError(args.find((a) => a instanceof Error));
+        },
+      },
+    });
+  }
+
+  /** Each socket's first `depth` datagrams. */
+  start(depth: number): void {
+    for (const c of this.conns) this.send(c, depth);
+  }
+
+  /** `n` more datagrams, numbered and marked in flight. */
+  private batch(c: Ring, n: number): Buffer[] {
     // send() copies into the kernel: one buffer per datagram in a batch, rewritten each time.
     const out: Buffer[] = [];
     for (let i = 0; i < n; i++) {
@@ -491,113 +590,89 @@ export async function datagrams(
       out.push(m);
     }
     return out;
-  };
+  }
+
   /** Sends `n` more datagrams on `c`; what the kernel does not take is owed until drain. */
-  const send = (c: UdpConn, n: number) => {
-    if (!clock.running || failure) return;
+  private send(c: Ring, n: number): void {
+    const { socket } = c;
+    if (!this.clock.running || this.failure || !socket) return;
     try {
       if (n === 1) {
-        const [m] = batch(c, 1);
-        if (m && !c.socket!.send(m)) unsend(c, 1);
+        const [m] = this.batch(c, 1);
+        if (m && !socket.send(m)) this.unsend(c, 1);
         return;
       }
-      const all = batch(c, n);
-      const took = c.socket!.sendMany(all);
-      if (took < all.length) unsend(c, all.length - took);
+      const all = this.batch(c, n);
+      const took = socket.sendMany(all);
+      if (took < all.length) this.unsend(c, all.length - took);
     } catch (error) {
-      failure ??= sendError(error);
+      this.failure ??= udpError(error);
     }
-  };
+  }
+
   /** The last `n` datagrams of a batch did not go out: forget them, owe them. */
-  const unsend = (c: UdpConn, n: number) => {
+  private unsend(c: Ring, n: number): void {
     for (let i = 0; i < n; i++) {
       const slot = c.seq-- & (RING - 1);
       c.state[slot] = 0;
       c.inFlight--;
     }
     c.owed += n;
-  };
-  const sendError = (error: unknown) => {
-    const code = (error as { code?: string }).code;
-    return new Error(
-      code === "ECONNREFUSED" ? "nobody listening (ICMP port unreachable)" : String(error),
-    );
-  };
-
-  const conns: UdpConn[] = [];
-  for (let index = 0; index < sockets; index++) {
-    const message = Buffer.alloc(size);
-    crypto.getRandomValues(message.subarray(4, Math.min(size, 65536)));
-    const c: UdpConn = {
-      index,
-      message,
-      seq: 0,
-      oldest: 1,
-      seqs: new Uint32Array(RING),
-      sentAt: new Float64Array(RING),
-      state: new Uint8Array(RING),
-      inFlight: 0,
-      owed: 0,
-    };
-    conns.push(c);
-    c.socket = await Bun.udpSocket({
-      binaryType: "buffer",
-      connect: { hostname: target.host, port: target.port },
-      socket: {
-        data(_socket, data: Buffer) {
-          if (data.length !== size) {
-            failure ??= new DatagramCorrupt(
-              index,
-              data.length >= 4 ? data.readUInt32BE(0) : -1,
-              Math.min(data.length, size),
-              `${data.length} bytes came back for ${size} sent`,
-            );
-            return;
-          }
-          const seq = data.readUInt32BE(0);
-          const slot = seq & (RING - 1);
-          if (c.seqs[slot] !== seq || seq > c.seq || seq === 0) {
-            failure ??= new DatagramCorrupt(index, seq, 0, "a datagram that was never sent");
-            return;
-          }
-          if (Buffer.compare(data.subarray(4), message.subarray(4)) !== 0) {
-            let at = 4;
-            while (data[at] === message[at]) at++;
-            failure ??= new DatagramCorrupt(index, seq, at, "differs");
-            return;
-          }
-          const state = c.state[slot];
-          c.state[slot] = 0;
-          if (state === 0) duplicates++;
-          else if (state === 2) (late++, lost--);
-          else {
-            c.inFlight--;
-            if (clock.counting) {
-              samples.add(performance.now() - c.sentAt[slot]!);
-              live.ops++;
-              live.bytes += size;
-            }
-            if (c.owed === 0) send(c, 1);
-            else c.owed++;
-          }
-        },
-        drain() {
-          const n = c.owed;
-          c.owed = 0;
-          if (n > 0) send(c, n);
-        },
-        // Bun 1.4.5 passes the error first (its type definitions say the socket).
-        error(...args: unknown[]) {
-          failure ??= sendError(args.find((a) => a instanceof Error));
-        },
-      },
-    });
   }
 
-  // Every LOST_MS / 2: datagrams in flight for longer than LOST_MS are lost; send others instead.
-  const sweep = setInterval(() => {
+  /** An echo: checked, counted (in flight, late, or twice), and answered with a new datagram. */
+  private echoed(c: Ring, data: Buffer): void {
+    const seq = this.checked(c, data);
+    if (seq === undefined) return;
+    const slot = seq & (RING - 1);
+    const state = c.state[slot];
+    c.state[slot] = 0;
+    if (state === 0) this.duplicates++;
+    else if (state === 2) {
+      this.late++;
+      this.lost--;
+    } else {
+      c.inFlight--;
+      if (this.clock.counting) {
+        this.samples.add(performance.now() - c.sentAt[slot]!);
+        this.live.ops++;
+        this.live.bytes += this.size;
+      }
+      if (c.owed === 0) this.send(c, 1);
+      else c.owed++;
+    }
+  }
+
+  /** An echo's sequence number, if it is one this socket sent, whole; else the run fails. */
+  private checked(c: Ring, data: Buffer): number | undefined {
+    const { index, message } = c;
+    if (data.length !== this.size) {
+      this.failure ??= new DatagramCorrupt(
+        index,
+        data.length >= 4 ? data.readUInt32BE(0) : -1,
+        Math.min(data.length, this.size),
+        `${data.length} bytes came back for ${this.size} sent`,
+      );
+      return undefined;
+    }
+    const seq = data.readUInt32BE(0);
+    if (c.seqs[seq & (RING - 1)] !== seq || seq > c.seq || seq === 0) {
+      this.failure ??= new DatagramCorrupt(index, seq, 0, "a datagram that was never sent");
+      return undefined;
+    }
+    if (Buffer.compare(data.subarray(4), message.subarray(4)) !== 0) {
+      let at = 4;
+      while (data[at] === message[at]) at++;
+      this.failure ??= new DatagramCorrupt(index, seq, at, "differs");
+      return undefined;
+    }
+    return seq;
+  }
+
+  /** Datagrams in flight for longer than LOST_MS are lost: counted, and others sent instead. */
+  sweep(): void {
     const now = performance.now();
-    for (const c of conns) {
+    for (const c of this.conns) {
       let replaced = 0;
       // Oldest first; sequence numbers go out in time order, so stop at the first recent one.
       for (; c.oldest <= c.seq; c.oldest++) {
@@ -606,33 +681,33 @@ export async function datagrams(
         if (now - c.sentAt[slot]! < LOST_MS) break;
         c.state[slot] = 2;
         c.inFlight--;
-        if (clock.counting) lost++;
+        if (this.clock.counting) this.lost++;
         replaced++;
       }
-      if (replaced > 0) send(c, replaced);
+      if (replaced > 0) this.send(c, replaced);
     }
-  }, LOST_MS / 2);
+  }
 
-  const go = window(seconds, clock, live);
-  for (const c of conns) send(c, depth);
-  const elapsed = await go;
-  const ops = live.ops;
-  const bytes = live.bytes;
-  // The last echoes: wait until none is in flight, or LOST_MS more.
-  const until = performance.now() + LOST_MS;
-  while (conns.some((c) => c.inFlight > 0) && performance.now() < until) await Bun.sleep(5);
-  clearInterval(sweep);
-  for (const c of conns) c.socket!.close();
-  if (failure) throw failure;
-  return {
-    ops,
-    bytes,
-    seconds: elapsed,
-    latencies: samples.sorted(),
-    lost,
-    late,
-    duplicates,
-  };
+  /** The last echoes: until none is in flight, or LOST_MS more. */
+  async lastEchoes(): Promise<void> {
+    const until = performance.now() + LOST_MS;
+    while (this.conns.some((c) => c.inFlight > 0) && performance.now() < until) await Bun.sleep(5);
+  }
+
+  /** Closes the sockets; the run's failure, or what it measured besides the window's counts. */
+  close(): Omit<DatagramsMeasured, keyof Measured> & { latencies: Float64Array } {
+    for (const c of this.conns) c.socket?.close();
+    if (this.failure) throw this.failure;
+    const { lost, late, duplicates } = this;
+    return { latencies: this.samples.sorted(), lost, late, duplicates };
+  }
+}
+
+function udpError(error: unknown): Error {
+  const code = (error as { code?: string }).code;
+  return new Error(
+    code === "ECONNREFUSED" ? "nobody listening (ICMP port unreachable)" : String(error),
+  );
 }
 
 // ---- idle: hold many connections after one round trip each -------------------------------------
@@ -698,7 +773,7 @@ export async function idle<T>(
 export type SoakKind = "exact" | "slow" | "reset" | "storm";
 
 /** What the soak counts, per kind of client; `failures` by reason, for the report. */
-export interface SoakTally {
+interface SoakTally {
   /** Echoed bytes checked against what was sent, all kinds together. */
   verified: number;
   ok: Record<SoakKind, number>;
@@ -735,77 +810,105 @@ interface Exchange {
  * reason it went wrong. Bounded: gives up when nothing moves for `stallMs`.
  */
 function exchange(target: Target, x: Exchange, stallMs = 30_000): Promise<string | number> {
-  const start = rand(PATTERN_BYTES);
-  let sent = 0;
-  let got = 0;
-  let shut = false;
-  let outcome: string | number | undefined;
-  const { promise, resolve } = Promise.withResolvers<string | number>();
-  const finish = (socket: Socket<undefined> | undefined, result: string | number) => {
-    if (outcome !== undefined) return;
-    outcome = result;
-    clearInterval(watchdog);
-    clearTimeout(resumeTimer);
-    resolve(result);
-    if (socket && socket.readyState !== -1) socket.terminate();
-  };
-  let moved = performance.now();
-  let resumeTimer: Timer | undefined;
-  let current: Socket<undefined> | undefined;
-  const watchdog = setInterval(() => {
-    if (performance.now() - moved > stallMs)
-      finish(current, `no byte moved for ${stallMs / 1000} s (${got} of ${x.size} echoed)`);
-  }, 1000);
-  const pump = (socket: Socket<undefined>) => {
-    while (sent < x.size) {
-      const n = Math.min(1 + rand(64 * KiB), x.size - sent);
-      const at = (start + sent) % PATTERN_BYTES;
-      const took = socket.write(pattern.subarray(at, at + n));
-      if (took < 0) return;
-      if (took > 0) moved = performance.now();
-      sent += took;
-      if (took < n) return; // drain() continues
-    }
-    if (!shut) {
-      shut = true;
-      socket.shutdown(); // half-close: the echo keeps coming
-    }
-  };
+  const one = new OneExchange(x, stallMs);
   dial(target, {
     allowHalfOpen: true,
     socket: {
       binaryType: "uint8array",
       open(socket) {
-        current = socket;
-        pump(socket);
+        one.current = socket;
+        one.pump(socket);
       },
-      drain: pump,
-      data(socket, chunk: Uint8Array) {
-        moved = performance.now();
-        const bad = patternDifference(chunk, start, got, sent);
-        if (bad >= 0) {
-          const beyond = got + chunk.length > sent && bad === sent - got;
-          return finish(socket, `byte ${got + bad} ${beyond ? "was never sent" : "differs"}`);
-        }
-        got += chunk.length;
-        if (x.resetAfter !== undefined && got >= x.resetAfter) return finish(socket, got);
-        if (x.readRate) {
-          socket.pause();
-          const ms = (chunk.length / x.readRate) * 1000;
-          resumeTimer = setTimeout(() => outcome === undefined && socket.resume(), ms);
-        }
-      },
-      close(socket, error) {
-        if (outcome !== undefined) return;
-        if (error) finish(socket, `reset by the server after ${got} of ${x.size} bytes echoed`);
-        else if (got < x.size)
-          finish(socket, `closed by the server after ${got} of ${x.size} bytes echoed`);
-        else finish(socket, got);
-      },
+      drain: (socket) => one.pump(socket),
+      data: (socket, chunk: Uint8Array) => one.echoed(socket, chunk),
+      close: (socket, error) => one.closed(socket, error),
       error() {}, // close() follows with the error
     },
-  }).catch((error) => finish(undefined, `could not connect: ${error.code ?? error.message}`));
-  return promise;
+  }).catch((error) => one.finish(undefined, `could not connect: ${error.code ?? error.message}`));
+  return one.result;
+}
+
+/** The state of one `exchange`: what was sent and checked, and its watchdog. */
+class OneExchange {
+  private readonly start = rand(PATTERN_BYTES);
+  private sent = 0;
+  private got = 0;
+  private shut = false;
+  private outcome: string | number | undefined;
+  private readonly done = Promise.withResolvers<string | number>();
+  readonly result = this.done.promise;
+  private moved = performance.now();
+  private resumeTimer: Timer | undefined;
+  current: Socket<undefined> | undefined;
+  private readonly watchdog: Timer;
+
+  constructor(
+    private readonly x: Exchange,
+    stallMs: number,
+  ) {
+    this.watchdog = setInterval(() => {
+      if (performance.now() - this.moved > stallMs)
+        this.finish(
+          this.current,
+          `no byte moved for ${stallMs / 1000} s (${this.got} of ${x.size} echoed)`,
+        );
+    }, 1000);
+  }
+
+  finish(socket: Socket<undefined> | undefined, result: string | number): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = result;
+    clearInterval(this.watchdog);
+    clearTimeout(this.resumeTimer);
+    this.done.resolve(result);
+    if (socket && socket.readyState !== -1) socket.terminate();
+  }
+
+  /** The pattern in random pieces while the socket takes them; then the half-close. */
+  pump(socket: Socket<undefined>): void {
+    const { size } = this.x;
+    while (this.sent < size) {
+      const n = Math.min(1 + rand(64 * KiB), size - this.sent);
+      const at = (this.start + this.sent) % PATTERN_BYTES;
+      const took = socket.write(pattern.subarray(at, at + n));
+      if (took < 0) return;
+      if (took > 0) this.moved = performance.now();
+      this.sent += took;
+      if (took < n) return; // drain() continues
+    }
+    if (!this.shut) {
+      this.shut = true;
+      socket.shutdown(); // half-close: the echo keeps coming
+    }
+  }
+
+  /** A piece of the echo: checked; read slowly or reset if asked. */
+  echoed(socket: Socket<undefined>, chunk: Uint8Array): void {
+    const { x, got, sent } = this;
+    this.moved = performance.now();
+    const bad = patternDifference(chunk, this.start, got, sent);
+    if (bad >= 0) {
+      const beyond = got + chunk.length > sent && bad === sent - got;
+      return this.finish(socket, `byte ${got + bad} ${beyond ? "was never sent" : "differs"}`);
+    }
+    this.got += chunk.length;
+    if (x.resetAfter !== undefined && this.got >= x.resetAfter)
+      return this.finish(socket, this.got);
+    if (x.readRate) {
+      socket.pause();
+      const ms = (chunk.length / x.readRate) * 1000;
+      this.resumeTimer = setTimeout(() => this.outcome === undefined && socket.resume(), ms);
+    }
+  }
+
+  closed(socket: Socket<undefined>, error: Error | undefined): void {
+    const { got, x } = this;
+    if (this.outcome !== undefined) return;
+    if (error) this.finish(socket, `reset by the server after ${got} of ${x.size} bytes echoed`);
+    else if (got < x.size)
+      this.finish(socket, `closed by the server after ${got} of ${x.size} bytes echoed`);
+    else this.finish(socket, got);
+  }
 }
 
 /** `STORM` connections opened at once and closed at once; how many could not connect. */

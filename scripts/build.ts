@@ -21,7 +21,7 @@ import { chooseLanguage } from "../src/cli/command-line.ts";
 const ROOT = resolve(import.meta.dir, "..");
 
 /** Target → Bun's runtime. x64 gets the `baseline` runtime: it runs on CPUs without AVX2 too. */
-export const TARGETS = {
+const TARGETS = {
   "linux-x64": "bun-linux-x64-baseline",
   "linux-arm64": "bun-linux-arm64",
   "darwin-x64": "bun-darwin-x64-baseline",
@@ -29,7 +29,7 @@ export const TARGETS = {
   "windows-x64": "bun-windows-x64-baseline",
 } as const satisfies Record<string, Bun.Build.CompileTarget>;
 export type Target = keyof typeof TARGETS;
-export const PROGRAMS = ["server", "client", "probe"] as const;
+const PROGRAMS = ["server", "client", "probe"] as const;
 
 /** The flags measured in bench/RESULTS.md ("Single-file executables"); these are the chosen ones. */
 export interface Flags {
@@ -37,9 +37,9 @@ export interface Flags {
   bytecode: boolean;
   baseline: boolean;
 }
-export const CHOSEN: Flags = { minify: true, bytecode: true, baseline: true };
+const CHOSEN: Flags = { minify: true, bytecode: true, baseline: true };
 
-export function fileName(program: (typeof PROGRAMS)[number], target: Target): string {
+function fileName(program: (typeof PROGRAMS)[number], target: Target): string {
   return `echo-${program}-${target}${target.startsWith("windows") ? ".exe" : ""}`;
 }
 
@@ -86,7 +86,46 @@ function usage(message: string): never {
   process.exit(2);
 }
 
+/** What one executable's build printed: its checksum line, its name and size; or an error. */
+type Built = { sum: string; name: string; out: string } | { err: string };
+
 async function main(): Promise<number> {
+  const asked = readArguments();
+  if (asked === "help") return (console.log(`usage: ${USAGE}`), 0);
+  const { wanted, outdir } = asked;
+  await mkdir(outdir, { recursive: true });
+  // Bun writes each executable to a hidden temporary file in the working folder first (about
+  // 100 MiB): a build cut short leaves it in the output folder, not in the project.
+  process.chdir(outdir);
+
+  // Targets build side by side (each mostly copies and patches its runtime); each target's lines
+  // are printed in order once it is done, so the output reads the same every time.
+  const built = await Promise.all(wanted.map((target) => buildTarget(target, outdir)));
+  const { t } = chooseLanguage(Bun.argv.slice(2), process.env);
+  const sums: string[] = [];
+  let failed = 0;
+  let total = 0;
+  for (const line of built.flat()) {
+    if ("err" in line) {
+      console.error(line.err);
+      failed++;
+    } else {
+      sums.push(line.sum);
+      total += Bun.file(join(outdir, line.name)).size;
+      console.log(line.out);
+    }
+  }
+  await writeSums(join(outdir, "SHA256SUMS"), sums);
+  if (sums.length > 0) {
+    console.log(`${"SHA256SUMS".padEnd(30)} ${t.buildSums(sums.length)}`);
+    // Where it all went, and how much: the executables are large (each holds a Bun runtime).
+    console.log(t.buildDone(sums.length, total / 2 ** 20, outdir));
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+/** The targets asked for (each once) and the output folder; or --help. Exits 2 on a bad one. */
+function readArguments(): { wanted: Target[]; outdir: string } | "help" {
   let values;
   try {
     ({ values } = parseArgs({
@@ -99,66 +138,44 @@ async function main(): Promise<number> {
       },
     }));
   } catch (error) {
-    usage((error as Error).message.split("\n")[0]!);
+    const [first = ""] = (error as Error).message.split("\n");
+    usage(first);
   }
-  if (values.help) return (console.log(`usage: ${USAGE}`), 0);
+  if (values.help) return "help";
   const wanted = (values.target ?? Object.keys(TARGETS))
     .flatMap((t) => t.split(","))
     .filter(Boolean);
   for (const t of wanted) if (!(t in TARGETS)) usage(`unknown target "${t}"`);
   if (wanted.length === 0) usage("no target");
   const outdir = resolve(values.outdir ?? join(ROOT, "dist"));
-  await mkdir(outdir, { recursive: true });
-  // Bun writes each executable to a hidden temporary file in the working folder first (about
-  // 100 MiB): a build cut short leaves it in the output folder, not in the project.
-  process.chdir(outdir);
+  return { wanted: [...new Set(wanted)] as Target[], outdir };
+}
 
-  // Targets build side by side (each mostly copies and patches its runtime); each target's lines
-  // are printed in order once it is done, so the output reads the same every time.
-  const built = await Promise.all(
-    [...new Set(wanted)].map(async (target) => {
-      const lines: { sum?: string; out?: string; err?: string }[] = [];
-      for (const program of PROGRAMS) {
-        try {
-          const file = await compile(program, target as Target, outdir);
-          const bytes = await Bun.file(file).bytes();
-          lines.push({
-            sum: `${sha256(bytes)}  ${basename(file)}`,
-            out: `${basename(file).padEnd(30)} ${(bytes.length / 2 ** 20).toFixed(1)} MiB`,
-          });
-        } catch (error) {
-          lines.push({ err: `error: ${(error as Error).message}` });
-          break; // the other program needs the same runtime
-        }
-      }
-      return lines;
-    }),
-  );
-  const { t } = chooseLanguage(Bun.argv.slice(2), process.env);
-  const sums: string[] = [];
-  let failed = 0;
-  let total = 0;
-  for (const { sum, out, err } of built.flat()) {
-    if (err !== undefined) {
-      console.error(err);
-      failed++;
-    } else {
-      sums.push(sum!);
-      total += Bun.file(join(outdir, sum!.split("  ")[1]!)).size;
-      console.log(out);
+/** Every program for one target, in order; the first that fails ends that target. */
+async function buildTarget(target: Target, outdir: string): Promise<Built[]> {
+  const lines: Built[] = [];
+  for (const program of PROGRAMS) {
+    try {
+      const file = await compile(program, target, outdir);
+      const bytes = await Bun.file(file).bytes();
+      lines.push({
+        sum: `${sha256(bytes)}  ${basename(file)}`,
+        name: basename(file),
+        out: `${basename(file).padEnd(30)} ${(bytes.length / 2 ** 20).toFixed(1)} MiB`,
+      });
+    } catch (error) {
+      lines.push({ err: `error: ${(error as Error).message}` });
+      break; // the other program needs the same runtime
     }
   }
-  // Written whole, then renamed: a reader never sees half a list. `sha256sum -c SHA256SUMS`.
-  const list = join(outdir, "SHA256SUMS");
+  return lines;
+}
+
+/** Written whole, then renamed: a reader never sees half a list. `sha256sum -c SHA256SUMS`. */
+async function writeSums(list: string, sums: string[]): Promise<void> {
   await Bun.write(`${list}.tmp`, sums.map((line) => line + "\n").join(""));
   await rename(`${list}.tmp`, list);
   if (sums.length === 0) await rm(list);
-  else {
-    console.log(`${"SHA256SUMS".padEnd(30)} ${t.buildSums(sums.length)}`);
-    // Where it all went, and how much: the executables are large (each holds a Bun runtime).
-    console.log(t.buildDone(sums.length, total / 2 ** 20, outdir));
-  }
-  return failed > 0 ? 1 : 0;
 }
 
 if (import.meta.main) process.exit(await main());

@@ -61,19 +61,15 @@ async function startOnce(argv: string[]): Promise<number> {
   return ms;
 }
 
-const times: Record<string, number[]> = Object.fromEntries(
-  Object.keys(commands).map((k) => [k, []]),
-);
-for (const { argv } of Object.values(commands)) await startOnce(argv); // warm the page cache
-for (let i = 0; i < runs; i++)
-  for (const [name, { argv }] of Object.entries(commands)) times[name]!.push(await startOnce(argv));
+const rows = Object.entries(commands).map(([name, c]) => ({ name, ...c, times: [] as number[] }));
+for (const { argv } of rows) await startOnce(argv); // warm the page cache
+for (let i = 0; i < runs; i++) for (const row of rows) row.times.push(await startOnce(row.argv));
 
 const pick = (xs: number[], q: number) =>
   [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))]!;
 console.log(`| how the server starts | size | start to listening, median (p10-p90) |`);
 console.log(`| --- | --- | --- |`);
-for (const [name, { size }] of Object.entries(commands)) {
-  const xs = times[name]!;
+for (const { name, size, times: xs } of rows) {
   const mib = size === undefined ? "" : `${(size / 2 ** 20).toFixed(1)} MiB`;
   const ms = (q: number) => pick(xs, q).toFixed(0);
   console.log(`| ${name} | ${mib} | ${ms(0.5)} ms (${ms(0.1)}-${ms(0.9)}) |`);

@@ -68,8 +68,7 @@ export function chooseLanguage(
   env: Record<string, string | undefined>,
 ): { lang: Lang; t: Messages; asked?: string } {
   let asked: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+  for (const [i, arg] of argv.entries()) {
     if (arg === "--") break;
     if (arg === "--lang") asked = argv[i + 1];
     else if (arg.startsWith("--lang=")) asked = arg.slice("--lang=".length);
@@ -100,70 +99,17 @@ export function parseCommandLine<T extends Table>(
   env: Record<string, string | undefined>,
   t: Messages,
 ): Parsed<T> {
-  const byFlag = new Map<string, string>();
-  for (const [key, option] of Object.entries(table)) {
-    byFlag.set(flagOf(key), key);
-    if (option.short) byFlag.set("-" + option.short, key);
-  }
-  const given = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "-h" || arg === "--help") return { action: "help" };
-    if (arg === "-v" || arg === "--version") return { action: "version" };
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const key = byFlag.get(name);
-    if (key === undefined) {
-      if (arg.startsWith("-") && arg !== "-") {
-        const owners = ownersOf(name, table);
-        if (owners.length > 0) throw new UsageError(t.otherProgramOption(name, owners));
-        const near = closest(name, [...byFlag.keys()]);
-        throw new UsageError(near ? t.unknownOptionNear(name, near) : t.unknownOption(name));
-      }
-      // `bun run server 5001`: the port, given without its flag.
-      if (/^\d+$/.test(arg) && byFlag.has("--port")) throw new UsageError(t.portWithoutFlag(arg));
-      throw new UsageError(t.unexpectedArgument(arg));
-    }
-    const option = table[key]!;
-    if (option.arg === undefined) {
-      if (eq > 0) throw new UsageError(t.flagTakesNoValue(name));
-      given.set(key, true);
-      continue;
-    }
-    // `--timeout -1` gives -1, which the parser then refuses by name; `--port --mode x` is a
-    // forgotten value, not a port called "--mode".
-    const next = eq > 0 ? arg.slice(eq + 1) : argv[i + 1];
-    if (next === undefined || (eq < 0 && byFlag.has(next.split("=")[0]!)))
-      throw new UsageError(t.missingValue(name));
-    if (eq < 0) i++;
-    given.set(key, next);
-  }
-
+  const given = readArguments(table, argv, t);
+  if (given === "help" || given === "version") return { action: given };
   const values: Record<string, unknown> = {};
   const sources: Record<string, string> = {};
   const set = new Set<string>(); // given by flag or environment, not defaulted
   for (const [key, option] of Object.entries(table)) {
-    const flag = flagOf(key);
     const fromFlag = given.get(key);
-    const name = [option.env, option.alsoEnv].find((n) => n !== undefined && env[n]);
-    const fromEnv = name !== undefined ? env[name] : undefined;
-    let text: string | undefined;
-    let source = flag;
-    if (fromFlag !== undefined) text = fromFlag === true ? undefined : fromFlag;
-    else if (fromEnv !== undefined && fromEnv !== "") [text, source] = [fromEnv, name!];
-    else if (option.arg !== undefined) text = option.default;
-    if (fromFlag !== undefined || (fromEnv !== undefined && fromEnv !== "")) set.add(key);
+    const { text, source, fromUser } = textOf(key, option, fromFlag, env);
+    if (fromUser) set.add(key);
     sources[key] = source;
-    try {
-      if (option.arg === undefined) {
-        values[key] = fromFlag === true || (text !== undefined && parseBoolean(text));
-      } else {
-        values[key] = text === undefined ? undefined : option.parse(text);
-      }
-    } catch (error) {
-      if (!(error instanceof BadValue)) throw error;
-      throw new UsageError(t.badValue[error.problem](source, text ?? "", error.limit ?? 0));
-    }
+    values[key] = valueOf(option, fromFlag === true, text, source, t);
   }
   return {
     action: "run",
@@ -171,6 +117,102 @@ export function parseCommandLine<T extends Table>(
     sources: sources as Record<keyof T, string>,
     given: set as Set<keyof T>,
   };
+}
+
+/** The options on the command line, by key: a value's text, or true for a flag; or -h, or -v. */
+function readArguments(
+  table: Table,
+  argv: readonly string[],
+  t: Messages,
+): Map<string, string | true> | "help" | "version" {
+  const byFlag = new Map<string, [string, Option]>();
+  for (const [key, option] of Object.entries(table)) {
+    byFlag.set(flagOf(key), [key, option]);
+    if (option.short) byFlag.set("-" + option.short, [key, option]);
+  }
+  const given = new Map<string, string | true>();
+  const args = argv.values();
+  for (const arg of args) {
+    if (arg === "-h" || arg === "--help") return "help";
+    if (arg === "-v" || arg === "--version") return "version";
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const row = byFlag.get(name);
+    if (row === undefined) throw unexpected(arg, name, table, [...byFlag.keys()], t);
+    const [key, option] = row;
+    if (option.arg === undefined) {
+      if (eq > 0) throw new UsageError(t.flagTakesNoValue(name));
+      given.set(key, true);
+      continue;
+    }
+    // `--timeout -1` gives -1, which the parser then refuses by name; `--port --mode x` is a
+    // forgotten value, not a port called "--mode".
+    const next = eq > 0 ? arg.slice(eq + 1) : args.next().value;
+    if (next === undefined || (eq < 0 && byFlag.has(next.split("=")[0] ?? next)))
+      throw new UsageError(t.missingValue(name));
+    given.set(key, next);
+  }
+  return given;
+}
+
+/** An argument that is no option of this program's: the program it belongs to, or a guess. */
+function unexpected(
+  arg: string,
+  name: string,
+  table: Table,
+  flags: string[],
+  t: Messages,
+): UsageError {
+  if (arg.startsWith("-") && arg !== "-") {
+    const owners = ownersOf(name, table);
+    if (owners.length > 0) return new UsageError(t.otherProgramOption(name, owners));
+    const near = closest(name, flags);
+    return new UsageError(near ? t.unknownOptionNear(name, near) : t.unknownOption(name));
+  }
+  // `bun run server 5001`: the port, given without its flag.
+  if (/^\d+$/.test(arg) && flags.includes("--port")) return new UsageError(t.portWithoutFlag(arg));
+  return new UsageError(t.unexpectedArgument(arg));
+}
+
+/**
+ * A row's text and where it came from: its flag, else the first of its variables that is set
+ * and not empty, else its default (`fromUser` false).
+ */
+function textOf(
+  key: string,
+  option: Option,
+  fromFlag: string | true | undefined,
+  env: Record<string, string | undefined>,
+): { text: string | undefined; source: string; fromUser: boolean } {
+  const flag = flagOf(key);
+  if (fromFlag !== undefined)
+    return { text: fromFlag === true ? undefined : fromFlag, source: flag, fromUser: true };
+  for (const name of [option.env, option.alsoEnv]) {
+    const text = name === undefined ? undefined : env[name];
+    if (name !== undefined && text) return { text, source: name, fromUser: true };
+  }
+  return {
+    text: option.arg === undefined ? undefined : option.default,
+    source: flag,
+    fromUser: false,
+  };
+}
+
+/** A row's value, parsed from its text; a bad one is a UsageError that names its source. */
+function valueOf(
+  option: Option,
+  flagged: boolean,
+  text: string | undefined,
+  source: string,
+  t: Messages,
+): unknown {
+  try {
+    if (option.arg === undefined) return flagged || (text !== undefined && parseBoolean(text));
+    return text === undefined ? undefined : option.parse(text);
+  } catch (error) {
+    if (!(error instanceof BadValue)) throw error;
+    throw new UsageError(t.badValue[error.problem](source, text ?? "", error.limit ?? 0));
+  }
 }
 
 /**
@@ -245,9 +287,8 @@ function wrap(paragraph: string, width: number): string[] {
   if (paragraph.length <= width) return [paragraph]; // keeps a table's own spacing
   // Continued lines start under the text: after the indent, or after a term and its two spaces
   // ("udpSIZE     UDP: ...").
-  const lead = " ".repeat(
-    (/^\s*\S+ {2,}(?=\S)/.exec(paragraph) ?? /^\s*/.exec(paragraph)!)[0].length,
-  );
+  const indent = paragraph.length - paragraph.trimStart().length;
+  const lead = " ".repeat(/^\s*\S+ {2,}(?=\S)/.exec(paragraph)?.[0].length ?? indent);
   const words = paragraph.trimEnd().split(/(?<=\S) (?=\S)/); // the first keeps the indent
   const out: string[] = [];
   let line = "";
@@ -266,7 +307,7 @@ function wrap(paragraph: string, width: number): string[] {
   return out;
 }
 
-export interface Words {
+interface Words {
   intro: string;
   outro: string;
 }

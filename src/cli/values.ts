@@ -144,9 +144,9 @@ const UNITS: Record<string, number> = {
 
 /** A size in bytes: 65536, 64k, 1m, 1g (k, m and g are 1024, 1024² and 1024³). */
 export function bytes(text: string, max = MAX_BYTES): number {
-  const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = match ? UNITS[match[2]!.toLowerCase()] : undefined;
-  const n = match && unit ? Number(match[1]) * unit : NaN;
+  const [, digits, suffix = ""] = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(text) ?? [];
+  const unit = digits === undefined ? undefined : UNITS[suffix.toLowerCase()];
+  const n = unit ? Number(digits) * unit : NaN;
   if (n >= 1 && n <= max) return n;
   throw new BadValue("bytes", max);
 }

@@ -15,8 +15,7 @@ export function ipv4Bytes(text: string): Uint8Array | undefined {
   const parts = text.split(".");
   if (parts.length !== 4) return undefined;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
+  for (const [i, p] of parts.entries()) {
     if (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255) return undefined;
     out[i] = Number(p);
   }
@@ -28,31 +27,33 @@ export function ipv6Bytes(text: string): Uint8Array | undefined {
   if (text.length > 45) return undefined;
   const halves = text.split("::");
   if (halves.length > 2) return undefined;
-  const groupsOf = (half: string) => (half === "" ? [] : half.split(":"));
-  const [head, tail] = [groupsOf(halves[0]!), halves.length === 2 ? groupsOf(halves[1]!) : []];
-  const words: number[][] = [[], []];
-  for (let side = 0; side < 2; side++) {
-    const groups = side === 0 ? head : tail;
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i]!;
-      const last = i === groups.length - 1 && (side === 1 || halves.length === 1);
-      if (last && g.includes(".")) {
-        const v4 = ipv4Bytes(g);
-        if (v4 === undefined) return undefined;
-        words[side]!.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else if (/^[0-9a-f]{1,4}$/i.test(g)) words[side]!.push(parseInt(g, 16));
-      else return undefined;
-    }
-  }
-  const count = words[0]!.length + words[1]!.length;
-  if (halves.length === 1 ? count !== 8 : count > 7) return undefined;
-  const all16 = [...words[0]!, ...new Array<number>(8 - count).fill(0), ...words[1]!];
+  const [first = "", second] = halves;
+  const head = wordsOf(first, second === undefined);
+  const tail = second === undefined ? [] : wordsOf(second, true);
+  if (head === undefined || tail === undefined) return undefined;
+  const count = head.length + tail.length;
+  if (second === undefined ? count !== 8 : count > 7) return undefined;
   const out = new Uint8Array(16);
-  all16.forEach((w, i) => {
-    out[i * 2] = w >> 8;
-    out[i * 2 + 1] = w & 0xff;
-  });
+  const view = new DataView(out.buffer);
+  const all8 = [...head, ...new Array<number>(8 - count).fill(0), ...tail];
+  all8.forEach((w, i) => view.setUint16(i * 2, w));
   return out;
+}
+
+/** The words of one side of `::`; a dotted quad may be the last group of the address. */
+function wordsOf(half: string, endsAddress: boolean): number[] | undefined {
+  const groups = half === "" ? [] : half.split(":");
+  const words: number[] = [];
+  for (const [i, g] of groups.entries()) {
+    if (endsAddress && i === groups.length - 1 && g.includes(".")) {
+      const v4 = ipv4Bytes(g);
+      if (v4 === undefined) return undefined;
+      const view = new DataView(v4.buffer);
+      words.push(view.getUint16(0), view.getUint16(2));
+    } else if (/^[0-9a-f]{1,4}$/i.test(g)) words.push(parseInt(g, 16));
+    else return undefined;
+  }
+  return words;
 }
 
 /** Either kind, as 16 bytes (IPv4 mapped). */
@@ -74,9 +75,8 @@ const isMapped = (b: Uint8Array) =>
 /** RFC 5952's form: lower case, the longest run of zero groups as `::`, ::ffff:a.b.c.d kept. */
 export function formatIPv6(b: Uint8Array): string {
   if (isMapped(b)) return `::ffff:${Array.from(b.subarray(12)).join(".")}`;
-  const groups = Array.from({ length: 8 }, (_, i) =>
-    ((b[i * 2]! << 8) | b[i * 2 + 1]!).toString(16),
-  );
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const groups = Array.from({ length: 8 }, (_, i) => view.getUint16(i * 2).toString(16));
   let best = { at: -1, len: 0 };
   for (let i = 0; i < 8;) {
     if (groups[i] !== "0") {

@@ -64,8 +64,8 @@ export class Outbox {
   /** Writes as much of the queue as the kernel takes. Returns true when the queue is empty. */
   flush(sink: ByteSink): boolean {
     const chunks = this.chunks;
-    while (chunks !== undefined && chunks.length > 0) {
-      const chunk = chunks[0]!;
+    if (chunks === undefined) return true;
+    for (let chunk = chunks[0]; chunk !== undefined; chunk = chunks[0]) {
       const written = sink.write(chunk);
       if (written < 0) this.broken = true;
       if (written <= 0) return false;

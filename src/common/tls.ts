@@ -69,5 +69,6 @@ export function notTls(error: Error | null | undefined): boolean {
  * then version 3.x. A TLS server answers plain text with such an alert.
  */
 export function isTlsRecord(bytes: Uint8Array): boolean {
-  return (bytes[0] === 0x15 || bytes[0] === 0x16) && bytes[1] === 0x03 && bytes[2]! <= 0x04;
+  const [type, major, minor] = [bytes[0], bytes[1], bytes[2]];
+  return (type === 0x15 || type === 0x16) && major === 0x03 && minor !== undefined && minor <= 0x04;
 }

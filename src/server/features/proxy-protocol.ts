@@ -93,7 +93,9 @@ function parseV1(bytes: Uint8Array): ParseResult {
   // Strictly, as HAProxy reads them (inet_pton, ports without leading zeros), and logged in one
   // canonical form: what is not an address never reaches a log line.
   const read = f[1] === "TCP4" ? ipv4Text : ipv6Text;
-  const [src, dst, sport, dport] = [read(f[2]!), read(f[3]!), port(f[4]!), port(f[5]!)];
+  const [, , srcText = "", dstText = "", sportText = "", dportText = ""] = f;
+  const [src, dst] = [read(srcText), read(dstText)];
+  const [sport, dport] = [port(sportText), port(dportText)];
   if (src === undefined || dst === undefined || sport === undefined || dport === undefined)
     return invalid("v1Malformed");
   return done(
@@ -108,17 +110,19 @@ function parseV1(bytes: Uint8Array): ParseResult {
   );
 }
 
+/** `bytes` holds 16 at least: the signature, version and command, family, length. */
 function parseV2(bytes: Uint8Array): ParseResult {
-  const versionCommand = bytes[12]!;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const versionCommand = view.getUint8(12);
   if (versionCommand >> 4 !== 2) return invalid("v2Version");
   const command = versionCommand & 0x0f;
   if (command > 1) return invalid("v2Command");
-  const length = (bytes[14]! << 8) | bytes[15]!;
+  const length = view.getUint16(14);
   if (length > MAX_V2_LENGTH) return invalid("v2TooLong");
   if (bytes.length < 16 + length) return more;
   const body = bytes.subarray(16, 16 + length);
   const rest = bytes.subarray(16 + length);
-  const family = bytes[13]!;
+  const family = view.getUint8(13);
   if (!V2_FAMILIES.has(family)) return invalid("v2Family");
   const header: ProxyHeader = {
     version: 2,
@@ -146,7 +150,7 @@ const done = (header: ProxyHeader, rest: Uint8Array): ParseResult => ({
   header,
   rest,
 });
-const u16 = (b: Uint8Array, at: number) => (b[at]! << 8) | b[at + 1]!;
+const u16 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).getUint16(at);
 const ipv4 = (b: Uint8Array) => Array.from(b).join(".");
 
 /** 0-65535, written as HAProxy writes it: no sign, no leading zero. */

@@ -35,8 +35,10 @@ const getAt = (o: unknown, path: Path): number =>
     number | undefined) ?? 0;
 
 function setAt(o: unknown, path: Path, value: number): void {
+  const key = path.at(-1);
+  if (key === undefined) return; // the root is no leaf
   const parent = path.slice(0, -1).reduce((v: unknown, k) => (v as never)[k], o);
-  (parent as Record<string | number, number>)[path.at(-1)!] = value;
+  (parent as Record<string | number, number>)[key] = value;
 }
 
 /** The layout of one worker's file: where its counters and its figures start, and its size. */
@@ -176,8 +178,8 @@ export function gaugeLeaves<F>(zero: F, render: (f: F) => string): Path[] {
   const base = new Set(text.split("\n"));
   const types = new Map<string, string>();
   for (const line of text.split("\n")) {
-    const m = /^# TYPE (\S+) (\S+)/.exec(line);
-    if (m) types.set(m[1]!, m[2]!);
+    const [, name, type] = /^# TYPE (\S+) (\S+)/.exec(line) ?? [];
+    if (name !== undefined && type !== undefined) types.set(name, type);
   }
   const typeOf = (sample: string) =>
     types.get(sample) ?? types.get(sample.replace(/_(bucket|sum|count)$/, ""));
@@ -187,7 +189,10 @@ export function gaugeLeaves<F>(zero: F, render: (f: F) => string): Path[] {
     const changed = render(probe)
       .split("\n")
       .filter((line) => !base.has(line) && !line.startsWith("#"));
-    return changed.some((line) => typeOf(line.split(/[{ ]/)[0]!) === "gauge");
+    return changed.some((line) => {
+      const [sample = ""] = line.split(/[{ ]/);
+      return typeOf(sample) === "gauge";
+    });
   });
 }
 

@@ -12,7 +12,7 @@
  * again, the very bytes of its echo within QUICK_MS of getting it.
  */
 export const WINDOW = 64;
-export const LOOPING = 48;
+const LOOPING = 48;
 export const QUICK_MS = 5;
 export const QUARANTINE_MS = 100;
 const SENDERS = 256;

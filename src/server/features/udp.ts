@@ -108,8 +108,9 @@ export class DatagramEcho {
     },
     drain: (socket) => {
       this.say.trace(0, "drain", this.queued);
-      while (this.queue.length > 0 && this.sendPending(socket, this.queue[0]!)) {
-        this.queued -= this.queue.shift()!.data.length + QUEUED_DATAGRAM_COST;
+      for (let next = this.queue[0]; next && this.sendPending(socket, next); next = this.queue[0]) {
+        this.queue.shift();
+        this.queued -= next.data.length + QUEUED_DATAGRAM_COST;
       }
     },
     // Bun 1.4.5 passes the error first (its type definitions say the socket): find it either way.

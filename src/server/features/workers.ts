@@ -121,7 +121,7 @@ export function roleFrom(env: Record<string, string | undefined>): Role {
     heartbeat: (figures) => {
       const beat = () => {
         layout.writeFigures(cells, figures());
-        cells[TICK] = cells[TICK]! + 1;
+        cells[TICK] = (cells[TICK] ?? 0) + 1;
       };
       beat();
       setInterval(beat, HEARTBEAT_MS).unref();
@@ -236,260 +236,361 @@ const QUICK_DEATH_MS = 1000; // a worker that ends this soon after starting...
 const QUICK_DEATHS = 3; // ...this many times in a row is not restarted again
 
 /** Runs the workers until they have all ended; resolves with the status to exit with. */
-export async function supervise(o: SuperviseOptions): Promise<number> {
-  const done = Promise.withResolvers<number>();
-  const workers: (Subprocess | undefined)[] = new Array(o.count);
+export function supervise(o: SuperviseOptions): Promise<number> {
+  return new Supervisor(o).run();
+}
+
+/** One of the N places a worker serves in: the worker there now, and what the parent knows of it. */
+interface Slot {
+  readonly index: number; // K of ECHO_WORKER=K/N, from 1
+  worker: Subprocess | undefined;
+  /** Its worker's shared file; a blank one while none serves there. */
+  cells: Float64Array;
+  quickDeaths: number;
+  /** The hang check's: the last beat seen, the parent's ms since it moved, and whose it was. */
+  beat: number;
+  still: number;
+  watched: number;
+}
+
+const blank = () => new Float64Array(layout.cells);
+
+/**
+ * The parent's side of --workers: start a worker, watch it (`ended`), restart one that died,
+ * replace them all on a reload, pass a stop on, and exit with one status once all have ended.
+ */
+class Supervisor {
+  private readonly done = Promise.withResolvers<number>();
+  private readonly slots: Slot[];
   // Replaced by a reload and draining, with their shared files: not deaths, not restarted.
-  const retiring = new Map<Subprocess, Float64Array>();
-  const replacements = new Set<Subprocess>(); // started by a reload, not listening yet
-  const quickDeaths = new Array<number>(o.count).fill(0);
-  let port = o.port;
-  let stopping = false;
-  let ready = false; // every worker has listened once
-  let exitCode = 0;
-  let restarts = 0;
+  private readonly retiring = new Map<Subprocess, Float64Array>();
+  private readonly replacements = new Set<Subprocess>(); // started by a reload, not listening yet
+  private readonly tally: Tally;
+  private readonly hangs: HangCheck;
   // The connection ids, shared by all the workers (see roleFrom); open here for good.
-  const idsFd = sharedFile(8 * o.count);
-  // One shared file per worker (src/server/features/shared-figures.ts), mapped here and by the worker, and
-  // unlinked from the start: a parent killed by SIGKILL leaves nothing behind. When
-  // a worker ends, what it counted is folded into `retired`, and the next one in its slot gets
-  // a new file: the sums never go back (Prometheus would read that as a reset), and a dead
-  // worker's gauges count 0.
-  const cells: Float64Array[] = Array.from(
-    { length: o.count },
-    () => new Float64Array(layout.cells),
-  );
-  const gauges = gaugeLeaves(noFigures(), o.render);
-  // What the counters alone decide: never this process's own CPU or memory, which would be
-  // taken for a worker's (and counted once per worker).
-  const counted = (c: Counters) => figuresOf(new Set(), c);
-  const derived = derivedLeaves(noCounters, counted);
-  let retired = noFigures();
-  let retiredCounters = noCounters(); // for the summary: every worker's, the dead ones' too
-  /**
-   * One slot's figures: its counters as stored (exact to the last byte), its snapshot for the
-   * rest; for a counter both hold, the larger (the snapshot lags the counters).
-   */
-  const figuresOfCells = (c: Float64Array): Figures => {
-    const exact = only(counted(layout.readCounters(c)), derived);
-    return combine(exact, layout.readFigures(c), Math.max);
-  };
-  const figures = (): Figures =>
-    [...cells, ...retiring.values()].reduce(
-      (sum, c) => combine(sum, figuresOfCells(c), (a, b) => a + b),
-      retired,
-    );
-  /** A worker has ended: what it counted stays in the sums, its gauges count 0. */
-  const retire = (c: Float64Array, killed: boolean) => {
-    retired = combine(retired, zeroed(figuresOfCells(c), gauges), (a, b) => a + b);
-    const counters = layout.readCounters(c);
-    // A killed worker never closed its open connections: what it handed the kernel for them
-    // reached their clients all the same, so its summary counts that (as the metrics do).
-    if (killed) counters.echoed = Math.max(counters.echoed, counters.written);
-    retiredCounters = combine(retiredCounters, counters, (a, b) => a + b);
-  };
+  private readonly idsFd: number;
+  private port: number;
+  private stopping = false;
+  private ready = false; // every worker has listened once
+  private exitCode = 0;
+  private restarts = 0;
+  private reloading = false;
+  private again = false; // a SIGHUP came during a reload, or before the workers listened
 
-  const finishIfDone = () => {
-    if (workers.every((w) => w === undefined) && retiring.size + replacements.size === 0) {
-      const { connections, echoed } = retiredCounters;
-      o.summary({ connections, echoed }, exitCode);
-      done.resolve(exitCode);
+  constructor(private readonly o: SuperviseOptions) {
+    this.port = o.port;
+    this.idsFd = sharedFile(8 * o.count);
+    this.slots = Array.from({ length: o.count }, (_, i) => ({
+      index: i + 1,
+      worker: undefined,
+      cells: blank(),
+      quickDeaths: 0,
+      beat: 0,
+      still: 0,
+      watched: 0,
+    }));
+    this.tally = new Tally(o.render);
+    this.hangs = new HangCheck(o.hung);
+  }
+
+  async run(): Promise<number> {
+    onStopSignal((signal) => this.stop(signal), this.o.reload && (() => void this.reload()));
+    // The first worker settles the port (it may be 0: any free one); the others then join it.
+    const [first, ...others] = this.slots;
+    if (first && (await this.start(first)) && !this.stopping) {
+      await Promise.all(others.map((slot) => this.start(slot)));
+      if (!this.stopping) this.allListening();
     }
-  };
+    return this.done.promise;
+  }
 
-  /** A worker ended during a stop: its status in the parent's. */
-  const stoppedWith = (child: Subprocess, code: number) => {
-    // Ended by the stop signal itself: a worker still starting (one restarted a moment
-    // ago) had no handler yet, and nothing open to lose.
-    if (child.signalCode !== null) return finishIfDone();
-    // A forced stop says so first, then a failure, then a drain that cut a connection.
-    if (code === 129 || code === 130 || code === 143) exitCode = code;
-    else if (code === DRAIN_CUT_STATUS) exitCode ||= code;
-    else if (code !== 0 && (exitCode === 0 || exitCode === DRAIN_CUT_STATUS)) exitCode = 1;
-    finishIfDone();
-  };
+  /** Every worker listens: they serve, unless another program listens on the port too. */
+  private allListening(): void {
+    const pids = this.slots.flatMap(({ worker }) => (worker === undefined ? [] : [worker.pid]));
+    if (othersListening(this.port, pids)) {
+      this.o.shared(this.port);
+      return this.giveUp(1);
+    }
+    this.ready = true;
+    this.o.serving?.(
+      () => this.tally.sum([...this.slots.map((s) => s.cells), ...this.retiring.values()]),
+      () => this.restarts,
+      () =>
+        !this.stopping &&
+        this.slots.every(
+          (s) =>
+            s.worker !== undefined && this.tally.of(s.cells).connectionsOpen < this.o.perWorker,
+        ),
+    );
+    this.o.listening(this.port);
+    setInterval(() => this.stopping || this.hangs.run(this.slots), CHECK_MS).unref();
+    if (this.again) void this.reload();
+  }
 
   /**
-   * Starts worker `index`; resolves true once it listens, false if it ended first. A
+   * Starts a worker in `slot`; resolves true once it listens, false if it ended first. A
    * `replacing` one (a reload) takes the slot only once it listens: until then the old one
    * serves, and a replacement that cannot start leaves it there.
    */
-  const start = (index: number, replacing = false): Promise<boolean> =>
-    new Promise((resolve) => {
+  private start(slot: Slot, replacing = false): Promise<boolean> {
+    return new Promise((resolve) => {
       const startedAt = performance.now();
       const fd = sharedFile(layout.bytes);
       const mapped = layout.map(`/proc/self/fd/${fd}`);
       if (!mapped) throw new Error("cannot map a worker's shared file");
-      if (!replacing) cells[index - 1] = mapped;
-      const takeOver = () => {
-        replacements.delete(child);
-        const old = workers[index - 1];
-        if (old !== undefined) retiring.set(old, cells[index - 1]!);
-        workers[index - 1] = child;
-        cells[index - 1] = mapped;
-        // As on SIGTERM: --stop-delay, then the drain; the new one already shares the port.
-        old?.kill("SIGTERM");
-      };
-      const child = Bun.spawn([...self(), ...process.argv.slice(2)], {
-        env: {
-          ...process.env,
-          [WORKER_ENV]: `${index}/${o.count}`,
-          [WORKER_PORT_ENV]: String(port),
-          [WORKER_FILE_ENV]: SHARED_PATH,
-          [WORKER_IDS_ENV]: IDS_PATH,
-        },
-        stdio: ["ignore", "inherit", "inherit", fd, idsFd], // its SHARED_FD and IDS_FD
-        detached: true,
-        ipc(report: WorkerReport) {
-          // A worker's summary is in its shared file already, with those of the dead.
-          if ("listening" in report) {
-            port = report.listening;
-            quickDeaths[index - 1] = 0;
-            if (replacing && !stopping) takeOver(); // stopping: the stop signal ends it
-            resolve(true);
-          }
-        },
+      if (!replacing) slot.cells = mapped;
+      const child = this.spawn(slot.index, fd, (port) => {
+        this.port = port;
+        slot.quickDeaths = 0;
+        if (replacing && !this.stopping) this.takeOver(slot, child, mapped); // stopping: the stop signal ends it
+        resolve(true);
       });
       closeSync(fd); // mapped here, open there
-      if (replacing) replacements.add(child);
-      else workers[index - 1] = child;
+      if (replacing) this.replacements.add(child);
+      else slot.worker = child;
       child.exited.then((code) => {
-        const killed = child.signalCode !== null;
         resolve(false);
-        if (child !== workers[index - 1]) {
-          // Replaced by a reload (and drained), or a replacement that never listened: neither
-          // is a death, nor restarted. A drain that cut one during a reload is not a stop's.
-          retiring.delete(child);
-          replacements.delete(child);
-          retire(mapped, killed);
-          if (stopping) stoppedWith(child, code);
-          return;
-        }
-        workers[index - 1] = undefined;
-        retire(mapped, killed);
-        cells[index - 1] = new Float64Array(layout.cells); // nothing more to count here
-        if (stopping) return stoppedWith(child, code);
-        if (!ready) {
-          // Could not start (the port is taken, say): the worker has said why; so do we, by code.
-          exitCode = code || 1;
-          stop("SIGTERM");
-          return finishIfDone();
-        }
-        const signal = child.signalCode === null ? null : String(child.signalCode);
-        o.died(index, child.pid, signal ? null : code, signal);
-        const quick = performance.now() - startedAt < QUICK_DEATH_MS;
-        quickDeaths[index - 1] = quick ? quickDeaths[index - 1]! + 1 : 0;
-        if (quickDeaths[index - 1]! >= QUICK_DEATHS) {
-          o.failing(index);
-          exitCode = 1;
-          stop("SIGTERM");
-          return finishIfDone();
-        }
-        restarts++;
-        void start(index).then((listening) => {
-          const pid = workers[index - 1]?.pid;
-          if (listening && pid !== undefined) o.restarted(index, pid);
-        });
+        this.ended(slot, child, mapped, code, startedAt);
       });
     });
+  }
 
-  const stop = (signal: StopSignal) => {
-    // The old workers of a reload are stopping already: only a second signal (force) is theirs.
-    const draining = stopping ? [...retiring.keys()] : [];
-    if (!stopping) o.stopping();
-    stopping = true;
-    for (const w of [...workers, ...replacements, ...draining])
-      if (w !== undefined && w.exitCode === null) w.kill(signal);
-  };
-
-  let reloading = false;
-  let again = false; // a SIGHUP came during a reload, or before the workers listened
-  const reload = async () => {
-    if (stopping) return;
-    if (reloading || !ready) {
-      again = true;
-      return o.reload?.queued();
-    }
-    reloading = true;
-    while (!stopping) {
-      again = false;
-      o.reload?.started(o.count);
-      let replaced = 0;
-      for (let i = 1; i <= o.count && !stopping; i++) {
-        if (!(await start(i, true))) break;
-        replaced++;
-      }
-      if (stopping) break;
-      if (replaced < o.count) o.reload?.failed(replaced + 1, replaced);
-      else o.reload?.done(replaced);
-      if (!again) break;
-    }
-    reloading = false;
-  };
-  onStopSignal(stop, o.reload && (() => void reload()));
-
-  // A worker is hung when its heartbeat has not moved for HUNG_AFTER_MS of the parent's own
-  // running time: a parent that was itself stopped (SIGSTOP, Ctrl-Z) or blocked (its own
-  // output) has seen nothing, and counts nothing; a worker blocked writing its log (a full
-  // pipe, a terminal held by Ctrl-S) is waiting for its reader, as a single process would.
-  const beats = new Array<number>(o.count).fill(0);
-  const still = new Array<number>(o.count).fill(0); // ms of the parent's time without a beat
-  const watched = new Array<number>(o.count).fill(0); // whose beat: a new worker starts afresh
-  let lastCheck = performance.now();
-  const check = () => {
-    const at = performance.now();
-    const elapsed = at - lastCheck;
-    lastCheck = at;
-    const parentPaused = elapsed > 2 * CHECK_MS;
-    workers.forEach((w, i) => {
-      const beat = cells[i]![TICK]!;
-      if (
-        w === undefined ||
-        w.exitCode !== null ||
-        w.pid !== watched[i] ||
-        beat === 0 ||
-        beat !== beats[i] ||
-        parentPaused
-      ) {
-        beats[i] = beat;
-        still[i] = 0;
-        watched[i] = w?.pid ?? 0;
-        return;
-      }
-      if (blockedOnOutput(w.pid)) return; // its reader holds it: not its fault, nor hung
-      still[i]! += elapsed;
-      if (still[i]! < HUNG_AFTER_MS) return;
-      o.hung(i + 1, w.pid, still[i]! / 1000);
-      still[i] = 0;
-      w.kill("SIGKILL");
+  /** This program again, as worker `index`: the port, its shared file (`fd`), the ids' file. */
+  private spawn(index: number, fd: number, listening: (port: number) => void): Subprocess {
+    return Bun.spawn([...self(), ...process.argv.slice(2)], {
+      env: {
+        ...process.env,
+        [WORKER_ENV]: `${index}/${this.o.count}`,
+        [WORKER_PORT_ENV]: String(this.port),
+        [WORKER_FILE_ENV]: SHARED_PATH,
+        [WORKER_IDS_ENV]: IDS_PATH,
+      },
+      stdio: ["ignore", "inherit", "inherit", fd, this.idsFd], // its SHARED_FD and IDS_FD
+      detached: true,
+      ipc(report: WorkerReport) {
+        // A worker's summary is in its shared file already, with those of the dead.
+        if ("listening" in report) listening(report.listening);
+      },
     });
-  };
+  }
 
-  // The first worker settles the port (it may be 0: any free one); the others then join it.
-  if ((await start(1)) && !stopping) {
-    await Promise.all(Array.from({ length: o.count - 1 }, (_, i) => start(i + 2)));
-    const pids = workers.flatMap((w) => (w === undefined ? [] : [w.pid]));
-    if (!stopping && othersListening(port, pids)) {
-      o.shared(port);
-      exitCode = 1;
-      stop("SIGTERM");
-    } else if (!stopping) {
-      ready = true;
-      o.serving?.(
-        figures,
-        () => restarts,
-        () =>
-          !stopping &&
-          workers.every(
-            (w, i) => w !== undefined && figuresOfCells(cells[i]!).connectionsOpen < o.perWorker,
-          ),
-      );
-      o.listening(port);
-      setInterval(() => stopping || check(), CHECK_MS).unref();
-      if (again) void reload();
+  /** A reload's new worker listens: it takes the slot, and the old one stops. */
+  private takeOver(slot: Slot, child: Subprocess, mapped: Float64Array): void {
+    this.replacements.delete(child);
+    const old = slot.worker;
+    if (old !== undefined) this.retiring.set(old, slot.cells);
+    slot.worker = child;
+    slot.cells = mapped;
+    // As on SIGTERM: --stop-delay, then the drain; the new one already shares the port.
+    old?.kill("SIGTERM");
+  }
+
+  /** A worker has ended: one retired by a reload, one stopped, or one that died. */
+  private ended(
+    slot: Slot,
+    child: Subprocess,
+    mapped: Float64Array,
+    code: number,
+    startedAt: number,
+  ): void {
+    const killed = child.signalCode !== null;
+    if (child !== slot.worker) {
+      // Replaced by a reload (and drained), or a replacement that never listened: neither
+      // is a death, nor restarted. A drain that cut one during a reload is not a stop's.
+      this.retiring.delete(child);
+      this.replacements.delete(child);
+      this.tally.retire(mapped, killed);
+      if (this.stopping) this.stoppedWith(child, code);
+      return;
+    }
+    slot.worker = undefined;
+    this.tally.retire(mapped, killed);
+    slot.cells = blank(); // nothing more to count here
+    if (this.stopping) return this.stoppedWith(child, code);
+    // Could not start (the port is taken, say): the worker has said why; so do we, by code.
+    if (!this.ready) return this.giveUp(code || 1);
+    this.died(slot, child, code, startedAt);
+  }
+
+  /** A serving worker died: said, and started again, unless it keeps dying as it starts. */
+  private died(slot: Slot, child: Subprocess, code: number, startedAt: number): void {
+    const signal = child.signalCode === null ? null : String(child.signalCode);
+    this.o.died(slot.index, child.pid, signal ? null : code, signal);
+    const quick = performance.now() - startedAt < QUICK_DEATH_MS;
+    slot.quickDeaths = quick ? slot.quickDeaths + 1 : 0;
+    if (slot.quickDeaths >= QUICK_DEATHS) {
+      this.o.failing(slot.index);
+      return this.giveUp(1);
+    }
+    this.restarts++;
+    void this.start(slot).then((listening) => {
+      const pid = slot.worker?.pid;
+      if (listening && pid !== undefined) this.o.restarted(slot.index, pid);
+    });
+  }
+
+  /** The workers cannot serve: all are stopped, and the parent exits with `code`. */
+  private giveUp(code: number): void {
+    this.exitCode = code;
+    this.stop("SIGTERM");
+    this.finishIfDone();
+  }
+
+  /** A worker ended during a stop: its status in the parent's. */
+  private stoppedWith(child: Subprocess, code: number): void {
+    // Ended by the stop signal itself: a worker still starting (one restarted a moment
+    // ago) had no handler yet, and nothing open to lose.
+    if (child.signalCode !== null) return this.finishIfDone();
+    // A forced stop says so first, then a failure, then a drain that cut a connection.
+    if (code === 129 || code === 130 || code === 143) this.exitCode = code;
+    else if (code === DRAIN_CUT_STATUS) this.exitCode ||= code;
+    else if (code !== 0 && (this.exitCode === 0 || this.exitCode === DRAIN_CUT_STATUS))
+      this.exitCode = 1;
+    this.finishIfDone();
+  }
+
+  private finishIfDone(): void {
+    const none = this.slots.every((s) => s.worker === undefined);
+    if (none && this.retiring.size + this.replacements.size === 0) {
+      this.o.summary(this.tally.summary(), this.exitCode);
+      this.done.resolve(this.exitCode);
     }
   }
-  return done.promise;
+
+  private stop(signal: StopSignal): void {
+    // The old workers of a reload are stopping already: only a second signal (force) is theirs.
+    const draining = this.stopping ? [...this.retiring.keys()] : [];
+    if (!this.stopping) this.o.stopping();
+    this.stopping = true;
+    const serving = this.slots.map((s) => s.worker);
+    for (const w of [...serving, ...this.replacements, ...draining])
+      if (w !== undefined && w.exitCode === null) w.kill(signal);
+  }
+
+  /** SIGHUP: every worker replaced in turn; one that comes during a reload, one more after. */
+  private async reload(): Promise<void> {
+    if (this.stopping) return;
+    if (this.reloading || !this.ready) {
+      this.again = true;
+      return this.o.reload?.queued();
+    }
+    this.reloading = true;
+    while (!this.stopping) {
+      this.again = false;
+      await this.replaceAll();
+      if (!this.again) break;
+    }
+    this.reloading = false;
+  }
+
+  /** One reload: each worker in turn, up to one whose replacement ended before it listened. */
+  private async replaceAll(): Promise<void> {
+    this.o.reload?.started(this.o.count);
+    let replaced = 0;
+    for (const slot of this.slots) {
+      if (this.stopping || !(await this.start(slot, true))) break;
+      replaced++;
+    }
+    if (this.stopping) return;
+    if (replaced < this.o.count) this.o.reload?.failed(replaced + 1, replaced);
+    else this.o.reload?.done(replaced);
+  }
+}
+
+// What the counters alone decide: never this process's own CPU or memory, which would be
+// taken for a worker's (and counted once per worker).
+const counted = (c: Counters) => figuresOf(new Set(), c);
+
+/**
+ * What the workers counted. Each has a shared file (src/server/features/shared-figures.ts),
+ * mapped by the parent and by the worker, and unlinked from the start: a parent killed by
+ * SIGKILL leaves nothing behind. When a worker ends, what it counted is folded into `retired`,
+ * and the next one in its slot gets a new file: the sums never go back (Prometheus would read
+ * that as a reset), and a dead worker's gauges count 0.
+ */
+class Tally {
+  private readonly gauges: ReturnType<typeof gaugeLeaves>;
+  private readonly derived = derivedLeaves(noCounters, counted);
+  private retired = noFigures();
+  private retiredCounters = noCounters(); // for the summary: every worker's, the dead ones' too
+
+  constructor(render: (f: Figures) => string) {
+    this.gauges = gaugeLeaves(noFigures(), render);
+  }
+
+  /**
+   * One worker's figures: its counters as stored (exact to the last byte), its snapshot for the
+   * rest; for a counter both hold, the larger (the snapshot lags the counters).
+   */
+  of(c: Float64Array): Figures {
+    const exact = only(counted(layout.readCounters(c)), this.derived);
+    return combine(exact, layout.readFigures(c), Math.max);
+  }
+
+  /** The figures of these workers' files, and of every worker that has ended. */
+  sum(files: Float64Array[]): Figures {
+    return files.reduce((sum, c) => combine(sum, this.of(c), (a, b) => a + b), this.retired);
+  }
+
+  /** A worker has ended: what it counted stays in the sums, its gauges count 0. */
+  retire(c: Float64Array, killed: boolean): void {
+    this.retired = combine(this.retired, zeroed(this.of(c), this.gauges), (a, b) => a + b);
+    const counters = layout.readCounters(c);
+    // A killed worker never closed its open connections: what it handed the kernel for them
+    // reached their clients all the same, so its summary counts that (as the metrics do).
+    if (killed) counters.echoed = Math.max(counters.echoed, counters.written);
+    this.retiredCounters = combine(this.retiredCounters, counters, (a, b) => a + b);
+  }
+
+  /** Every worker's, the dead ones' too. */
+  summary(): Summary {
+    const { connections, echoed } = this.retiredCounters;
+    return { connections, echoed };
+  }
+}
+
+/**
+ * A worker is hung when its heartbeat has not moved for HUNG_AFTER_MS of the parent's own
+ * running time: a parent that was itself stopped (SIGSTOP, Ctrl-Z) or blocked (its own output)
+ * has seen nothing, and counts nothing; a worker blocked writing its log (a full pipe, a
+ * terminal held by Ctrl-S) is waiting for its reader, as a single process would.
+ */
+class HangCheck {
+  private lastCheck = performance.now();
+
+  constructor(private readonly hung: SuperviseOptions["hung"]) {}
+
+  run(slots: Slot[]): void {
+    const at = performance.now();
+    const elapsed = at - this.lastCheck;
+    this.lastCheck = at;
+    const parentPaused = elapsed > 2 * CHECK_MS;
+    for (const slot of slots) this.look(slot, elapsed, parentPaused);
+  }
+
+  private look(slot: Slot, elapsed: number, parentPaused: boolean): void {
+    const w = slot.worker;
+    const beat = slot.cells[TICK] ?? 0;
+    if (
+      w === undefined ||
+      w.exitCode !== null ||
+      w.pid !== slot.watched || // a new worker starts afresh
+      beat === 0 ||
+      beat !== slot.beat ||
+      parentPaused
+    ) {
+      slot.beat = beat;
+      slot.still = 0;
+      slot.watched = w?.pid ?? 0;
+      return;
+    }
+    if (blockedOnOutput(w.pid)) return; // its reader holds it: not its fault, nor hung
+    slot.still += elapsed;
+    if (slot.still < HUNG_AFTER_MS) return;
+    this.hung(slot.index, w.pid, slot.still / 1000);
+    slot.still = 0;
+    w.kill("SIGKILL");
+  }
 }
 
 /** System calls by number on this machine: write(2), writev(2), poll(2), ppoll(2). */
@@ -515,16 +616,16 @@ export function blockedOnOutput(pid: number): boolean {
   } catch {
     return false;
   }
-  const [number, first, count] = call;
-  if (CALLS.write.includes(number!)) return first === "0x1" || first === "0x2";
-  if (!CALLS.poll.includes(number!)) return false;
+  const [number = "", first = "", count] = call;
+  if (CALLS.write.includes(number)) return first === "0x1" || first === "0x2";
+  if (!CALLS.poll.includes(number)) return false;
   const n = Number(count);
   if (!(n >= 1 && n <= 16)) return false;
   try {
     const fd = openSync(`/proc/${pid}/mem`, "r");
     try {
       const fds = Buffer.alloc(8 * n); // struct pollfd { int fd; short events; short revents; }
-      readSync(fd, fds, 0, fds.length, BigInt(first!) as unknown as number);
+      readSync(fd, fds, 0, fds.length, BigInt(first) as unknown as number);
       for (let i = 0; i < n; i++) {
         const [watched, events] = [fds.readInt32LE(8 * i), fds.readInt16LE(8 * i + 4)];
         if ((watched === 1 || watched === 2) && events & 4 /* POLLOUT */) return true;
@@ -550,8 +651,8 @@ export function othersListening(port: number, pids: number[]): boolean {
   for (const pid of pids) {
     try {
       for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-        const m = /^socket:\[(\d+)\]$/.exec(safeReadlink(`/proc/${pid}/fd/${fd}`));
-        if (m) ours.add(m[1]!);
+        const inode = /^socket:\[(\d+)\]$/.exec(safeReadlink(`/proc/${pid}/fd/${fd}`))?.[1];
+        if (inode !== undefined) ours.add(inode);
       }
     } catch {} // gone: nothing of it listens
   }
@@ -564,10 +665,10 @@ export function othersListening(port: number, pids: number[]): boolean {
       continue;
     }
     for (const line of text.split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10 || f[3] !== "0A") continue; // 0A: LISTEN
-      const [address, hexPort] = f[1]!.split(":");
-      if (parseInt(hexPort!, 16) === port) listening.push({ address: address!, inode: f[9]! });
+      const [, local, , state, , , , , , inode] = line.trim().split(/\s+/);
+      if (local === undefined || inode === undefined || state !== "0A") continue; // 0A: LISTEN
+      const [address = "", hexPort = ""] = local.split(":");
+      if (parseInt(hexPort, 16) === port) listening.push({ address, inode });
     }
   }
   const mine = listening.filter((l) => ours.has(l.inode)).map((l) => l.address);

@@ -57,7 +57,8 @@ const HEAD_LIMIT = 8192;
  */
 function pathOf(url: string): string {
   const path = url.startsWith("/") ? url : (/^[a-z]+:\/\/[^/]*(\/[^?#]*)?/i.exec(url)?.[1] ?? "/");
-  return path.split(/[?#]/)[0]!;
+  const [bare = ""] = path.split(/[?#]/);
+  return bare;
 }
 
 /**
@@ -67,8 +68,8 @@ function pathOf(url: string): string {
  */
 export function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
   if (origin === undefined) return true;
-  const m = /^https?:\/\/([^/]+)$/i.exec(origin);
-  return m !== null && host !== undefined && m[1]!.toLowerCase() === host.toLowerCase();
+  const named = /^https?:\/\/([^/]+)$/i.exec(origin)?.[1];
+  return named !== undefined && host !== undefined && named.toLowerCase() === host.toLowerCase();
 }
 
 interface EndpointServer {
@@ -108,74 +109,110 @@ const REASONS: Record<number, string> = {
 const encoder = new TextEncoder();
 
 export function serveEndpoint(hostname: string, port: number, e: Endpoint): EndpointServer {
-  let open = 0;
-  const pages = new Set<Socket<Side>>();
+  const side = new SidePort(e);
+  const listener: TCPSocketListener<Side> = Bun.listen<Side>({
+    hostname,
+    port,
+    socket: side.handler(),
+  });
+  return {
+    port: listener.port,
+    get open() {
+      return side.open;
+    },
+    stop: () => listener.stop(true),
+    publish: (json) => side.publish(json),
+  };
+}
 
-  /** Writes what it can; the rest waits for drain. */
-  const put = (s: Socket<Side>, bytes: Uint8Array): void => {
+/** The side port's connections: each request read and answered, each live page fed. */
+class SidePort {
+  open = 0;
+  private readonly pages = new Set<Socket<Side>>();
+
+  constructor(private readonly e: Endpoint) {}
+
+  handler(): Bun.SocketHandler<Side> {
+    return {
+      binaryType: "uint8array",
+      open: (s) => this.opened(s),
+      data: (s, chunk: Uint8Array) => this.received(s, chunk),
+      drain(s) {
+        const d = s.data;
+        if (!d.pending) return;
+        const rest = d.pending;
+        d.pending = undefined;
+        put(s, rest);
+        if (!d.pending && d.then === "shutdown") s.shutdown();
+      },
+      close: (s) => this.closed(s),
+      error() {},
+    };
+  }
+
+  /** Sends a snapshot to every watching page. */
+  publish(json: string): void {
+    const bytes = frame(0x1, encoder.encode(json));
+    for (const s of this.pages) {
+      // Still holding the last snapshot: the page does not read. Drop it rather than queue.
+      if (s.data.pending) this.goodbye(s, 1008);
+      else put(s, bytes);
+    }
+  }
+
+  private opened(s: Socket<Side>): void {
+    if (this.open >= HTTP_CONNECTIONS) {
+      s.data = { head: "", done: true, refused: true };
+      s.write(BUSY);
+      s.end();
+      return this.e.full?.();
+    }
+    this.open++;
+    s.data = { head: "" };
+    s.data.timer = setTimeout(() => s.end(), REQUEST_MS); // whole within this, or gone
+  }
+
+  /** A page's frames; otherwise the request's head, until it is whole. */
+  private received(s: Socket<Side>, chunk: Uint8Array): void {
     const d = s.data;
-    if (d.closed) return;
-    if (d.pending) {
-      const joined = new Uint8Array(d.pending.length + bytes.length);
-      joined.set(d.pending);
-      joined.set(bytes, d.pending.length);
-      d.pending = joined;
-      return;
-    }
-    const n = s.write(bytes);
-    if (n < 0) return void s.end();
-    if (n < bytes.length) d.pending = bytes.subarray(n);
-  };
-  /**
-   * Our FIN, after the answer: the peer reads it all and closes. shutdown(), not end(): end() is
-   * close(2), and bytes of the peer's still unread would make it a reset that can lose the answer.
-   */
-  const finish = (s: Socket<Side>): void => {
-    s.data.done = true;
-    if (s.data.closed) return;
-    if (s.data.pending) s.data.then = "shutdown";
-    else s.shutdown();
-    clearTimeout(s.data.timer);
-    s.data.timer = setTimeout(() => s.end(), REQUEST_MS);
-  };
-  const answer = (
-    s: Socket<Side>,
-    status: number,
-    body: string,
-    head: boolean,
-    headers: Record<string, string> = {},
-  ): void => {
-    const bytes = encoder.encode(body);
-    const lines = [`HTTP/1.1 ${status} ${REASONS[status]}`];
-    headers = { "content-type": "text/plain; charset=utf-8", ...headers };
-    for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
-    lines.push(`content-length: ${bytes.length}`, "connection: close", "", "");
-    put(s, encoder.encode(lines.join("\r\n")));
-    if (!head) put(s, bytes);
-    finish(s);
-  };
+    if (d.page) return this.fromPage(s, chunk);
+    if (d.done) return;
+    // Never more kept than a whole head may take, however large the pieces that come.
+    d.head += latin1.decode(chunk.subarray(0, HEAD_LIMIT + 4 - d.head.length));
+    const end = /\r?\n\r?\n/.exec(d.head);
+    if ((end?.index ?? d.head.length) > HEAD_LIMIT)
+      return answer(s, 431, "request too large\n", false);
+    if (end === null) return;
+    d.done = true;
+    const head = d.head.slice(0, end.index);
+    d.head = "";
+    void this.request(s, head).catch(() => s.end());
+  }
 
-  const request = async (s: Socket<Side>, text: string): Promise<void> => {
-    const [first, ...rest] = text.split(/\r?\n/);
-    const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/1\.[01]$/.exec(first ?? "");
-    if (!m) return answer(s, 400, "bad request\n", false);
-    const [, method, target] = m as unknown as [string, string, string];
-    const headers = new Map<string, string>();
-    for (const line of rest) {
-      const colon = line.indexOf(":");
-      if (colon <= 0 || /\s/.test(line.slice(0, colon)))
-        return answer(s, 400, "bad request\n", false);
-      headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
-    }
+  private closed(s: Socket<Side>): void {
+    const d = s.data;
+    if (d === undefined || d.refused) return;
+    this.open--;
+    d.closed = true;
+    clearTimeout(d.timer);
+    this.pages.delete(s);
+    if (d.watching) this.e.live?.view.left();
+  }
+
+  private async request(s: Socket<Side>, text: string): Promise<void> {
+    const parsed = parseHead(text);
+    if (parsed === undefined) return answer(s, 400, "bad request\n", false);
+    const { method, target, headers } = parsed;
     const head = method === "HEAD";
     if (method !== "GET" && !head)
       return answer(s, 405, "method not allowed\n", false, { allow: "GET, HEAD" });
+    const e = this.e;
     switch (pathOf(target)) {
       case "/":
         if (e.live) return answer(s, 200, e.live.page, head, { "content-type": HTML });
         return answer(s, 404, "not found\n", head);
       case "/live":
-        return upgrade(s, headers, head);
+        return this.upgrade(s, headers, head);
       case "/healthz":
         return answer(s, 200, "ok\n", head);
       case "/readyz":
@@ -192,10 +229,11 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Endp
       default:
         return answer(s, 404, "not found\n", head);
     }
-  };
+  }
 
-  const upgrade = (s: Socket<Side>, h: Map<string, string>, head: boolean): void => {
-    if (!e.live) return answer(s, 404, "not found\n", head);
+  private upgrade(s: Socket<Side>, h: Map<string, string>, head: boolean): void {
+    const live = this.e.live;
+    if (!live) return answer(s, 404, "not found\n", head);
     const key = h.get("sec-websocket-key") ?? "";
     if (
       head ||
@@ -206,7 +244,7 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Endp
       return answer(s, 400, "a WebSocket handshake was expected\n", head);
     if (!sameOrigin(h.get("origin"), h.get("host")))
       return answer(s, 403, "this page is watched from its own origin only\n", false);
-    if (pages.size >= LIVE_WATCHERS)
+    if (this.pages.size >= LIVE_WATCHERS)
       return answer(
         s,
         503,
@@ -226,107 +264,103 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Endp
     clearTimeout(s.data.timer);
     s.data.page = { frames: new Uint8Array(0) };
     s.data.watching = true;
-    pages.add(s);
-    put(s, frame(0x1, encoder.encode(e.live.view.joined())));
-  };
+    this.pages.add(s);
+    put(s, frame(0x1, encoder.encode(live.view.joined())));
+  }
 
   /** What a page sent: a ping is answered, a close is returned, anything else ends it. */
-  const fromPage = (s: Socket<Side>, chunk: Uint8Array): void => {
-    const page = s.data.page!;
+  private fromPage(s: Socket<Side>, chunk: Uint8Array): void {
+    const page = s.data.page;
+    if (page === undefined) return; // said goodbye already
     let buf = concat(page.frames, chunk);
     while (buf.length >= 2) {
       const opcode = buf[0]! & 0x0f;
       const length = buf[1]! & 0x7f;
       // Only control frames are welcome, and theirs are short: never more than 131 bytes kept.
       if (opcode < 0x8 || (buf[1]! & 0x80) === 0 || length > 125 || (buf[0]! & 0x80) === 0)
-        return goodbye(s, 1008);
+        return this.goodbye(s, 1008);
       if (buf.length < 6 + length) break;
       const mask = buf.subarray(2, 6);
       const payload = buf.slice(6, 6 + length).map((b, i) => b ^ mask[i % 4]!);
       buf = buf.subarray(6 + length);
-      if (opcode === 0x8) return goodbye(s, 1000);
+      if (opcode === 0x8) return this.goodbye(s, 1000);
       // A pong waits for no one: a page that pings without reading is dropped, not queued for.
-      if (opcode === 0x9 && s.data.pending) return goodbye(s, 1008);
+      if (opcode === 0x9 && s.data.pending) return this.goodbye(s, 1008);
       if (opcode === 0x9) put(s, frame(0xa, payload));
-      else if (opcode !== 0xa) return goodbye(s, 1008);
+      else if (opcode !== 0xa) return this.goodbye(s, 1008);
     }
     page.frames = buf.slice();
-  };
+  }
 
-  const goodbye = (s: Socket<Side>, code: number): void => {
-    pages.delete(s);
+  private goodbye(s: Socket<Side>, code: number): void {
+    this.pages.delete(s);
     s.data.page = undefined;
     put(s, frame(0x8, new Uint8Array([code >> 8, code & 0xff])));
     finish(s);
-  };
+  }
+}
 
-  const listener: TCPSocketListener<Side> = Bun.listen<Side>({
-    hostname,
-    port,
-    socket: {
-      binaryType: "uint8array",
-      open(s) {
-        if (open >= HTTP_CONNECTIONS) {
-          s.data = { head: "", done: true, refused: true };
-          s.write(BUSY);
-          s.end();
-          return e.full?.();
-        }
-        open++;
-        s.data = { head: "" };
-        s.data.timer = setTimeout(() => s.end(), REQUEST_MS); // whole within this, or gone
-      },
-      data(s, chunk: Uint8Array) {
-        const d = s.data;
-        if (d.page) return fromPage(s, chunk);
-        if (d.done) return;
-        // Never more kept than a whole head may take, however large the pieces that come.
-        d.head += latin1.decode(chunk.subarray(0, HEAD_LIMIT + 4 - d.head.length));
-        const end = /\r?\n\r?\n/.exec(d.head);
-        if ((end?.index ?? d.head.length) > HEAD_LIMIT)
-          return answer(s, 431, "request too large\n", false);
-        if (end === null) return;
-        d.done = true;
-        const head = d.head.slice(0, end.index);
-        d.head = "";
-        void request(s, head).catch(() => s.end());
-      },
-      drain(s) {
-        const d = s.data;
-        if (!d.pending) return;
-        const rest = d.pending;
-        d.pending = undefined;
-        put(s, rest);
-        if (!d.pending && d.then === "shutdown") s.shutdown();
-      },
-      close(s) {
-        const d = s.data;
-        if (d === undefined || d.refused) return;
-        open--;
-        d.closed = true;
-        clearTimeout(d.timer);
-        pages.delete(s);
-        if (d.watching) e.live?.view.left();
-      },
-      error() {},
-    },
-  });
+/** The request line and headers; undefined if either is not HTTP/1.x's. */
+function parseHead(
+  text: string,
+): { method: string; target: string; headers: Map<string, string> } | undefined {
+  const [first = "", ...rest] = text.split(/\r?\n/);
+  const [, method, target] =
+    /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/1\.[01]$/.exec(first) ?? [];
+  if (method === undefined || target === undefined) return undefined;
+  const headers = new Map<string, string>();
+  for (const line of rest) {
+    const colon = line.indexOf(":");
+    if (colon <= 0 || /\s/.test(line.slice(0, colon))) return undefined;
+    headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
+  }
+  return { method, target, headers };
+}
 
-  return {
-    port: listener.port,
-    get open() {
-      return open;
-    },
-    stop: () => listener.stop(true),
-    publish(json) {
-      const bytes = frame(0x1, encoder.encode(json));
-      for (const s of pages) {
-        // Still holding the last snapshot: the page does not read. Drop it rather than queue.
-        if (s.data.pending) goodbye(s, 1008);
-        else put(s, bytes);
-      }
-    },
-  };
+/** Writes what it can; the rest waits for drain. */
+function put(s: Socket<Side>, bytes: Uint8Array): void {
+  const d = s.data;
+  if (d.closed) return;
+  if (d.pending) {
+    const joined = new Uint8Array(d.pending.length + bytes.length);
+    joined.set(d.pending);
+    joined.set(bytes, d.pending.length);
+    d.pending = joined;
+    return;
+  }
+  const n = s.write(bytes);
+  if (n < 0) return void s.end();
+  if (n < bytes.length) d.pending = bytes.subarray(n);
+}
+
+/**
+ * Our FIN, after the answer: the peer reads it all and closes. shutdown(), not end(): end() is
+ * close(2), and bytes of the peer's still unread would make it a reset that can lose the answer.
+ */
+function finish(s: Socket<Side>): void {
+  s.data.done = true;
+  if (s.data.closed) return;
+  if (s.data.pending) s.data.then = "shutdown";
+  else s.shutdown();
+  clearTimeout(s.data.timer);
+  s.data.timer = setTimeout(() => s.end(), REQUEST_MS);
+}
+
+function answer(
+  s: Socket<Side>,
+  status: number,
+  body: string,
+  head: boolean,
+  headers: Record<string, string> = {},
+): void {
+  const bytes = encoder.encode(body);
+  const lines = [`HTTP/1.1 ${status} ${REASONS[status]}`];
+  headers = { "content-type": "text/plain; charset=utf-8", ...headers };
+  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+  lines.push(`content-length: ${bytes.length}`, "connection: close", "", "");
+  put(s, encoder.encode(lines.join("\r\n")));
+  if (!head) put(s, bytes);
+  finish(s);
 }
 
 /** One unmasked WebSocket frame, as a server sends it. */

@@ -91,8 +91,8 @@ export function addUp(all: Figures[]): Figures {
         into.forEach((v, i) => (into[i] = v + Number((from as number[] | undefined)?.[i] ?? 0)));
       else {
         const record = into as Record<string, number>;
-        for (const k of Object.keys(record))
-          record[k]! += Number((from as Record<string, number> | undefined)?.[k] ?? 0);
+        for (const [k, v] of Object.entries(record))
+          record[k] = v + Number((from as Record<string, number> | undefined)?.[k] ?? 0);
       }
     }
   }
@@ -186,66 +186,69 @@ const PROCESS_METRICS: typeof METRICS = [
 /** The text a Prometheus server scrapes from GET /metrics. */
 export function exposition(f: Figures, startTimeSeconds: number, udp: boolean): string {
   const lines: string[] = [];
-  const head = (name: string, type: string, help: string) =>
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   // A UDP server has no connections: no TCP series at all, rather than zeros that look measured.
   for (const [name, type, help, value] of udp ? UDP_METRICS : METRICS) {
-    head(name, type, help);
+    head(lines, name, type, help);
     lines.push(`${name} ${value(f)}`);
   }
-  if (!udp) {
-    // The one metric with a label: why a connection was turned away.
-    head(
-      "echo_connections_refused_total",
-      "counter",
-      "Connections accepted then closed without being served, by reason (a subset of echo_connections_total).",
-    );
-    for (const [reason, n] of Object.entries(f.refused))
-      lines.push(`echo_connections_refused_total{reason="${reason}"} ${n}`);
-    const histogram = (
-      name: string,
-      help: string,
-      bounds: readonly number[],
-      buckets: number[],
-      sum: number,
-    ) => {
-      head(name, "histogram", help);
-      let cumulative = 0;
-      bounds.forEach((le, i) => {
-        cumulative += buckets[i]!;
-        lines.push(`${name}_bucket{le="${le}"} ${cumulative}`);
-      });
-      cumulative += buckets[bounds.length]!;
-      lines.push(`${name}_bucket{le="+Inf"} ${cumulative}`);
-      lines.push(`${name}_sum ${sum}`, `${name}_count ${cumulative}`);
-    };
-    histogram(
-      "echo_connection_duration_seconds",
-      "How long each served connection lasted, observed when it closed.",
-      DURATION_BUCKETS,
-      f.durationBuckets,
-      f.durationSum,
-    );
-    histogram(
-      "echo_connection_bytes",
-      "Bytes received on each served connection, observed when it closed.",
-      BYTES_BUCKETS,
-      f.bytesBuckets,
-      f.bytesSum,
-    );
-  }
+  if (!udp) connectionSeries(lines, f);
   for (const [name, type, help, value] of PROCESS_METRICS) {
     if (Number.isNaN(value(f))) continue; // not known here: better absent than wrong
-    head(name, type, help);
+    head(lines, name, type, help);
     lines.push(`${name} ${value(f)}`);
   }
   head(
+    lines,
     "process_start_time_seconds",
     "gauge",
     "Start time of the process since the Unix epoch in seconds.",
   );
   lines.push(`process_start_time_seconds ${startTimeSeconds}`);
-  head("echo_build_info", "gauge", "The version of echo that serves: always 1.");
+  head(lines, "echo_build_info", "gauge", "The version of echo that serves: always 1.");
   lines.push(`echo_build_info{version="${pkg.version}"} 1`);
   return lines.join("\n") + "\n";
+}
+
+const head = (lines: string[], name: string, type: string, help: string) =>
+  lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+
+/** The TCP series with labels or buckets: refusals by reason, durations and sizes. */
+function connectionSeries(lines: string[], f: Figures): void {
+  head(
+    lines,
+    "echo_connections_refused_total",
+    "counter",
+    "Connections accepted then closed without being served, by reason (a subset of echo_connections_total).",
+  );
+  for (const [reason, n] of Object.entries(f.refused))
+    lines.push(`echo_connections_refused_total{reason="${reason}"} ${n}`);
+  histogram(
+    lines,
+    "echo_connection_duration_seconds",
+    "How long each served connection lasted, observed when it closed.",
+    [DURATION_BUCKETS, f.durationBuckets, f.durationSum],
+  );
+  histogram(
+    lines,
+    "echo_connection_bytes",
+    "Bytes received on each served connection, observed when it closed.",
+    [BYTES_BUCKETS, f.bytesBuckets, f.bytesSum],
+  );
+}
+
+/** A histogram's series from its bounds, its (non-cumulative) buckets and its sum. */
+function histogram(
+  lines: string[],
+  name: string,
+  help: string,
+  [bounds, buckets, sum]: [readonly number[], number[], number],
+): void {
+  head(lines, name, "histogram", help);
+  let cumulative = 0;
+  // One bucket more than bounds: the last is +Inf.
+  buckets.forEach((count, i) => {
+    cumulative += count;
+    lines.push(`${name}_bucket{le="${bounds[i] ?? "+Inf"}"} ${cumulative}`);
+  });
+  lines.push(`${name}_sum ${sum}`, `${name}_count ${cumulative}`);
 }
