@@ -109,7 +109,7 @@ const REASONS: Record<number, string> = {
 const encoder = new TextEncoder();
 
 export function serveEndpoint(hostname: string, port: number, e: Endpoint): EndpointServer {
-  const side = new SidePort(e);
+  const side = new HttpConnections(e);
   const listener: TCPSocketListener<Side> = Bun.listen<Side>({
     hostname,
     port,
@@ -126,7 +126,7 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Endp
 }
 
 /** The side port's connections: each request read and answered, each live page fed. */
-class SidePort {
+class HttpConnections {
   open = 0;
   private readonly pages = new Set<Socket<Side>>();
 
