@@ -187,7 +187,7 @@ export const pt: Messages = {
     states: {
       echoing: "ecoando",
       paused: "pausada",
-      "half-closed": "meio-fechada",
+      "half-closed": "parcialmente fechada",
       waiting: "esperando a vez",
     },
   },
