@@ -15,19 +15,26 @@ import {
 
 const PT = { LANG: "pt_BR.UTF-8" };
 
-/** Every text a catalogue can say: each message function called with sample arguments. */
+/**
+ * Every text a catalogue can say: each message function called with sample arguments (numbers
+ * both 1 and more, for the singular and the plural).
+ */
 function everyText(node: unknown): string[] {
   if (typeof node === "string") return [node];
   if (typeof node === "function") {
-    for (const args of [
-      [2, 3, 4, 5, 6, 7],
-      ["x", "y", "z"],
-      ["--x", ["a", "b"]],
-    ]) {
+    const kinds = [
+      [
+        [1, 1, 1, 1, 1, 1],
+        [2, 3, 4, 5, 6, 7],
+      ],
+      [["x", "y", "z"]],
+      [["--x", ["a", "b"]]],
+    ];
+    for (const sets of kinds) {
       try {
-        return [String(node(...args))];
+        return sets.map((args) => String(node(...args)));
       } catch {
-        // not these arguments: try the next set
+        // not these arguments: try the next kind
       }
     }
     return [];
@@ -113,6 +120,7 @@ describe("Portuguese", () => {
     ["o antigo drena", /\bdrena\b/],
     ["na de erros (elsewhere: saída de erro)", /(saída|na) de erros/],
     ["meio-fechada (elsewhere: fechamento parcial)", /meio-fechad/],
+    ["enviados 1 byte (the participle agrees)", /(enviados|recebidos) 1 byte\b/],
   ])("the Portuguese catalogue no longer says %s", (_, phrasing) => {
     const texts = everyText(catalogs.pt);
     expect(texts.length).toBeGreaterThan(300);

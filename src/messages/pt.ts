@@ -191,8 +191,10 @@ export const pt: Messages = {
       waiting: "esperando a vez",
     },
   },
-  hexIn: (id, size) => `#${id} < recebidos ${plural(size, "byte", "bytes")}`,
-  hexOut: (id, size) => `#${id} > enviados ${plural(size, "byte", "bytes")}`,
+  hexIn: (id, size) =>
+    `#${id} < ${size === 1 ? "recebido" : "recebidos"} ${plural(size, "byte", "bytes")}`,
+  hexOut: (id, size) =>
+    `#${id} > ${size === 1 ? "enviado" : "enviados"} ${plural(size, "byte", "bytes")}`,
   hexNotShown: (n) => `… e mais ${plural(n, "byte", "bytes")}, não mostrados`,
   viaProxy: (id, client, balancer, version) =>
     `#${id} nova conexão de ${client} via ${balancer} (PROXY v${version})`,
@@ -392,8 +394,9 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   traceEchoComplete: (n) => `${n} bytes, completo`,
   traceHandshakeFailed: (why) => `falhou: ${why}`,
   traceBufferFull: "recusado (buffer cheio)",
-  hexSent: (size) => `enviados ${plural(size, "byte", "bytes")}:`,
-  hexReceived: (size) => `recebidos ${plural(size, "byte", "bytes")}:`,
+  hexSent: (size) => `${size === 1 ? "enviado" : "enviados"} ${plural(size, "byte", "bytes")}:`,
+  hexReceived: (size) =>
+    `${size === 1 ? "recebido" : "recebidos"} ${plural(size, "byte", "bytes")}:`,
   inputFailed: (reason) => `erro: não foi possível ler a entrada padrão (${reason})`,
   strayFlood: (n) =>
     `aviso: ao todo, o servidor enviou ${plural(n, "byte que não é", "bytes que não são")} eco de nenhuma mensagem`,
