@@ -127,6 +127,19 @@ describe("Portuguese", () => {
     expect(texts.filter((text) => phrasing.test(text))).toEqual([]);
   });
 
+  test("Portuguese agrees with one: the noun, its participle and its verb", () => {
+    const pt = catalogs.pt;
+    expect(pt.closedAfter(1)).toBe("--close-after: 1 byte ecoado, conexão fechada (FIN)");
+    expect(pt.traceEchoComplete(1)).toBe("1 byte, completo");
+    expect(pt.hexOut(2, 1)).toBe("#2 > enviado 1 byte");
+    expect(pt.hexReceived(1)).toBe("recebido 1 byte:");
+    expect(pt.partialEcho(1, 5, '"o"')).toStartWith("só 1 dos 5 bytes enviados voltou até agora");
+    expect(pt.probeSummary(1, 9)).toBe("1 de 9 verificações passou");
+    expect(pt.udpSummary(3, 3, 1, 0, 1, 2)).toBe(
+      "parado: 3 datagramas, 3 bytes ecoados, 1 descartado (fila cheia), 0 para remetentes que já saíram (porta inalcançável), 1 recusado (laço de eco), no ar por 2,0 s",
+    );
+  });
+
   concurrently("--help in Portuguese (LC_ALL): the stop word stays fim", async () => {
     const help = run("client.ts", ["--help"], { env: { LC_ALL: "pt_BR.UTF-8" } });
     expect(await help.exited).toBe(0);

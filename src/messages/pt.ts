@@ -153,7 +153,7 @@ export const pt: Messages = {
   datagramLoopMore: (n) =>
     `mais ${plural(n, "datagrama recusado", "datagramas recusados")} no último segundo que poderiam criar um laço sem fim`,
   udpSummary: (datagrams, bytes, dropped, unreachable, refused, secs) =>
-    `parado: ${plural(datagrams, "datagrama", "datagramas")}, ${plural(bytes, "byte ecoado", "bytes ecoados")}, ${number.format(dropped)} descartados (fila cheia), ${number.format(unreachable)} para remetentes que já saíram (porta inalcançável)${refused > 0 ? `, ${number.format(refused)} recusados (laço de eco)` : ""}, no ar por ${seconds.format(secs)} s`,
+    `parado: ${plural(datagrams, "datagrama", "datagramas")}, ${plural(bytes, "byte ecoado", "bytes ecoados")}, ${plural(dropped, "descartado", "descartados")} (fila cheia), ${number.format(unreachable)} para remetentes que já saíram (porta inalcançável)${refused > 0 ? `, ${plural(refused, "recusado", "recusados")} (laço de eco)` : ""}, no ar por ${seconds.format(secs)} s`,
   unixInUse: (path) =>
     `erro: já há um servidor respondendo em ${path}; pare-o antes ou escolha outro caminho em --unix`,
   unixNotSocket: (path) =>
@@ -301,9 +301,9 @@ na hora.`,
   idleClosed: (secs) => `tempo de inatividade esgotado: sem tráfego por ${seconds.format(secs)} s`,
   tlsKeyMismatch: "a chave não pertence ao certificado",
   closedAfter: (bytes) =>
-    `--close-after: ${plural(bytes, "byte", "bytes")} ecoados, conexão fechada (FIN)`,
+    `--close-after: ${plural(bytes, "byte ecoado", "bytes ecoados")}, conexão fechada (FIN)`,
   resetAfter: (bytes) =>
-    `--reset-after: ${plural(bytes, "byte", "bytes")} ecoados, conexão derrubada (RST)`,
+    `--reset-after: ${plural(bytes, "byte ecoado", "bytes ecoados")}, conexão derrubada (RST)`,
   connectionLost: "conexão perdida: o outro lado sumiu (reset ou fechamento)",
   brokenPipe: "o outro lado parou de ler (broken pipe)",
   tlsFileKind: { certificate: "certificado", key: "chave", ca: "certificado de CA" },
@@ -390,8 +390,8 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   stillWaiting: (secs) =>
     `ainda sem eco após ${seconds.format(secs)} s; a espera continua (um servidor no modo sequential atende um cliente por vez; um servidor TLS exige --tls; um que nunca responde deixa você esperando: Ctrl-C sai)`,
   partialEcho: (got, sent, preview) =>
-    `só ${number.format(got)} dos ${plural(sent, "byte enviado", "bytes enviados")} voltaram até agora: ${preview}; esperando o resto (o servidor perdeu ou alterou algum? Ctrl-C sai)`,
-  traceEchoComplete: (n) => `${n} bytes, completo`,
+    `só ${number.format(got)} dos ${plural(sent, "byte enviado", "bytes enviados")} ${got === 1 ? "voltou" : "voltaram"} até agora: ${preview}; esperando o resto (o servidor perdeu ou alterou algum? Ctrl-C sai)`,
+  traceEchoComplete: (n) => `${plural(n, "byte", "bytes")}, completo`,
   traceHandshakeFailed: (why) => `falhou: ${why}`,
   traceBufferFull: "recusado (buffer cheio)",
   hexSent: (size) => `${size === 1 ? "enviado" : "enviados"} ${plural(size, "byte", "bytes")}:`,
@@ -561,7 +561,7 @@ servidor respondeu), 2 erro de uso.`,
   probeSendall:
     "se o seu servidor chama send(), sendall() é a escolha portável: o send() pode aceitar só parte dos bytes (a sonda não consegue ver qual dos dois você usa)",
   probeSummary: (passed, total) =>
-    `${number.format(passed)} de ${plural(total, "verificação passou", "verificações passaram")}`,
+    `${number.format(passed)} de ${plural(total, "verificação", "verificações")} ${passed === 1 ? "passou" : "passaram"}`,
   probeEnding: {
     complete: (_secs) => "",
     eof: (_secs) => ", e então o fim do fluxo",
@@ -622,11 +622,11 @@ servidor respondeu), 2 erro de uso.`,
     extra: (n) =>
       `voltaram ${plural(n, "byte", "bytes")} a mais do que foi enviado: seu servidor acrescenta algo`,
     oneRecvLines: (missing) =>
-      `só voltou a primeira linha de cada pedaço que o recv() devolveu (faltam ${plural(missing, "byte", "bytes")}): seu servidor toma um recv() por uma mensagem`,
+      `só voltou a primeira linha de cada pedaço que o recv() devolveu (${missing === 1 ? "falta" : "faltam"} ${plural(missing, "byte", "bytes")}): seu servidor toma um recv() por uma mensagem`,
     fixedBuffer: (size, pieces, missing) =>
-      `só voltaram os primeiros ${plural(size, "byte", "bytes")} de cada leitura (${number.format(pieces)} pedaços de ${number.format(size)}; faltam ${plural(missing, "byte", "bytes")}): um buffer fixo de ${number.format(size)} bytes corta o resto`,
+      `só voltaram os primeiros ${plural(size, "byte", "bytes")} de cada leitura (${number.format(pieces)} pedaços de ${number.format(size)}; ${missing === 1 ? "falta" : "faltam"} ${plural(missing, "byte", "bytes")}): um buffer fixo de ${number.format(size)} bytes corta o resto`,
     sendNoLoop: (missing, pieces) =>
-      `faltam ${plural(missing, "byte", "bytes")}, em buracos entre ${number.format(pieces)} pedaços: o send() aceitou só parte de cada buffer, e o resto foi descartado`,
+      `${missing === 1 ? "falta" : "faltam"} ${plural(missing, "byte", "bytes")}, em buracos entre ${number.format(pieces)} pedaços: o send() aceitou só parte de cada buffer, e o resto foi descartado`,
     changed: (at) => `o eco difere do que foi enviado a partir do byte ${number.format(at)}`,
     speaksTls: () => "voltou um registro TLS no lugar do eco: este servidor usa TLS",
     stalled: (secs) =>
