@@ -68,7 +68,7 @@ export const pt: Messages = {
     `--udp atende todos os remetentes ao mesmo tempo (datagramas não têm conexão): --mode ${mode} não se aplica`,
   optionsHeading: "Opções (variável de ambiente entre colchetes):",
   optionGroup: {
-    shaping: "Moldando o eco, para testar um cliente (TCP e --unix; desligadas se não dadas):",
+    shaping: "Eco dificultado de propósito, para testar clientes (TCP e --unix; só se pedido):",
   },
   defaultWord: "padrão:",
   metavar: {
@@ -109,15 +109,15 @@ export const pt: Messages = {
     stopDelay:
       "depois de um sinal de parada, o /readyz responde 503 e conexões novas ainda são aceitas por esse tempo, para o balanceador saber antes de a porta fechar",
     drainIdle:
-      "depois da parada, uma conexão termina quando acaba, quando fica sem tráfego por esse tempo (0 = nunca) ou no --drain-timeout; o código de saída é 75 se a parada interrompeu algum eco",
+      "depois da parada, uma conexão que não terminar antes é fechada quando fica sem tráfego por esse tempo (0 = nunca) ou no --drain-timeout; o código de saída é 75 se a parada interrompeu algum eco",
     drainTimeout:
       "depois de um sinal de parada, fecha as conexões ainda abertas após esse tempo; 0 = espera por elas",
     logFormat:
-      "text, ou json: cada linha depois de lidas as opções, na saída padrão e na de erros, um objeto JSON (códigos, não palavras), para coletores de log",
+      "text, ou json: depois de lidas as opções, cada linha (na saída padrão e na de erro) vira um objeto JSON (códigos, não palavras), para coletores de log",
     logLevel:
       "data         cada conexão e cada pedaço lido\nconnections  abertura e fechamento de cada conexão, sem uma linha por leitura\nwarn         avisos (recusas, limites) e erros\nerror        só os erros\n(as linhas de escuta aparecem em qualquer nível)",
     slice:
-      "envia cada eco em pedaços de no máximo BYTES, uma escrita cada, como uma rede lenta o corta",
+      "envia cada eco em pedaços de no máximo BYTES, uma escrita para cada, como se uma rede lenta o cortasse",
     sliceRandom: "cada pedaço com tamanho sorteado entre 1 e --slice (o mesmo com a mesma --seed)",
     delay: "espera esse tempo antes de cada pedaço (aceita frações: 0.01)",
     rate: "ecoa no máximo BYTES por segundo em cada conexão",
@@ -145,7 +145,7 @@ export const pt: Messages = {
     // probe
     probeHost: "servidor de eco a verificar",
     probeExpect:
-      "o modo do servidor, cuja regra é verificada: once (e então a porta deve recusar um segundo cliente), sequential ou concurrent",
+      "o modo que o servidor deve seguir, cuja regra é verificada: once (e então a porta deve recusar um segundo cliente), sequential ou concurrent",
     probeTimeout: "tempo máximo de cada espera pelo servidor",
     probeSlowPause: "a pausa do leitor lento, em ms, a cada 256 KiB lidos",
     probeJson: "mostra os resultados em JSON (para correção automática)",
@@ -159,7 +159,7 @@ export const pt: Messages = {
   datagramLoopMore: (n) =>
     `mais ${plural(n, "datagrama recusado", "datagramas recusados")} no último segundo que poderiam criar um laço sem fim`,
   udpSummary: (datagrams, bytes, dropped, unreachable, refused, secs) =>
-    `parado: ${plural(datagrams, "datagrama", "datagramas")}, ${plural(bytes, "byte ecoado", "bytes ecoados")}, ${number.format(dropped)} descartados (fila cheia), ${number.format(unreachable)} para remetentes que já saíram (porta inalcançável)${refused > 0 ? `, ${number.format(refused)} recusados (laço de eco)` : ""}, ativo por ${seconds.format(secs)} s`,
+    `parado: ${plural(datagrams, "datagrama", "datagramas")}, ${plural(bytes, "byte ecoado", "bytes ecoados")}, ${plural(dropped, "descartado", "descartados")} (fila cheia), ${number.format(unreachable)} para remetentes que já saíram (porta inalcançável)${refused > 0 ? `, ${plural(refused, "recusado", "recusados")} (laço de eco)` : ""}, no ar por ${seconds.format(secs)} s`,
   unixInUse: (path) =>
     `erro: já há um servidor respondendo em ${path}; pare-o antes ou escolha outro caminho em --unix`,
   unixNotSocket: (path) =>
@@ -193,19 +193,21 @@ export const pt: Messages = {
     states: {
       echoing: "ecoando",
       paused: "pausada",
-      "half-closed": "meio-fechada",
+      "half-closed": "parcialmente fechada",
       waiting: "esperando a vez",
     },
   },
-  hexIn: (id, size) => `#${id} < recebeu ${plural(size, "byte", "bytes")}`,
-  hexOut: (id, size) => `#${id} > enviou ${plural(size, "byte", "bytes")}`,
+  hexIn: (id, size) =>
+    `#${id} < ${size === 1 ? "recebido" : "recebidos"} ${plural(size, "byte", "bytes")}`,
+  hexOut: (id, size) =>
+    `#${id} > ${size === 1 ? "enviado" : "enviados"} ${plural(size, "byte", "bytes")}`,
   hexNotShown: (n) => `… e mais ${plural(n, "byte", "bytes")}, não mostrados`,
   viaProxy: (id, client, balancer, version) =>
-    `#${id} conectada de ${client} via ${balancer} (PROXY v${version})`,
+    `#${id} nova conexão de ${client} via ${balancer} (PROXY v${version})`,
   proxyLocal: (id, balancer, version) =>
-    `#${id} conectada de ${balancer}: verificação do próprio balanceador (PROXY v${version} LOCAL)`,
+    `#${id} nova conexão de ${balancer}: verificação do próprio balanceador (PROXY v${version} LOCAL)`,
   proxyUnknown: (id, balancer, version) =>
-    `#${id} conectada via ${balancer}, sem o endereço do cliente (PROXY v${version} UNKNOWN)`,
+    `#${id} nova conexão via ${balancer}, sem o endereço do cliente (PROXY v${version} UNKNOWN)`,
   proxyRefused: (id, peer, problem) =>
     `#${id} de ${peer} fechada: sem cabeçalho PROXY válido (${problem}); nada foi ecoado`,
   proxyRefusedMore: (n, problem) =>
@@ -243,18 +245,18 @@ export const pt: Messages = {
   serverIntro: "Servidor de eco, o lado passivo: devolve cada byte que recebe, sem alteração.",
   serverOutro: `O primeiro Ctrl-C, SIGTERM ou SIGHUP faz o servidor parar de aceitar conexões
 e deixa as abertas terminarem o eco; o segundo (meio segundo depois ou mais: a
-cópia que o shell repassa de um mesmo Ctrl-C não conta) fecha todas na hora. Com
---workers, fora de um terminal (um serviço), o SIGHUP recarrega: cada processo,
-um por vez, dá lugar a um novo, que lê de novo os arquivos TLS; o antigo drena.
-Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro de uso, 70 erro
-interno; 75 parou, mas algum eco foi interrompido (--drain-idle,
+cópia que o shell repassa de um mesmo Ctrl-C não conta) fecha todas na hora.
+Com --workers, fora de um terminal (um serviço), o SIGHUP recarrega: um a um,
+cada processo dá lugar a um novo, que relê os arquivos TLS; o antigo acaba os
+ecos abertos e sai. Código de saída: 0 terminou, 1 não conseguiu escutar, 2 erro
+de uso, 70 erro interno; 75 parou, mas algum eco foi interrompido (--drain-idle,
 --drain-timeout); 130, 143 ou 129: um novo Ctrl-C, SIGTERM ou SIGHUP fechou tudo
 na hora.`,
   listening: (address, details) => `escutando em ${address} (${details})`,
   modeLabel: (mode) => `modo ${mode}`,
-  shapedLabel: (flags) => `eco moldado: ${flags}`,
+  shapedLabel: (flags) => `eco dificultado de propósito: ${flags}`,
 
-  opened: (id, peer) => `#${id} conectada de ${peer}`,
+  opened: (id, peer) => `#${id} nova conexão de ${peer}`,
   received: (id, size, preview) => `#${id} recebeu ${plural(size, "byte", "bytes")}: ${preview}`,
   closed: (id, echoed, secs, reason, undelivered = 0) =>
     `#${id} fechada: ${plural(echoed, "byte ecoado", "bytes ecoados")} em ${seconds.format(secs)} s` +
@@ -283,12 +285,12 @@ na hora.`,
   notServed: "nunca atendida: o servidor parou antes da sua vez",
   cutAtDrainTimeout: (secs) =>
     `--drain-timeout: ainda aberta ${seconds.format(secs)} s depois do sinal de parada`,
-  cutByForce: "fechada na hora por um segundo sinal de parada",
+  cutByForce: "interrompida na hora por um segundo sinal de parada",
   drainCut: (n) =>
     `a parada interrompeu ${plural(n, "conexão", "conexões")} antes do fim (código de saída 75)`,
   forced: (open) => `fechando ${plural(open, "conexão", "conexões")} agora`,
   summary: (connections, echoed, secs) =>
-    `parado: ${plural(connections, "conexão", "conexões")}, ${plural(echoed, "byte ecoado", "bytes ecoados")}, ativo por ${seconds.format(secs)} s`,
+    `parado: ${plural(connections, "conexão", "conexões")}, ${plural(echoed, "byte ecoado", "bytes ecoados")}, no ar por ${seconds.format(secs)} s`,
   portInUse: (address, port) =>
     `erro: ${address} já está em uso; há outro servidor rodando? Escolha outra porta com --port (por exemplo --port ${port + 1}, ou --port 0 para qualquer uma livre), e dê a mesma --port ao cliente`,
   permissionDenied: (address) =>
@@ -305,9 +307,9 @@ na hora.`,
   idleClosed: (secs) => `tempo de inatividade esgotado: sem tráfego por ${seconds.format(secs)} s`,
   tlsKeyMismatch: "a chave não pertence ao certificado",
   closedAfter: (bytes) =>
-    `--close-after: ${plural(bytes, "byte", "bytes")} ecoados, conexão fechada (FIN)`,
+    `--close-after: ${plural(bytes, "byte ecoado", "bytes ecoados")}, conexão fechada (FIN)`,
   resetAfter: (bytes) =>
-    `--reset-after: ${plural(bytes, "byte", "bytes")} ecoados, conexão derrubada (RST)`,
+    `--reset-after: ${plural(bytes, "byte ecoado", "bytes ecoados")}, conexão derrubada (RST)`,
   connectionLost: "conexão perdida: o outro lado sumiu (reset ou fechamento)",
   brokenPipe: "o outro lado parou de ler (broken pipe)",
   tlsFileKind: { certificate: "certificado", key: "chave", ca: "certificado de CA" },
@@ -392,16 +394,17 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   handshakeTimeout: (secs) =>
     `erro: o servidor não completou o handshake TLS em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   stoppedWaiting: (secs) =>
-    `parou de esperar (Ctrl-C): nenhum eco chegou em ${seconds.format(secs)} s (um servidor no modo sequential pode estar atendendo outro cliente)`,
+    `espera interrompida (Ctrl-C): nenhum eco chegou em ${seconds.format(secs)} s (um servidor no modo sequential pode estar atendendo outro cliente)`,
   stillWaiting: (secs) =>
-    `ainda sem eco após ${seconds.format(secs)} s; continuo esperando (um servidor no modo sequential atende um cliente por vez; um servidor TLS exige --tls; um que nunca responde deixa você esperando: Ctrl-C sai)`,
+    `ainda sem eco após ${seconds.format(secs)} s; a espera continua (um servidor no modo sequential atende um cliente por vez; um servidor TLS exige --tls; um que nunca responde deixa você esperando: Ctrl-C sai)`,
   partialEcho: (got, sent, preview) =>
-    `só ${number.format(got)} dos ${plural(sent, "byte enviado", "bytes enviados")} voltaram até agora: ${preview}; esperando o resto (o servidor perdeu ou alterou algum? Ctrl-C sai)`,
-  traceEchoComplete: (n) => `${n} bytes, completo`,
+    `só ${number.format(got)} dos ${plural(sent, "byte enviado", "bytes enviados")} ${got === 1 ? "voltou" : "voltaram"} até agora: ${preview}; esperando o resto (o servidor perdeu ou alterou algum? Ctrl-C sai)`,
+  traceEchoComplete: (n) => `${plural(n, "byte", "bytes")}, completo`,
   traceHandshakeFailed: (why) => `falhou: ${why}`,
   traceBufferFull: "recusado (buffer cheio)",
-  hexSent: (size) => `enviados ${plural(size, "byte", "bytes")}:`,
-  hexReceived: (size) => `recebidos ${plural(size, "byte", "bytes")}:`,
+  hexSent: (size) => `${size === 1 ? "enviado" : "enviados"} ${plural(size, "byte", "bytes")}:`,
+  hexReceived: (size) =>
+    `${size === 1 ? "recebido" : "recebidos"} ${plural(size, "byte", "bytes")}:`,
   inputFailed: (reason) => `erro: não foi possível ler a entrada padrão (${reason})`,
   strayFlood: (n) =>
     `aviso: ao todo, o servidor enviou ${plural(n, "byte que não é", "bytes que não são")} eco de nenhuma mensagem`,
@@ -564,7 +567,7 @@ servidor respondeu), 2 erro de uso.`,
     pieces: "uma mensagem em 3 pedaços",
     together: "3 mensagens numa escrita",
     allBytes: "os 256 valores de byte",
-    bulk: "10 MB lendo ao mesmo tempo",
+    bulk: "10 MB, lendo enquanto envia",
     slowRead: "10 MB lidos devagar",
     halfClose: "fechamento parcial após 1 MB",
     closesAfter: "fecha depois do cliente",
@@ -587,11 +590,11 @@ servidor respondeu), 2 erro de uso.`,
   probeLatency: (ms, n) =>
     `latência: ${ms.toFixed(2).replace(".", ",")} ms por ida e volta (mediana de ${n}), só para informação`,
   probeThroughput: (mbs) =>
-    `vazão: ${number.format(Math.round(mbs))} MB/s de eco (10 MB lendo ao mesmo tempo), só para informação`,
+    `vazão: ${number.format(Math.round(mbs))} MB/s de eco (10 MB, lendo enquanto envia), só para informação`,
   probeSendall:
     "se o seu servidor chama send(), sendall() é a escolha portável: o send() pode aceitar só parte dos bytes (a sonda não consegue ver qual dos dois você usa)",
   probeSummary: (passed, total) =>
-    `${number.format(passed)} de ${plural(total, "verificação passou", "verificações passaram")}`,
+    `${number.format(passed)} de ${plural(total, "verificação", "verificações")} ${passed === 1 ? "passou" : "passaram"}`,
   probeEnding: {
     complete: (_secs) => "",
     eof: (_secs) => ", e então o fim do fluxo",
@@ -652,11 +655,11 @@ servidor respondeu), 2 erro de uso.`,
     extra: (n) =>
       `voltaram ${plural(n, "byte", "bytes")} a mais do que foi enviado: seu servidor acrescenta algo`,
     oneRecvLines: (missing) =>
-      `só voltou a primeira linha de cada pedaço que o recv() devolveu (faltam ${plural(missing, "byte", "bytes")}): seu servidor toma um recv() por uma mensagem`,
+      `só voltou a primeira linha de cada pedaço que o recv() devolveu (${missing === 1 ? "falta" : "faltam"} ${plural(missing, "byte", "bytes")}): seu servidor toma um recv() por uma mensagem`,
     fixedBuffer: (size, pieces, missing) =>
-      `só voltaram os primeiros ${plural(size, "byte", "bytes")} de cada leitura (${number.format(pieces)} pedaços de ${number.format(size)}; faltam ${plural(missing, "byte", "bytes")}): um buffer fixo de ${number.format(size)} bytes corta o resto`,
+      `só voltaram os primeiros ${plural(size, "byte", "bytes")} de cada leitura (${number.format(pieces)} pedaços de ${number.format(size)}; ${missing === 1 ? "falta" : "faltam"} ${plural(missing, "byte", "bytes")}): um buffer fixo de ${number.format(size)} bytes corta o resto`,
     sendNoLoop: (missing, pieces) =>
-      `faltam ${plural(missing, "byte", "bytes")}, em buracos entre ${number.format(pieces)} pedaços: o send() aceitou só parte de cada buffer, e o resto foi descartado`,
+      `${missing === 1 ? "falta" : "faltam"} ${plural(missing, "byte", "bytes")}, em buracos entre ${number.format(pieces)} pedaços: o send() aceitou só parte de cada buffer, e o resto foi descartado`,
     changed: (at) => `o eco difere do que foi enviado a partir do byte ${number.format(at)}`,
     speaksTls: () => "voltou um registro TLS no lugar do eco: este servidor usa TLS",
     stalled: (secs) =>
