@@ -181,7 +181,6 @@ export const en = {
     received: "bytes received",
     echoed: "bytes echoed",
     rate: "bytes received per second, last minute",
-    perSecond: "bytes/s",
     peak: "peak {n} bytes/s",
     noEvents: "(none since this page opened)",
     connections: "open connections",
@@ -618,7 +617,6 @@ likely cause and what to do.`,
   probeConnect: "a new connection",
   probeRefused: "refused",
   probeServedAgain: "accepted and echoed",
-  probeAcceptedOnly: "accepted",
   probeNeverServed:
     "connected (the kernel's listen queue completes the handshake), never echoed, then closed",
   probeQueuedOpen: (secs: number) =>

@@ -179,7 +179,6 @@ export const pt: Messages = {
     received: "bytes recebidos",
     echoed: "bytes ecoados",
     rate: "bytes recebidos por segundo, último minuto",
-    perSecond: "bytes/s",
     peak: "pico de {n} bytes/s",
     noEvents: "(nenhum desde que esta página abriu)",
     connections: "conexões abertas",
@@ -618,7 +617,6 @@ servidor respondeu), 2 erro de uso.`,
   probeConnect: "uma nova conexão",
   probeRefused: "recusada",
   probeServedAgain: "aceita e com eco",
-  probeAcceptedOnly: "aceita",
   probeNeverServed:
     "conectada (a fila do listen() no kernel completa o handshake), sem eco, depois fechada",
   probeQueuedOpen: (secs) =>
