@@ -545,7 +545,7 @@ likely cause and what to do.`,
       neverConnected:
         "connect to the port given: put {port} in the command (python3 client.py {port}) or read ECHO_PORT",
       crashed:
-        "that stderr line names the error and the traceback above it, the line of your code: run your client by hand, type the same lines, and read it",
+        "that stderr line names the error, and the traceback above it shows where in your code: run your client by hand, type the same lines, and read the whole message",
       crashedDecoding:
         "decode the echo only once it has all come back: a recv() may stop in the middle of a character (ç and ã are 2 bytes in UTF-8), and half a character cannot be decoded; join the bytes first (got += piece), then got.decode()",
       exitedEarly: "read the error above; run your client by hand with the same lines",

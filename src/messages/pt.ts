@@ -545,7 +545,7 @@ servidor respondeu), 2 erro de uso.`,
       neverConnected:
         "conecte-se à porta dada: ponha {port} no comando (python3 cliente.py {port}) ou leia ECHO_PORT",
       crashed:
-        "essa linha do stderr diz qual foi o erro, e o traceback acima dela, a linha do seu código: rode seu cliente à mão, digite as mesmas linhas e leia-o",
+        "essa linha do stderr diz qual foi o erro, e o traceback acima dela mostra em que ponto do seu código: rode o cliente à mão, digite as mesmas linhas e leia a mensagem inteira",
       crashedDecoding:
         "decodifique o eco só depois que ele voltar inteiro: um recv() pode parar no meio de um caractere (ç e ã ocupam 2 bytes em UTF-8), e meio caractere não se decodifica; junte os bytes primeiro (got += pedaco) e depois faça got.decode()",
       exitedEarly: "leia o erro acima; rode seu cliente à mão com as mesmas linhas",
