@@ -468,6 +468,9 @@ likely cause and what to do.`,
     crashedEarly: (code: string) =>
       `the client had crashed (exit status ${code}) before fim was typed`,
     waitedForEnd: "it was waiting for the connection to end: see above",
+    endedUnconnectedEarlier: "the client ended before connecting: see above",
+    fileNotFound: (folder: string) =>
+      `the probe runs your command in ${folder}, so a relative path is looked up there: give your program's full path (python3 ~/lab1/client.py {port})`,
     beforeFirstLine: "before the first line was typed",
     afterLine: (line: string) => `after ${line} was typed`,
     whileEcho: (line: string) => `while the echo of ${line} was coming back, before printing it`,
@@ -504,6 +507,8 @@ likely cause and what to do.`,
         `it did not send the next line (${line}) within the time limit, as if still waiting for the previous echo`,
       neverConnected: (address: string) =>
         `it never connected to the probe's server (${address}), and did not read the lines typed`,
+      endedUnconnected: (code: string, last: string) =>
+        `your client ended (exit status ${code}) before ever connecting to the probe's server${last ? `; it said on stderr: ${last}` : ""}`,
       crashed: (code: string, when: string, last: string) =>
         `your client crashed (exit status ${code}) ${when}${last ? `; it said on stderr: ${last}` : ""}`,
       crashedDecoding: (code: string, when: string, last: string) =>
@@ -545,6 +550,8 @@ likely cause and what to do.`,
         "once the whole echo is back, print it and read the next line; run it by hand to see where it waits",
       neverConnected:
         "connect to the port given: put {port} in the command (python3 client.py {port}) or read ECHO_PORT",
+      endedUnconnected:
+        "run your command by hand (a port of yours in place of {port}, a server listening there) and read its error",
       crashed:
         "that stderr line names the error and the traceback above it, the line of your code: run your client by hand, type the same lines, and read it",
       crashedDecoding:

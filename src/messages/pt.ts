@@ -464,6 +464,9 @@ servidor respondeu), 2 erro de uso.`,
     crashedEarly: (code) =>
       `o cliente tinha terminado com erro (código de saída ${code}) antes de fim ser digitado`,
     waitedForEnd: "ele estava esperando a conexão terminar: veja acima",
+    endedUnconnectedEarlier: "o cliente terminou antes de se conectar: veja acima",
+    fileNotFound: (folder) =>
+      `a sonda roda o seu comando em ${folder}, então um caminho relativo é procurado ali: dê o caminho completo do seu programa (python3 ~/lab1/cliente.py {port})`,
     beforeFirstLine: "antes de a primeira linha ser digitada",
     afterLine: (line) => `depois que ${line} foi digitada`,
     whileEcho: (line) => `enquanto o eco de ${line} voltava, antes de imprimi-lo`,
@@ -501,6 +504,8 @@ servidor respondeu), 2 erro de uso.`,
         `ele não enviou a linha seguinte (${line}) dentro do tempo limite, como se ainda esperasse o eco anterior`,
       neverConnected: (address) =>
         `ele nunca se conectou ao servidor da sonda (${address}) e não leu as linhas digitadas`,
+      endedUnconnected: (code, last) =>
+        `seu cliente terminou (código de saída ${code}) sem nunca ter se conectado ao servidor da sonda${last ? `; ele escreveu no stderr: ${last}` : ""}`,
       crashed: (code, when, last) =>
         `seu cliente terminou com erro (código de saída ${code}) ${when}${last ? `; ele escreveu no stderr: ${last}` : ""}`,
       crashedDecoding: (code, when, last) =>
@@ -542,6 +547,8 @@ servidor respondeu), 2 erro de uso.`,
         "quando o eco inteiro voltar, imprima-o e leia a próxima linha; rode-o à mão para ver onde ele espera",
       neverConnected:
         "conecte-se à porta dada: ponha {port} no comando (python3 cliente.py {port}) ou leia ECHO_PORT",
+      endedUnconnected:
+        "rode o seu comando à mão (com uma porta sua no lugar de {port}, e um servidor escutando nela) e leia o erro",
       crashed:
         "essa linha do stderr diz qual foi o erro, e o traceback acima dela, a linha do seu código: rode seu cliente à mão, digite as mesmas linhas e leia-o",
       crashedDecoding:
