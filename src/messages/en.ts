@@ -279,8 +279,8 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
   goneWhileWaiting: (id: number) => `#${id} had gone while waiting its turn: not served`,
   stopping: (open: number) =>
     `stopping: no new connections; waiting for ${plural(open, "open connection", "open connections")} to finish (press Ctrl-C again to close ${open === 1 ? "it" : "them"} now)`,
-  stalled: (secs: number) =>
-    `--drain-idle: no traffic for ${seconds.format(secs)} s after the stop`,
+  stalled: (secs: number, signal?: string) =>
+    `at the stop: no traffic for ${seconds.format(secs)} s after ${signal === "SIGINT" ? "Ctrl-C" : (signal ?? "it")}; tune with --drain-idle`,
   notServed: "never served: the server stopped before its turn",
   cutAtDrainTimeout: (secs: number) =>
     `--drain-timeout: still open ${seconds.format(secs)} s after the stop`,
@@ -387,7 +387,7 @@ error; 130 Ctrl-C.`,
   serverClosedOwed: (owed: number) =>
     `error: the server closed the connection; ${plural(owed, "byte", "bytes")} of the echo never came`,
   serverClosedIdle: (secs: number) =>
-    `error: the server closed the connection after ${seconds.format(secs)} s without traffic (perhaps its idle timeout); start the client again`,
+    `error: the server closed the connection after ${seconds.format(secs)} s without traffic (it may have stopped, or have an idle timeout); start the client again`,
   serverClosedAtOnce:
     "error: the server closed the connection at once (a server in mode once serves a single client; one at its --max-connections takes no more)",
   notTls: (address: string) =>

@@ -278,8 +278,8 @@ na hora.`,
     open === 1
       ? "parando: sem novas conexões; aguardando o término de 1 conexão aberta (outro Ctrl-C a fecha na hora)"
       : `parando: sem novas conexões; aguardando o término de ${number.format(open)} conexões abertas (outro Ctrl-C fecha todas na hora)`,
-  stalled: (secs) =>
-    `--drain-idle: sem tráfego por ${seconds.format(secs)} s depois do sinal de parada`,
+  stalled: (secs, signal) =>
+    `na parada: sem tráfego por ${seconds.format(secs)} s depois ${signal === "SIGINT" ? "do Ctrl-C" : signal ? `do ${signal}` : "dela"}; ajuste com --drain-idle`,
   notServed: "nunca atendida: o servidor parou antes da sua vez",
   cutAtDrainTimeout: (secs) =>
     `--drain-timeout: ainda aberta ${seconds.format(secs)} s depois do sinal de parada`,
@@ -384,7 +384,7 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   serverClosedOwed: (owed) =>
     `erro: o servidor fechou a conexão; ${owed === 1 ? "1 byte do eco nunca chegou" : `${number.format(owed)} bytes do eco nunca chegaram`}`,
   serverClosedIdle: (secs) =>
-    `erro: o servidor fechou a conexão depois de ${seconds.format(secs)} s sem tráfego (talvez o tempo de inatividade dele); inicie o cliente de novo`,
+    `erro: o servidor fechou a conexão depois de ${seconds.format(secs)} s sem tráfego (ele pode ter parado, ou ter um limite de inatividade); inicie o cliente de novo`,
   serverClosedAtOnce:
     "erro: o servidor fechou a conexão imediatamente (um servidor no modo once atende um único cliente; um que chegou ao seu --max-connections não aceita mais)",
   notTls: (address) =>
