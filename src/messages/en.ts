@@ -395,9 +395,9 @@ error; 130 Ctrl-C.`,
   handshakeTimeout: (secs: number) =>
     `error: no TLS handshake from the server for ${seconds.format(secs)} s; giving up (see --timeout)`,
   stoppedWaiting: (secs: number) =>
-    `stopped waiting (Ctrl-C): no echo had come in ${seconds.format(secs)} s (a server in mode sequential may be serving another client)`,
+    `stopped waiting (Ctrl-C): no echo had come in ${seconds.format(secs)} s (a server that serves one client at a time, as in modes once and sequential, may be busy with another)`,
   stillWaiting: (secs: number) =>
-    `no echo yet after ${seconds.format(secs)} s; still waiting (a server in mode sequential serves one client at a time; a TLS server needs --tls; one that never answers keeps you waiting: Ctrl-C leaves)`,
+    `no echo yet after ${seconds.format(secs)} s; still waiting (most likely the server serves one client at a time, as in modes once and sequential, and is busy with another; Ctrl-C leaves; a TLS server needs --tls)`,
   partialEcho: (got: number, sent: number, preview: string) =>
     `only ${number.format(got)} of the ${plural(sent, "byte", "bytes")} sent have come back so far: ${preview}; still waiting for the rest (did the server drop or change some? Ctrl-C leaves)`,
   // --trace details (event names stay as in the code: send, data, echo...)
@@ -413,6 +413,8 @@ error; 130 Ctrl-C.`,
   serverReset: "error: the server reset the connection",
   serverResetOwed: (owed: number) =>
     `error: the server reset the connection; ${plural(owed, "byte", "bytes")} of the echo never came`,
+  serverResetUnheard: (owed: number) =>
+    `error: the server reset the connection without ever sending a byte (${plural(owed, "byte", "bytes")} of echo owed): most likely it never accepted this connection (busy with another client) and ended, and the system reset those still waiting`,
   connectedUdp: (address: string) =>
     `sending UDP datagrams to ${address}; type a message, or fim (or Ctrl-D) to leave`,
   udpUnreachable: (address: string) =>

@@ -392,9 +392,9 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   handshakeTimeout: (secs) =>
     `erro: o servidor não completou o handshake TLS em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   stoppedWaiting: (secs) =>
-    `parou de esperar (Ctrl-C): nenhum eco chegou em ${seconds.format(secs)} s (um servidor no modo sequential pode estar atendendo outro cliente)`,
+    `parou de esperar (Ctrl-C): nenhum eco chegou em ${seconds.format(secs)} s (um servidor que atende um cliente por vez, como nos modos once e sequential, pode estar ocupado com outro)`,
   stillWaiting: (secs) =>
-    `ainda sem eco após ${seconds.format(secs)} s; continuo esperando (um servidor no modo sequential atende um cliente por vez; um servidor TLS exige --tls; um que nunca responde deixa você esperando: Ctrl-C sai)`,
+    `ainda sem eco após ${seconds.format(secs)} s; continuo esperando (o mais provável é que o servidor atenda um cliente por vez, como nos modos once e sequential, e esteja ocupado com outro; Ctrl-C sai; um servidor TLS exige --tls)`,
   partialEcho: (got, sent, preview) =>
     `só ${number.format(got)} dos ${plural(sent, "byte enviado", "bytes enviados")} voltaram até agora: ${preview}; esperando o resto (o servidor perdeu ou alterou algum? Ctrl-C sai)`,
   traceEchoComplete: (n) => `${n} bytes, completo`,
@@ -409,6 +409,8 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   serverReset: "erro: o servidor interrompeu a conexão (reset)",
   serverResetOwed: (owed) =>
     `erro: o servidor interrompeu a conexão (reset); ${owed === 1 ? "1 byte do eco nunca chegou" : `${number.format(owed)} bytes do eco nunca chegaram`}`,
+  serverResetUnheard: (owed) =>
+    `erro: o servidor interrompeu a conexão (reset) sem nunca ter enviado um byte (${plural(owed, "byte", "bytes")} de eco pendentes): o mais provável é que ele nunca tenha aceitado esta conexão (ocupado com outro cliente) e tenha terminado, e o sistema interrompeu as que ainda esperavam`,
   connectedUdp: (address) =>
     `enviando datagramas UDP para ${address}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
   udpUnreachable: (address) =>
