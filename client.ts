@@ -91,6 +91,8 @@ let sentAt = 0;
 // Ctrl-C while an echo is awaited (a sequential server serving another client, say) is said;
 // at the prompt it leaves as a shell's command does.
 process.on("SIGINT", () => {
+  // The terminal has just shown "^C" where the cursor was: the line starts below it.
+  if (awaitingEcho && interactive && process.stderr.isTTY) console.error();
   if (awaitingEcho) note(err.status(t.stoppedWaiting((performance.now() - sentAt) / 1000)));
   else if (promptShown) console.error();
   process.exit(130);
