@@ -593,21 +593,24 @@ function grade(
       const want = Buffer.from(line, "utf8");
       const came = received.subarray(at, at + want.length);
       if (!came.equals(want))
-        return result("typed", typedText, quote(received.subarray(at, at + 40)), {
+        return result("typed", typedText, quote(received.subarray(at)), {
           code: "extra",
-          args: [quote(received.subarray(at, at + 40)), quote(want.subarray(0, 40))],
+          args: [quote(received.subarray(at)), quote(want)],
         });
       at += want.length;
       if (received[at] === 0x0a) at++;
     }
     const rest = received.subarray(at);
-    const got = quote(received.subarray(Math.max(0, received.length - 40)));
+    // The last bytes, from a character's start: a cut one would read as corrupted accents.
+    let from = Math.max(0, received.length - 40);
+    while (from < received.length && (received[from]! & 0xc0) === 0x80) from++;
+    const got = quote(received.subarray(from));
     if (rest.length === 0) return result("typed", typedText, w.exactly);
     if (session.fimTyped && rest.subarray(0, 3).toString() === STOP_WORD)
       return result("typed", typedText, got, { code: "sentFim" });
     return result("typed", typedText, got, {
       code: "extra",
-      args: [quote(rest.subarray(0, 40)), w.nothing],
+      args: [quote(rest), w.nothing],
     });
   })();
 
