@@ -84,12 +84,15 @@ const AT_ONCE_MS = 1000;
 // timeout: the client cannot know, so it says "perhaps".
 const IDLE_HINT_MS = 1000;
 let lastTraffic = 0;
+let heard = false; // a byte has come: a server that never accepted this connection sends none
 let awaitingEcho = false;
 let awaitedBytes = 0;
 let sentAt = 0;
 // Ctrl-C while an echo is awaited (a sequential server serving another client, say) is said;
 // at the prompt it leaves as a shell's command does.
 process.on("SIGINT", () => {
+  // The terminal has just shown "^C" where the cursor was: the line starts below it.
+  if (awaitingEcho && interactive && process.stderr.isTTY) console.error();
   if (awaitingEcho) note(err.status(t.stoppedWaiting((performance.now() - sentAt) / 1000)));
   else if (promptShown) console.error();
   process.exit(130);
@@ -111,6 +114,7 @@ const stream: SocketHandler<undefined> = {
   data(_socket, chunk: Uint8Array) {
     trace(0, "data", chunk.length);
     lastTraffic = performance.now();
+    heard = true;
     if (settings.hexdump) dump("in", chunk);
     const extra = echo.push(chunk);
     // Said once; a server that streams on would otherwise flood the terminal.
@@ -162,6 +166,7 @@ const socket: Socket | undefined = datagrams
 /** The server closed: with an echo still owed, how much of it never came (a server cut short). */
 function closedMessage(reset = false): string {
   const owed = awaitingEcho ? awaitedBytes - echo.received : 0;
+  if (reset && owed > 0 && !heard) return t.serverResetUnheard(owed);
   if (reset) return owed > 0 ? t.serverResetOwed(owed) : t.serverReset;
   return owed > 0 ? t.serverClosedOwed(owed) : t.serverClosed;
 }

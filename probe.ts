@@ -83,6 +83,9 @@ if (report.connectError !== undefined) {
   console.error(err.error(message));
   process.exit(1);
 }
+for (const r of report.results)
+  if (r.id === "once" && !r.passed && r.code !== "notRun" && !settings.expectGiven)
+    r.advice += t.probeOnceByDefault;
 if (json) console.log(reportJson(report, { address, expect, tls: tls !== undefined }));
 else for (const line of reportText(t, report, out)) console.log(line);
 process.exit(report.results.every((r) => r.passed) ? 0 : 1);

@@ -202,7 +202,33 @@ describe("errors: one line, no stack trace", () => {
   );
 
   concurrently(
-    "a server that closes a silent connection: the client says it may be an idle timeout",
+    "a listen(1) server busy with another client ends: the reset of the queued connection is explained",
+    async () => {
+      // The lab's server: listen(1), then busy (here: reading its stdin) and never accepting us.
+      const lab = runCommand([
+        "python3",
+        "-c",
+        `import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+sys.stdin.readline()`,
+      ]);
+      const port = await lab.out.waitFor(/^\d+$/);
+      const client = run("client.ts", ["--port", port, "--trace"]);
+      client.proc.stdin.write("oi\n");
+      await client.err.waitFor(/send/); // in the kernel's queue, sent, its echo owed
+      lab.proc.stdin.end(); // the server ends: the kernel resets what it never accepted
+      expect(await client.exited).toBe(1);
+      expect(client.err.all.at(-1)).toBe(
+        "error: the server reset the connection without ever sending a byte (3 bytes of echo owed): most likely it never accepted this connection (busy with another client) and ended, and the system reset those still waiting",
+      );
+    },
+  );
+
+  concurrently(
+    "a server that closes a silent connection: the client says it may have stopped or timed out",
     async () => {
       const server = await startServer(["--idle-timeout", "1"]);
       const client = run("client.ts", ["--port", String(server.port)]);
@@ -210,7 +236,7 @@ describe("errors: one line, no stack trace", () => {
       await client.out.waitFor("oi");
       expect(await client.exited).toBe(1);
       expect(client.err.text).toMatch(
-        /error: the server closed the connection after \d+\.\d s without traffic \(perhaps its idle timeout\); start the client again/,
+        /error: the server closed the connection after \d+\.\d s without traffic \(it may have stopped, or have an idle timeout\); start the client again/,
       );
     },
   );

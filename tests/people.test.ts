@@ -259,6 +259,8 @@ describe.skipIf(!have("script"))("on a terminal", () => {
       terminal.type("\x03");
       expect(await terminal.exited).toBe(130);
       expect(terminal.screen).toMatch(/stopped waiting \(Ctrl-C\): no echo had come in [\d.]+ s/);
+      // Below the terminal's ^C, as the server's lines are: not glued to it.
+      expect(terminal.screen).toMatch(/\^C\r?\n(\x1b\[[\d;]*m)?stopped waiting/);
       first.close();
     },
   );

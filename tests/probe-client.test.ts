@@ -342,7 +342,30 @@ describe("probe --client", () => {
       const verdict = await probe(
         `python3 -c 'import socket; socket.create_connection(("127.0.0.1", ${port}))'`,
       );
-      expect(failures(verdict)).toMatchObject({ slowServer: "neverConnected" });
+      expect(failures(verdict).echoes).toBe("endedUnconnected");
+      expect(verdict.checks[0]!.advice).toContain("put {port} in the command");
+    },
+  );
+
+  concurrently(
+    "a client named by a path relative to elsewhere: one verdict, that it ended before connecting, where the probe runs it, and the rest skipped",
+    async () => {
+      const verdict = await probe("python3 no-such-client.py {port}");
+      expect(failures(verdict)).toEqual({
+        echoes: "endedUnconnected",
+        typed: "notRun",
+        slowServer: "notRun",
+        fim: "notRun",
+        closes: "notRun",
+        exit: "notRun",
+      });
+      const [first, ...rest] = verdict.checks;
+      expect(first!.cause).toContain("ended (exit status 2) before ever connecting");
+      expect(first!.cause).toContain("No such file or directory");
+      expect(first!.advice).toContain(`the probe runs your command in ${ROOT}`);
+      expect(first!.advice).not.toContain("put {port}");
+      for (const check of rest)
+        expect(check.cause).toBe("the client ended before connecting: see above");
     },
   );
 
@@ -373,12 +396,11 @@ describe("probe --client", () => {
       expect(byId(decoding, "echoes").cause).toContain("crashed (exit status 1) while the echo");
       expect(byId(decoding, "echoes").cause).toContain("UnicodeDecodeError");
       expect(byId(decoding, "echoes").advice).toContain("decode the echo only once");
-      // Never connected, it gets that verdict first; then the crash, where it shows.
-      expect(failures(other).slowServer).toBe("neverConnected");
-      expect(byId(other, "exit").code).toBe("crashed");
-      expect(byId(other, "exit").cause).toContain("KeyError: 'boom'");
+      // Never connected, it gets one verdict, with its error, at the first check.
+      expect(byId(other, "echoes").code).toBe("endedUnconnected");
+      expect(byId(other, "echoes").cause).toContain("KeyError: 'boom'");
       // Bun (and Node) write the stack and their version after the error: the error is named.
-      expect(byId(bun, "exit").cause).toContain("TypeError: boom");
+      expect(byId(bun, "echoes").cause).toContain("TypeError: boom");
       // fim was never typed: no check says it was.
       for (const v of [decoding, other])
         for (const id of ["closes", "exit"]) expect(byId(v, id).sent).not.toBe("fim");

@@ -113,6 +113,7 @@ while True:
 interface Check {
   id: string;
   passed: boolean;
+  sent?: string;
   code?: string;
   cause?: string;
   advice?: string;
@@ -301,8 +302,18 @@ describe("each classic mistake fails its checks, with its cause named", () => {
 describe("the mode's rule", () => {
   concurrently("--expect once: a server that accepts a second client fails", async () => {
     const server = await startServer(["--mode", "concurrent", "--quiet"]);
-    const { json } = await probe(server.port, ["--expect", "once"]);
-    expect(failed(json)).toEqual({ once: "onceAccepted" });
+    const [asked, byDefault] = await Promise.all([
+      probe(server.port, ["--expect", "once"]),
+      probe(server.port),
+    ]);
+    expect(failed(asked.json)).toEqual({ once: "onceAccepted" });
+    expect(failed(byDefault.json)).toEqual({ once: "onceAccepted" });
+    // Mode once was the default, not asked for: the advice says so, and how to ask for another.
+    const once = (json: Json) => json.checks.find((c) => c.id === "once")!.advice;
+    const how =
+      "the default: for a server meant to serve more clients, give --expect sequential or --expect concurrent";
+    expect(once(byDefault.json)).toContain(how);
+    expect(once(asked.json)).not.toContain(how);
   });
 
   concurrently(
@@ -469,6 +480,7 @@ describe("the lab's template in mode once", () => {
       expect(pieces.code).toBe("closedAfterOne");
       expect(pieces.cause).toContain("closed after one recv()");
       expect(pieces.advice).toContain("loop until recv() returns 0");
+      expect(pieces.sent).toBe("nothing (the connection had ended)"); // not "-"
       const skipped = json.checks.filter((c) => c.code === "notRun");
       expect(skipped).toHaveLength(6);
       for (const c of skipped)

@@ -185,7 +185,7 @@ describe("stopping on a signal", () => {
       await idle.ended; // closed by the server after --drain-idle (2 s by default)
       expect(await server.exited).toBe(0);
       expect(server.out.text).toMatch(
-        /#1 closed: 0 bytes echoed in [\d.]+ s \(--drain-idle: no traffic for 2\.0 s after the stop\)/,
+        /#1 closed: 0 bytes echoed in [\d.]+ s \(at the stop: no traffic for 2\.0 s after Ctrl-C; tune with --drain-idle\)/,
       );
     },
   );
@@ -200,7 +200,9 @@ describe("stopping on a signal", () => {
       await server.err.waitFor(/pause/); // its echo fills the kernel's buffers and the outbox
       server.proc.kill("SIGINT");
       expect(await server.exited).toBe(75);
-      expect(server.out.text).toMatch(/#1 closed: .* \(--drain-idle: no traffic for 2\.0 s/);
+      expect(server.out.text).toMatch(
+        /#1 closed: .* \(at the stop: no traffic for 2\.0 s after Ctrl-C/,
+      );
       expect(server.err.text).toContain("the stop cut 1 connection short (exit status 75)");
       hog.close();
     },

@@ -259,6 +259,14 @@ describe("text", () => {
     expect(preview(binary).length).toBeLessThanOrEqual(60);
     expect(preview(binary)).toEndWith("…");
     expect(preview(new TextEncoder().encode("x".repeat(40)))).toBe(`"${"x".repeat(40)}"`);
+    // Cut by the preview inside a character: cut before it, not shown as a lone lead byte.
+    const accents = new TextEncoder().encode("coração e pão");
+    expect(preview(accents, 14)).toBe('"coração e p"…');
+    expect(preview(accents, 5)).toBe('"cora"…');
+    expect(preview(new TextEncoder().encode("ok ✓ fim"), 5)).toBe('"ok "…');
+    // A character cut where the data itself ends, or an invalid one, is still shown escaped.
+    expect(preview(accents.subarray(0, 14))).toBe('"coração e p\\xc3"');
+    expect(preview(new Uint8Array([0x61, 0xc3, 0x41, 0x42]), 2)).toBe('"a\\xc3"…');
   });
 
   test("IPv6 addresses in brackets", () => {

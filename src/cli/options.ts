@@ -272,7 +272,9 @@ export function probeSettings(values: ProbeValues, t: Messages, given: Set<strin
   if (rest.client !== undefined)
     for (const key of ["host", "port", "expect", "slowPause", "tls", "tlsCa", "insecure"] as const)
       if (given.has(key)) throw new UsageError(t.notWith("--client", flagOf(key)));
-  return { ...rest, tls: secure ? { ca: tlsCa, insecure } : undefined };
+  // The default mode was checked, not asked for: a failure of its rule says how to ask for another.
+  const expectGiven = given.has("expect");
+  return { ...rest, tls: secure ? { ca: tlsCa, insecure } : undefined, expectGiven };
 }
 
 knownPrograms({ server: serverOptions, client: clientOptions, probe: probeOptions });

@@ -30,6 +30,9 @@ export function preview(bytes: Uint8Array, limit = PREVIEW_BYTES): string {
       i++;
     } else {
       const len = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+      // A character the preview's own limit cut in two ends it, as text ("ação" → "a…"): its
+      // lead byte alone, escaped, would look like corrupted accents. Truly invalid bytes stay.
+      if (len > 1 && i + len > head.length && decodeOne(bytes.subarray(i, i + len)) !== null) break;
       const char = len > 1 && i + len <= head.length ? decodeOne(head.subarray(i, i + len)) : null;
       if (char === null) {
         out += `\\x${b.toString(16).padStart(2, "0")}`;

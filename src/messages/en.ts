@@ -278,8 +278,8 @@ Exit status: 0 finished, 1 could not listen, 2 usage error, 70 internal error,
   goneWhileWaiting: (id: number) => `#${id} had gone while waiting its turn: not served`,
   stopping: (open: number) =>
     `stopping: no new connections; waiting for ${plural(open, "open connection", "open connections")} to finish (press Ctrl-C again to close ${open === 1 ? "it" : "them"} now)`,
-  stalled: (secs: number) =>
-    `--drain-idle: no traffic for ${seconds.format(secs)} s after the stop`,
+  stalled: (secs: number, signal?: string) =>
+    `at the stop: no traffic for ${seconds.format(secs)} s after ${signal === "SIGINT" ? "Ctrl-C" : (signal ?? "it")}; tune with --drain-idle`,
   notServed: "never served: the server stopped before its turn",
   cutAtDrainTimeout: (secs: number) =>
     `--drain-timeout: still open ${seconds.format(secs)} s after the stop`,
@@ -386,7 +386,7 @@ error; 130 Ctrl-C.`,
   serverClosedOwed: (owed: number) =>
     `error: the server closed the connection; ${plural(owed, "byte", "bytes")} of the echo never came`,
   serverClosedIdle: (secs: number) =>
-    `error: the server closed the connection after ${seconds.format(secs)} s without traffic (perhaps its idle timeout); start the client again`,
+    `error: the server closed the connection after ${seconds.format(secs)} s without traffic (it may have stopped, or have an idle timeout); start the client again`,
   serverClosedAtOnce:
     "error: the server closed the connection at once (a server in mode once serves a single client; one at its --max-connections takes no more)",
   notTls: (address: string) =>
@@ -394,9 +394,9 @@ error; 130 Ctrl-C.`,
   handshakeTimeout: (secs: number) =>
     `error: no TLS handshake from the server for ${seconds.format(secs)} s; giving up (see --timeout)`,
   stoppedWaiting: (secs: number) =>
-    `stopped waiting (Ctrl-C): no echo had come in ${seconds.format(secs)} s (a server in mode sequential may be serving another client)`,
+    `stopped waiting (Ctrl-C): no echo had come in ${seconds.format(secs)} s (a server that serves one client at a time, as in modes once and sequential, may be busy with another)`,
   stillWaiting: (secs: number) =>
-    `no echo yet after ${seconds.format(secs)} s; still waiting (a server in mode sequential serves one client at a time; a TLS server needs --tls; one that never answers keeps you waiting: Ctrl-C leaves)`,
+    `no echo yet after ${seconds.format(secs)} s; still waiting (most likely the server serves one client at a time, as in modes once and sequential, and is busy with another; Ctrl-C leaves; a TLS server needs --tls)`,
   partialEcho: (got: number, sent: number, preview: string) =>
     `only ${number.format(got)} of the ${plural(sent, "byte", "bytes")} sent have come back so far: ${preview}; still waiting for the rest (did the server drop or change some? Ctrl-C leaves)`,
   // --trace details (event names stay as in the code: send, data, echo...)
@@ -412,6 +412,8 @@ error; 130 Ctrl-C.`,
   serverReset: "error: the server reset the connection",
   serverResetOwed: (owed: number) =>
     `error: the server reset the connection; ${plural(owed, "byte", "bytes")} of the echo never came`,
+  serverResetUnheard: (owed: number) =>
+    `error: the server reset the connection without ever sending a byte (${plural(owed, "byte", "bytes")} of echo owed): most likely it never accepted this connection (busy with another client) and ended, and the system reset those still waiting`,
   connectedUdp: (address: string) =>
     `sending UDP datagrams to ${address}; type a message, or fim (or Ctrl-D) to leave`,
   udpUnreachable: (address: string) =>
@@ -467,6 +469,9 @@ likely cause and what to do.`,
     crashedEarly: (code: string) =>
       `the client had crashed (exit status ${code}) before fim was typed`,
     waitedForEnd: "it was waiting for the connection to end: see above",
+    endedUnconnectedEarlier: "the client ended before connecting: see above",
+    fileNotFound: (folder: string) =>
+      `the probe runs your command in ${folder}, so a relative path is looked up there: give your program's full path (python3 ~/lab1/client.py {port})`,
     beforeFirstLine: "before the first line was typed",
     afterLine: (line: string) => `after ${line} was typed`,
     whileEcho: (line: string) => `while the echo of ${line} was coming back, before printing it`,
@@ -503,6 +508,8 @@ likely cause and what to do.`,
         `it did not send the next line (${line}) within the time limit, as if still waiting for the previous echo`,
       neverConnected: (address: string) =>
         `it never connected to the probe's server (${address}), and did not read the lines typed`,
+      endedUnconnected: (code: string, last: string) =>
+        `your client ended (exit status ${code}) before ever connecting to the probe's server${last ? `; it said on stderr: ${last}` : ""}`,
       crashed: (code: string, when: string, last: string) =>
         `your client crashed (exit status ${code}) ${when}${last ? `; it said on stderr: ${last}` : ""}`,
       crashedDecoding: (code: string, when: string, last: string) =>
@@ -544,6 +551,8 @@ likely cause and what to do.`,
         "once the whole echo is back, print it and read the next line; run it by hand to see where it waits",
       neverConnected:
         "connect to the port given: put {port} in the command (python3 client.py {port}) or read ECHO_PORT",
+      endedUnconnected:
+        "run your command by hand (a port of yours in place of {port}, a server listening there) and read its error",
       crashed:
         "that stderr line names the error, and the traceback above it shows where in your code: run your client by hand, type the same lines, and read the whole message",
       crashedDecoding:
@@ -615,6 +624,7 @@ likely cause and what to do.`,
   probeEof: "the end of stream",
   probeNoEof: (secs: number) => `the connection still open after ${seconds.format(secs)} s`,
   probeConnect: "a new connection",
+  probeNothingSent: "nothing (the connection had ended)",
   probeRefused: "refused",
   probeServedAgain: "accepted and echoed",
   probeNeverServed:
@@ -635,6 +645,8 @@ likely cause and what to do.`,
     `the connection ended during "${check}", and mode once serves a single connection`,
   probeLostOnceAfter: (check: string) =>
     `the server closed the connection after "${check}" (see above), and mode once serves a single connection`,
+  probeOnceByDefault:
+    "; the probe checked mode once because it is the default: for a server meant to serve more clients, give --expect sequential or --expect concurrent",
   probeGone: "the server is gone (a new connection was refused)",
   probeHung: (check: string) => `the server stopped answering during "${check}"`,
   probeFlooded: "the server sent far more than it was sent (over 32 MB): cut off",

@@ -279,8 +279,8 @@ na hora.`,
     open === 1
       ? "parando: sem novas conexões; aguardando o término de 1 conexão aberta (outro Ctrl-C a fecha na hora)"
       : `parando: sem novas conexões; aguardando o término de ${number.format(open)} conexões abertas (outro Ctrl-C fecha todas na hora)`,
-  stalled: (secs) =>
-    `--drain-idle: sem tráfego por ${seconds.format(secs)} s depois do sinal de parada`,
+  stalled: (secs, signal) =>
+    `na parada: sem tráfego por ${seconds.format(secs)} s depois ${signal === "SIGINT" ? "do Ctrl-C" : signal ? `do ${signal}` : "dela"}; ajuste com --drain-idle`,
   notServed: "nunca atendida: o servidor parou antes da sua vez",
   cutAtDrainTimeout: (secs) =>
     `--drain-timeout: ainda aberta ${seconds.format(secs)} s depois do sinal de parada`,
@@ -385,7 +385,7 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   serverClosedOwed: (owed) =>
     `erro: o servidor fechou a conexão; ${owed === 1 ? "1 byte do eco nunca chegou" : `${number.format(owed)} bytes do eco nunca chegaram`}`,
   serverClosedIdle: (secs) =>
-    `erro: o servidor fechou a conexão depois de ${seconds.format(secs)} s sem tráfego (talvez o tempo de inatividade dele); inicie o cliente de novo`,
+    `erro: o servidor fechou a conexão depois de ${seconds.format(secs)} s sem tráfego (ele pode ter parado, ou ter um limite de inatividade); inicie o cliente de novo`,
   serverClosedAtOnce:
     "erro: o servidor fechou a conexão imediatamente (um servidor no modo once atende um único cliente; um que chegou ao seu --max-connections não aceita mais)",
   notTls: (address) =>
@@ -393,9 +393,9 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   handshakeTimeout: (secs) =>
     `erro: o servidor não completou o handshake TLS em ${seconds.format(secs)} s; desistindo (veja --timeout)`,
   stoppedWaiting: (secs) =>
-    `espera interrompida (Ctrl-C): nenhum eco chegou em ${seconds.format(secs)} s (um servidor no modo sequential pode estar atendendo outro cliente)`,
+    `espera interrompida (Ctrl-C): nenhum eco chegou em ${seconds.format(secs)} s (um servidor que atende um cliente por vez, como nos modos once e sequential, pode estar ocupado com outro)`,
   stillWaiting: (secs) =>
-    `ainda sem eco após ${seconds.format(secs)} s; a espera continua (um servidor no modo sequential atende um cliente por vez; um servidor TLS exige --tls; um que nunca responde deixa você esperando: Ctrl-C sai)`,
+    `ainda sem eco após ${seconds.format(secs)} s; a espera continua (o mais provável é que o servidor atenda um cliente por vez, como nos modos once e sequential, e esteja ocupado com outro; Ctrl-C sai; um servidor TLS exige --tls)`,
   partialEcho: (got, sent, preview) =>
     `só ${number.format(got)} dos ${plural(sent, "byte enviado", "bytes enviados")} ${got === 1 ? "voltou" : "voltaram"} até agora: ${preview}; esperando o resto (o servidor perdeu ou alterou algum? Ctrl-C sai)`,
   traceEchoComplete: (n) => `${plural(n, "byte", "bytes")}, completo`,
@@ -411,6 +411,8 @@ nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   serverReset: "erro: o servidor interrompeu a conexão (reset)",
   serverResetOwed: (owed) =>
     `erro: o servidor interrompeu a conexão (reset); ${owed === 1 ? "1 byte do eco nunca chegou" : `${number.format(owed)} bytes do eco nunca chegaram`}`,
+  serverResetUnheard: (owed) =>
+    `erro: o servidor interrompeu a conexão (reset) sem nunca ter enviado um byte (${plural(owed, "byte", "bytes")} de eco pendentes): o mais provável é que ele nunca tenha aceitado esta conexão (ocupado com outro cliente) e tenha terminado, e o sistema interrompeu as que ainda esperavam`,
   connectedUdp: (address) =>
     `enviando datagramas UDP para ${address}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
   udpUnreachable: (address) =>
@@ -466,6 +468,9 @@ servidor respondeu), 2 erro de uso.`,
     crashedEarly: (code) =>
       `o cliente tinha terminado com erro (código de saída ${code}) antes de fim ser digitado`,
     waitedForEnd: "ele estava esperando a conexão terminar: veja acima",
+    endedUnconnectedEarlier: "o cliente terminou antes de se conectar: veja acima",
+    fileNotFound: (folder) =>
+      `a sonda roda o seu comando em ${folder}, então um caminho relativo é procurado ali: dê o caminho completo do seu programa (python3 ~/lab1/cliente.py {port})`,
     beforeFirstLine: "antes de a primeira linha ser digitada",
     afterLine: (line) => `depois que ${line} foi digitada`,
     whileEcho: (line) => `enquanto o eco de ${line} voltava, antes de imprimi-lo`,
@@ -503,6 +508,8 @@ servidor respondeu), 2 erro de uso.`,
         `ele não enviou a linha seguinte (${line}) dentro do tempo limite, como se ainda esperasse o eco anterior`,
       neverConnected: (address) =>
         `ele nunca se conectou ao servidor da sonda (${address}) e não leu as linhas digitadas`,
+      endedUnconnected: (code, last) =>
+        `seu cliente terminou (código de saída ${code}) sem nunca ter se conectado ao servidor da sonda${last ? `; ele escreveu no stderr: ${last}` : ""}`,
       crashed: (code, when, last) =>
         `seu cliente terminou com erro (código de saída ${code}) ${when}${last ? `; ele escreveu no stderr: ${last}` : ""}`,
       crashedDecoding: (code, when, last) =>
@@ -544,6 +551,8 @@ servidor respondeu), 2 erro de uso.`,
         "quando o eco inteiro voltar, imprima-o e leia a próxima linha; rode-o à mão para ver onde ele espera",
       neverConnected:
         "conecte-se à porta dada: ponha {port} no comando (python3 cliente.py {port}) ou leia ECHO_PORT",
+      endedUnconnected:
+        "rode o seu comando à mão (com uma porta sua no lugar de {port}, e um servidor escutando nela) e leia o erro",
       crashed:
         "essa linha do stderr diz qual foi o erro, e o traceback acima dela mostra em que ponto do seu código: rode o cliente à mão, digite as mesmas linhas e leia a mensagem inteira",
       crashedDecoding:
@@ -615,6 +624,7 @@ servidor respondeu), 2 erro de uso.`,
   probeEof: "o fim do fluxo",
   probeNoEof: (secs) => `a conexão ainda aberta após ${seconds.format(secs)} s`,
   probeConnect: "uma nova conexão",
+  probeNothingSent: "nada (a conexão já tinha terminado)",
   probeRefused: "recusada",
   probeServedAgain: "aceita e com eco",
   probeNeverServed:
@@ -635,6 +645,8 @@ servidor respondeu), 2 erro de uso.`,
     `a conexão terminou durante "${check}", e o modo once atende uma única conexão`,
   probeLostOnceAfter: (check) =>
     `o servidor fechou a conexão depois de "${check}" (veja acima), e o modo once atende uma única conexão`,
+  probeOnceByDefault:
+    "; a sonda verificou o modo once porque ele é o padrão: para um servidor feito para atender mais clientes, use --expect sequential ou --expect concurrent",
   probeGone: "o servidor não está mais lá (uma nova conexão foi recusada)",
   probeHung: (check) => `o servidor parou de responder durante "${check}"`,
   probeFlooded: "o servidor enviou muito mais do que recebeu (mais de 32 MB): interrompido",

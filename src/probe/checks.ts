@@ -85,7 +85,8 @@ function result(
  */
 export function closedAfter(ctx: Context, id: CheckId, check: string): CheckResult {
   const now = performance.now();
-  return result(ctx, id, now, "-", ctx.t.probeEof, { code: "closedAfterOne", args: [check] });
+  const sent = ctx.t.probeNothingSent;
+  return result(ctx, id, now, sent, ctx.t.probeEof, { code: "closedAfterOne", args: [check] });
 }
 
 /** A check that could not run: the connection it needed is gone. */

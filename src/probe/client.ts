@@ -484,7 +484,7 @@ function grade(
     id: ClientCheckId,
     sent: string,
     got: string,
-    failure?: { code: Cause | "notRun"; args?: (string | number)[] },
+    failure?: { code: Cause | "notRun"; args?: (string | number)[]; advice?: string },
   ): ClientCheckResult => {
     const base = { id, name: w.check[id], sent, got, ms };
     if (!failure) return { ...base, passed: true };
@@ -493,7 +493,8 @@ function grade(
     const cause = (w.cause[failure.code] as (...a: (string | number)[]) => string)(
       ...(failure.args ?? []),
     );
-    return { ...base, passed: false, code: failure.code, cause, advice: w.advice[failure.code] };
+    const advice = failure.advice ?? w.advice[failure.code];
+    return { ...base, passed: false, code: failure.code, cause, advice };
   };
   const sentLines = TYPED.slice(0, session.linesSent);
   const output = client.output;
@@ -523,6 +524,26 @@ function grade(
 
   // 1. Every echo printed once and whole, in order.
   const typedText = w.typedLines(session.linesTyped);
+  // It ended (by itself, with any status) without ever connecting: a file not found, a refused
+  // port. That is the one verdict, at the first check; the others were never reached.
+  if (!server.connected && client.exited && !client.killed) {
+    const skipped = (id: ClientCheckId, sent: string, got: string) =>
+      result(id, sent, got, { code: "notRun", args: [w.endedUnconnectedEarlier] });
+    const before = w.noFim(session.linesTyped, TYPED.length);
+    return [
+      result("echoes", typedText, w.nothing, {
+        code: "endedUnconnected",
+        args: [status, client.lastError],
+        advice: adviceUnconnected(w, client.lastError),
+      }),
+      skipped("typed", typedText, w.nothing),
+      skipped("slowServer", w.slowEcho, w.sentOf(0, TYPED.length)),
+      skipped("fim", STOP_WORD, w.notTyped),
+      skipped("closes", before, w.nothing),
+      skipped("exit", before, w.status(status)),
+    ];
+  }
+
   const echoes = (() => {
     const shown = output.length === 0 ? w.nothing : quote(output);
     const printed = sentLines.filter((line) => line !== "");
@@ -572,21 +593,24 @@ function grade(
       const want = Buffer.from(line, "utf8");
       const came = received.subarray(at, at + want.length);
       if (!came.equals(want))
-        return result("typed", typedText, quote(received.subarray(at, at + 40)), {
+        return result("typed", typedText, quote(received.subarray(at)), {
           code: "extra",
-          args: [quote(received.subarray(at, at + 40)), quote(want.subarray(0, 40))],
+          args: [quote(received.subarray(at)), quote(want)],
         });
       at += want.length;
       if (received[at] === 0x0a) at++;
     }
     const rest = received.subarray(at);
-    const got = quote(received.subarray(Math.max(0, received.length - 40)));
+    // The last bytes, from a character's start: a cut one would read as corrupted accents.
+    let from = Math.max(0, received.length - 40);
+    while (from < received.length && (received[from]! & 0xc0) === 0x80) from++;
+    const got = quote(received.subarray(from));
     if (rest.length === 0) return result("typed", typedText, w.exactly);
     if (session.fimTyped && rest.subarray(0, 3).toString() === STOP_WORD)
       return result("typed", typedText, got, { code: "sentFim" });
     return result("typed", typedText, got, {
       code: "extra",
-      args: [quote(rest.subarray(0, 40)), w.nothing],
+      args: [quote(rest), w.nothing],
     });
   })();
 
@@ -594,7 +618,7 @@ function grade(
   const sentOf = w.sentOf(session.linesSent, TYPED.length);
   const slowServer = allSent
     ? result("slowServer", w.slowEcho, w.allSent(TYPED.length))
-    : // Never connected comes first: a client with the port written in exits on its refusal.
+    : // It ran on, never connecting: it was not given the port, or ignored it.
       !server.connected
       ? result("slowServer", w.slowEcho, sentOf, {
           code: "neverConnected",
@@ -670,6 +694,22 @@ function grade(
           });
 
   return [echoes, typed, slowServer, fim, closes, exit];
+}
+
+/**
+ * What to do about a client that ended before connecting, read from its last stderr line: a file
+ * not found is looked up from where the probe runs (a student names it relative to their own
+ * folder); a refused connection went to a port of its own, not the probe's.
+ */
+function adviceUnconnected(w: Messages["probeClient"], last: string): string {
+  if (
+    /No such file|can't open|ENOENT|Cannot find module|Module not found|Could not find or load|\/\S*: not found/i.test(
+      last,
+    )
+  )
+    return w.fileNotFound(process.cwd());
+  if (/refused/i.test(last)) return w.advice.neverConnected;
+  return w.advice.endedUnconnected;
 }
 
 function notRunFor(_t: Messages, w: Messages["probeClient"], stuck: boolean) {

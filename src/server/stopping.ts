@@ -82,10 +82,13 @@ export function stopping(
   hooks: StopHooks,
 ): Stopping {
   const { connections } = state;
+  /** The signal that started the stop, named in a --drain-idle close line. */
+  let stoppedBy: StopSignal | undefined;
 
   function stop(signal: StopSignal): void {
     if (state.stopping) return force(signal);
     state.stopping = true;
+    stoppedBy = signal;
     hooks.belowCaret();
     // --drain-timeout counts from the signal, whatever the phase.
     const limit = rules.drainTimeout;
@@ -115,7 +118,7 @@ export function stopping(
     }
     const idle = rules.drainIdle;
     if (idle === 0) return;
-    const reason = () => ({ reason: "drain_idle", text: t.stalled(idle) });
+    const reason = () => ({ reason: "drain_idle", text: t.stalled(idle, stoppedBy) });
     const everyMs = sweepEvery(idle * 1000, SWEEP_MS);
     startSweep(state, { limitMs: idle * 1000, everyMs, reason, counted: "drain" }, hooks.flush);
   }
