@@ -185,7 +185,7 @@ describe("the shaped echo", () => {
 });
 
 describe("shaping's usage errors", () => {
-  test.each([
+  concurrently.each([
     [["--udp", "--slice", "10"], "--udp does not go with --slice"],
     [["--slice-random"], "--slice-random only makes sense with --slice"],
     [["--slice", "4", "--seed", "3"], "--seed only makes sense with --slice-random"],
@@ -196,7 +196,7 @@ describe("shaping's usage errors", () => {
     expect(child.err.text).toContain(line);
   });
 
-  test("off by default: no shaping in the listening line", async () => {
+  concurrently("off by default: no shaping in the listening line", async () => {
     const server = await startServer(["--mode", "concurrent"]);
     const { port } = await listeningAddress(server.out);
     expect(port).toBe(server.port);
