@@ -45,11 +45,12 @@ async function stillServed(peers: Peer[]): Promise<void> {
 }
 
 /**
- * A pause of the whole scenario: longer than the hang limit, and then a few of the parent's
- * checks (one a second). What is being tested is what a pause of this length does.
+ * A pause of the whole scenario: longer than the hang limit, and then at least one of the
+ * parent's checks (one a second: the first after the pause is the one that would end a worker).
+ * What is being tested is what a pause of this length does.
  */
 const PAUSE_MS = HUNG_AFTER_MS + 1500;
-const CHECKS_MS = 2500;
+const CHECKS_MS = 1500;
 
 /** Messages, each logged, until a worker is blocked writing its log; then the flood stops. */
 async function floodUntilBlocked(port: number, workers: number[]): Promise<void> {
