@@ -59,8 +59,8 @@ async function build(args: string[]) {
 }
 
 // ---- builds kept between runs ---------------------------------------------------------------
-// A build reads the programs' sources, the build script, package.json and Bun itself, and
-// nothing else: with all of those the same, it makes the same files. So what a run built is
+// A build reads the programs' sources, the build script, package.json, tsconfig.json (and
+// bunfig.toml, to be safe) and Bun itself, nothing else: with all of those the same, it makes the same files. So what a run built is
 // kept, under a hash of them all, in a folder of the system's temporary one, and the next run
 // with the same sources hard-links those files instead of building again (about 15 s of both
 // cores, with the image). Only a build that succeeded is kept, and whole (written aside, then
@@ -76,14 +76,13 @@ async function hashOf(files: string[], extra: string[] = []): Promise<string> {
   return hash.digest("hex").slice(0, 24);
 }
 const sources = [
-  ...BUILD_INPUTS.map((file) => join(ROOT, file)),
-  join(ROOT, "scripts", "build.ts"),
-  ...(await readdir(join(ROOT, "src"), { recursive: true }))
-    .filter((file) => /\.ts$/.test(file))
-    .map((file) => join(ROOT, "src", file)),
+  ...[...BUILD_INPUTS, "bunfig.toml", "scripts/build.ts"].map((file) => join(ROOT, file)),
+  ...(await readdir(join(ROOT, "src"), { recursive: true, withFileTypes: true }))
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name)),
 ];
 const KEPT = join(tmpdir(), `echo-build-${await hashOf(sources, [Bun.version, Bun.revision])}`);
-/** Kept builds older than this, of other sources, are removed: each is about 1.5 GiB. */
+/** Kept builds unused for this long, of other sources, are removed: each is about 1.8 GB. */
 const KEPT_FOR_MS = 10 * 60_000;
 
 /**
