@@ -8,16 +8,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  alive,
-  BUN,
-  concurrently,
-  freePort,
-  have,
-  ROOT,
-  run,
-  sideBySideAtMost,
-} from "./helpers.ts";
+import { alive, BUN, concurrently, freePort, have, ROOT, run } from "./helpers.ts";
+import { sideBySideAtMost } from "./helpers.ts";
 
 // Each test is a probe waiting on a client (a timeout, an exit), with little for the CPU to do.
 sideBySideAtMost(8);
