@@ -7,7 +7,7 @@ import type { Socket } from "bun";
 import { Outbox } from "../src/common/outbox.ts";
 import { BUN, concurrently, freePort, have, onTerminal, run } from "./helpers.ts";
 
-// Usage and errors first: the runs below then go side by side, as one group.
+// Usage and errors first, quick, side by side with the runs below (one group).
 
 const USAGE_ERRORS: [string[], string][] = [
   [["--scenarios", "pingpong"], 'unknown scenario "pingpong"'],
@@ -34,7 +34,7 @@ const USAGE_ERRORS: [string[], string][] = [
     "--transport unix serves one process: --workers is for tcp only",
   ],
 ];
-test.each(USAGE_ERRORS)(
+concurrently.each(USAGE_ERRORS)(
   "bench %p: one line, exit 2, before running anything",
   async (args, message) => {
     const child = run("bench/bench.ts", args);
@@ -44,7 +44,7 @@ test.each(USAGE_ERRORS)(
   },
 );
 
-test("nothing listening at --host/--port: one line, exit 1", async () => {
+concurrently("nothing listening at --host/--port: one line, exit 1", async () => {
   const port = freePort();
   const child = run("bench/bench.ts", ["--host", "127.0.0.1", "--port", String(port)]);
   expect(await child.exited).toBe(1);
@@ -53,7 +53,7 @@ test("nothing listening at --host/--port: one line, exit 1", async () => {
   ]);
 });
 
-test("--help: the options and exit status, exit 0", async () => {
+concurrently("--help: the options and exit status, exit 0", async () => {
   const child = run("bench/bench.ts", ["--help"]);
   expect(await child.exited).toBe(0);
   expect(child.out.all[0]).toBe("Usage: bun run bench [options]");
@@ -62,7 +62,7 @@ test("--help: the options and exit status, exit 0", async () => {
     expect(child.out.text).toContain(flag);
 });
 
-test.each([
+concurrently.each([
   [["--seconds", "abc"], '--seconds must be a positive number of seconds, not "abc"'],
   [["--seconds", "0"], '--seconds must be a positive number of seconds, not "0"'],
   [["--clients", "x"], '--clients must be a whole number of at least 1, not "x"'],
@@ -79,7 +79,7 @@ test.each([
   expect(child.out.text).toBe("");
 });
 
-test("soak --help: usage and options on stdout, exit 0, no stack trace", async () => {
+concurrently("soak --help: usage and options on stdout, exit 0, no stack trace", async () => {
   const child = run("scripts/soak.ts", ["--help"]);
   expect(await child.exited).toBe(0);
   expect(child.out.all[0]).toBe("Usage: bun run soak [options]");

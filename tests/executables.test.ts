@@ -3,7 +3,8 @@
  * from the repository, with no `bun` on PATH, so that nothing can lean on the checkout.
  *
  * One build of every target per run of the suite (about 5 s, in the background from the moment
- * the file loads) and, beside it, one of linux-x64 alone: that pair gets a representative
+ * the file loads) and, beside it, one of linux-x64 alone (both kept for the next run while the
+ * sources are the same: see `kept` below): that pair gets a representative
  * black-box subset of the source tests, run while the other targets build, and the same command lines are run
  * against the sources to show the same output and exit status; linux-arm64 echoes a line under
  * qemu-aarch64 where that is installed; every target is checked to be the right kind of file.
@@ -12,7 +13,17 @@
  * The container image of deploy/Containerfile is built from the same linux-x64 server, and run.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFile, link, mkdir, mkdtemp, rm } from "node:fs/promises";
+import {
+  copyFile,
+  link,
+  mkdir,
+  mkdtemp,
+  readdir,
+  rename,
+  rm,
+  stat,
+  utimes,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import pkg from "../package.json";
@@ -46,13 +57,106 @@ async function build(args: string[]) {
   if ((await child.exited) !== 0) throw new Error(`build failed:\n${child.err.text}`);
   return child;
 }
-const everyTarget = inBackground(() => build(["--outdir", dist]));
+
+// ---- builds kept between runs ---------------------------------------------------------------
+// A build reads the programs' sources, the build script, package.json, tsconfig.json (and
+// bunfig.toml, to be safe) and Bun itself, nothing else: with all of those the same, it makes the same files. So what a run built is
+// kept, under a hash of them all, in a folder of the system's temporary one, and the next run
+// with the same sources hard-links those files instead of building again (about 15 s of both
+// cores, with the image). Only a build that succeeded is kept, and whole (written aside, then
+// renamed into place); any change to what it reads is a new hash, so a new build.
+const BUILD_INPUTS = ["server.ts", "client.ts", "probe.ts", "package.json", "tsconfig.json"];
+async function hashOf(files: string[], extra: string[] = []): Promise<string> {
+  const hash = new Bun.CryptoHasher("sha256");
+  for (const part of extra) hash.update(`${part}\0`);
+  for (const file of files.sort()) {
+    hash.update(`${file}\0`);
+    hash.update(await Bun.file(file).bytes());
+  }
+  return hash.digest("hex").slice(0, 24);
+}
+const sources = [
+  ...[...BUILD_INPUTS, "bunfig.toml", "scripts/build.ts"].map((file) => join(ROOT, file)),
+  ...(await readdir(join(ROOT, "src"), { recursive: true, withFileTypes: true }))
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name)),
+];
+const KEPT = join(tmpdir(), `echo-build-${await hashOf(sources, [Bun.version, Bun.revision])}`);
+/** Kept builds unused for this long, of other sources, are removed: each is about 1.8 GB. */
+const KEPT_FOR_MS = 10 * 60_000;
+
+/**
+ * The folder `name` of this run's kept builds, made by `make` (into the folder it is given)
+ * if no earlier run with the same sources made it.
+ */
+async function kept(name: string, make: (into: string) => Promise<void>): Promise<string> {
+  const folder = join(KEPT, name);
+  if (
+    await stat(folder).then(
+      (s) => s.isDirectory(),
+      () => false,
+    )
+  ) {
+    const now = new Date();
+    await utimes(KEPT, now, now); // in use: not removed as old by another run
+    return folder;
+  }
+  await mkdir(KEPT, { recursive: true });
+  const aside = await mkdtemp(join(KEPT, `.${name}-`));
+  try {
+    await make(aside);
+    await rename(aside, folder).catch(async (error) => {
+      // Another run with the same sources kept its own first: theirs is the same.
+      if (!(await stat(folder).catch(() => undefined))) throw error;
+    });
+  } finally {
+    await rm(aside, { recursive: true, force: true });
+  }
+  await removeOldBuilds();
+  return folder;
+}
+
+async function removeOldBuilds(): Promise<void> {
+  const before = Date.now() - KEPT_FOR_MS;
+  for (const entry of await readdir(tmpdir())) {
+    const path = join(tmpdir(), entry);
+    if (!entry.startsWith("echo-build-") || path === KEPT) continue;
+    const mtime = await stat(path).then(
+      (s) => s.mtimeMs,
+      () => Infinity,
+    );
+    if (mtime < before) await rm(path, { recursive: true, force: true });
+  }
+}
+
+/** Every file of `from` hard-linked into `to`: no 100 MiB copies. */
+async function linkAll(from: string, to: string): Promise<void> {
+  for (const file of await readdir(from)) await link(join(from, file), join(to, file));
+}
+
+/** Its output as the tests read it, and the folder it wrote to. */
+interface BuildOutput {
+  out: { all: string[] };
+  outdir: string;
+}
+const everyTarget: Promise<BuildOutput> = inBackground(async () => {
+  const folder = await kept("every-target", async (into) => {
+    const child = await build(["--outdir", join(into, "dist")]);
+    const output: BuildOutput = { out: { all: child.out.all }, outdir: join(into, "dist") };
+    await Bun.write(join(into, "output.json"), JSON.stringify(output));
+  });
+  await linkAll(join(folder, "dist"), dist);
+  return JSON.parse(await Bun.file(join(folder, "output.json")).text());
+});
 const linuxPair = inBackground(async () => {
-  const own = join(away, "build");
-  await build(["--target", "linux-x64", "--outdir", own]);
-  for (const program of ["server", "client"])
-    await copyFile(join(own, `echo-${program}-linux-x64`), join(away, `echo-${program}`));
-  await rm(own, { recursive: true });
+  const folder = await kept("linux-x64", async (into) => {
+    const own = join(into, "build");
+    await build(["--target", "linux-x64", "--outdir", own]);
+    for (const program of ["server", "client"])
+      await rename(join(own, `echo-${program}-linux-x64`), join(into, `echo-${program}`));
+    await rm(own, { recursive: true });
+  });
+  await linkAll(folder, away);
 });
 
 afterAll(async () => {
@@ -257,7 +361,7 @@ describe("the linux-x64 executables, far from the sources, without bun", () => {
 
 // ---- the container image (deploy/Containerfile) -------------------------------------------------
 // Built with podman from the linux-x64 server above. `podman run` cannot work in this sandbox (it
-// refuses the runtime's setrlimit), so the image's filesystem is exported and its ENTRYPOINT run
+// refuses the runtime's setrlimit), so the image's files are taken from the store and its ENTRYPOINT run
 // with chroot as the image's USER, as a runtime would: /proc mounted, the root read-only (as
 // Kubernetes' readOnlyRootFilesystem), in a mount namespace of its own that ends with it. The
 // podman store is a folder of this file's own (vfs, no daemon), removed after it: no image or
@@ -301,36 +405,51 @@ const image: Promise<Image> | undefined = noImage
   ? undefined
   : inBackground(async () => {
       await linuxPair;
-      // The C library's stage from this machine's own files: no registry is reachable here.
-      const libs = GLIBC.map((file) => `usr/lib/x86_64-linux-gnu/${file}`);
-      const tar = runCommand(["tar", "-C", "/", "-chf", join(store, "glibc.tar"), ...libs]);
-      if ((await tar.exited) !== 0) throw new Error(`tar failed: ${tar.err.text}`);
-      await podman(["import", join(store, "glibc.tar"), "localhost/echo-test-glibc"]);
-      const context = join(store, "context");
-      await mkdir(join(context, "dist"), { recursive: true });
-      await link(join(away, "echo-server"), join(context, "dist", "echo-server-linux-x64"));
-      await podman([
-        "build",
-        "--build-arg",
-        "GLIBC_FROM=localhost/echo-test-glibc",
-        "--tag",
-        "localhost/echo-test",
-        "--file",
-        join(ROOT, "deploy", "Containerfile"),
-        context,
-      ]);
-      const config = JSON.parse(
-        await podman(["image", "inspect", "--format", "{{json .Config}}", "localhost/echo-test"]),
-      );
-      const id = (await podman(["create", "localhost/echo-test"])).trim();
-      await podman(["export", "--output", join(store, "rootfs.tar"), id]);
-      await podman(["rm", id]);
+      // Kept between runs as the builds above are, with the Containerfile and C library too.
+      const libraries = GLIBC.map((file) => `/usr/lib/x86_64-linux-gnu/${file}`);
+      const inputs = await hashOf([join(ROOT, "deploy", "Containerfile"), ...libraries]);
+      const folder = await kept(`image-${inputs}`, async (into) => {
+        const config = await buildImage(join(into, "rootfs"));
+        await Bun.write(join(into, "config.json"), JSON.stringify(config));
+      });
+      // Its own copy (hard links) for this run, which adds /proc to it.
       const rootfs = join(store, "rootfs");
-      await mkdir(rootfs);
-      const untar = runCommand(["tar", "-C", rootfs, "-xf", join(store, "rootfs.tar")]);
-      if ((await untar.exited) !== 0) throw new Error(`tar failed: ${untar.err.text}`);
-      return { rootfs, config };
+      const copy = runCommand(["cp", "-al", join(folder, "rootfs"), rootfs]);
+      if ((await copy.exited) !== 0) throw new Error(`cp failed: ${copy.err.text}`);
+      return { rootfs, config: JSON.parse(await Bun.file(join(folder, "config.json")).text()) };
     });
+
+/** Builds the image with podman and exports its files to `rootfs`; returns its config. */
+async function buildImage(rootfs: string): Promise<Image["config"]> {
+  // The C library's stage from this machine's own files: no registry is reachable here.
+  const libs = GLIBC.map((file) => `usr/lib/x86_64-linux-gnu/${file}`);
+  const tar = runCommand(["tar", "-C", "/", "-chf", join(store, "glibc.tar"), ...libs]);
+  if ((await tar.exited) !== 0) throw new Error(`tar failed: ${tar.err.text}`);
+  await podman(["import", join(store, "glibc.tar"), "localhost/echo-test-glibc"]);
+  const context = join(store, "context");
+  await mkdir(join(context, "dist"), { recursive: true });
+  await link(join(away, "echo-server"), join(context, "dist", "echo-server-linux-x64"));
+  await podman([
+    "build",
+    "--build-arg",
+    "GLIBC_FROM=localhost/echo-test-glibc",
+    "--tag",
+    "localhost/echo-test",
+    "--file",
+    join(ROOT, "deploy", "Containerfile"),
+    context,
+  ]);
+  const config = JSON.parse(
+    await podman(["image", "inspect", "--format", "{{json .Config}}", "localhost/echo-test"]),
+  );
+  // The image's files as the store holds them (vfs: a plain folder), linked, not exported:
+  // no container to create, no tar to write and read back.
+  const files = (await podman(["image", "mount", "localhost/echo-test"])).trim();
+  const copy = runCommand(["cp", "-al", files, rootfs]);
+  if ((await copy.exited) !== 0) throw new Error(`cp failed: ${copy.err.text}`);
+  await podman(["image", "unmount", "localhost/echo-test"]);
+  return config;
+}
 
 /** A test of the image, once it is built and exported; skipped, saying why, where it cannot be. */
 function withImage(name: string, fn: (image: Image) => Promise<void>) {
@@ -441,7 +560,7 @@ describe("bun run build", () => {
       // Where the files went, and how much they weigh in all.
       expect(build.out.all.at(-1)).toMatch(
         new RegExp(
-          `^15 files written to ${dist.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\([\\d,]+\\.\\d MiB in all\\)$`,
+          `^15 files written to ${build.outdir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\([\\d,]+\\.\\d MiB in all\\)$`,
         ),
       );
       const sums = (await Bun.file(join(dist, "SHA256SUMS")).text()).trim().split("\n");

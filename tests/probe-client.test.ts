@@ -9,6 +9,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { alive, BUN, concurrently, freePort, have, ROOT, run } from "./helpers.ts";
+import { sideBySideAtMost } from "./helpers.ts";
+
+// Each test is a probe waiting on a client (a timeout, an exit), with little for the CPU to do.
+sideBySideAtMost(8);
 
 const dir = mkdtempSync(join(tmpdir(), "echo-clients-"));
 const script = (name: string, text: string) => {
@@ -267,16 +271,17 @@ describe("probe --client", () => {
   concurrently(
     "the classic bug, one recv(1024): named, in both languages, with what to do",
     async () => {
+      // Three probes of the same client, side by side: each waits out its echoes never printed.
+      const text = run("probe.ts", ["--client", NAIVE + " {port}"]);
+      const pt = run("probe.ts", ["--client", NAIVE + " {port}", "--lang", "pt"]);
       const verdict = await probe(NAIVE + " {port}");
       expect(verdict.code).toBe(1);
       expect(failures(verdict).echoes).toBe("firstRecv");
-      const text = run("probe.ts", ["--client", NAIVE + " {port}"]);
       expect(await text.exited).toBe(1);
       expect(text.out.text).toContain(
         "your client printed after its first recv(); keep reading until every byte you sent has come back",
       );
       expect(text.out.text).toContain("what to do: call recv() in a loop");
-      const pt = run("probe.ts", ["--client", NAIVE + " {port}", "--lang", "pt"]);
       expect(await pt.exited).toBe(1);
       expect(pt.out.text).toContain(
         "seu cliente imprimiu depois do primeiro recv(); continue lendo até que todos os bytes que você enviou tenham voltado",
@@ -291,7 +296,7 @@ describe("probe --client", () => {
 
   concurrently("a client that never closes: stopped, its process gone, and reported", async () => {
     const pidFile = join(mkdtempSync(join(tmpdir(), "echo-pid-")), "pid");
-    const verdict = await probe(neverCloses(pidFile), "--timeout", "2");
+    const verdict = await probe(neverCloses(pidFile), "--timeout", "1");
     expect(failures(verdict)).toEqual({ fim: "neverCloses", closes: "noFin", exit: "killed" });
     const pid = Number(readFileSync(pidFile, "utf8"));
     expect(gone(pid)).toBe(true); // killed with its group, not left running
@@ -300,21 +305,21 @@ describe("probe --client", () => {
   concurrently(
     "a client that waits for the echo of an empty line: stopped, and the empty line named",
     async () => {
-      const verdict = await probe(EMPTY_HANG, "--timeout", "2");
+      const verdict = await probe(EMPTY_HANG, "--timeout", "1");
       expect(failures(verdict)).toMatchObject({ slowServer: "emptyLine", exit: "killed" });
       expect(verdict.checks.find((c) => c.id === "fim")?.code).toBe("notRun");
     },
   );
 
   concurrently("a client that connects again for each line: told to connect once", async () => {
-    const verdict = await probe(RECONNECTS, "--timeout", "2");
+    const verdict = await probe(RECONNECTS, "--timeout", "1");
     expect(failures(verdict).echoes).toBe("reconnects");
   });
 
   concurrently(
     "a client that never connects (cat): stopped, and told to use the port",
     async () => {
-      const verdict = await probe("cat", "--timeout", "2");
+      const verdict = await probe("cat", "--timeout", "0.5");
       expect(failures(verdict)).toMatchObject({ slowServer: "neverConnected", exit: "killed" });
     },
   );
@@ -329,7 +334,7 @@ describe("probe --client", () => {
     async () => {
       const pidFile = join(mkdtempSync(join(tmpdir(), "echo-pid-")), "pid");
       const left = `setsid sh -c 'echo $$ > ${pidFile}; exec sleep 301' </dev/null >/dev/null 2>&1 & exit 0`;
-      await probe(left, "--timeout", "2");
+      await probe(left, "--timeout", "0.5");
       const pid = Number(readFileSync(pidFile, "utf8"));
       expect(gone(pid)).toBe(true);
     },
@@ -341,6 +346,8 @@ describe("probe --client", () => {
       const port = await freePort(); // nobody listens there
       const verdict = await probe(
         `python3 -c 'import socket; socket.create_connection(("127.0.0.1", ${port}))'`,
+        "--timeout",
+        "0.5",
       );
       expect(failures(verdict).echoes).toBe("endedUnconnected");
       expect(verdict.checks[0]!.advice).toContain("put {port} in the command");
@@ -372,7 +379,7 @@ describe("probe --client", () => {
   concurrently.skipIf(!have("socat"))(
     "socat: every echo whole, but fim is sent and does not end it",
     async () => {
-      const verdict = await probe("socat - TCP:127.0.0.1:{port}");
+      const verdict = await probe("socat - TCP:127.0.0.1:{port}", "--timeout", "1");
       expect(failures(verdict)).toEqual({ typed: "sentFim", fim: "onlyEof" });
     },
   );

@@ -355,7 +355,7 @@ describe("what a student sees", () => {
     },
   );
 
-  test("no server: one line, exit 1; a bad option: exit 2", async () => {
+  concurrently("no server: one line, exit 1; a bad option: exit 2", async () => {
     const port = freePort();
     const none = run("probe.ts", ["--port", String(port)]);
     expect(await none.exited).toBe(1);
@@ -369,7 +369,7 @@ describe("what a student sees", () => {
     );
   });
 
-  test("--help lists every option", async () => {
+  concurrently("--help lists every option", async () => {
     const help = run("probe.ts", ["--help"]);
     expect(await help.exited).toBe(0);
     for (const flag of [

@@ -179,13 +179,13 @@ describe("stopping on a signal", () => {
   concurrently(
     "a connection silent for --drain-idle after the signal is closed; its echo had all gone: exit 0",
     async () => {
-      const server = await startServer(["--mode", "concurrent"]);
+      const server = await startServer(["--mode", "concurrent", "--drain-idle", "0.5"]);
       const idle = await connectedPeer(server);
       server.proc.kill("SIGINT");
-      await idle.ended; // closed by the server after --drain-idle (2 s by default)
+      await idle.ended; // closed by the server after --drain-idle
       expect(await server.exited).toBe(0);
       expect(server.out.text).toMatch(
-        /#1 closed: 0 bytes echoed in [\d.]+ s \(at the stop: no traffic for 2\.0 s after Ctrl-C; tune with --drain-idle\)/,
+        /#1 closed: 0 bytes echoed in [\d.]+ s \(at the stop: no traffic for 0\.5 s after Ctrl-C; tune with --drain-idle\)/,
       );
     },
   );
@@ -193,7 +193,9 @@ describe("stopping on a signal", () => {
   concurrently(
     "a client whose echo is stuck (it never reads), closed by --drain-idle: echo cut, exit 75, said",
     async () => {
-      const server = await startServer(["--mode", "concurrent", "--max-buffer", "1k", "--trace"]);
+      const server = await startServer([
+        ...["--mode", "concurrent", "--max-buffer", "1k", "--trace", "--drain-idle", "0.5"],
+      ]);
       const hog = new Peer(server.port, "127.0.0.1", false); // never reads
       await hog.connected;
       hog.socket.write(randomBytes(8 << 20));
@@ -201,7 +203,7 @@ describe("stopping on a signal", () => {
       server.proc.kill("SIGINT");
       expect(await server.exited).toBe(75);
       expect(server.out.text).toMatch(
-        /#1 closed: .* \(at the stop: no traffic for 2\.0 s after Ctrl-C/,
+        /#1 closed: .* \(at the stop: no traffic for 0\.5 s after Ctrl-C/,
       );
       expect(server.err.text).toContain("the stop cut 1 connection short (exit status 75)");
       hog.close();

@@ -186,7 +186,7 @@ describe("the shaped echo", () => {
 });
 
 describe("shaping's usage errors", () => {
-  test.each([
+  concurrently.each([
     [["--udp", "--slice", "10"], "--udp does not go with --slice"],
     [["--slice-random"], "--slice-random only makes sense with --slice"],
     [["--slice", "4", "--seed", "3"], "--seed only makes sense with --slice-random"],
@@ -203,16 +203,19 @@ describe("shaping's usage errors", () => {
     expect(child.err.text).toContain(line);
   });
 
-  test("--delay 0 and --rate 0 ask for nothing: accepted, and not shown as shaping", async () => {
-    const [alone, withSlice] = await Promise.all([
-      startServer(["--delay", "0", "--rate", "0"]),
-      startServer(["--delay", "0", "--rate", "0", "--slice", "2"]),
-    ]);
-    expect(alone.out.all[0]).not.toContain("shaped");
-    expect(withSlice.out.all[0]).toContain("(mode once, echo shaped: --slice 2)");
-  });
+  concurrently(
+    "--delay 0 and --rate 0 ask for nothing: accepted, and not shown as shaping",
+    async () => {
+      const [alone, withSlice] = await Promise.all([
+        startServer(["--delay", "0", "--rate", "0"]),
+        startServer(["--delay", "0", "--rate", "0", "--slice", "2"]),
+      ]);
+      expect(alone.out.all[0]).not.toContain("shaped");
+      expect(withSlice.out.all[0]).toContain("(mode once, echo shaped: --slice 2)");
+    },
+  );
 
-  test("off by default: no shaping in the listening line", async () => {
+  concurrently("off by default: no shaping in the listening line", async () => {
     const server = await startServer(["--mode", "concurrent"]);
     const { port } = await listeningAddress(server.out);
     expect(port).toBe(server.port);

@@ -96,7 +96,7 @@ describe("/readyz tells the truth", () => {
         "--http-port",
         "0",
         "--stop-delay",
-        "3",
+        "2",
       ]);
       const http = await httpPortOf(server);
       const open = await connectedPeer(server); // keeps the drain busy once the port closes
@@ -154,7 +154,7 @@ describe("the drain: finished, silent for --drain-idle, or --drain-timeout", () 
     async () => {
       const server = await startServer([
         ...["--mode", "concurrent", "--workers", "2", "--http-port", "0"],
-        ...["--stop-delay", "3", "--drain-idle", "0.5", "--max-buffer", "1k", "--trace"],
+        ...["--stop-delay", "2", "--drain-idle", "0.5", "--max-buffer", "1k", "--trace"],
       ]);
       const http = await httpPortOf(server);
       expect(await readyz(http)).toBe(200);

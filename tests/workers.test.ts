@@ -29,6 +29,117 @@ import { haveParser, httpPortOf, scrape } from "./support/side-port.ts";
 /** The worker processes: the parent's direct children. */
 const workersOf = childrenOf;
 
+/** Idle clients, each with one echo done: all still served later means none was cut. */
+async function idleClients(port: number, n: number): Promise<Peer[]> {
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const peer = new Peer(port);
+      expect(await roundTrip(peer, `idle ${i}\n`)).toBe(`idle ${i}\n`);
+      return peer;
+    }),
+  );
+}
+async function stillServed(peers: Peer[]): Promise<void> {
+  for (const [i, peer] of peers.entries())
+    expect(await roundTrip(peer, `again ${i}\n`)).toBe(`idle ${i}\nagain ${i}\n`);
+}
+
+/**
+ * A pause of the whole scenario: longer than the hang limit, and then at least one of the
+ * parent's checks (one a second: the first after the pause is the one that would end a worker).
+ * What is being tested is what a pause of this length does.
+ */
+const PAUSE_MS = HUNG_AFTER_MS + 1500;
+const CHECKS_MS = 1500;
+
+/** Messages, each logged, until a worker is blocked writing its log; then the flood stops. */
+async function floodUntilBlocked(port: number, workers: number[]): Promise<void> {
+  const flood = connect(port, "127.0.0.1");
+  flood.on("error", () => {});
+  flood.resume(); // its echo is read and dropped
+  const piece = Buffer.alloc(64, "x");
+  const pump = setInterval(() => flood.write(piece), 1);
+  try {
+    await until(() => workers.some(blockedOnOutput));
+  } finally {
+    clearInterval(pump);
+    flood.destroy();
+  }
+}
+
+// First: the longest tests of the file, they wait past the hang limit on purpose; side by side
+// with the others rather than after them.
+describe("--workers: a pause is not a hang", () => {
+  concurrently(
+    "the parent stopped (SIGSTOP) longer than the hang limit, then SIGCONT: no worker ended, every idle client still served",
+    async () => {
+      const server = await startServer(["--mode", "concurrent", "--workers", "3", "--quiet"]);
+      const workers = workersOf(server.proc.pid);
+      const peers = await idleClients(server.port, 6);
+      server.proc.kill("SIGSTOP");
+      await Bun.sleep(PAUSE_MS);
+      server.proc.kill("SIGCONT");
+      await Bun.sleep(CHECKS_MS);
+      expect(server.err.text).toBe("");
+      expect(workersOf(server.proc.pid)).toEqual(workers);
+      await stillServed(peers);
+      for (const peer of peers) peer.close();
+    },
+  );
+
+  concurrently(
+    "a worker blocked writing its log to a pipe nobody reads is not hung; it carries on once read",
+    async () => {
+      // The server's stdout goes through `cat`, stopped: the pipe fills, and the worker that logs
+      // the flood blocks in its write.
+      const shell = runCommand([
+        "sh",
+        "-c",
+        `exec ${BUN} server.ts --port 0 --mode concurrent --workers 2 | cat`,
+      ]);
+      const line = await shell.out.waitFor(/^listening on/);
+      const port = Number(/:(\d+) /.exec(line)![1]);
+      const [supervisor, cat] = childrenOf(shell.proc.pid);
+      const workers = workersOf(supervisor!);
+      const peers = await idleClients(port, 6);
+      process.kill(cat!, "SIGSTOP");
+      try {
+        await floodUntilBlocked(port, workers);
+        await Bun.sleep(PAUSE_MS);
+        expect(workersOf(supervisor!)).toEqual(workers);
+      } finally {
+        process.kill(cat!, "SIGCONT");
+      }
+      await stillServed(peers);
+      expect(shell.err.text).not.toContain("ending it");
+      for (const peer of peers) peer.close();
+    },
+  );
+
+  concurrently(
+    "a terminal held by Ctrl-S longer than the hang limit: no worker ended; Ctrl-Q, and every idle client is served",
+    async () => {
+      const terminal = onTerminal(`${BUN} server.ts --port 0 --mode concurrent --workers 2`);
+      await terminal.shows("(mode concurrent, 2 workers)");
+      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(terminal.screen)![1]);
+      const [supervisor] = childrenOf(terminal.proc.pid);
+      const workers = workersOf(supervisor!);
+      const peers = await idleClients(port, 6);
+      terminal.type("\x13"); // Ctrl-S: the terminal takes no more output
+      try {
+        await floodUntilBlocked(port, workers);
+        await Bun.sleep(PAUSE_MS);
+        expect(workersOf(supervisor!)).toEqual(workers);
+      } finally {
+        terminal.type("\x11"); // Ctrl-Q
+      }
+      await stillServed(peers);
+      expect(terminal.screen).not.toContain("ending it");
+      for (const peer of peers) peer.close();
+    },
+  );
+});
+
 describe("--workers", () => {
   concurrently(
     "two processes share the port, both serve, every echo exact; SIGTERM stops all",
@@ -185,114 +296,6 @@ const taken = new Set<number>();
     expect(await server.exited).toBe(0);
   },
 );
-
-/** Idle clients, each with one echo done: all still served later means none was cut. */
-async function idleClients(port: number, n: number): Promise<Peer[]> {
-  return Promise.all(
-    Array.from({ length: n }, async (_, i) => {
-      const peer = new Peer(port);
-      expect(await roundTrip(peer, `idle ${i}\n`)).toBe(`idle ${i}\n`);
-      return peer;
-    }),
-  );
-}
-async function stillServed(peers: Peer[]): Promise<void> {
-  for (const [i, peer] of peers.entries())
-    expect(await roundTrip(peer, `again ${i}\n`)).toBe(`idle ${i}\nagain ${i}\n`);
-}
-
-/**
- * A pause of the whole scenario: longer than the hang limit, and then a few of the parent's
- * checks (one a second). What is being tested is what a pause of this length does.
- */
-const PAUSE_MS = HUNG_AFTER_MS + 1500;
-const CHECKS_MS = 2500;
-
-/** Messages, each logged, until a worker is blocked writing its log; then the flood stops. */
-async function floodUntilBlocked(port: number, workers: number[]): Promise<void> {
-  const flood = connect(port, "127.0.0.1");
-  flood.on("error", () => {});
-  flood.resume(); // its echo is read and dropped
-  const piece = Buffer.alloc(64, "x");
-  const pump = setInterval(() => flood.write(piece), 1);
-  try {
-    await until(() => workers.some(blockedOnOutput));
-  } finally {
-    clearInterval(pump);
-    flood.destroy();
-  }
-}
-
-describe("--workers: a pause is not a hang", () => {
-  concurrently(
-    "the parent stopped (SIGSTOP) longer than the hang limit, then SIGCONT: no worker ended, every idle client still served",
-    async () => {
-      const server = await startServer(["--mode", "concurrent", "--workers", "3", "--quiet"]);
-      const workers = workersOf(server.proc.pid);
-      const peers = await idleClients(server.port, 6);
-      server.proc.kill("SIGSTOP");
-      await Bun.sleep(PAUSE_MS);
-      server.proc.kill("SIGCONT");
-      await Bun.sleep(CHECKS_MS);
-      expect(server.err.text).toBe("");
-      expect(workersOf(server.proc.pid)).toEqual(workers);
-      await stillServed(peers);
-      for (const peer of peers) peer.close();
-    },
-  );
-
-  concurrently(
-    "a worker blocked writing its log to a pipe nobody reads is not hung; it carries on once read",
-    async () => {
-      // The server's stdout goes through `cat`, stopped: the pipe fills, and the worker that logs
-      // the flood blocks in its write.
-      const shell = runCommand([
-        "sh",
-        "-c",
-        `exec ${BUN} server.ts --port 0 --mode concurrent --workers 2 | cat`,
-      ]);
-      const line = await shell.out.waitFor(/^listening on/);
-      const port = Number(/:(\d+) /.exec(line)![1]);
-      const [supervisor, cat] = childrenOf(shell.proc.pid);
-      const workers = workersOf(supervisor!);
-      const peers = await idleClients(port, 6);
-      process.kill(cat!, "SIGSTOP");
-      try {
-        await floodUntilBlocked(port, workers);
-        await Bun.sleep(PAUSE_MS);
-        expect(workersOf(supervisor!)).toEqual(workers);
-      } finally {
-        process.kill(cat!, "SIGCONT");
-      }
-      await stillServed(peers);
-      expect(shell.err.text).not.toContain("ending it");
-      for (const peer of peers) peer.close();
-    },
-  );
-
-  concurrently(
-    "a terminal held by Ctrl-S longer than the hang limit: no worker ended; Ctrl-Q, and every idle client is served",
-    async () => {
-      const terminal = onTerminal(`${BUN} server.ts --port 0 --mode concurrent --workers 2`);
-      await terminal.shows("(mode concurrent, 2 workers)");
-      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(terminal.screen)![1]);
-      const [supervisor] = childrenOf(terminal.proc.pid);
-      const workers = workersOf(supervisor!);
-      const peers = await idleClients(port, 6);
-      terminal.type("\x13"); // Ctrl-S: the terminal takes no more output
-      try {
-        await floodUntilBlocked(port, workers);
-        await Bun.sleep(PAUSE_MS);
-        expect(workersOf(supervisor!)).toEqual(workers);
-      } finally {
-        terminal.type("\x11"); // Ctrl-Q
-      }
-      await stillServed(peers);
-      expect(terminal.screen).not.toContain("ending it");
-      for (const peer of peers) peer.close();
-    },
-  );
-});
 
 describe("--workers: one port, exact figures", () => {
   concurrently(

@@ -31,6 +31,7 @@ const register = (proc: Bun.Subprocess) => (owned.getStore() ?? children).add(pr
 
 /** At most this many side-by-side tests at once: two cores, and most tests start servers. */
 const SIDE_BY_SIDE = 4;
+let atOnce = SIDE_BY_SIDE;
 let running = 0;
 const queue: (() => void)[] = [];
 
@@ -67,6 +68,17 @@ export const concurrently = Object.assign(sideBySide, {
 export const TEST_TIMEOUT_MS = 30_000;
 
 /**
+ * For the file that calls it, at most `n` side-by-side tests at once: for tests that wait on
+ * timers and peers far more than on the CPU, so that their waits overlap rather than queue.
+ */
+export function sideBySideAtMost(n: number): void {
+  atOnce = n;
+  afterAll(() => {
+    atOnce = SIDE_BY_SIDE; // the files after it start from the usual limit
+  });
+}
+
+/**
  * The processes of side-by-side tests still running: one that timed out never reaches its own
  * cleanup (Bun does not cancel it), and its servers would outlive the run. Killed after the file.
  */
@@ -80,7 +92,7 @@ function sideBySide(name: string, fn: () => void | Promise<void>, timeout = TEST
   test.concurrent(
     name,
     async () => {
-      if (running >= SIDE_BY_SIDE) await new Promise<void>((resolve) => queue.push(resolve));
+      if (running >= atOnce) await new Promise<void>((resolve) => queue.push(resolve));
       running++;
       const mine = new Set<Bun.Subprocess>();
       unfinished.add(mine);
