@@ -109,8 +109,14 @@ function commonSize(pieces: number[]): number | undefined {
   if (full.length < 3) return undefined;
   const counts = new Map<number, number>();
   for (const p of full) counts.set(p, (counts.get(p) ?? 0) + 1);
-  let [size, count] = [0, 0]; // the first size counted most often
-  for (const [s, c] of counts) if (c > count) [size, count] = [s, c];
+  // The first size counted most often.
+  let size = 0;
+  let count = 0;
+  for (const [s, c] of counts) {
+    if (c <= count) continue;
+    size = s;
+    count = c;
+  }
   // Buffers people choose are round: 1024, 4096, 1000. A size like 65,483 is what send() took.
   const round = (size & (size - 1)) === 0 || size % 100 === 0;
   return round && count >= full.length * 0.8 ? size : undefined;

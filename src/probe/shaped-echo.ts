@@ -41,9 +41,8 @@ export class ShapedEcho {
   readonly shape: Shaping;
   readonly received: Uint8Array[] = [];
   receivedBytes = 0;
-  /** Pieces written, and of how many bytes in all. */
+  /** Pieces written: how the echo of each line was cut. */
   pieces = 0;
-  echoed = 0;
   readonly links: Link[] = [];
   /** Connections beyond MAX_LINKS, closed at once. */
   refused = 0;
@@ -137,7 +136,7 @@ export class ShapedEcho {
     shaper.inner = {
       write: (data) => {
         const n = socket.write(data);
-        if (n > 0) [this.pieces, this.echoed] = [this.pieces + 1, this.echoed + n];
+        if (n > 0) this.pieces++;
         return n;
       },
     };
