@@ -192,7 +192,7 @@ if (interactive) console.error((stopWord ? "" : "\n") + err.status(t.bye));
 // Bytes that echo no message (a banner, a prefix) are as wrong as a changed echo.
 process.exit(differed > 0 || stray > 0 ? 1 : 0);
 
-// ---- the details: connecting, why a close ends the client, one exchange, the echo shown -----
+// ---- the details: connecting, why a close ends the client, one exchange, the echo shown ---------
 
 /** A connected stream or datagram socket: one message out, its whole echo back. */
 interface Link {
