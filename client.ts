@@ -85,9 +85,12 @@ const AT_ONCE_MS = 1000;
 const IDLE_HINT_MS = 1000;
 let lastTraffic = 0;
 let heard = false; // a byte has come: a server that never accepted this connection sends none
+let sentAny = false;
+let handshaken = !tls;
 let awaitingEcho = false;
 let awaitedBytes = 0;
 let sentAt = 0;
+const dumped = { in: 0, out: 0 }; // --hexdump: where each direction's next piece starts
 // Ctrl-C while an echo is awaited (a sequential server serving another client, say) is said;
 // at the prompt it leaves as a shell's command does.
 process.on("SIGINT", () => {
@@ -133,15 +136,7 @@ const stream: SocketHandler<undefined> = {
   close(_socket, error) {
     trace(0, "close", error?.message ?? "");
     // Said at once, even while the user is still typing.
-    if (leaving) return;
-    if (tls && !handshaken) fail(tlsProblem(error));
-    if (errorCode(error) === "ECONNRESET") fail(closedMessage(true));
-    // Closed right after connecting, before any message: a server in mode once, busy.
-    const atOnce = !sentAny && performance.now() - connectedAt < AT_ONCE_MS;
-    if (atOnce) fail(t.serverClosedAtOnce);
-    const silentMs = performance.now() - lastTraffic;
-    if (!awaitingEcho && silentMs >= IDLE_HINT_MS) fail(t.serverClosedIdle(silentMs / 1000));
-    fail(closedMessage());
+    if (!leaving) fail(whyClosed(error));
   },
   error() {}, // close() follows with the error and says it
   connectError() {}, // Bun.connect rejects too; said below
@@ -149,57 +144,11 @@ const stream: SocketHandler<undefined> = {
 
 trace(0, "connect", address);
 // --udp: datagrams, no connection (src/client/udp.ts); else a stream, over TCP or --unix.
-const datagrams = settings.udp ? new DatagramConversation(settings.retries, trace) : undefined;
-const socket: Socket | undefined = datagrams
-  ? await datagrams.connect(host, port).then(
-      () => undefined,
-      (error: unknown) => fail(connectErrorMessage(t, error, host, port)),
-    )
-  : await (async () => {
-      // Verified against the system's store, or --tls-ca; serverName makes the name count.
-      const verify = tls && { ca, rejectUnauthorized: !tls.insecure, serverName: host };
-      return settings.unix !== undefined
-        ? Bun.connect({ unix: settings.unix, tls: verify, socket: stream })
-        : Bun.connect({ hostname: host, port, tls: verify, socket: stream });
-    })().catch((error: unknown) => fail(connectErrorMessage(t, error, host, port, unixPath)));
-
-/** The server closed: with an echo still owed, how much of it never came (a server cut short). */
-function closedMessage(reset = false): string {
-  const owed = awaitingEcho ? awaitedBytes - echo.received : 0;
-  if (reset && owed > 0 && !heard) return t.serverResetUnheard(owed);
-  if (reset) return owed > 0 ? t.serverResetOwed(owed) : t.serverReset;
-  return owed > 0 ? t.serverClosedOwed(owed) : t.serverClosed;
-}
-
-/** A plain server answers TLS with bytes that are not TLS (an echo server, with our own hello). */
-/** Why a TLS connection failed, said the way the user can act on it. */
-function tlsProblem(error: Error | null | undefined): string {
-  return notTls(error) ? t.notTls(address) : t.tlsRejected(address, error?.message ?? "?");
-}
+const link = settings.udp ? await connectDatagrams() : await connectStream();
 
 // ---- the conversation: one line out, its whole echo back ----------------------------------------
 const encoder = new TextEncoder();
 const decoder = new TextDecoder(); // invalid UTF-8 shows as U+FFFD; the bytes were compared first
-const prompt = () => {
-  if (!interactive) return;
-  process.stderr.write(err.prompt(t.prompt));
-  promptShown = true;
-};
-// With --trace every write is reported (bytes taken of bytes offered); without, the socket itself.
-const sink = (socket: Socket): ByteSink => {
-  const traced = settings.trace ? tracedSink(socket, 0, trace) : socket;
-  return settings.hexdump ? dumpedSink(traced, (bytes) => dump("out", bytes)) : traced;
-};
-const dumped = { in: 0, out: 0 }; // --hexdump: where each direction's next piece starts
-
-/** --hexdump: a piece received, or taken by the kernel, on stderr (stdout is for echoes). */
-function dump(way: "in" | "out", bytes: Uint8Array): void {
-  const head = (way === "in" ? t.hexReceived : t.hexSent)(bytes.length);
-  note(err.status(hexdump(head, bytes, dumped[way], t.hexNotShown).join("\n")));
-  dumped[way] += bytes.length;
-}
-let sentAny = false;
-let handshaken = !tls;
 
 // Say "connected" only once the server has been verified.
 if (tls) {
@@ -207,7 +156,7 @@ if (tls) {
   await waitFor(secured.promise, timeout, pending, t.handshakeTimeout(timeout));
 }
 handshaken = true;
-const hello = datagrams ? t.connectedUdp : tls ? t.connectedTls : t.connected;
+const hello = settings.udp ? t.connectedUdp : tls ? t.connectedTls : t.connected;
 console.error(err.status(hello(address)));
 prompt();
 let stopWord = false;
@@ -218,28 +167,19 @@ try {
     if ((stopWord = isStopWord(line.text))) break;
     const sent = encoder.encode(withoutCR(line.text) + "\n");
     // Never a silent cut: sent as it came, and said.
-    if (interactive && atTerminalLimit(line.text))
-      console.error(err.warning(t.terminalLineCut(TERMINAL_LINE_MAX!)));
+    if (interactive && TERMINAL_LINE_MAX !== undefined && atTerminalLimit(line.text))
+      console.error(err.warning(t.terminalLineCut(TERMINAL_LINE_MAX)));
     // Ctrl-D in the middle of a line sends it without a newline: the echo starts on a new one.
     if (interactive && !line.ended) console.error();
     sentAny = true;
     awaitingEcho = true;
     awaitedBytes = sent.length;
     sentAt = performance.now();
-    const got = datagrams ? await exchangeDatagram(datagrams, sent) : await exchange(socket!, sent);
+    const got = await link.exchange(sent);
     awaitingEcho = false;
     lastTraffic = performance.now();
     trace(0, "echo", t.traceEchoComplete(got.length));
-    if (Buffer.from(got.buffer, got.byteOffset, got.length).equals(sent)) {
-      const text = decoder.decode(got);
-      show(out.echo(text.endsWith("\n") ? text.slice(0, -1) : text));
-    } else {
-      // Not what was sent: shown escaped, so a server cannot drive the terminal.
-      const last = got.at(-1) === 0x0a ? got.subarray(0, -1) : got;
-      show(escaped(last));
-      console.error(err.warning(t.echoDiffers(sent.length)));
-      differed++;
-    }
+    if (!showEcho(sent, got)) differed++;
     prompt();
   }
 } catch (error) {
@@ -249,14 +189,77 @@ try {
 
 // `fim` or end of input: close our side and leave.
 leaving = true;
-socket?.end();
-datagrams?.close();
+link.close();
 if (stray > 0) console.error(err.warning(t.strayFlood(stray)));
 // After Ctrl-D the cursor still sits after the prompt; after fim the terminal echoed a newline.
 if (interactive) console.error((stopWord ? "" : "\n") + err.status(t.bye));
 // Bytes that echo no message (a banner, a prefix) are as wrong as a changed echo.
 process.exit(differed > 0 || stray > 0 ? 1 : 0);
 
+// ---- the details: connecting, why a close ends the client, one exchange, the echo shown ---------
+
+/** A connected stream or datagram socket: one message out, its whole echo back. */
+interface Link {
+  exchange(sent: Uint8Array): Promise<Uint8Array>;
+  close(): void;
+}
+
+/** Over TCP or --unix; verified against the system's store or --tls-ca, with --tls. */
+async function connectStream(): Promise<Link> {
+  // serverName makes the name in the certificate count.
+  const verify = tls && { ca, rejectUnauthorized: !tls.insecure, serverName: host };
+  let socket: Socket;
+  try {
+    socket = await (settings.unix !== undefined
+      ? Bun.connect({ unix: settings.unix, tls: verify, socket: stream })
+      : Bun.connect({ hostname: host, port, tls: verify, socket: stream }));
+  } catch (error) {
+    fail(connectErrorMessage(t, error, host, port, unixPath)); // thrown, or rejected
+  }
+  return { exchange: (sent) => exchange(socket, sent), close: () => socket.end() };
+}
+
+/** --udp: a connected datagram socket (src/client/udp.ts). */
+async function connectDatagrams(): Promise<Link> {
+  const datagrams = new DatagramConversation(settings.retries, trace);
+  await datagrams
+    .connect(host, port)
+    .catch((error: unknown) => fail(connectErrorMessage(t, error, host, port)));
+  return { exchange: (sent) => exchangeDatagram(datagrams, sent), close: () => datagrams.close() };
+}
+
+/** Why the server's close ends the client, said the way the user can act on it. */
+function whyClosed(error: Error | undefined): string {
+  if (tls && !handshaken) return tlsProblem(error);
+  if (errorCode(error) === "ECONNRESET") return closedMessage(true);
+  // Closed right after connecting, before any message: a server in mode once, busy.
+  if (!sentAny && performance.now() - connectedAt < AT_ONCE_MS) return t.serverClosedAtOnce;
+  const silentMs = performance.now() - lastTraffic;
+  if (!awaitingEcho && silentMs >= IDLE_HINT_MS) return t.serverClosedIdle(silentMs / 1000);
+  return closedMessage();
+}
+
+/** The server closed: with an echo still owed, how much of it never came (a server cut short). */
+function closedMessage(reset = false): string {
+  const owed = awaitingEcho ? awaitedBytes - echo.received : 0;
+  if (reset && owed > 0 && !heard) return t.serverResetUnheard(owed);
+  if (reset) return owed > 0 ? t.serverResetOwed(owed) : t.serverReset;
+  return owed > 0 ? t.serverClosedOwed(owed) : t.serverClosed;
+}
+
+/**
+ * Why a TLS connection failed. A plain server answers TLS with bytes that are not TLS (an echo
+ * server, with our own hello).
+ */
+function tlsProblem(error: Error | null | undefined): string {
+  return notTls(error) ? t.notTls(address) : t.tlsRejected(address, error?.message ?? "?");
+}
+
+function prompt(): void {
+  if (!interactive) return;
+  process.stderr.write(err.prompt(t.prompt));
+  promptShown = true;
+}
 /** Over a stream: writes the message and waits for as many bytes as it has, however cut. */
 async function exchange(socket: Socket, sent: Uint8Array): Promise<Uint8Array> {
   const echoed = echo.expect(sent.length, timeout * 1000);
@@ -304,9 +307,36 @@ async function waitFor<T>(
   }
 }
 
+/** The echo on stdout: true if it is what was sent. */
+function showEcho(sent: Uint8Array, got: Uint8Array): boolean {
+  if (Buffer.from(got.buffer, got.byteOffset, got.length).equals(sent)) {
+    const text = decoder.decode(got);
+    show(out.echo(text.endsWith("\n") ? text.slice(0, -1) : text));
+    return true;
+  }
+  // Not what was sent: shown escaped, so a server cannot drive the terminal.
+  const last = got.at(-1) === 0x0a ? got.subarray(0, -1) : got;
+  show(escaped(last));
+  console.error(err.warning(t.echoDiffers(sent.length)));
+  return false;
+}
+
 /** An echo on stdout; output that cannot be written is lost echo: say so and exit 1. */
 function show(line: string): void {
   const problem = writeOut(line + "\n");
   if (problem === "EPIPE") process.exit(1); // the reader left, as `| head` does: quietly
   if (problem !== undefined) fail(t.outputFailed(problem));
+}
+
+/** With --trace every write is reported (bytes taken of bytes offered); without, the socket itself. */
+function sink(socket: Socket): ByteSink {
+  const traced = settings.trace ? tracedSink(socket, 0, trace) : socket;
+  return settings.hexdump ? dumpedSink(traced, (bytes) => dump("out", bytes)) : traced;
+}
+
+/** --hexdump: a piece received, or taken by the kernel, on stderr (stdout is for echoes). */
+function dump(way: "in" | "out", bytes: Uint8Array): void {
+  const head = (way === "in" ? t.hexReceived : t.hexSent)(bytes.length);
+  note(err.status(hexdump(head, bytes, dumped[way], t.hexNotShown).join("\n")));
+  dumped[way] += bytes.length;
 }

@@ -53,14 +53,14 @@ if (settings.client !== undefined) {
 }
 const address = formatAddress(host, port);
 
-let ca: string | undefined;
-try {
-  ca = tls?.ca === undefined ? undefined : await readCa(tls.ca);
-} catch (error) {
-  if (!(error instanceof TlsFileError)) throw error;
-  console.error(err.error(tlsFileMessage(t, error)));
-  process.exit(1);
-}
+const ca =
+  tls?.ca === undefined
+    ? undefined
+    : await readCa(tls.ca).catch((error: unknown) => {
+        if (!(error instanceof TlsFileError)) throw error;
+        console.error(err.error(tlsFileMessage(t, error)));
+        process.exit(1);
+      });
 if (tls?.insecure) console.error(err.warning(t.insecureWarning));
 if (!json) console.log(out.strong(t.probeStart(address, expect, timeout)));
 
@@ -72,13 +72,7 @@ const report = await runProbe(
   settings.slowPause,
 );
 if (report.connectError !== undefined) {
-  // Refused: it is the student's own server that is not there, not ours.
-  const mismatch = report.connectError instanceof TlsMismatch ? report.connectError : undefined;
-  const message = mismatch
-    ? (mismatch.serverSpeaksTls ? t.probeSpeaksTls : t.probeNotTls)(address)
-    : errorCode(report.connectError) === "ECONNREFUSED"
-      ? t.probeNoServer(address)
-      : connectErrorMessage(t, report.connectError, host, port);
+  const message = noConnection(report.connectError);
   if (json) console.log(JSON.stringify({ address, expect, error: message }, null, 2));
   console.error(err.error(message));
   process.exit(1);
@@ -89,3 +83,11 @@ for (const r of report.results)
 if (json) console.log(reportJson(report, { address, expect, tls: tls !== undefined }));
 else for (const line of reportText(t, report, out)) console.log(line);
 process.exit(report.results.every((r) => r.passed) ? 0 : 1);
+
+/** Why the first connection failed. Refused: it is the student's own server that is not there. */
+function noConnection(error: unknown): string {
+  if (error instanceof TlsMismatch)
+    return (error.serverSpeaksTls ? t.probeSpeaksTls : t.probeNotTls)(address);
+  if (errorCode(error) === "ECONNREFUSED") return t.probeNoServer(address);
+  return connectErrorMessage(t, error, host, port);
+}

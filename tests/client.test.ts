@@ -218,7 +218,7 @@ sys.stdin.readline()`,
       const port = await lab.out.waitFor(/^\d+$/);
       const client = run("client.ts", ["--port", port, "--trace"]);
       client.proc.stdin.write("oi\n");
-      await client.err.waitFor(/send/); // in the kernel's queue, sent, its echo owed
+      await client.err.waitFor(/write 3\/3/); // handed to the kernel whole: its echo owed
       lab.proc.stdin.end(); // the server ends: the kernel resets what it never accepted
       expect(await client.exited).toBe(1);
       expect(client.err.all.at(-1)).toBe(

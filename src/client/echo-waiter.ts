@@ -67,7 +67,8 @@ export class EchoWaiter {
 }
 
 function concat(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
+  const [only] = parts;
+  if (only !== undefined && parts.length === 1) return only; // one piece: no copy
   const out = new Uint8Array(size);
   let at = 0;
   for (const part of parts) {

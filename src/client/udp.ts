@@ -79,8 +79,14 @@ export class DatagramConversation {
       };
       this.waiting = {
         sent,
-        resolve: (echo) => (clearTimeout(timer), resolve(echo)),
-        reject: (error) => (clearTimeout(timer), reject(error)),
+        resolve: (echo) => {
+          clearTimeout(timer);
+          resolve(echo);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       };
       attempt();
     });

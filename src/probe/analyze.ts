@@ -32,9 +32,11 @@ export type Observation =
   /** A TLS record (a TLS server's alert) in place of the echo: the probe should use --tls. */
   | { kind: "tls" };
 
+/** The same bytes as a Buffer, not copied. */
+const view = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length);
+
 export function observe(sent: Uint8Array, got: Uint8Array, ending: Ending): Observation {
-  const s = Buffer.from(sent.buffer, sent.byteOffset, sent.length);
-  const g = Buffer.from(got.buffer, got.byteOffset, got.length);
+  const [s, g] = [view(sent), view(got)];
   if (g.length === 0) return { kind: "nothing", ending };
   if (s.equals(g)) return { kind: "exact" };
   if (isTlsRecord(g) && !isTlsRecord(s)) return { kind: "tls" };
@@ -57,15 +59,12 @@ export function observe(sent: Uint8Array, got: Uint8Array, ending: Ending): Obse
 }
 
 function upper(b: Buffer): Buffer {
-  const out = Buffer.from(b);
-  for (let i = 0; i < out.length; i++) {
-    const c = out[i]!;
-    if (c >= 0x61 && c <= 0x7a) out[i] = c - 32;
-  }
-  return out;
+  return Buffer.from(b.map((c) => (c >= 0x61 && c <= 0x7a ? c - 32 : c)));
 }
 
-function commonPrefix(a: Buffer, b: Buffer): number {
+/** Where `a` and `b` first differ (the shorter one's length when one begins the other). */
+export function commonPrefix(x: Uint8Array, y: Uint8Array): number {
+  const [a, b] = [view(x), view(y)];
   const n = Math.min(a.length, b.length);
   // Compare in blocks first: 10 MB byte by byte would be slow for nothing.
   let i = 0;
@@ -110,7 +109,14 @@ function commonSize(pieces: number[]): number | undefined {
   if (full.length < 3) return undefined;
   const counts = new Map<number, number>();
   for (const p of full) counts.set(p, (counts.get(p) ?? 0) + 1);
-  const [size, count] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
+  // The first size counted most often.
+  let size = 0;
+  let count = 0;
+  for (const [s, c] of counts) {
+    if (c <= count) continue;
+    size = s;
+    count = c;
+  }
   // Buffers people choose are round: 1024, 4096, 1000. A size like 65,483 is what send() took.
   const round = (size & (size - 1)) === 0 || size % 100 === 0;
   return round && count >= full.length * 0.8 ? size : undefined;

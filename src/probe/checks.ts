@@ -6,7 +6,7 @@
 import type { Messages } from "../messages/index.ts";
 import type { Mode } from "../cli/values.ts";
 import { preview } from "../common/text.ts";
-import { observe, type Observation } from "./analyze.ts";
+import { commonPrefix, observe, type Observation } from "./analyze.ts";
 import type { Ending, ProbeConn, Target } from "./conn.ts";
 import { ProbeConn as Conn } from "./conn.ts";
 
@@ -55,7 +55,7 @@ const encode = (text: string) => new TextEncoder().encode(text);
 const concat = (parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
 
 /** Random bytes that do not compress or repeat, so that missing pieces can be located. */
-export function payload(size: number): Uint8Array {
+function payload(size: number): Uint8Array {
   const out = new Uint8Array(size);
   for (let at = 0; at < size; at += 65536) crypto.getRandomValues(out.subarray(at, at + 65536));
   return out;
@@ -104,16 +104,8 @@ function describeGot(ctx: Context, sent: Uint8Array, got: Uint8Array, ending: En
     return sent.length <= 64 ? t.probeSame : t.probeExact(sent.length);
   if (got.length === 0) return ending === "eof" ? t.probeNothingEof : t.probeNothing(secs(ctx));
   if (sent.length <= 64 && got.length <= 64) return `${preview(got, 64)}${tail}`;
-  if (Buffer.from(got).equals(Buffer.from(sent))) return t.probeExact(sent.length);
-  const at = firstDifference(sent, got);
+  const at = commonPrefix(sent, got);
   return t.probeOf(got.length, sent.length) + (at < got.length ? t.probeDiffersAt(at) : "") + tail;
-}
-
-function firstDifference(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
 }
 
 /** The general reading of an observation, for checks without a more precise one. */
@@ -149,6 +141,15 @@ function generic(ctx: Context, o: Observation, sent: number, got: number): Failu
   }
 }
 
+/** What one exchange sent and got back, and how it ended. */
+interface Exchanged {
+  sent: Uint8Array;
+  got: Uint8Array;
+  ending: Ending;
+  o: Observation;
+  writeFailed?: "closed" | "stalled";
+}
+
 /**
  * Sends `parts` (with `gapMs` between them), waits for as many bytes back, and compares. A reset
  * is said as such; extra bytes that come a little later are gathered before comparing.
@@ -158,16 +159,10 @@ async function exchange(
   conn: ProbeConn,
   parts: Uint8Array[],
   gapMs = 0,
-): Promise<{
-  sent: Uint8Array;
-  got: Uint8Array;
-  ending: Ending;
-  o: Observation;
-  writeFailed?: string;
-}> {
+): Promise<Exchanged> {
   conn.take(); // anything left from an earlier check is not this one's echo
   const sent = concat(parts);
-  let writeFailed: string | undefined;
+  let writeFailed: Exchanged["writeFailed"];
   for (const [i, part] of parts.entries()) {
     if (i > 0 && gapMs > 0) await Bun.sleep(gapMs);
     const w = await conn.write(part, ctx.timeoutMs);
@@ -187,15 +182,20 @@ async function exchange(
   return { sent, got, ending, o: observe(sent, got, ending), writeFailed };
 }
 
-function failureOf(
+function failureOf(ctx: Context, conn: ProbeConn, x: Exchanged): Failure | undefined {
+  return connFailure(ctx, conn, x) ?? generic(ctx, x.o, x.sent.length, x.got.length);
+}
+
+/** Not the echo because of the connection: a reset, or a write the server never took. */
+function connFailure(
   ctx: Context,
   conn: ProbeConn,
-  x: Awaited<ReturnType<typeof exchange>>,
+  x: Pick<Exchanged, "o" | "writeFailed">,
 ): Failure | undefined {
   if (x.o.kind !== "exact" && conn.reset) return { code: "reset" };
   if (x.writeFailed === "stalled" && x.o.kind !== "exact")
     return { code: "stalled", args: [secs(ctx)] };
-  return generic(ctx, x.o, x.sent.length, x.got.length);
+  return undefined;
 }
 
 // ---- the checks on one connection ---------------------------------------------------------------
@@ -272,7 +272,8 @@ export async function allBytes(ctx: Context, conn: ProbeConn): Promise<CheckResu
   let failure = failureOf(ctx, conn, x);
   const at = x.o.kind === "changed" ? x.o.at : x.o.kind === "short" ? x.o.got : undefined;
   if (failure && at !== undefined && failure.code !== "closed") {
-    const before = at > 0 ? `0x${ALL_BYTES[at - 1]!.toString(16).padStart(2, "0")}` : "";
+    const byte = ALL_BYTES[at - 1]; // undefined at 0: nothing came before
+    const before = byte === undefined ? "" : `0x${byte.toString(16).padStart(2, "0")}`;
     failure = { code: "textBytes", args: [at, before] };
   }
   const got = describeGot(ctx, x.sent, x.got, x.ending);
@@ -330,13 +331,14 @@ export async function halfClose(ctx: Context, conn: ProbeConn): Promise<CheckRes
   let ending = await conn.until(data.length, ctx.timeoutMs);
   const got = conn.take();
   const o = observe(data, got, ending);
-  let failure: Failure | undefined;
-  if (o.kind !== "exact" && conn.reset) failure = { code: "reset" };
-  else if (w === "stalled" && o.kind !== "exact") failure = { code: "stalled", args: [secs(ctx)] };
   // Closing early without our FIN too (an earlier check) is that mistake, not this one.
-  else if ((o.kind === "short" || o.kind === "nothing") && ending === "eof" && !ctx.closedEarly)
-    failure = { code: "closeOnFin", args: [got.length, data.length] };
-  else failure = generic(ctx, o, data.length, got.length);
+  const closedOnFin =
+    (o.kind === "short" || o.kind === "nothing") && ending === "eof" && !ctx.closedEarly;
+  let failure =
+    connFailure(ctx, conn, { o, writeFailed: w === "ok" ? undefined : w }) ??
+    (closedOnFin
+      ? { code: "closeOnFin", args: [got.length, data.length] }
+      : generic(ctx, o, data.length, got.length));
   const sent = ctx.t.probeHalfClose(data.length);
   const leftAt = performance.now();
   const ended = await conn.ended(ctx.timeoutMs);

@@ -2,7 +2,7 @@
 import type { Messages } from "../messages/index.ts";
 import type { Styles } from "../common/colors.ts";
 import type { Report } from "./run.ts";
-import type { ClientCheckResult } from "./client.ts";
+import type { ClientCheckResult } from "./client-grade.ts";
 
 /** A server's report, or a client's (probe --client): the same lines. */
 type Shown = Pick<Report, "figures"> & {

@@ -20,7 +20,8 @@ export interface Report {
 }
 
 type Step = (ctx: Context, conn: ProbeConn) => Promise<CheckResult | CheckResult[]>;
-const BATTERY: [checks.CheckId[], Step][] = [
+/** Each step with the results it gives, in order. */
+const BATTERY: [[checks.CheckId, ...checks.CheckId[]], Step][] = [
   [["shortLine"], checks.shortLine],
   [["pieces"], checks.pieces],
   [["together"], checks.together],
@@ -39,64 +40,114 @@ export async function runProbe(
 ): Promise<Report> {
   const ctx: Context = { t, target, timeoutMs, slowPauseMs, figures: {} };
   runUntil(performance.now() + RUN_WAITS * timeoutMs);
-  const results: CheckResult[] = [];
-  let conn: ProbeConn;
+  let battery: Battery;
   try {
-    conn = await ProbeConn.open(target, timeoutMs);
+    battery = new Battery(ctx, expect, await ProbeConn.open(target, timeoutMs));
   } catch (error) {
-    return { results, figures: ctx.figures, connectError: error };
+    return { results: [], figures: ctx.figures, connectError: error };
   }
-  let lost: string | undefined; // why the checks left cannot run
   try {
     for (const [ids, step] of BATTERY) {
-      // The server closed or ended the connection in the previous check (FIN counts too).
-      if (lost === undefined && (conn.closed || conn.eof)) {
-        // The connection died in the previous check: a new one, unless mode once forbids it.
-        if (expect === "once") {
-          const before = results.at(-1)!;
-          // After a check that passed, closing is the mistake itself: said as a failure.
-          if (before.passed) {
-            results.push(checks.closedAfter(ctx, ids[0]!, before.name));
-            for (const id of ids.slice(1))
-              results.push(notRun(ctx, id, t.probeLostOnceAfter(before.name)));
-            lost = t.probeLostOnceAfter(before.name);
-            continue;
-          }
-          lost = t.probeLostOnce(before.name);
-        } else {
-          conn.close();
-          try {
-            conn = await ProbeConn.open(target, timeoutMs);
-          } catch {
-            lost = t.probeGone;
-          }
-        }
-      }
-      if (lost !== undefined) {
-        for (const id of ids) results.push(notRun(ctx, id, lost));
-        continue;
-      }
-      const got = await step(ctx, conn);
-      const list = Array.isArray(got) ? got : [got];
-      // A TLS server answered plain text: nothing else can be checked without --tls. One that
-      // answered nothing at all, only closed, is asked for a handshake to tell.
-      const silentClose = results.length === 0 && conn.closed && conn.total === 0;
-      if (
-        list.some((r) => r.code === "speaksTls") ||
-        (silentClose && !target.tls && (await speaksTls(target, timeoutMs)))
-      )
+      if (!(await battery.run(ids, step)))
         return { results: [], figures: ctx.figures, connectError: new TlsMismatch(true) };
-      results.push(...list);
-      // Not one byte back and the connection still open: the server hangs. Not waited for again.
-      const hung = list.find((r) => r.code === "noEcho" && !conn.closed);
-      if (hung) lost = t.probeHung(hung.name);
-      else if (conn.flooded) lost = t.probeFlooded;
-      else if (outOfTime()) lost = t.probeOutOfTime(Math.round((RUN_WAITS * timeoutMs) / 1000));
     }
   } finally {
-    conn.close();
+    battery.conn.close();
   }
-  const skipRule = lost === t.probeGone || conn.flooded || outOfTime();
-  results.push(skipRule ? notRun(ctx, expect, lost ?? t.probeGone) : await modeRule[expect](ctx));
-  return { results, figures: ctx.figures };
+  return { results: [...battery.results, await battery.modeRule()], figures: ctx.figures };
+}
+
+/** The data checks on one connection, replaced when it dies, and why the rest cannot run. */
+class Battery {
+  readonly results: CheckResult[] = [];
+  /** Why the checks left cannot run. */
+  private lost: string | undefined;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly expect: Mode,
+    public conn: ProbeConn,
+  ) {}
+
+  /** One step, or its results as not run; false when the server turned out to speak TLS. */
+  async run(ids: [checks.CheckId, ...checks.CheckId[]], step: Step): Promise<boolean> {
+    // The server closed or ended the connection in the previous check (FIN counts too).
+    if (this.lost === undefined && (this.conn.closed || this.conn.eof)) {
+      // The connection died in the previous check: a new one, unless mode once forbids it.
+      if (this.expect !== "once") await this.reconnect();
+      else if (this.closedInOnce(ids)) return true;
+    }
+    if (this.lost !== undefined) {
+      for (const id of ids) this.results.push(notRun(this.ctx, id, this.lost));
+      return true;
+    }
+    const got = await step(this.ctx, this.conn);
+    const list = Array.isArray(got) ? got : [got];
+    if (await this.speaksTls(list)) return false;
+    this.results.push(...list);
+    this.lost = this.stopped(list);
+    return true;
+  }
+
+  /** The check of the mode's rule, unless the server is gone, flooded us, or time is out. */
+  async modeRule(): Promise<CheckResult> {
+    const { ctx, conn, lost } = this;
+    const skipRule = lost === ctx.t.probeGone || conn.flooded || outOfTime();
+    return skipRule
+      ? notRun(ctx, this.expect, lost ?? ctx.t.probeGone)
+      : modeRule[this.expect](ctx);
+  }
+
+  private async reconnect(): Promise<void> {
+    this.conn.close();
+    try {
+      this.conn = await ProbeConn.open(this.ctx.target, this.ctx.timeoutMs);
+    } catch {
+      this.lost = this.ctx.t.probeGone;
+    }
+  }
+
+  /**
+   * Mode once, the connection gone after the check before: true when that is said as a failure
+   * of these checks (after a check that passed, closing is the mistake itself).
+   */
+  private closedInOnce([first, ...others]: [checks.CheckId, ...checks.CheckId[]]): boolean {
+    const { ctx } = this;
+    const before = this.results.at(-1);
+    // No check before: this one runs, and sees the connection closed.
+    if (before === undefined) return false;
+    if (!before.passed) {
+      this.lost = ctx.t.probeLostOnce(before.name);
+      return false;
+    }
+    this.results.push(checks.closedAfter(ctx, first, before.name));
+    for (const id of others)
+      this.results.push(notRun(ctx, id, ctx.t.probeLostOnceAfter(before.name)));
+    this.lost = ctx.t.probeLostOnceAfter(before.name);
+    return true;
+  }
+
+  /**
+   * A TLS server answered plain text: nothing else can be checked without --tls. One that
+   * answered nothing at all, only closed, is asked for a handshake to tell.
+   */
+  private async speaksTls(list: CheckResult[]): Promise<boolean> {
+    const { conn, ctx } = this;
+    const silentClose = this.results.length === 0 && conn.closed && conn.total === 0;
+    return (
+      list.some((r) => r.code === "speaksTls") ||
+      (silentClose && !ctx.target.tls && (await speaksTls(ctx.target, ctx.timeoutMs)))
+    );
+  }
+
+  /** Why the checks left are not run after these results, if they are not. */
+  private stopped(list: CheckResult[]): string | undefined {
+    const { t, timeoutMs } = this.ctx;
+    // Not one byte back and the connection still open: the server hangs. Not waited for again.
+    const hung = list.find((r) => r.code === "noEcho" && !this.conn.closed);
+    if (hung) return t.probeHung(hung.name);
+    if (this.conn.flooded) return t.probeFlooded;
+    if (outOfTime()) return t.probeOutOfTime(Math.round((RUN_WAITS * timeoutMs) / 1000));
+    return undefined;
+  }
 }
