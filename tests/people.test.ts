@@ -255,7 +255,7 @@ describe.skipIf(!have("script"))("on a terminal", () => {
       // --trace: the screen says when the line has been sent, and the wait begins.
       const terminal = onTerminal(`${BUN} client.ts --port ${server.port} --trace`);
       await terminal.answer("oi");
-      await terminal.shows(" send 3 bytes");
+      await terminal.shows(" write 3/3"); // the last trace line before the wait
       terminal.type("\x03");
       expect(await terminal.exited).toBe(130);
       expect(terminal.screen).toMatch(/stopped waiting \(Ctrl-C\): no echo had come in [\d.]+ s/);
