@@ -2,7 +2,7 @@
  * Every option of both programs, one row each: the key is the flag (`maxBuffer` is
  * `--max-buffer`), then its short flag, environment variable, default (as typed), parser and
  * help sentence (a key of the catalogs' `optionHelp`). `--help` is written from these rows, and
- * tests/options.test.ts checks the README's option tables against them.
+ * tests/lab/options.test.ts checks the README's option tables against them.
  */
 import * as v from "./values.ts";
 import { flagOf, knownPrograms, type Table, UsageError, type Values } from "./command-line.ts";

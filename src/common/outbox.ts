@@ -9,8 +9,8 @@
  * queue never holds more than what was read before the pause took effect.
  *
  * Chunks are queued as they came, not copied: Bun gives every `data` callback a fresh buffer
- * (tests/units.test.ts would catch a runtime that reuses it). Except small ones: each kept chunk
- * costs a few hundred bytes beside its own (its object, its backing store, its slot), so a peer
+ * (tests/server/units.test.ts would catch a runtime that reuses it). Except small ones: each
+ * kept chunk costs a few hundred bytes beside its own (its object, its backing store, its slot), so a peer
  * sending one byte per segment would make --max-buffer hold 200 times itself. Chunks under
  * SMALL_CHUNK are copied into a shared tail buffer instead; the memory held stays near its bytes.
  */
