@@ -6,7 +6,7 @@
  * A flag wins over its environment variable, which wins over the default.
  */
 import pkg from "../../package.json";
-import { BadValue, boolean as parseBoolean } from "./values.ts";
+import { BadValue, MODES, boolean as parseBoolean } from "./values.ts";
 import { catalogs, type Lang, langFromEnv, type Messages } from "../messages/index.ts";
 import { invocation } from "./self.ts";
 
@@ -132,14 +132,20 @@ function readArguments(
   }
   const given = new Map<string, string | true>();
   const args = argv.values();
+  // The option that took the argument just before, for a hint about a bare argument after it.
+  let before: { flag: string; option: Option; value: string } | undefined;
   for (const arg of args) {
     if (arg === "-h" || arg === "--help") return "help";
     if (arg === "-v" || arg === "--version") return "version";
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
     const name = eq > 0 ? arg.slice(0, eq) : arg;
     const row = byFlag.get(name);
-    if (row === undefined) throw unexpected(arg, name, table, [...byFlag.keys()], t);
+    if (row === undefined) {
+      const rest = [arg, ...args];
+      throw unexpected(rest, name, before, table, [...byFlag.keys()], t);
+    }
     const [key, option] = row;
+    before = undefined;
     if (option.arg === undefined) {
       if (eq > 0) throw new UsageError(t.flagTakesNoValue(name));
       given.set(key, true);
@@ -151,14 +157,19 @@ function readArguments(
     if (next === undefined || (eq < 0 && byFlag.has(next.split("=")[0] ?? next)))
       throw new UsageError(t.missingValue(name));
     given.set(key, next);
+    before = { flag: name, option, value: next };
   }
   return given;
 }
 
-/** An argument that is no option of this program's: the program it belongs to, or a guess. */
+/**
+ * An argument that is no option of this program's (the first of `rest`, the arguments left): the
+ * program it belongs to, or a guess.
+ */
 function unexpected(
-  arg: string,
+  [arg = "", ...after]: string[],
   name: string,
+  before: { flag: string; option: Option; value: string } | undefined,
   table: Table,
   flags: string[],
   t: Messages,
@@ -171,6 +182,17 @@ function unexpected(
   }
   // `bun run server 5001`: the port, given without its flag.
   if (/^\d+$/.test(arg) && flags.includes("--port")) return new UsageError(t.portWithoutFlag(arg));
+  // `bun run probe --client python3 cliente.py {port}`: the shell split the command in words, and
+  // only the first became the option's value. The words up to the next option are the command's.
+  if (before?.option.arg === "CMD") {
+    const next = after.findIndex((word) => word.startsWith("-"));
+    const words = [before.value, arg, ...(next < 0 ? after : after.slice(0, next))];
+    return new UsageError(t.commandUnquoted(arg, `${before.flag} '${words.join(" ")}'`));
+  }
+  // `bun run server sequential`: a mode, given without its flag (--mode, or the probe's --expect).
+  const modeKey = Object.keys(table).find((key) => table[key]?.arg === "MODE");
+  if (modeKey !== undefined && (MODES as readonly string[]).includes(arg))
+    return new UsageError(t.modeWithoutFlag(arg, flagOf(modeKey)));
   return new UsageError(t.unexpectedArgument(arg));
 }
 

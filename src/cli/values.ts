@@ -39,7 +39,7 @@ export class BadValue extends Error {
   }
 }
 
-const MODES = ["once", "sequential", "concurrent"] as const;
+export const MODES = ["once", "sequential", "concurrent"] as const;
 export type Mode = (typeof MODES)[number];
 
 export const LANGS = ["en", "pt"] as const;

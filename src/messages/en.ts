@@ -20,6 +20,10 @@ export const en = {
     `${option} is an option of ${programs.join(" and of ")}, not of this program`,
   portWithoutFlag: (arg: string) =>
     `unexpected argument "${arg}" (to choose the port: --port ${arg})`,
+  modeWithoutFlag: (arg: string, flag: string) =>
+    `unexpected argument "${arg}" (to choose the mode: ${flag} ${arg})`,
+  commandUnquoted: (arg: string, quoted: string) =>
+    `unexpected argument "${arg}" (quote the whole command: ${quoted})`,
   missingValue: (option: string) => `option ${option} needs a value`,
   flagTakesNoValue: (option: string) => `option ${option} takes no value`,
   unexpectedArgument: (arg: string) => `unexpected argument "${arg}"`,
@@ -679,6 +683,8 @@ likely cause and what to do.`,
       "the message arrived in 3 pieces and did not come back as the same bytes: your server takes each recv() for a whole message",
     oneRecvTogether: () =>
       "3 messages arrived in one piece and not all came back: your server takes one recv() for one message",
+    decodeCrash: () =>
+      "your server decodes what it receives as text, and most likely crashed on the bytes that are not UTF-8: plain text came back, but of these nothing did before the connection ended (look for UnicodeDecodeError in its terminal)",
     textBytes: (at: number, before: string) =>
       `the echo goes wrong at byte ${number.format(at)}${before ? `, right after ${before}` : ""}: your server treats the data as text (decoding UTF-8, strip(), a string function that stops at \\0 or \\n)`,
     closeOnFin: (got: number, sent: number) =>
@@ -727,6 +733,8 @@ likely cause and what to do.`,
       "TCP is a stream of bytes, not of messages: echo every byte as it comes, adding nothing per recv()",
     oneRecvTogether:
       "TCP is a stream of bytes, not of messages: one recv() can return several messages; echo all of it",
+    decodeCrash:
+      'echo the bytes as they came, and decode only to print them: print(data.decode(errors="replace"))',
     textBytes: "work with bytes: send back what recv() returned, as it is, without decoding it",
     closeOnFin:
       "when recv() returns 0, first send everything still waiting, then close (shutdown only what you must)",

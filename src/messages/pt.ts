@@ -19,6 +19,10 @@ export const pt: Messages = {
   otherProgramOption: (option, programs) =>
     `${option} é uma opção de ${programs.join(" e de ")}, não deste programa`,
   portWithoutFlag: (arg) => `argumento inesperado: "${arg}" (para escolher a porta: --port ${arg})`,
+  modeWithoutFlag: (arg, flag) =>
+    `argumento inesperado: "${arg}" (para escolher o modo: ${flag} ${arg})`,
+  commandUnquoted: (arg, quoted) =>
+    `argumento inesperado: "${arg}" (ponha o comando inteiro entre aspas: ${quoted})`,
   missingValue: (option) => `falta o valor da opção ${option}`,
   flagTakesNoValue: (option) => `a opção ${option} não recebe valor`,
   unexpectedArgument: (arg) => `argumento inesperado: "${arg}"`,
@@ -678,6 +682,8 @@ servidor respondeu), 2 erro de uso.`,
       "a mensagem chegou em 3 pedaços e não voltaram os mesmos bytes: seu servidor toma cada recv() por uma mensagem inteira",
     oneRecvTogether: () =>
       "3 mensagens chegaram num só pedaço e nem todas voltaram: seu servidor toma um recv() por uma mensagem",
+    decodeCrash: () =>
+      "seu servidor decodifica o que recebe como texto, e provavelmente caiu nos bytes que não são UTF-8: o texto comum voltou, mas destes nada voltou antes de a conexão terminar (procure um UnicodeDecodeError no terminal dele)",
     textBytes: (at, before) =>
       `o eco sai errado no byte ${number.format(at)}${before ? `, logo depois de ${before}` : ""}: seu servidor trata os dados como texto (decodifica UTF-8, strip(), uma função de string que para em \\0 ou \\n)`,
     closeOnFin: (got, sent) =>
@@ -727,6 +733,8 @@ servidor respondeu), 2 erro de uso.`,
       "TCP é um fluxo de bytes, não de mensagens: ecoe cada byte assim que chegar, sem acrescentar nada a cada recv()",
     oneRecvTogether:
       "TCP é um fluxo de bytes, não de mensagens: um recv() pode devolver várias mensagens; ecoe tudo",
+    decodeCrash:
+      'devolva os bytes como vieram e decodifique só para imprimir: print(dados.decode(errors="replace"))',
     textBytes: "trabalhe com bytes: devolva o que o recv() entregou, como veio, sem decodificar",
     closeOnFin:
       "quando o recv() devolver 0, primeiro envie tudo o que ainda falta e só então feche",

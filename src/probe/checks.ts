@@ -48,6 +48,8 @@ export interface Context {
   figures: { latencyMs?: number; roundTrips?: number; throughputMBs?: number };
   /** An earlier check saw the server close before its echo was out, with no FIN from us. */
   closedEarly?: boolean;
+  /** A check of plain text (ASCII, valid UTF-8) was echoed whole. */
+  textEchoed?: boolean;
 }
 
 const MB = 1 << 20;
@@ -61,6 +63,9 @@ function payload(size: number): Uint8Array {
   return out;
 }
 
+/** The checks that send only valid UTF-8: a server that decodes what it gets passes them. */
+const TEXT_CHECKS = new Set<CheckId>(["shortLine", "pieces", "together"]);
+
 /** A result, worded: `cause` names the mistake (with its values), `advice` what to do. */
 function result(
   ctx: Context,
@@ -72,7 +77,10 @@ function result(
 ): CheckResult {
   const { t } = ctx;
   const base = { id, name: t.probeCheck[id], sent, got, ms: performance.now() - started };
-  if (!failure) return { ...base, passed: true };
+  if (!failure) {
+    if (TEXT_CHECKS.has(id)) ctx.textEchoed = true;
+    return { ...base, passed: true };
+  }
   const cause = (t.probeCause[failure.code] as (...a: (string | number)[]) => string)(
     ...(failure.args ?? []),
   );
@@ -271,7 +279,12 @@ export async function allBytes(ctx: Context, conn: ProbeConn): Promise<CheckResu
   const x = await exchange(ctx, conn, [ALL_BYTES]);
   let failure = failureOf(ctx, conn, x);
   const at = x.o.kind === "changed" ? x.o.at : x.o.kind === "short" ? x.o.got : undefined;
-  if (failure && at !== undefined && failure.code !== "closed") {
+  // Text echoed, then not one byte of these and the connection gone: a server that decodes what
+  // it receives (Python's dados.decode()) dies on the first byte that is not UTF-8. One that
+  // closes after one recv() echoes that recv()'s bytes first, so it is told apart.
+  const ended = x.ending === "eof" || conn.reset;
+  if (x.got.length === 0 && ended && ctx.textEchoed) failure = { code: "decodeCrash" };
+  else if (failure && at !== undefined && failure.code !== "closed") {
     const byte = ALL_BYTES[at - 1]; // undefined at 0: nothing came before
     const before = byte === undefined ? "" : `0x${byte.toString(16).padStart(2, "0")}`;
     failure = { code: "textBytes", args: [at, before] };

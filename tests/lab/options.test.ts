@@ -321,6 +321,23 @@ describe("parseCommandLine", () => {
     );
   });
 
+  test("a bare mode name, and a --client command the shell split: the hint names the fix", () => {
+    expect(problem(serverOptions, ["sequential"])).toBe(
+      'unexpected argument "sequential" (to choose the mode: --mode sequential)',
+    );
+    expect(problem(probeOptions, ["--timeout", "1", "concurrent"])).toBe(
+      'unexpected argument "concurrent" (to choose the mode: --expect concurrent)',
+    );
+    const split = ["--client", "python3", "cliente.py", "{port}", "--timeout", "2"];
+    expect(problem(probeOptions, split, {}, catalogs.pt)).toBe(
+      `argumento inesperado: "cliente.py" (ponha o comando inteiro entre aspas: --client 'python3 cliente.py {port}')`,
+    );
+    // Not after a command: no quoting to suggest.
+    expect(problem(probeOptions, ["--timeout", "1", "cliente.py"])).toBe(
+      en.unexpectedArgument("cliente.py"),
+    );
+  });
+
   test("-q is --quiet; ECHO_QUIET=1 too", () => {
     expect(values(serverOptions, ["-q"]).values.quiet).toBe(true);
     expect(values(serverOptions, ["--quiet"]).values.quiet).toBe(true);

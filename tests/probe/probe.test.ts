@@ -279,7 +279,7 @@ describe("each classic mistake fails its checks, with its cause named", () => {
     async () => {
       const { json, ms } = await brokenRuns.crash;
       const f = failed(json);
-      expect(["closed", "reset"]).toContain(f.allBytes!);
+      expect(f.allBytes).toBe("decodeCrash"); // text passed, then not one byte of these
       // The next connection may still reach the dying process (closed at once), then none does.
       for (const id of ["bulk", "slowRead", "halfClose", "closesAfter"])
         expect(["closed", "reset", "notRun"]).toContain(f[id]!);
@@ -442,6 +442,8 @@ while True:
     data = conn.recv(1024)
     if not data or kind == "one_recv_once":
         break
+    if kind == "decodes":  # msg = data.decode(): bytes that are not UTF-8 raise, and it dies
+        data = data.decode().encode()
     conn.send(data)
 if kind == "one_recv_once":
     conn.send(data)
@@ -486,6 +488,29 @@ describe("the lab's template in mode once", () => {
       for (const c of skipped)
         expect(c.cause).toContain('closed the connection after "a short line"');
       expect(json.passed).toBe(2);
+    },
+  );
+
+  concurrently(
+    "decoding what it receives (dados.decode()): the crash on bytes that are not UTF-8 named first, in both languages",
+    async () => {
+      const [en, pt] = await Promise.all([labServer("decodes"), labServer("decodes")]);
+      const pt_ = run("probe.ts", ["--port", pt, "--timeout", "0.5", "--lang", "pt"]);
+      const { code, json } = await probe(Number(en), ["--timeout", "0.5"]);
+      expect(code).toBe(1);
+      const allBytes = json.checks.find((c) => c.id === "allBytes")!;
+      expect(allBytes.code).toBe("decodeCrash");
+      expect(allBytes.cause).toStartWith("your server decodes what it receives as text");
+      expect(allBytes.cause).toContain("UnicodeDecodeError");
+      expect(allBytes.advice).toContain(
+        'decode only to print them: print(data.decode(errors="replace"))',
+      );
+      expect(await pt_.exited).toBe(1);
+      expect(pt_.out.text).toContain(
+        "por quê: seu servidor decodifica o que recebe como texto, e provavelmente caiu nos bytes que não são UTF-8",
+      );
+      expect(pt_.out.text).toContain('print(dados.decode(errors="replace"))');
+      expect(pt_.out.text).not.toContain("ele fecha depois de um recv()");
     },
   );
 });
