@@ -469,10 +469,11 @@ likely cause and what to do.`,
     notAllSent: "the lines before it were not all sent",
     exitedBeforeFim: "it had exited before fim was typed",
     fimNeverTyped: "fim was never typed",
-    noFim: (n: number, total: number) => `${n} of ${total} lines; fim not typed`,
+    noFim: (n: number, total: number) => `${n} of ${total} lines typed; fim not typed`,
     crashedEarly: (code: string) =>
       `the client had crashed (exit status ${code}) before fim was typed`,
     waitedForEnd: "it was waiting for the connection to end: see above",
+    seeFailuresAbove: "see the failures above",
     endedUnconnectedEarlier: "the client ended before connecting: see above",
     fileNotFound: (folder: string) =>
       `the probe runs your command in ${folder}, so a relative path is looked up there: give your program's full path (python3 ~/lab1/client.py {port})`,
@@ -480,7 +481,7 @@ likely cause and what to do.`,
     afterLine: (line: string) => `after ${line} was typed`,
     whileEcho: (line: string) => `while the echo of ${line} was coming back, before printing it`,
     exitedOnFim: "it exited",
-    exitedOnEof: "it went on; it exited only at the end of its input",
+    exitedOnEof: "it went on; it exited only when its input ran out (EOF, as with a Ctrl-D)",
     stillRunning: "still running: stopped by the probe",
     afterFim: "fim",
     finSeen: "a FIN",
@@ -511,7 +512,7 @@ likely cause and what to do.`,
       stuck: (line: string) =>
         `it did not send the next line (${line}) within the time limit, as if still waiting for the previous echo`,
       neverConnected: (address: string) =>
-        `it never connected to the probe's server (${address}), and did not read the lines typed`,
+        `it never connected to the probe's server (${address}): nothing typed reached it`,
       endedUnconnected: (code: string, last: string) =>
         `your client ended (exit status ${code}) before ever connecting to the probe's server${last ? `; it said on stderr: ${last}` : ""}`,
       crashed: (code: string, when: string, last: string) =>
@@ -520,7 +521,8 @@ likely cause and what to do.`,
         `your client crashed (exit status ${code}) ${when}${last ? `; it said on stderr: ${last}` : ""}`,
       exitedEarly: (code: number, last: string) =>
         `it exited (status ${code}) before every line was typed${last ? `: ${last}` : ""}`,
-      onlyEof: () => "fim did not end it: it kept reading input, and left only at the end of input",
+      onlyEof: () =>
+        "fim did not end it: it kept reading input, and left only when its input ran out (EOF)",
       neverExits: () => "after fim it closed the connection but did not exit; the probe stopped it",
       neverCloses: () =>
         "after fim it neither closed the connection nor exited; the probe stopped it",

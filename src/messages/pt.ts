@@ -361,9 +361,9 @@ Digite fim (em maiúsculas ou minúsculas) ou tecle Ctrl-D para fechar a conexã
 e sair; a palavra fim não é enviada.`,
   clientOutro: `Os ecos vão para a saída padrão, um por linha; o prompt e as linhas de estado
 vão para a saída de erro.
-Código de saída: 0 saiu com fim ou no fim da entrada, todo eco exato; 1 erro de
-conexão, eco perdido, um eco diferente do enviado ou bytes que não são eco de
-nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
+Código de saída: 0 saiu com fim ou quando a entrada acabou (Ctrl-D), todo eco
+exato; 1 erro de conexão, eco perdido, um eco diferente do enviado ou bytes que
+não são eco de nenhuma mensagem; 2 erro de uso; 130 Ctrl-C.`,
   connected: (address) =>
     `conectado a ${address}; digite uma mensagem, ou fim (ou Ctrl-D) para sair`,
   connectedTls: (address) =>
@@ -468,10 +468,11 @@ servidor respondeu), 2 erro de uso.`,
     notAllSent: "as linhas anteriores não foram todas enviadas",
     exitedBeforeFim: "o cliente já tinha terminado antes de fim ser digitado",
     fimNeverTyped: "fim não chegou a ser digitado",
-    noFim: (n, total) => `${n} de ${total} linhas; fim não foi digitado`,
+    noFim: (n, total) => `${n} de ${total} linhas digitadas; fim não foi digitado`,
     crashedEarly: (code) =>
       `o cliente tinha terminado com erro (código de saída ${code}) antes de fim ser digitado`,
     waitedForEnd: "ele estava esperando a conexão terminar: veja acima",
+    seeFailuresAbove: "veja as falhas acima",
     endedUnconnectedEarlier: "o cliente terminou antes de se conectar: veja acima",
     fileNotFound: (folder) =>
       `a sonda roda o seu comando em ${folder}, então um caminho relativo é procurado ali: dê o caminho completo do seu programa (python3 ~/lab1/cliente.py {port})`,
@@ -479,7 +480,7 @@ servidor respondeu), 2 erro de uso.`,
     afterLine: (line) => `depois que ${line} foi digitada`,
     whileEcho: (line) => `enquanto o eco de ${line} voltava, antes de imprimi-lo`,
     exitedOnFim: "o cliente terminou",
-    exitedOnEof: "ele continuou; só terminou no fim da entrada",
+    exitedOnEof: "ele continuou; só terminou quando a entrada acabou (EOF, como um Ctrl-D)",
     stillRunning: "ainda rodando: parado pela sonda",
     afterFim: "fim",
     finSeen: "um FIN",
@@ -511,7 +512,7 @@ servidor respondeu), 2 erro de uso.`,
       stuck: (line) =>
         `ele não enviou a linha seguinte (${line}) dentro do tempo limite, como se ainda esperasse o eco anterior`,
       neverConnected: (address) =>
-        `ele nunca se conectou ao servidor da sonda (${address}) e não leu as linhas digitadas`,
+        `ele nunca se conectou ao servidor da sonda (${address}): nada do que foi digitado chegou lá`,
       endedUnconnected: (code, last) =>
         `seu cliente terminou (código de saída ${code}) sem nunca ter se conectado ao servidor da sonda${last ? `; ele escreveu no stderr: ${last}` : ""}`,
       crashed: (code, when, last) =>
@@ -521,7 +522,7 @@ servidor respondeu), 2 erro de uso.`,
       exitedEarly: (code, last) =>
         `o cliente terminou (código ${code}) antes de todas as linhas serem digitadas${last ? `: ${last}` : ""}`,
       onlyEof: () =>
-        "fim não o encerrou: ele continuou lendo a entrada e só saiu no fim da entrada",
+        "fim não o encerrou: ele continuou lendo a entrada e só saiu quando ela acabou (EOF)",
       neverExits: () => "depois de fim ele fechou a conexão mas não terminou; a sonda o parou",
       neverCloses: () => "depois de fim ele não fechou a conexão nem terminou; a sonda o parou",
       reset: () =>
@@ -560,7 +561,7 @@ servidor respondeu), 2 erro de uso.`,
       crashed:
         "essa linha do stderr diz qual foi o erro, e o traceback acima dela mostra em que ponto do seu código: rode o cliente à mão, digite as mesmas linhas e leia a mensagem inteira",
       crashedDecoding:
-        "decodifique o eco só depois que ele voltar inteiro: um recv() pode parar no meio de um caractere (ç e ã ocupam 2 bytes em UTF-8), e meio caractere não se decodifica; junte os bytes primeiro (got += pedaco) e depois faça got.decode()",
+        "decodifique o eco só depois que ele voltar inteiro: um recv() pode parar no meio de um caractere (ç e ã ocupam 2 bytes em UTF-8), e meio caractere não se decodifica; junte os bytes primeiro (recebido += pedaco) e depois faça recebido.decode()",
       exitedEarly: "leia o erro acima; rode seu cliente à mão com as mesmas linhas",
       onlyEof:
         'ao ler fim, feche o socket e saia do laço: compare a linha sem a quebra de linha (linha.strip() == "fim")',

@@ -179,7 +179,8 @@ class Grading {
     // The last bytes, from a character's start: a cut one would read as corrupted accents.
     let from = Math.max(0, received.length - 40);
     while (from < received.length && ((received[from] ?? 0) & 0xc0) === 0x80) from++;
-    const got = quote(received.subarray(from));
+    // Cut at the front: said with an ellipsis, so that it does not read as all it sent.
+    const got = (from > 0 ? "…" : "") + quote(received.subarray(from));
     if (rest.length === 0) return result(w.exactly);
     if (session.fimTyped && rest.subarray(0, 3).toString() === STOP_WORD)
       return result(got, { code: "sentFim" });
@@ -247,7 +248,9 @@ class Grading {
   /** 6. Exit status 0, by itself. */
   exit(): ClientCheckResult {
     const { w, client, before, status } = this;
-    if (client.killed) return this.result("exit", before, w.killed, { code: "killed" });
+    // Stopped before fim was typed: what to do after fim is not the point; the failures above are.
+    const advice = this.session.fimTyped ? undefined : w.seeFailuresAbove;
+    if (client.killed) return this.result("exit", before, w.killed, { code: "killed", advice });
     if (client.proc.exitCode === 0) return this.result("exit", before, w.status("0"));
     if (this.crashed) return this.crash("exit", before, w.status(status), this.whenCrashed);
     const failure: Failure = { code: "exitCode", args: [status, client.lastError] };

@@ -121,6 +121,8 @@ describe("Portuguese", () => {
     ["na de erros (elsewhere: saída de erro)", /(saída|na) de erros/],
     ["meio-fechada (elsewhere: fechamento parcial)", /meio-fechad/],
     ["enviados 1 byte (the participle agrees)", /(enviados|recebidos) 1 byte\b/],
+    ["got += pedaco (an English name in Portuguese code)", /\bgot\b/],
+    ["no fim da entrada (fim is also the stop word)", /fim da entrada/],
   ])("the Portuguese catalogue no longer says %s", (_, phrasing) => {
     const texts = everyText(catalogs.pt);
     expect(texts.length).toBeGreaterThan(300);

@@ -321,6 +321,14 @@ describe("probe --client", () => {
     async () => {
       const verdict = await probe("cat", "--timeout", "0.5");
       expect(failures(verdict)).toMatchObject({ slowServer: "neverConnected", exit: "killed" });
+      // What the probe knows: one line typed, and nothing of it reached its server; fim never
+      // typed, so the advice is not about what to do after fim.
+      const byId = (id: string) => verdict.checks.find((c) => c.id === id)!;
+      expect(byId("slowServer").cause).toEndWith("): nothing typed reached it");
+      expect(byId("exit")).toMatchObject({
+        sent: "1 of 4 lines typed; fim not typed",
+        advice: "see the failures above",
+      });
     },
   );
 
@@ -381,6 +389,13 @@ describe("probe --client", () => {
     async () => {
       const verdict = await probe("socat - TCP:127.0.0.1:{port}", "--timeout", "1");
       expect(failures(verdict)).toEqual({ typed: "sentFim", fim: "onlyEof" });
+      // Only the tail of what it sent is shown: said so. fim's end is not "the end" of input.
+      const byId = (id: string) => verdict.checks.find((c) => c.id === id)!;
+      expect(byId("typed").got).toMatch(/^…"/);
+      expect(byId("typed").got).toEndWith('fim\\n"');
+      expect(byId("fim").got).toBe(
+        "it went on; it exited only when its input ran out (EOF, as with a Ctrl-D)",
+      );
     },
   );
 
@@ -420,7 +435,7 @@ describe("probe --client", () => {
       const verdict = await probe(WAITS_FOR_END, "--timeout", "2");
       expect(failures(verdict)).toMatchObject({ echoes: "waitsForEnd", closes: "notRun" });
       const exit = verdict.checks.find((c) => c.id === "exit")!;
-      expect(exit.sent).toBe("2 of 4 lines; fim not typed");
+      expect(exit.sent).toBe("2 of 4 lines typed; fim not typed");
     },
   );
 
