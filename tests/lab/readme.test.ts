@@ -6,6 +6,7 @@
  * ECHO_README_PRINT=1 bun test tests/lab/readme.test.ts prints the screens, to paste after a change.
  */
 import { describe, expect } from "bun:test";
+import { catalogs } from "../../src/messages/index.ts";
 import { BUN, concurrently, freePort, have, onTerminal, ROOT, type Terminal } from "../helpers.ts";
 
 const README = await Bun.file(`${ROOT}/README.md`).text();
@@ -178,6 +179,19 @@ concurrently(
     );
     expect(commands.length).toBeGreaterThan(20);
     expect(commands.filter((line) => /(^|\s)#/.test(line))).toEqual([]);
+  },
+);
+
+concurrently(
+  "a client left idle at the server's Ctrl-C: both documents quote the lines both sides print",
+  () => {
+    for (const [doc, t] of [
+      [README, catalogs.en],
+      [LEIAME, catalogs.pt],
+    ] as const) {
+      expect(doc).toContain(t.closed(1, 15, 4.7, t.stalled(2, "SIGINT")));
+      expect(doc).toContain(t.serverClosedIdle(4.7));
+    }
   },
 );
 
