@@ -142,7 +142,7 @@ export const en = {
     // probe
     probeHost: "echo server to check",
     probeExpect:
-      "the server's mode, whose rule is checked: once (then the port must refuse a second client), sequential or concurrent",
+      "the server's mode, whose rule is checked: once (a second client must never be served: refused, or reset once the first leaves; the kernel's queue may complete its handshake), sequential or concurrent",
     probeTimeout: "time limit of each wait for the server",
     probeSlowPause: "the slow reader's pause, in ms, after every 256 KiB it reads",
     probeJson: "print the results as JSON (for graders)",

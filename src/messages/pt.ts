@@ -149,7 +149,7 @@ export const pt: Messages = {
     // probe
     probeHost: "servidor de eco a verificar",
     probeExpect:
-      "o modo que o servidor deve seguir, cuja regra é verificada: once (e então a porta deve recusar um segundo cliente), sequential ou concurrent",
+      "o modo que o servidor deve seguir, cuja regra é verificada: once (um segundo cliente nunca deve ser atendido: é recusado, ou interrompido com um reset quando o primeiro sai; a fila do kernel pode completar o handshake dele), sequential ou concurrent",
     probeTimeout: "tempo máximo de cada espera pelo servidor",
     probeSlowPause: "a pausa do leitor lento, em ms, a cada 256 KiB lidos",
     probeJson: "mostra os resultados em JSON (para correção automática)",

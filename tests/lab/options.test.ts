@@ -87,6 +87,22 @@ describe("--help is written from the rows, in both languages", () => {
     },
   );
 
+  test("--expect once says what the rule judges: a second client never served, not the handshake", async () => {
+    const [en, pt] = await Promise.all(
+      LANGS.map(async (lang) => {
+        const child = run("probe.ts", ["--help", "--lang", lang]);
+        await child.exited;
+        return helpEntries(child.out.text).get("--expect");
+      }),
+    );
+    expect(en).toContain(
+      "a second client must never be served: refused, or reset once the first leaves",
+    );
+    expect(pt).toContain(
+      "um segundo cliente nunca deve ser atendido: é recusado, ou interrompido com um reset quando o primeiro sai",
+    );
+  });
+
   test("the words around a default: `default X` and `padrão: X`", () => {
     expect(catalogs.en.defaultWord).toBe("default");
     expect(catalogs.pt.defaultWord).toBe("padrão:");
