@@ -10,8 +10,8 @@
  *
  * Chunks are queued as they came, not copied: Bun gives every `data` callback a fresh buffer
  * (tests/server/units.test.ts would catch a runtime that reuses it). Except small ones: each
- * kept chunk costs a few hundred bytes beside its own (its object, its backing store, its slot), so a peer
- * sending one byte per segment would make --max-buffer hold 200 times itself. Chunks under
+ * kept chunk costs a few hundred bytes beside its own (its object, its backing store, its slot),
+ * so a peer sending one byte per segment would make --max-buffer hold 200 times itself. Chunks under
  * SMALL_CHUNK are copied into a shared tail buffer instead; the memory held stays near its bytes.
  */
 
