@@ -411,7 +411,7 @@ error; 130 Ctrl-C.`,
   hexReceived: (size: number) => `received ${plural(size, "byte", "bytes")}:`,
   inputFailed: (reason: string) => `error: cannot read standard input (${reason})`,
   strayFlood: (n: number) =>
-    `warning: the server has sent ${plural(n, "byte", "bytes")} that echo no message`,
+    `warning: in all, the server sent ${plural(n, "byte", "bytes")} that echo no message`,
   outputFailed: (reason: string) => `error: cannot write the echo to standard output (${reason})`,
   serverReset: "error: the server reset the connection",
   serverResetOwed: (owed: number) =>

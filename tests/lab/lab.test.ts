@@ -420,7 +420,7 @@ describe("the client against odd servers", () => {
       // Bytes that echo nothing are an error at the end, as a changed echo is.
       expect(await client.exited).toBe(1);
       expect(client.err.count(/echo no message/)).toBeLessThanOrEqual(2);
-      expect(client.err.text).toMatch(/the server has sent [\d,]+ bytes that echo no message/);
+      expect(client.err.text).toMatch(/in all, the server sent [\d,]+ bytes that echo no message/);
     },
   );
 
