@@ -39,6 +39,10 @@ export const en = {
       `${source} must be a positive number of seconds, not "${value}"`,
     secondsOrZero: (source: string, value: string) =>
       `${source} must be a number of seconds, 0 for never, not "${value}"`,
+    secondsOrNoDelay: (source: string, value: string) =>
+      `${source} must be a number of seconds, 0 for no delay, not "${value}"`,
+    secondsOrNoLimit: (source: string, value: string) =>
+      `${source} must be a number of seconds, 0 for no limit, not "${value}"`,
     pause: (source: string, value: string) =>
       `${source} must be a number of seconds such as 0.01 or 0.5, 0 for none, not "${value}"`,
     tooShort: (source: string, value: string, min: number) =>
