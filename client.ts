@@ -152,7 +152,9 @@ const link = settings.udp ? await connectDatagrams() : await connectStream();
 
 // ---- the conversation: one line out, its whole echo back ----------------------------------------
 const encoder = new TextEncoder();
-const decoder = new TextDecoder(); // invalid UTF-8 shows as U+FFFD; the bytes were compared first
+// Invalid UTF-8 shows as U+FFFD (the bytes were compared first); a U+FEFF echoed is printed, not
+// taken for a byte order mark and dropped.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 // Say "connected" only once the server has been verified.
 if (tls) {
