@@ -78,6 +78,7 @@ const echo = new EchoWaiter();
 const outbox = new Outbox(); // a long line may not fit in the kernel's buffer at once
 let leaving = false;
 let stray = 0; // bytes the server sent that echo nothing we sent
+let strayWarned = 0; // of them, how many the one warning told
 let connectedAt = 0;
 const AT_ONCE_MS = 1000;
 // A close after this long without traffic, while no echo is awaited, may be the server's idle
@@ -122,7 +123,10 @@ const stream: SocketHandler<undefined> = {
     const extra = echo.push(chunk);
     // Said once; a server that streams on would otherwise flood the terminal.
     // After the echo they came with is printed (a server that adds a prefix, say).
-    if (extra > 0 && stray === 0) setImmediate(() => note(err.warning(t.unexpectedBytes(extra))));
+    if (extra > 0 && stray === 0) {
+      strayWarned = extra;
+      setImmediate(() => note(err.warning(t.unexpectedBytes(extra))));
+    }
     stray += extra;
   },
   drain(socket) {
@@ -148,7 +152,9 @@ const link = settings.udp ? await connectDatagrams() : await connectStream();
 
 // ---- the conversation: one line out, its whole echo back ----------------------------------------
 const encoder = new TextEncoder();
-const decoder = new TextDecoder(); // invalid UTF-8 shows as U+FFFD; the bytes were compared first
+// Invalid UTF-8 shows as U+FFFD (the bytes were compared first); a U+FEFF echoed is printed, not
+// taken for a byte order mark and dropped.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 // Say "connected" only once the server has been verified.
 if (tls) {
@@ -190,7 +196,8 @@ try {
 // `fim` or end of input: close our side and leave.
 leaving = true;
 link.close();
-if (stray > 0) console.error(err.warning(t.strayFlood(stray)));
+// The total, only when more came after the warning: else it would say the same thing twice.
+if (stray > strayWarned) console.error(err.warning(t.strayFlood(stray)));
 // After Ctrl-D the cursor still sits after the prompt; after fim the terminal echoed a newline.
 if (interactive) console.error((stopWord ? "" : "\n") + err.status(t.bye));
 // Bytes that echo no message (a banner, a prefix) are as wrong as a changed echo.

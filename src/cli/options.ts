@@ -73,7 +73,7 @@ export const serverOptions = {
     arg: "SECS",
     env: "ECHO_STOP_DELAY",
     default: "0",
-    parse: v.secondsOrNever,
+    parse: v.delay,
     help: "stopDelay",
   },
   drainIdle: {
@@ -87,7 +87,7 @@ export const serverOptions = {
     arg: "SECS",
     env: "ECHO_DRAIN_TIMEOUT",
     default: "0",
-    parse: v.secondsOrNever,
+    parse: v.limit,
     help: "drainTimeout",
   },
   logFormat: {

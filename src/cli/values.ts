@@ -12,6 +12,8 @@ type Problem =
   | "mode"
   | "seconds"
   | "secondsOrZero"
+  | "secondsOrNoDelay"
+  | "secondsOrNoLimit"
   | "pause"
   | "tooLong"
   | "tooShort"
@@ -84,23 +86,32 @@ export function seconds(text: string): number {
 
 /** Seconds, where 0 means "never". */
 export function secondsOrNever(text: string): number {
-  if (/^\s*0+(\.0*)?\s*$/.test(text)) return 0;
-  try {
-    return seconds(text);
-  } catch (error) {
-    if ((error as BadValue).problem === "tooLong") throw error;
-    throw new BadValue("secondsOrZero");
-  }
+  return secondsOrZero(text, "secondsOrZero");
 }
 
 /** A wait before something (--delay): 0 is no wait at all. */
 export function pause(text: string): number {
+  return secondsOrZero(text, "pause");
+}
+
+/** A delay before a step (--stop-delay): 0 is none, the step comes at once. */
+export function delay(text: string): number {
+  return secondsOrZero(text, "secondsOrNoDelay");
+}
+
+/** A limit on a wait (--drain-timeout): 0 is none, it waits as long as it takes. */
+export function limit(text: string): number {
+  return secondsOrZero(text, "secondsOrNoLimit");
+}
+
+/** Seconds or 0; refused with the words that say what this option's 0 means. */
+function secondsOrZero(text: string, problem: Problem): number {
   if (/^\s*0+(\.0*)?\s*$/.test(text)) return 0;
   try {
     return seconds(text);
   } catch (error) {
     if ((error as BadValue).problem === "tooLong") throw error;
-    throw new BadValue("pause");
+    throw new BadValue(problem);
   }
 }
 

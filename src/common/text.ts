@@ -6,7 +6,8 @@ export function formatAddress(host: string, port: number): string {
 }
 
 const PREVIEW_BYTES = 40;
-const decoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: else a U+FEFF (a byte order mark) decodes to nothing, and vanishes from the preview.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * A short, one-line, quoted view of received bytes: printable text as is, control bytes and

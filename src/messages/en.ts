@@ -39,6 +39,10 @@ export const en = {
       `${source} must be a positive number of seconds, not "${value}"`,
     secondsOrZero: (source: string, value: string) =>
       `${source} must be a number of seconds, 0 for never, not "${value}"`,
+    secondsOrNoDelay: (source: string, value: string) =>
+      `${source} must be a number of seconds, 0 for no delay, not "${value}"`,
+    secondsOrNoLimit: (source: string, value: string) =>
+      `${source} must be a number of seconds, 0 for no limit, not "${value}"`,
     pause: (source: string, value: string) =>
       `${source} must be a number of seconds such as 0.01 or 0.5, 0 for none, not "${value}"`,
     tooShort: (source: string, value: string, min: number) =>
@@ -411,7 +415,7 @@ error; 130 Ctrl-C.`,
   hexReceived: (size: number) => `received ${plural(size, "byte", "bytes")}:`,
   inputFailed: (reason: string) => `error: cannot read standard input (${reason})`,
   strayFlood: (n: number) =>
-    `warning: the server has sent ${plural(n, "byte", "bytes")} that echo no message`,
+    `warning: in all, the server sent ${plural(n, "byte", "bytes")} that echo no message`,
   outputFailed: (reason: string) => `error: cannot write the echo to standard output (${reason})`,
   serverReset: "error: the server reset the connection",
   serverResetOwed: (owed: number) =>

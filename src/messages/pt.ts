@@ -34,6 +34,10 @@ export const pt: Messages = {
     seconds: (source, value) => `${source} deve ser um número positivo de segundos, não "${value}"`,
     secondsOrZero: (source, value) =>
       `${source} deve ser um número de segundos (0 para nunca), não "${value}"`,
+    secondsOrNoDelay: (source, value) =>
+      `${source} deve ser um número de segundos (0 para nenhuma espera), não "${value}"`,
+    secondsOrNoLimit: (source, value) =>
+      `${source} deve ser um número de segundos (0 para sem limite), não "${value}"`,
     pause: (source, value) =>
       `${source} deve ser um número de segundos, como 0.01 ou 0.5 (0 para nenhuma espera), não "${value}"`,
     tooShort: (source, value, min) =>

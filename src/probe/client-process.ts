@@ -66,7 +66,7 @@ export class ClientProcess {
   /** Its stdout so far, decoded as it comes (a character cut between reads is kept whole). */
   private outText = "";
   private outBytes = 0;
-  private readonly decoder = new TextDecoder();
+  private readonly decoder = new TextDecoder("utf-8", { ignoreBOM: true }); // a BOM it printed is kept
   private errTail = "";
   killed = false;
   killedAt = Infinity;

@@ -39,20 +39,28 @@ export function unsentBytes(socket: object): number | undefined {
 }
 
 /**
- * Whether the peer has ended its side (its FIN, or a reset, waits in the kernel), without reading:
- * poll() with POLLRDHUP, through bun:ffi, on Linux. A paused socket is not read, so Bun cannot
- * tell. `undefined` where it cannot be asked.
+ * What a peer did while its socket was not read (paused: Bun cannot tell), without reading:
+ * whether it ended its side (its FIN waits in the kernel) or reset the connection, and how many of
+ * its bytes wait unread. poll() with POLLRDHUP and the FIONREAD ioctl, through bun:ffi, on Linux.
+ * A FIN says nothing of whether the peer still reads: a half-close and a close look the same until
+ * something is sent back. `undefined` where it cannot be asked.
  */
-export function peerHasEnded(socket: object): boolean | undefined {
+export function peerWhileWaiting(
+  socket: object,
+): { ended: boolean; reset: boolean; unread: number } | undefined {
   const fd = (socket as { fd?: unknown }).fd;
   if (typeof fd !== "number" || fd < 0) return undefined;
   const poll = loadPoll();
-  if (poll === undefined) return undefined;
+  const ioctl = loadIoctl();
+  if (poll === undefined || ioctl === undefined) return undefined;
   pollfd.fill(0);
   new DataView(pollfd.buffer).setInt32(0, fd, true);
   new DataView(pollfd.buffer).setInt16(4, POLLRDHUP | POLLHUP | POLLERR, true);
   if (poll(pollfd, 1, 0) < 0) return undefined;
-  return (new DataView(pollfd.buffer).getInt16(6, true) & (POLLRDHUP | POLLHUP | POLLERR)) !== 0;
+  const events = new DataView(pollfd.buffer).getInt16(6, true);
+  const reset = (events & (POLLHUP | POLLERR)) !== 0;
+  const unread = ioctl(fd, FIONREAD, outq) === 0 ? (outq[0] ?? 0) : 0;
+  return { ended: reset || (events & POLLRDHUP) !== 0, reset, unread };
 }
 
 const [POLLERR, POLLHUP, POLLRDHUP] = [0x008, 0x010, 0x2000]; // asm-generic/poll.h
@@ -74,6 +82,7 @@ function loadPoll() {
 }
 
 const SIOCOUTQ = 0x5411; // = TIOCOUTQ, linux/sockios.h
+const FIONREAD = 0x541b; // = SIOCINQ: bytes received, not yet read
 const outq = new Int32Array(1);
 let ioctlFn: ((fd: number, request: number, out: Int32Array) => number) | null | undefined;
 

@@ -6,7 +6,7 @@ import type { Socket } from "bun";
 import type { Conn } from "./connection.ts";
 import type { Mode } from "../cli/values.ts";
 import type { ServerState, Voice } from "./state.ts";
-import { peerHasEnded } from "./kernel.ts";
+import { peerWhileWaiting } from "./kernel.ts";
 
 interface ModeHooks {
   /** Mode once: the listener closes once its client came (later ones refused by the kernel). */
@@ -24,7 +24,14 @@ interface Modes {
   release(socket: Socket<Conn>): void;
 }
 
-export function modes(mode: Mode, state: ServerState, { say, t }: Voice, hooks: ModeHooks): Modes {
+export function modes(
+  mode: Mode,
+  state: ServerState,
+  { say, t }: Voice,
+  hooks: ModeHooks,
+  /** What a waiting client did meanwhile (its socket unread): the kernel, asked. */
+  whileWaiting: (socket: Socket<Conn>) => ReturnType<typeof peerWhileWaiting> = peerWhileWaiting,
+): Modes {
   function admit(socket: Socket<Conn>): void {
     if (mode === "concurrent") return;
     if (state.current === undefined) {
@@ -64,17 +71,21 @@ export function modes(mode: Mode, state: ServerState, { say, t }: Voice, hooks: 
 
   function serve(socket: Socket<Conn>): void {
     const c = socket.data;
-    if (peerHasEnded(socket)) {
-      // It left while waiting (its FIN waits, unread): not served. What it sent is still echoed,
-      // unlogged, for a client that only half-closed and still reads.
-      c.refused = true;
+    const early = c.proxy?.early?.length ?? 0;
+    const peer = whileWaiting(socket);
+    // A FIN after bytes may be a half-close from a client that still reads: it is served, its
+    // echo sent, with its data and close lines. Only one that reset, or ended having sent
+    // nothing, has gone: nothing is left to echo to anyone.
+    if (peer !== undefined && (peer.reset || (peer.ended && peer.unread === 0 && early === 0))) {
+      c.refused = true; // not served: no close line, not in the histograms
       say.event("gone", { id: c.id }, () => t.goneWhileWaiting(c.id));
     } else say.event("serving", { id: c.id }, () => t.serving(c.id));
     c.waitingTurn = false;
     c.seen = state.now;
     socket.resume();
     // Bytes that came with its PROXY header, held while it waited: echoed now, in order.
-    for (const early of c.proxy?.early?.splice(0) ?? []) hooks.replay(socket, early);
+    for (const early of c.proxy?.early?.splice(0) ?? [])
+      if (!c.refused) hooks.replay(socket, early);
   }
 
   return { admit, release };

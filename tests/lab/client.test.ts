@@ -125,6 +125,7 @@ while data := conn.recv(4096):
       expect(await client.exited).toBe(1);
       expect(client.out.all).toEqual(["oi"]); // the echo itself was exact
       expect(client.err.text).toContain("warning: the server sent 11 bytes that echo no message");
+      expect(client.err.count(/echo no message/)).toBe(1); // no total at the end: nothing more came
       await peer.exited;
     },
   );

@@ -31,24 +31,36 @@ describe("mode once (default)", () => {
 
 describe("mode sequential", () => {
   concurrently(
-    "a client that left while waiting its turn is said to have gone, not to have been served",
+    "a waiting client that half-closed after sending is served, as its lines say; one that left with nothing sent has gone",
     async () => {
       const server = await startServer(["--mode", "sequential"]);
       const first = new Peer(server.port);
       expect(await roundTrip(first, "first\n")).toBe("first\n");
       const second = new Peer(server.port);
       await second.send(bytes("bye bye\n"));
+      second.finish(); // `nc -N`: its FIN waits in the kernel, unread, but it still reads
       await server.out.waitFor("#2 waiting: 1 client ahead");
-      second.close(); // Ctrl-C while waiting: its FIN waits in the kernel, unread
-      await second.ended;
-      first.finish();
-      await first.ended;
-      await server.out.waitFor(/^#2 had gone while waiting its turn: not served$/);
-      // Served after the second one's turn is over: any line about it would be out by then.
       const third = new Peer(server.port);
-      expect(await roundTrip(third, "third\n")).toBe("third\n");
-      third.close();
-      expect(server.out.count(/^#2 (received|closed|now being served)/)).toBe(0);
+      await server.out.waitFor("#3 waiting: 2 clients ahead");
+      third.close(); // Ctrl-C while waiting, having sent nothing
+      await third.ended;
+      first.finish();
+      await second.ended;
+      expect(second.text()).toBe("bye bye\n");
+      await server.out.waitFor(/^#3 had gone while waiting its turn: not served$/);
+      server.proc.kill("SIGTERM");
+      await server.exited;
+      const lines = server.out.all.filter((line) => /^#[23] (?!connected)/.test(line));
+      expect(lines.map((line) => line.replace(/ in [\d.]+ s$/, ""))).toEqual([
+        "#2 waiting: 1 client ahead",
+        "#3 waiting: 2 clients ahead",
+        "#2 now being served",
+        '#2 received 8 bytes: "bye bye\\n"',
+        "#2 closed: 8 bytes echoed",
+        "#3 had gone while waiting its turn: not served",
+      ]);
+      // The summary adds up from the close lines: 6 + 8 bytes.
+      expect(server.out.text).toMatch(/^stopped: 3 connections, 14 bytes echoed/m);
     },
   );
 

@@ -289,6 +289,15 @@ describe("parseCommandLine", () => {
     expect(problem(serverOptions, ["--port", "abc"])).toBe(en.badValue.port("--port", "abc"));
   });
 
+  test("a bad number of seconds is told with what this option's 0 means", () => {
+    expect(problem(serverOptions, ["--stop-delay", "-1"])).toBe(
+      '--stop-delay must be a number of seconds, 0 for no delay, not "-1"',
+    );
+    expect(problem(serverOptions, ["--drain-timeout", "-1"])).toBe(
+      '--drain-timeout must be a number of seconds, 0 for no limit, not "-1"',
+    );
+  });
+
   test("--flag=value is the same as --flag value", () => {
     expect(values(serverOptions, ["--port=7000"]).values.port).toBe(7000);
     expect(values(serverOptions, ["--mode=concurrent", "--max-buffer=1m"]).values).toMatchObject({

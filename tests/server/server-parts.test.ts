@@ -62,6 +62,8 @@ function recording(): { say: Say; said: string[] } {
 const t = catalogs.en;
 
 describe("modes", () => {
+  /** What each waiting peer did meanwhile, as the kernel would tell (by connection id). */
+  const whileWaiting = new Map<number, { ended: boolean; reset: boolean; unread: number }>();
   function setUp(mode: "once" | "sequential" | "concurrent") {
     const state = newServerState(noCounters());
     const { say, said } = recording();
@@ -75,6 +77,7 @@ describe("modes", () => {
         finish: () => void done.finished++,
         replay: (_socket, bytes) => void done.replayed.push(bytes.toString()),
       },
+      (socket) => whileWaiting.get(socket.data.id),
     );
     const close = (socket: Socket<Conn>) => {
       state.connections.delete(socket);
@@ -110,6 +113,18 @@ describe("modes", () => {
     b.fake.data.proxy = { early: [Buffer.from("early")] };
     close(a.socket);
     expect(done.replayed).toEqual(["early"]);
+  });
+
+  test("sequential: a peer that ended after sending is served; one that ended with nothing sent has gone", () => {
+    const { state, said, served, close } = setUp("sequential");
+    const [a, b, c] = [open(state), open(state), open(state)];
+    for (const { socket } of [a, b, c]) served.admit(socket);
+    whileWaiting.set(b.fake.data.id, { ended: true, reset: false, unread: 2 }); // may still read
+    whileWaiting.set(c.fake.data.id, { ended: true, reset: false, unread: 0 });
+    close(a.socket);
+    close(b.socket);
+    expect(said.slice(2)).toEqual(["serving", "gone"]);
+    expect([b.fake.data.refused, c.fake.data.refused]).toEqual([undefined, true]);
   });
 
   test("once: the first client stops the listener; a second is refused; the first's close finishes", () => {

@@ -253,6 +253,7 @@ describe("text", () => {
     expect(preview(new Uint8Array([0, 7, 0xff, 0xc3]))).toBe('"\\0\\x07\\xff\\xc3"');
     expect(preview(new TextEncoder().encode("ação"))).toBe('"ação"');
     expect(preview(new TextEncoder().encode("a\u202eb"))).toBe('"a\\xe2\\x80\\xaeb"'); // bidi override
+    expect(preview(new Uint8Array([0x61, 0xef, 0xbb, 0xbf, 0x62]))).toBe('"a\\xef\\xbb\\xbfb"'); // U+FEFF
     expect(preview(new Uint8Array(100).fill(65), 4)).toBe('"AAAA"…');
     // A big binary piece (a probe's 512 KiB) fits one terminal line, not four.
     const binary = new Uint8Array(512 * 1024).map((_, i) => 0x80 | (i & 0x7f));

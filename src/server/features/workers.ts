@@ -232,6 +232,12 @@ function self(): string[] {
  */
 export const HUNG_AFTER_MS = 5000;
 const CHECK_MS = 1000; // how often the parent looks at the heartbeats
+/**
+ * Not ready once one whole check has passed without a beat from a worker (four missed: stale
+ * 1-2 s; a check's interval, never quite CHECK_MS, counts): the kernel may hand it the next
+ * client, and it may be hung. Ready again when it beats again; ended at HUNG_AFTER_MS otherwise.
+ */
+const STALE_AFTER_MS = CHECK_MS / 2;
 const QUICK_DEATH_MS = 1000; // a worker that ends this soon after starting...
 const QUICK_DEATHS = 3; // ...this many times in a row is not restarted again
 
@@ -319,7 +325,9 @@ class Supervisor {
         !this.stopping &&
         this.slots.every(
           (s) =>
-            s.worker !== undefined && this.tally.of(s.cells).connectionsOpen < this.o.perWorker,
+            s.worker !== undefined &&
+            s.still < STALE_AFTER_MS &&
+            this.tally.of(s.cells).connectionsOpen < this.o.perWorker,
         ),
     );
     this.o.listening(this.port);
