@@ -40,13 +40,16 @@ export async function endOrphans(ms = END_ORPHANS_MS): Promise<number[]> {
   const deadline = performance.now() + ms;
   const own = statOf(process.pid);
   let zombies = -1;
+  let seen: number[] = [];
   for (;;) {
     const tree = descendants(process.pid);
     // One walk can miss a process that forked and exited while it read: the one that exited
     // stays a zombie (nobody reaps it), so two walks alike, with nothing running, are the end.
     if (tree.running.length === 0 && tree.zombies === zombies) return [];
     zombies = tree.zombies;
-    if (performance.now() >= deadline) return tree.running.map((p) => p.pid);
+    if (tree.running.length > 0) seen = tree.running.map((p) => p.pid);
+    // Out of time: what the last walks found running, even if this one missed it.
+    if (performance.now() >= deadline) return seen;
     for (const p of tree.running) {
       // A group (and session) of the client's making holds only what it started: one signal
       // reaches all of it at once, even a child being forked at that moment.
