@@ -418,7 +418,8 @@ describe("probe --client", () => {
     "a client that leaves a process of its own session behind (setsid): that one ends too",
     async () => {
       const pidFile = join(mkdtempSync(join(tmpdir(), "echo-pid-")), "pid");
-      const left = `setsid sh -c 'echo $$ > ${pidFile}; exec sleep 301' </dev/null >/dev/null 2>&1 & exit 0`;
+      // It exits once the one it leaves has said its pid: ended before that, it could not say.
+      const left = `setsid sh -c 'echo $$ > ${pidFile}; exec sleep 301' </dev/null >/dev/null 2>&1 & until [ -s ${pidFile} ]; do sleep 0.01; done; exit 0`;
       await probe(left, "--timeout", "0.5");
       const pid = Number(readFileSync(pidFile, "utf8"));
       expect(gone(pid)).toBe(true);
