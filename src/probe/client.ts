@@ -6,7 +6,8 @@
  * how it ended. The lab's classic bug, printing after the first recv(), shows on loopback here.
  *
  * The client runs as `sh -c CMD` in a process group of its own: whatever it started goes with it
- * when it hangs. Every wait is bounded; what is kept of its output and of what it sent is too.
+ * when it hangs, and what left that group is found under the probe and ended too (or named, if it
+ * outlasts the bound). Every wait is bounded; what is kept of its output and of what it sent is too.
  */
 import type { Messages } from "../messages/index.ts";
 import { ClientProcess, endOrphans } from "./client-process.ts";
