@@ -465,6 +465,10 @@ likely cause and what to do.`,
     typedLines: (n: number) => `${plural(n, "line", "lines")} on its stdin`,
     nothing: "nothing",
     allWhole: "each one whole, once, in order",
+    everyEchoBack: "though every echo came back",
+    sentOther: "and what it sent was not just the lines typed (see the next check)",
+    echoUnread: (n: number) =>
+      `and it did not read every echo: ${plural(n, "byte", "bytes")} of it had not gone back when the connection ended`,
     exactly: "exactly that",
     slowEcho: "each echo a byte at a time, 10 ms apart",
     allSent: (n: number) => `all ${n} lines sent`,
@@ -477,6 +481,10 @@ likely cause and what to do.`,
     crashedEarly: (code: string) =>
       `the client had crashed (exit status ${code}) before fim was typed`,
     waitedForEnd: "it was waiting for the connection to end: see above",
+    endedOnOurReset: (code: string, max: number) =>
+      `the client ended (exit status ${code}) after the probe's server had reset its connections beyond the first ${max}: not judged`,
+    outputCut: (printed: number, line: string) =>
+      `it printed ${plural(printed, "byte", "bytes")} on stdout, and the probe keeps only the first MiB: the echo of ${line} is not in it, so this cannot be judged`,
     seeFailuresAbove: "see the failures above",
     endedUnconnectedEarlier: "the client ended before connecting: see above",
     fileNotFound: (folder: string) =>
@@ -495,8 +503,9 @@ likely cause and what to do.`,
     noFin: "no FIN",
     status: (code: string) => `exit status ${code}`,
     killed: "stopped by the probe",
+    leftRunning: (n: number) => `${plural(n, "process", "processes")} it started still running`,
     cause: {
-      nothingPrinted: () => "your client printed nothing on stdout, though every echo came back",
+      nothingPrinted: (how: string) => `your client printed nothing on stdout, ${how}`,
       waitsForEnd: (line: string) =>
         `your client printed the echo of ${line} only when the probe's server closed the connection: it reads until recv() returns 0 bytes, which happens only at the end of the connection, so no echo is printed while the conversation goes on`,
       firstRecv: (line: string, pieces: number) =>
@@ -506,10 +515,14 @@ likely cause and what to do.`,
       twice: (line: string) => `the echo of ${line} was printed more than once`,
       printedTyped: (line: string) =>
         `your client printed ${line} before its echo had come back: it printed what was typed, not what the server sent`,
-      reconnects: (n: number) =>
-        `it opened ${n} connections: the lab's server in mode once serves only the first (the probe's server served them all, to judge the rest)`,
+      reconnects: (n: number, served: number) =>
+        `it opened ${n} connections: the lab's server in mode once serves only the first (${served < n ? `the probe's server served the first ${served}; the rest were reset` : "the probe's server served them all, to judge the rest"})`,
       extra: (came: string, typed: string) =>
         `it sent ${came} where ${typed} was typed: a prompt or an extra newline (or \\r\\n) sent to the server comes back in the echo`,
+      latin1: (line: string, bytes: string) =>
+        `it sent ${line} in Latin-1 (cp1252, the Windows default), not in UTF-8: ${bytes}; an accented letter (ç, ã) is one byte in Latin-1 and two in UTF-8`,
+      nfd: (line: string, letter: string, parts: string) =>
+        `it sent ${line} decomposed (Unicode normalization NFD): the same on a screen, but not the same bytes; ${letter} went as ${parts}`,
       sentFim: () => "it sent fim to the server",
       emptyLine: () =>
         "after the empty line it sent nothing more: it sent 0 bytes, then waited for their echo, which never comes (the echo of nothing is nothing)",
@@ -535,6 +548,8 @@ likely cause and what to do.`,
       noFin: () =>
         "it never closed the connection itself: it closed only when the probe stopped the client",
       killed: () => "it did not exit by itself: the probe stopped it, with all it had started",
+      leftRunning: (n: number, pids: string, secs: number) =>
+        `the probe could not end ${plural(n, "process", "processes")} your client started (PID ${pids}) in ${secs} s of freezing and killing (one that forks and exits over and over keeps changing its PID): ${n === 1 ? "it" : "they"} may still be running`,
       exitCode: (code: string, last: string) =>
         `it exited with status ${code}${last ? `: ${last}` : ""}`,
     },
@@ -554,6 +569,9 @@ likely cause and what to do.`,
         "connect once, before reading the first line, and send every line on that one connection",
       extra:
         "send exactly the line typed (with its newline, or without); show prompts on the screen without sending them",
+      latin1:
+        'encode with UTF-8, always: line.encode("utf-8") in Python (the default is cp1252 on Windows), getBytes(StandardCharsets.UTF_8) in Java; decode the echo with UTF-8 too',
+      nfd: 'send the line as it was read, not normalized; to normalize, use NFC (unicodedata.normalize("NFC", line) in Python), which is how keyboards type',
       sentFim: "compare the line with fim before sending it, and leave without sending it",
       emptyLine:
         "skip empty lines (do not wait for the echo of nothing), or send each line with its newline",
@@ -576,6 +594,8 @@ likely cause and what to do.`,
       reset: "close only after reading every echo; do not set SO_LINGER to 0",
       noFin: "close the socket when the user types fim (close(), or shutdown() then close())",
       killed: "after fim, close the connection and return; see the failures above",
+      leftRunning:
+        "end what your client starts before it exits (join its threads, wait for its processes), and check with ps that nothing of it is left",
       exitCode: "end with status 0 after fim (an uncaught exception or exit(1) gives another)",
     },
   },

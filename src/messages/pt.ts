@@ -464,6 +464,10 @@ servidor respondeu), 2 erro de uso.`,
     typedLines: (n) => `${plural(n, "linha", "linhas")} na entrada padrão`,
     nothing: "nada",
     allWhole: "cada uma inteira, uma vez, em ordem",
+    everyEchoBack: "embora todos os ecos tenham voltado",
+    sentOther: "e o que ele enviou não foi só as linhas digitadas (veja a próxima verificação)",
+    echoUnread: (n) =>
+      `e ele não leu todo o eco: ${plural(n, "byte", "bytes")} dele ainda não tinham voltado quando a conexão terminou`,
     exactly: "exatamente isso",
     slowEcho: "cada eco um byte por vez, a cada 10 ms",
     allSent: (n) => `as ${n} linhas enviadas`,
@@ -476,6 +480,10 @@ servidor respondeu), 2 erro de uso.`,
     crashedEarly: (code) =>
       `o cliente tinha terminado com erro (código de saída ${code}) antes de fim ser digitado`,
     waitedForEnd: "ele estava esperando a conexão terminar: veja acima",
+    endedOnOurReset: (code, max) =>
+      `o cliente terminou (código de saída ${code}) depois que o servidor da sonda resetou as conexões além das ${max} primeiras: não avaliado`,
+    outputCut: (printed, line) =>
+      `ele imprimiu ${plural(printed, "byte", "bytes")} na saída padrão, e a sonda guarda só o primeiro MiB: o eco de ${line} não está nele, então isto não dá para avaliar`,
     seeFailuresAbove: "veja as falhas acima",
     endedUnconnectedEarlier: "o cliente terminou antes de se conectar: veja acima",
     fileNotFound: (folder) =>
@@ -494,9 +502,10 @@ servidor respondeu), 2 erro de uso.`,
     noFin: "nenhum FIN",
     status: (code) => `código de saída ${code}`,
     killed: "parado pela sonda",
+    leftRunning: (n) =>
+      `${plural(n, "processo iniciado por ele", "processos iniciados por ele")} ainda rodando`,
     cause: {
-      nothingPrinted: () =>
-        "seu cliente não imprimiu nada na saída padrão, embora todos os ecos tenham voltado",
+      nothingPrinted: (how) => `seu cliente não imprimiu nada na saída padrão, ${how}`,
       waitsForEnd: (line) =>
         `seu cliente só imprimiu o eco de ${line} quando o servidor da sonda fechou a conexão: ele lê até recv() devolver 0 bytes, o que só acontece no fim da conexão, então nenhum eco é impresso enquanto a conversa continua`,
       firstRecv: (line, pieces) =>
@@ -506,10 +515,14 @@ servidor respondeu), 2 erro de uso.`,
       twice: (line) => `o eco de ${line} foi impresso mais de uma vez`,
       printedTyped: (line) =>
         `seu cliente imprimiu ${line} antes de o eco voltar: imprimiu o que foi digitado, não o que o servidor mandou`,
-      reconnects: (n) =>
-        `ele abriu ${n} conexões: o servidor do laboratório no modo once só atende a primeira (o servidor da sonda atendeu todas, para avaliar o resto)`,
+      reconnects: (n, served) =>
+        `ele abriu ${n} conexões: o servidor do laboratório no modo once só atende a primeira (${served < n ? `o servidor da sonda atendeu as ${served} primeiras; as outras foram resetadas` : "o servidor da sonda atendeu todas, para avaliar o resto"})`,
       extra: (came, typed) =>
         `ele enviou ${came} onde foi digitado ${typed}: um prompt ou uma quebra de linha a mais (ou \\r\\n) enviados ao servidor voltam no eco`,
+      latin1: (line, bytes) =>
+        `ele enviou ${line} em Latin-1 (cp1252, o padrão do Windows), não em UTF-8: ${bytes}; uma letra acentuada (ç, ã) ocupa um byte em Latin-1 e dois em UTF-8`,
+      nfd: (line, letter, parts) =>
+        `ele enviou ${line} decomposta (normalização Unicode NFD): igual na tela, mas não nos bytes; ${letter} foi como ${parts}`,
       sentFim: () => "ele enviou fim ao servidor",
       emptyLine: () =>
         "depois da linha vazia ele não enviou mais nada: enviou 0 bytes e ficou esperando o eco deles, que nunca vem (o eco de nada é nada)",
@@ -534,6 +547,8 @@ servidor respondeu), 2 erro de uso.`,
       noFin: () =>
         "ele nunca fechou a conexão por conta própria: ela só fechou quando a sonda parou o cliente",
       killed: () => "ele não terminou sozinho: a sonda o parou, com tudo o que ele tinha iniciado",
+      leftRunning: (n, pids, secs) =>
+        `a sonda não conseguiu terminar ${plural(n, "processo iniciado", "processos iniciados")} pelo seu cliente (PID ${pids}) em ${secs} s congelando e matando (um processo que se bifurca e termina sem parar muda de PID a cada vez): ${n === 1 ? "ele pode" : "eles podem"} ainda estar rodando`,
       exitCode: (code, last) => `o cliente terminou com o código ${code}${last ? `: ${last}` : ""}`,
     },
     advice: {
@@ -553,6 +568,9 @@ servidor respondeu), 2 erro de uso.`,
         "conecte-se uma vez, antes de ler a primeira linha, e envie todas as linhas por essa conexão",
       extra:
         "envie exatamente a linha digitada (com a quebra de linha, ou sem); mostre prompts na tela sem enviá-los",
+      latin1:
+        'codifique sempre em UTF-8: linha.encode("utf-8") em Python (no Windows o padrão é cp1252), getBytes(StandardCharsets.UTF_8) em Java; decodifique o eco em UTF-8 também',
+      nfd: 'envie a linha como foi lida, sem normalizar; se for normalizar, use NFC (unicodedata.normalize("NFC", linha) em Python), que é como o teclado digita',
       sentFim: "compare a linha com fim antes de enviá-la, e saia sem enviá-la",
       emptyLine:
         "pule linhas vazias (não espere o eco de nada), ou envie cada linha com a sua quebra de linha",
@@ -576,6 +594,8 @@ servidor respondeu), 2 erro de uso.`,
       noFin:
         "feche o socket quando o usuário digitar fim (close(), ou shutdown() e depois close())",
       killed: "depois de fim, feche a conexão e retorne; veja as falhas acima",
+      leftRunning:
+        "termine o que o seu cliente inicia antes de ele sair (join nas threads, espere os processos) e confira com ps que nada dele ficou rodando",
       exitCode: "termine com código 0 depois de fim (uma exceção não tratada ou exit(1) dão outro)",
     },
   },

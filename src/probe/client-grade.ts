@@ -4,8 +4,8 @@
  */
 import type { Messages } from "../messages/index.ts";
 import { preview } from "../common/text.ts";
-import type { ClientProcess } from "./client-process.ts";
-import type { ShapedEcho } from "./shaped-echo.ts";
+import { type ClientProcess, END_ORPHANS_MS } from "./client-process.ts";
+import { MAX_LINKS, type ShapedEcho } from "./shaped-echo.ts";
 
 type ClientCheckId = "echoes" | "typed" | "slowServer" | "fim" | "closes" | "exit";
 type Cause = keyof Messages["probeClient"]["cause"];
@@ -29,6 +29,29 @@ export const BIG =
 export const TYPED = ["hello, echo", "ação, coração e pão de açúcar", "", BIG] as const;
 export const STOP_WORD = "fim";
 
+/**
+ * The bytes a typed line may go as: UTF-8, as typed; or what a client that gets the encoding
+ * wrong sends: Latin-1 (cp1252, Windows' default, is the same for these letters), or UTF-8 of the
+ * line decomposed (NFD: ç as c and a combining cedilla), which looks the same on a screen.
+ */
+export function encodings(line: string): { as: "utf8" | "latin1" | "nfd"; bytes: Buffer }[] {
+  const forms: ReturnType<typeof encodings> = [{ as: "utf8", bytes: Buffer.from(line, "utf8") }];
+  const codes = [...line].map((c) => c.codePointAt(0)!);
+  if (codes.some((c) => c > 0x7f) && codes.every((c) => c <= 0xff))
+    forms.push({ as: "latin1", bytes: Buffer.from(line, "latin1") });
+  if (line.normalize("NFD") !== line)
+    forms.push({ as: "nfd", bytes: Buffer.from(line.normalize("NFD"), "utf8") });
+  return forms;
+}
+
+/** The first letter NFD splits, as said to a student: `ç (U+00E7)` and `c + U+0327`. */
+function decomposed(line: string): [string, string] {
+  const code = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+  const letter = [...line].find((c) => c.normalize("NFD") !== c) ?? " ";
+  const [base = "", ...marks] = [...letter.normalize("NFD")];
+  return [`${letter} (${code(letter)})`, [base, ...marks.map(code)].join(" + ")];
+}
+
 /** How the session went, for the grading below. */
 export interface Session {
   /** How many lines were typed to it while it ran. */
@@ -45,6 +68,8 @@ export interface Session {
   printedEarly?: string;
   /** A line whose echo it printed only once the probe's server closed: it reads until EOF. */
   waitsForEnd?: string;
+  /** What it started and the probe could not end in time: PIDs still running. */
+  leftRunning?: number[];
 }
 
 export function grade(
@@ -74,6 +99,11 @@ class Grading {
   private readonly status: string;
   /** It left by itself, with another status than 0 (an uncaught exception, a signal), before fim. */
   private readonly crashed: boolean;
+  /**
+   * It left so once the probe's server had reset its connections beyond MAX_LINKS: the reset was
+   * the probe's, so that is not judged as a crash.
+   */
+  private readonly endedOnOurReset: string | undefined;
   private readonly whenCrashed: string;
   private crashNamed = false;
   /** What came before the last checks: fim, or only some lines. */
@@ -92,8 +122,12 @@ class Grading {
     this.sentLines = TYPED.slice(0, session.linesSent);
     this.typedText = w.typedLines(session.linesTyped);
     this.status = String(client.proc.exitCode ?? client.proc.signalCode);
-    this.crashed =
-      !client.killed && client.exited && client.proc.exitCode !== 0 && !session.fimTyped;
+    const ended = !client.killed && client.exited && client.proc.exitCode !== 0;
+    this.endedOnOurReset =
+      ended && !session.fimTyped && server.refused > 0
+        ? w.endedOnOurReset(this.status, MAX_LINKS)
+        : undefined;
+    this.crashed = ended && !session.fimTyped && this.endedOnOurReset === undefined;
     const lastTyped = TYPED[session.linesTyped - 1];
     this.whenCrashed = lastTyped === undefined ? w.beforeFirstLine : w.afterLine(quote(lastTyped));
     this.before = session.fimTyped ? w.afterFim : w.noFim(session.linesTyped, TYPED.length);
@@ -127,18 +161,21 @@ class Grading {
     const result = (failure?: Failure) => this.result("echoes", this.typedText, shown, failure);
     const printed = this.sentLines.filter((line) => line !== "");
     // A connection a line: the lab's server in mode once would serve only the first.
-    if (server.connections > 1) return result({ code: "reconnects", args: [server.connections] });
+    if (server.connections > 1)
+      return result({ code: "reconnects", args: [server.connections, server.links.length] });
     if (printed.length === 0) return result(this.notRunFor(!this.allSent));
     if (session.waitsForEnd !== undefined)
       return result({ code: "waitsForEnd", args: [quote(session.waitsForEnd)] });
     if (session.printedEarly !== undefined)
       return result({ code: "printedTyped", args: [quote(session.printedEarly)] });
+    // An echo printed decomposed (NFD) looks the same: the next check says how it was sent.
+    const text = output.normalize("NFC");
     let at = 0;
     for (const line of printed) {
-      const found = output.indexOf(line, at);
+      const found = text.indexOf(line, at);
       if (found < 0) return this.missing(line, line === printed.at(-1), shown);
       at = found + line.length;
-      if (output.indexOf(line, at) >= 0) return result({ code: "twice", args: [quote(line)] });
+      if (text.indexOf(line, at) >= 0) return result({ code: "twice", args: [quote(line)] });
     }
     return this.result("echoes", this.typedText, w.allWhole);
   }
@@ -149,7 +186,11 @@ class Grading {
     // The echo in flight when it crashed: the crash, not the reading, is what to fix first.
     if (this.crashed && last)
       return this.crash("echoes", this.typedText, shown, this.w.whileEcho(quote(line)));
-    if (this.output.trim() === "") return result({ code: "nothingPrinted" });
+    if (this.output.trim() === "")
+      return result({ code: "nothingPrinted", args: [this.echoCame()] });
+    // Where the probe stopped keeping its output, it cannot tell what came after.
+    if (this.client.outputCut)
+      return result({ code: "notRun", args: [this.w.outputCut(this.client.printed, quote(line))] });
     const pieces = this.session.piecesOf[TYPED.indexOf(line)] ?? 0;
     if (line === BIG) return result({ code: "bigCut" });
     return result({ code: "firstRecv", args: [quote(line), pieces] });
@@ -157,22 +198,34 @@ class Grading {
 
   /** 2. It sends what was typed and nothing else (a newline after each line, or none). */
   typed(): ClientCheckResult {
+    const { got, failure } = this.sent;
+    return this.result("typed", this.typedText, got, failure);
+  }
+
+  /** What it sent, against what was typed: for the check above, and to say what came back. */
+  private get sent(): { got: string; failure?: Failure } {
+    return (this.sentVerdict ??= this.compareSent());
+  }
+  private sentVerdict: { got: string; failure?: Failure } | undefined;
+
+  private compareSent(): { got: string; failure?: Failure } {
     const { w, session } = this;
     const received = this.server.bytes();
-    const result = (got: string, failure?: Failure) =>
-      this.result("typed", this.typedText, got, failure);
+    const result = (got: string, failure?: Failure) => ({ got, failure });
     if (session.linesSent === 0 && received.length === 0)
       return result(w.nothing, this.notRunFor(true));
     let at = 0;
     for (const line of this.sentLines) {
-      const want = Buffer.from(line, "utf8");
-      const came = received.subarray(at, at + want.length);
-      if (!came.equals(want))
-        return result(quote(received.subarray(at)), {
-          code: "extra",
-          args: [quote(received.subarray(at)), quote(want)],
-        });
-      at += want.length;
+      const came = received.subarray(at);
+      const form = encodings(line).find((f) => came.subarray(0, f.bytes.length).equals(f.bytes));
+      if (form === undefined)
+        return result(quote(came), { code: "extra", args: [quote(came), quote(line)] });
+      // The right letters in the wrong bytes: the encoding is what to fix, and named.
+      if (form.as === "latin1")
+        return result(quote(came), { code: "latin1", args: [quote(line), quote(form.bytes)] });
+      if (form.as === "nfd")
+        return result(quote(came), { code: "nfd", args: [quote(line), ...decomposed(line)] });
+      at += form.bytes.length;
       if (received[at] === 0x0a) at++;
     }
     const rest = received.subarray(at);
@@ -187,6 +240,19 @@ class Grading {
     return result(got, { code: "extra", args: [quote(rest), w.nothing] });
   }
 
+  /**
+   * With nothing printed, what came back, as the probe's server knows it: every echo, or not
+   * the lines typed, or echo it never read.
+   */
+  private echoCame(): string {
+    const { w, server } = this;
+    const code = this.sent.failure?.code;
+    if (code !== undefined && code !== "sentFim" && code !== "latin1" && code !== "nfd")
+      return w.sentOther;
+    if (server.unechoed > 0) return w.echoUnread(server.unechoed);
+    return w.everyEchoBack;
+  }
+
   /** 3. It kept up with a slow server: every line sent within the time limit. */
   slowServer(): ClientCheckResult {
     const { w, session, server, client } = this;
@@ -197,6 +263,7 @@ class Grading {
     if (!server.connected)
       return result({ code: "neverConnected", args: [`127.0.0.1:${server.port}`] });
     if (this.crashed) return this.crash("slowServer", w.slowEcho, sentOf, this.whenCrashed);
+    if (this.endedOnOurReset) return result({ code: "notRun", args: [this.endedOnOurReset] });
     if (!client.killed)
       return result({ code: "exitedEarly", args: [client.proc.exitCode ?? -1, client.lastError] });
     if (session.waitsForEnd !== undefined)
@@ -211,9 +278,11 @@ class Grading {
     if (!session.fimTyped) {
       const why = this.crashed
         ? w.crashedEarly(this.status)
-        : this.allSent
-          ? w.exitedBeforeFim
-          : w.notAllSent;
+        : this.endedOnOurReset !== undefined
+          ? this.endedOnOurReset
+          : this.allSent
+            ? w.exitedBeforeFim
+            : w.notAllSent;
       return this.result("fim", STOP_WORD, w.notTyped, { code: "notRun", args: [why] });
     }
     if (session.exitedOnFim) return this.result("fim", STOP_WORD, w.exitedOnFim);
@@ -231,7 +300,9 @@ class Grading {
     const { w, server, before } = this;
     if (!server.connected) return this.result("closes", before, w.nothing, this.notRunFor(true));
     if (!this.session.fimTyped) {
-      const why = this.crashed ? w.crashedEarly(this.status) : w.fimNeverTyped;
+      const why = this.crashed
+        ? w.crashedEarly(this.status)
+        : (this.endedOnOurReset ?? w.fimNeverTyped);
       return this.result("closes", before, w.notTyped, { code: "notRun", args: [why] });
     }
     const own = this.ownEnds();
@@ -250,6 +321,18 @@ class Grading {
     const { w, client, before, status } = this;
     // Stopped before fim was typed: what to do after fim is not the point; the failures above are.
     const advice = this.session.fimTyped ? undefined : w.seeFailuresAbove;
+    // What it started and the probe could not end: said, never "stopped, with all it started".
+    const left = this.session.leftRunning ?? [];
+    if (left.length > 0)
+      return this.result("exit", before, w.leftRunning(left.length), {
+        code: "leftRunning",
+        args: [left.length, left.slice(0, 5).join(", "), END_ORPHANS_MS / 1000],
+      });
+    if (this.endedOnOurReset)
+      return this.result("exit", before, w.status(status), {
+        code: "notRun",
+        args: [this.endedOnOurReset],
+      });
     if (client.killed) return this.result("exit", before, w.killed, { code: "killed", advice });
     if (client.proc.exitCode === 0) return this.result("exit", before, w.status("0"));
     if (this.crashed) return this.crash("exit", before, w.status(status), this.whenCrashed);

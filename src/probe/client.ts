@@ -6,11 +6,19 @@
  * how it ended. The lab's classic bug, printing after the first recv(), shows on loopback here.
  *
  * The client runs as `sh -c CMD` in a process group of its own: whatever it started goes with it
- * when it hangs. Every wait is bounded; what is kept of its output and of what it sent is too.
+ * when it hangs, and what left that group is found under the probe and ended too (or named, if it
+ * outlasts the bound). Every wait is bounded; what is kept of its output and of what it sent is too.
  */
 import type { Messages } from "../messages/index.ts";
 import { ClientProcess, endOrphans } from "./client-process.ts";
-import { type ClientCheckResult, grade, type Session, STOP_WORD, TYPED } from "./client-grade.ts";
+import {
+  type ClientCheckResult,
+  encodings,
+  grade,
+  type Session,
+  STOP_WORD,
+  TYPED,
+} from "./client-grade.ts";
 import { ShapedEcho } from "./shaped-echo.ts";
 
 /** Short lines: a byte at a time, 10 ms apart. The long one in pieces of up to 1 KiB, as fast. */
@@ -58,7 +66,7 @@ export async function probeClient(
     client.kill();
     client.endInput();
     await client.proc.exited;
-    await endOrphans();
+    session.leftRunning = await endOrphans();
     // A grandchild that left the group may still hold the pipes: not waited for long.
     await Promise.race([client.done, Bun.sleep(500)]);
     // The client's FIN or reset, if it is on its way.
@@ -79,7 +87,15 @@ async function converse(
     if (client.exited) return;
     Object.assign(server.shape, line.length > 1024 ? BIG_SHAPE : SHORT_SHAPE);
     const [before, pieces] = [server.receivedBytes, server.pieces];
-    const size = Buffer.byteLength(line);
+    const forms = encodings(line);
+    // A line sent in another encoding (Latin-1, NFD) is sent all the same: the typed check says
+    // how; the conversation goes on.
+    const sentAs = () => {
+      if (forms.length === 1) return undefined;
+      const came = server.bytesFrom(before);
+      return forms.find((f) => came.subarray(0, f.bytes.length).equals(f.bytes));
+    };
+    let size = Buffer.byteLength(line);
     const printedAt = client.output.length;
     client.type(line + "\n");
     session.linesTyped++;
@@ -89,9 +105,10 @@ async function converse(
       if (client.exited && server.receivedBytes === before) return;
     } else {
       const waitMs = timeoutMs + (session.linesSent === 0 ? STARTUP_MS : 0);
-      const sent = () => server.receivedBytes >= before + size;
+      const sent = () => server.receivedBytes >= before + size || sentAs() !== undefined;
       await until(() => sent() || client.exited, waitMs);
       if (!sent()) return void (await waitingForEnd(server, client, session));
+      size = sentAs()?.bytes.length ?? size;
     }
     session.linesSent++;
     // A short line's echo comes back a byte every 10 ms: a client that shows the whole line

@@ -29,8 +29,8 @@ class Link {
   ) {}
 }
 
-/** At most this many connections are served; more are closed at once (and counted). */
-const MAX_LINKS = 16;
+/** At most this many connections are served; more are reset at once (and counted). */
+export const MAX_LINKS = 16;
 
 /**
  * The probe's own echo server: it serves every connection the client opens (each shaped, each
@@ -44,8 +44,10 @@ export class ShapedEcho {
   /** Pieces written: how the echo of each line was cut. */
   pieces = 0;
   readonly links: Link[] = [];
-  /** Connections beyond MAX_LINKS, closed at once. */
+  /** Connections beyond MAX_LINKS, reset at once. */
   refused = 0;
+  /** Echo never sent back: held for a connection that ended (or stopped reading) first. */
+  unechoed = 0;
   private readonly clock = { now: performance.now() };
   private readonly listener;
 
@@ -104,6 +106,11 @@ export class ShapedEcho {
     return Buffer.concat(this.received);
   }
 
+  /** What came from `offset` on (of what is kept). */
+  bytesFrom(offset: number): Buffer {
+    return this.bytes().subarray(offset);
+  }
+
   /** Closes our side of every connection (a FIN), still reading what the client sends. */
   finish(): void {
     for (const link of this.links) {
@@ -126,7 +133,8 @@ export class ShapedEcho {
   private opened(socket: Socket<Conn>): void {
     if (this.links.length >= MAX_LINKS) {
       this.refused++;
-      return void socket.end();
+      // A reset, so that "the rest were reset" is what the client saw.
+      return void socket.terminate();
     }
     socket.data = newConn(this.links.length + 1, performance.now());
     const shaper: Shaper = new Shaper(this.shape, socket, this.clock, this.t, {
@@ -166,6 +174,8 @@ export class ShapedEcho {
     link.closed = true;
     link.endedAt = Math.min(link.endedAt, performance.now());
     if (error) link.reset = true;
+    // Our own FIN (finish) dropped what was left on purpose: not counted.
+    if (!link.finished) this.unechoed += link.outbox.bytes;
     link.shaper.stop();
     link.outbox.clear();
   }

@@ -216,6 +216,83 @@ time.sleep(3600)
 `,
 );
 
+/**
+ * GOOD, after leaving behind a process of a session of its own that forks and exits every
+ * millisecond (a new PID each time), holding a lock that goes free only once the last one is gone.
+ */
+const hops = (lock: string) =>
+  script(
+    "hops.py",
+    `import fcntl, os, time
+lock = open(${JSON.stringify(lock)}, "w")
+fcntl.flock(lock, fcntl.LOCK_EX)
+if os.fork() == 0:
+    os.setsid()
+    end = time.time() + 30
+    while time.time() < end and not os.path.exists(${JSON.stringify(lock + ".stop")}):
+        time.sleep(0.001)
+        if os.fork() != 0:
+            os._exit(0)
+    os._exit(0)
+lock.close()
+` + readFileSync(GOOD.slice("python3 ".length), "utf8"),
+  );
+
+/** A client with the lines typed right but the wrong bytes: Latin-1 (cp1252), or NFD. */
+const encodes = (name: string, encode: string) =>
+  script(
+    `${name}.py`,
+    `import os, socket, sys, unicodedata
+s = socket.create_connection(("127.0.0.1", int(os.environ["ECHO_PORT"])))
+for line in sys.stdin:
+    if line.strip() == "fim":
+        break
+    data = ${encode}
+    s.sendall(data)
+    got = b""
+    while len(got) < len(data):
+        got += s.recv(4096)
+    print(line, end="", flush=True)
+s.close()
+`,
+  );
+
+/** Opens 17 connections (the probe's server serves 16), then talks on the last. */
+const SEVENTEEN = script(
+  "seventeen.py",
+  `import os, socket, sys
+address = ("127.0.0.1", int(os.environ["ECHO_PORT"]))
+links = [socket.create_connection(address) for _ in range(17)]
+for line in sys.stdin:
+    links[-1].sendall(line.encode())
+    print(links[-1].recv(4096).decode(), end="", flush=True)
+`,
+);
+
+/** Prints 2 MiB before its echoes, which are right. */
+const PRINTS_MUCH = script(
+  "prints_much.py",
+  `import sys
+sys.stdout.write("A" * (2 << 20) + "\\n")
+` + readFileSync(GOOD.slice("python3 ".length), "utf8"),
+);
+
+/** Floods the socket with bytes of its own, never reads, never prints. */
+const FLOODS = script(
+  "floods.py",
+  `import os, socket, sys, threading
+s = socket.create_connection(("127.0.0.1", int(os.environ["ECHO_PORT"])))
+def flood():
+    try:
+        while True:
+            s.sendall(b"x" * 65536)
+    except OSError:
+        pass
+threading.Thread(target=flood, daemon=True).start()
+sys.stdin.read()
+`,
+);
+
 interface Verdict {
   code: number;
   checks: {
@@ -341,10 +418,25 @@ describe("probe --client", () => {
     "a client that leaves a process of its own session behind (setsid): that one ends too",
     async () => {
       const pidFile = join(mkdtempSync(join(tmpdir(), "echo-pid-")), "pid");
-      const left = `setsid sh -c 'echo $$ > ${pidFile}; exec sleep 301' </dev/null >/dev/null 2>&1 & exit 0`;
+      // It exits once the one it leaves has said its pid: ended before that, it could not say.
+      const left = `setsid sh -c 'echo $$ > ${pidFile}; exec sleep 301' </dev/null >/dev/null 2>&1 & until [ -s ${pidFile} ]; do sleep 0.01; done; exit 0`;
       await probe(left, "--timeout", "0.5");
       const pid = Number(readFileSync(pidFile, "utf8"));
       expect(gone(pid)).toBe(true);
+    },
+  );
+
+  concurrently(
+    "a client that leaves a process changing its PID all the time: frozen and killed too",
+    async () => {
+      const lock = join(mkdtempSync(join(tmpdir(), "echo-lock-")), "lock");
+      try {
+        expect(failures(await probe(hops(lock)))).toEqual({});
+        // The lock is free only once every process of the hopping line has ended.
+        expect(Bun.spawnSync(["flock", "-n", lock, "true"]).exitCode).toBe(0);
+      } finally {
+        writeFileSync(lock + ".stop", ""); // on a failure, the hopping ends by itself
+      }
     },
   );
 
@@ -462,6 +554,40 @@ describe("probe --client", () => {
       });
     },
   );
+
+  concurrently("clients the probe could misjudge: each told what is true of it", async () => {
+    const [latin1, nfd, seventeen, much, floods] = await Promise.all([
+      probe(encodes("latin1", 'line.encode("latin-1")')),
+      probe(encodes("nfd", 'unicodedata.normalize("NFD", line).encode()'), "--lang", "pt"),
+      probe(SEVENTEEN, "--timeout", "1"),
+      probe(PRINTS_MUCH),
+      probe(FLOODS, "--timeout", "1"),
+    ]);
+    const byId = (v: Verdict, id: string) => v.checks.find((c) => c.id === id)!;
+    // Every line was sent, in the wrong bytes: the encoding named, the conversation went on.
+    expect(failures(latin1)).toEqual({ typed: "latin1" });
+    expect(byId(latin1, "typed").cause).toContain(
+      'sent "ação, coração e pão de açúcar" in Latin-1 (cp1252, the Windows default), not in UTF-8',
+    );
+    expect(byId(latin1, "typed").advice).toContain('line.encode("utf-8")');
+    expect(failures(nfd)).toEqual({ typed: "nfd" });
+    expect(byId(nfd, "typed").cause).toContain(
+      "decomposta (normalização Unicode NFD): igual na tela, mas não nos bytes; ç (U+00E7) foi como c + U+0327",
+    );
+    // The 17th connection was the probe's to reset: said, and its end not called a crash.
+    expect(byId(seventeen, "echoes").cause).toContain(
+      "the probe's server served the first 16; the rest were reset",
+    );
+    expect(Object.values(failures(seventeen))).not.toContain("crashed");
+    expect(byId(seventeen, "exit").cause).toContain("reset its connections beyond the first 16");
+    // Its echoes came after the MiB of stdout the probe keeps: not judged, not "first recv()".
+    expect(failures(much)).toEqual({ echoes: "notRun" });
+    expect(byId(much, "echoes").cause).toContain("the probe keeps only the first MiB");
+    // Nothing of what was typed came back: not "though every echo came back".
+    expect(byId(floods, "echoes").cause).toBe(
+      "your client printed nothing on stdout, and what it sent was not just the lines typed (see the next check)",
+    );
+  });
 
   test("--client with a server's option is a usage error", async () => {
     const child = run("probe.ts", ["--client", "true", "--port", "5000"]);
