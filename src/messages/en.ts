@@ -246,6 +246,8 @@ export const en = {
     `error: cannot serve health and metrics on ${address}: ${reason}`,
   httpFull: (max: number, n: number) =>
     `warning: the health and metrics port has ${plural(max, "connection", "connections")} open, its limit: answered 503 to ${plural(n, "new one", "new ones")} (health checks may fail while this lasts; the echo is not affected)`,
+  httpEvicted: (max: number, n: number) =>
+    `warning: the health and metrics port has ${plural(max, "connection", "connections")} open, its limit: closed the oldest ${n === 1 ? "one" : `${n}`} still sending a request or already answered, to let ${n === 1 ? "a new one" : "new ones"} in (slow or silent clients, perhaps an attack; the echo is not affected)`,
   httpPortInUse: (address: string) =>
     `error: cannot serve health and metrics on ${address}: the port is already in use; is another server running? Choose another with --http-port (or --http-port 0 for any free one)`,
   serverIntro: "Echo server, the passive side: sends back every byte it receives, unchanged.",

@@ -246,6 +246,8 @@ export const pt: Messages = {
     `erro: não foi possível servir saúde e métricas em ${address}: ${reason}`,
   httpFull: (max, n) =>
     `aviso: a porta de saúde e métricas está com ${plural(max, "conexão aberta", "conexões abertas")}, o limite: ${plural(n, "nova recebeu", "novas receberam")} 503 (as verificações de saúde podem falhar enquanto isso durar; o eco não é afetado)`,
+  httpEvicted: (max, n) =>
+    `aviso: a porta de saúde e métricas está com ${plural(max, "conexão aberta", "conexões abertas")}, o limite: ${n === 1 ? "fechou a mais antiga" : `fechou as ${n} mais antigas`} que ainda mandavam o pedido ou já tinham resposta, para dar lugar ${n === 1 ? "a uma nova" : "às novas"} (clientes lentos ou calados, talvez um ataque; o eco não é afetado)`,
   httpPortInUse: (address) =>
     `erro: não foi possível servir saúde e métricas em ${address}: a porta já está em uso; há outro servidor rodando? Escolha outra com --http-port (ou --http-port 0 para qualquer uma livre)`,
   // servidor

@@ -68,7 +68,7 @@ describe("every connection on the side port is capped", () => {
       );
       const silent = Array.from({ length: 150 }, () => rawClient(http));
       await Promise.all(silent.map((c) => c.connected));
-      // Silent ones beyond the cap are told so at once, and hold nothing.
+      // Beyond the cap, the oldest silent ones are told 503 and closed to let the newest in.
       await until(
         () =>
           silent.filter((c) => c.text().startsWith("HTTP/1.1 503")).length >=
@@ -89,6 +89,29 @@ describe("every connection on the side port is capped", () => {
     },
   );
 
+  concurrently(
+    "95 requests held half-sent (a slowloris): the oldest makes room, health checks pass",
+    async () => {
+      const server = await startServer(["--mode", "concurrent", "--http-port", "0", "--quiet"]);
+      const http = await httpPortOf(server);
+      const held: ReturnType<typeof rawClient>[] = [];
+      for (let i = 0; i <= HTTP_CONNECTIONS; i++) {
+        const c = rawClient(http, "GET /healthz HTTP/1.1\r\n");
+        await c.connected;
+        held.push(c);
+      }
+      // One more than the port holds: the server has seen them all once someone is told 503.
+      await until(() => held.some((c) => c.text().startsWith("HTTP/1.1 503")));
+      expect(await (await fetch(`http://127.0.0.1:${http}/healthz`)).text()).toBe("ok\n");
+      expect((await fetch(`http://127.0.0.1:${http}/readyz`)).status).toBe(200);
+      // The one closed for the newcomer was the oldest, and the warning says so.
+      await held[0]!.closed;
+      expect(held[0]!.text()).toStartWith("HTTP/1.1 503");
+      await server.err.waitFor(/^warning: [^]*its limit: closed the oldest/);
+      for (const c of held) c.socket.destroy();
+    },
+  );
+
   concurrently("a request that never ends is cut off; one too large is refused", async () => {
     const server = await startServer(["--mode", "concurrent", "--http-port", "0", "--quiet"]);
     const http = await httpPortOf(server);
@@ -99,6 +122,15 @@ describe("every connection on the side port is capped", () => {
     const silent = rawClient(http);
     await silent.closed;
     expect(silent.text()).toBe("");
+    // A head dripped a byte at a time is answered 400 within a few dozen pieces, not read to
+    // its end: each piece costs the server a read and a call.
+    const drip = rawClient(http, "GET /healthz HTTP/1.1\r\nX: ");
+    drip.socket.setNoDelay(true);
+    await drip.connected;
+    for (let i = 0; i < 4000 && drip.text() === "" && !drip.socket.destroyed; i++)
+      await new Promise((sent) => drip.socket.write("a", sent));
+    await drip.closed;
+    expect(drip.text()).toStartWith("HTTP/1.1 400");
     // Pipelined: one request per connection, answered, then the connection closes.
     const two = rawClient(http, "GET /healthz HTTP/1.1\r\n\r\nGET /readyz HTTP/1.1\r\n\r\n");
     await two.closed;
@@ -172,6 +204,41 @@ describe("the live page's WebSocket only speaks, to its own origin", () => {
       again.socket.destroy();
     },
   );
+});
+
+/** The opcodes of the frames a server sent after its 101 answer. */
+function opcodes(text: string): number[] {
+  const bytes = Buffer.from(text.slice(text.indexOf("\r\n\r\n") + 4), "latin1");
+  const out: number[] = [];
+  for (let i = 0; i + 1 < bytes.length;) {
+    const length = bytes[i + 1]! & 0x7f;
+    const head = length === 126 ? 4 : length === 127 ? 10 : 2;
+    const size = length === 126 ? bytes.readUInt16BE(i + 2) : length === 127 ? 0 : length;
+    out.push(bytes[i]! & 0x0f);
+    i += head + size;
+  }
+  return out;
+}
+
+describe("a page that pings or pongs", () => {
+  concurrently.each([
+    ["ping", 0x89],
+    ["pong", 0x8a],
+  ])("a %s is not answered: the WebSocket is closed (1008) at once", async (_, opcode) => {
+    const server = await startServer(["--mode", "concurrent", "--http-port", "0", "--quiet"]);
+    const http = await httpPortOf(server);
+    const page = rawClient(
+      http,
+      "GET /live HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    await until(() => opcodes(page.text()).includes(0x1)); // the first snapshot
+    page.socket.write(Buffer.from([opcode, 0x80 | 4, 1, 2, 3, 4, 0x71, 0x6b, 0x6d, 0x63]));
+    await until(() => opcodes(page.text()).some((o) => o === 0x8 || o === 0xa));
+    expect(opcodes(page.text())).not.toContain(0xa);
+    expect(page.text()).toEndWith("\x88\x02\x03\xf0");
+    page.socket.destroy();
+  });
 });
 
 describe("its port, said in our words", () => {

@@ -15,12 +15,14 @@
  * connection that never sends a request is not closed by closeIdleConnections(), and idleTimeout 5
  * let one live 11 s), so 250 keep-alive clients took the descriptors the echo service counts on
  * and accept() spun on EMFILE. Here every connection on the side port is one descriptor that we
- * count: at most HTTP_CONNECTIONS at once (a 503 and a close beyond), one request each, answered
- * with `connection: close`, and whole within REQUEST_MS. The WebSocket of the live page only
- * speaks: anything a page sends but a ping or a close ends it, and a page that does not read its
- * snapshots is dropped rather than queued for.
+ * count: at most HTTP_CONNECTIONS at once, one request each, answered with `connection: close`,
+ * and whole within REQUEST_MS. When they are all taken, the oldest that has not sent its request
+ * whole (or was answered and stays) is closed to let the newcomer in: 95 slowloris clients would
+ * otherwise fail every health check, and a balancer or the kubelet would take the server out
+ * (a 503 and a close only when all are pages or answers being written). The WebSocket of the
+ * live page only speaks: a close is returned, anything else a page sends ends it at once, and a
+ * page that does not read its snapshots is dropped rather than queued for.
  */
-import { concat } from "../../../common/bytes.ts";
 import type { Socket, TCPSocketListener } from "bun";
 import { createHash } from "node:crypto";
 import type { LiveView } from "./live.ts";
@@ -30,8 +32,10 @@ export interface Endpoint {
   live?: { page: string; view: LiveView };
   ready: () => boolean;
   metrics: () => Promise<string> | string;
-  /** A connection was turned away: HTTP_CONNECTIONS were open. */
+  /** A connection was turned away: HTTP_CONNECTIONS were open, none of them to close. */
   full?: () => void;
+  /** An old connection was closed to let a new one in: HTTP_CONNECTIONS were open. */
+  evicted?: () => void;
 }
 
 /** Pages that may watch /live at once: a classroom's worth. */
@@ -50,6 +54,8 @@ export const HTTP_CONNECTIONS = HTTP_DESCRIPTORS - 1;
 export const REQUEST_MS = 5000;
 /** Request line and headers: a health check or a browser needs far less. */
 const HEAD_LIMIT = 8192;
+/** Pieces a head may come in: a browser, curl or a balancer sends it in one or two. */
+const HEAD_PIECES = 64;
 
 /**
  * The path of a request. HAProxy's default health check is `GET /readyz HTTP/1.0` with no Host
@@ -83,13 +89,16 @@ interface EndpointServer {
 }
 
 interface Side {
-  head: string; // the request so far, as latin1
+  head: string[]; // the request so far, as latin1, in the pieces it came in
+  size: number; // their length
+  tail: string; // its last 3 characters: the end of the head may begin there
   timer?: ReturnType<typeof setTimeout>;
   pending?: Uint8Array; // what write() did not take yet
   then?: "shutdown"; // once pending is written
-  page?: { frames: Uint8Array }; // a live page: the WebSocket bytes it sent, not yet whole
+  page?: boolean; // a live page, not yet told goodbye
   watching?: boolean; // joined the live view: leaves it when it closes
-  done?: boolean; // answered: what comes next is ignored
+  done?: boolean; // its request is whole: what comes next is ignored
+  finished?: boolean; // our side has said all it will: may be closed to make room
   refused?: boolean; // over HTTP_CONNECTIONS: never counted
   closed?: boolean;
 }
@@ -129,6 +138,8 @@ export function serveEndpoint(hostname: string, port: number, e: Endpoint): Endp
 class HttpConnections {
   open = 0;
   private readonly pages = new Set<Socket<Side>>();
+  /** Every counted connection, oldest first: where room is made when the port is full. */
+  private readonly held = new Set<Socket<Side>>();
 
   constructor(private readonly e: Endpoint) {}
 
@@ -162,14 +173,37 @@ class HttpConnections {
 
   private opened(s: Socket<Side>): void {
     if (this.open >= HTTP_CONNECTIONS) {
-      s.data = { head: "", done: true, refused: true };
-      s.write(BUSY);
-      s.end();
-      return this.e.full?.();
+      const oldest = this.spare();
+      if (oldest === undefined) {
+        s.data = { head: [], size: 0, tail: "", done: true, refused: true };
+        s.write(BUSY);
+        s.end();
+        return this.e.full?.();
+      }
+      // A request half-sent for seconds is rarer than a health check: the newcomer gets its slot.
+      // end() is close(2): the descriptor is free now, as the echo service was promised.
+      if (!oldest.data.done) oldest.write(BUSY);
+      oldest.end();
+      this.closed(oldest);
+      this.e.evicted?.();
     }
     this.open++;
-    s.data = { head: "" };
+    s.data = { head: [], size: 0, tail: "" };
+    this.held.add(s);
     s.data.timer = setTimeout(() => s.end(), REQUEST_MS); // whole within this, or gone
+  }
+
+  /**
+   * The connection to close for a newcomer: the oldest still sending its request, else the
+   * oldest that has had its whole answer; never a page, nor a request being answered.
+   */
+  private spare(): Socket<Side> | undefined {
+    let answered: Socket<Side> | undefined;
+    for (const s of this.held) {
+      if (!s.data.done) return s;
+      if (s.data.finished && !s.data.pending) answered ??= s;
+    }
+    return answered;
   }
 
   /** A page's frames; otherwise the request's head, until it is whole. */
@@ -177,24 +211,36 @@ class HttpConnections {
     const d = s.data;
     if (d.page) return this.fromPage(s, chunk);
     if (d.done) return;
-    // Never more kept than a whole head may take, however large the pieces that come.
-    d.head += latin1.decode(chunk.subarray(0, HEAD_LIMIT + 4 - d.head.length));
-    const end = /\r?\n\r?\n/.exec(d.head);
-    if ((end?.index ?? d.head.length) > HEAD_LIMIT)
-      return answer(s, 431, "request too large\n", false);
+    // Never more kept than a whole head may take, however large the pieces that come; and only
+    // the new bytes searched (with the 3 before them), never the whole head again and again.
+    const text = latin1.decode(chunk.subarray(0, HEAD_LIMIT + 4 - d.size));
+    const window = d.tail + text;
+    const found = /\r?\n\r?\n/.exec(window);
+    const end = found && d.size - d.tail.length + found.index;
+    d.head.push(text);
+    d.size += text.length;
+    d.tail = window.slice(-3);
+    if ((end ?? d.size) > HEAD_LIMIT) return answer(s, 431, "request too large\n", false);
+    if (end === null && d.head.length >= HEAD_PIECES) {
+      // A byte-at-a-time drip: each piece costs a read and a call however little is done with
+      // it (90 such clients took 70% of a core). Answered, and not one more byte of it is read.
+      answer(s, 400, "request sent in too many pieces\n", false);
+      return void s.pause();
+    }
     if (end === null) return;
     d.done = true;
-    const head = d.head.slice(0, end.index);
-    d.head = "";
+    const head = d.head.join("").slice(0, end);
+    d.head = [];
     void this.request(s, head).catch(() => s.end());
   }
 
   private closed(s: Socket<Side>): void {
     const d = s.data;
-    if (d === undefined || d.refused) return;
+    if (d === undefined || d.refused || d.closed) return;
     this.open--;
     d.closed = true;
     clearTimeout(d.timer);
+    this.held.delete(s);
     this.pages.delete(s);
     if (d.watching) this.e.live?.view.left();
   }
@@ -262,34 +308,21 @@ class HttpConnections {
       ),
     );
     clearTimeout(s.data.timer);
-    s.data.page = { frames: new Uint8Array(0) };
+    s.data.page = true;
     s.data.watching = true;
     this.pages.add(s);
     put(s, frame(0x1, encoder.encode(live.view.joined())));
   }
 
-  /** What a page sent: a ping is answered, a close is returned, anything else ends it. */
+  /**
+   * What a page sent: the page has nothing to say (our own page never pings, and a browser
+   * answers our pings itself: we send none), so its first frame ends it: a close is returned,
+   * anything else (a ping, a pong, a message or a piece of one) is a policy violation. Only its
+   * first byte is read: a flood of pings answered one by one cost the echo half a second and more
+   * per round trip.
+   */
   private fromPage(s: Socket<Side>, chunk: Uint8Array): void {
-    const page = s.data.page;
-    if (page === undefined) return; // said goodbye already
-    let buf = concat(page.frames, chunk);
-    while (buf.length >= 2) {
-      const opcode = buf[0]! & 0x0f;
-      const length = buf[1]! & 0x7f;
-      // Only control frames are welcome, and theirs are short: never more than 131 bytes kept.
-      if (opcode < 0x8 || (buf[1]! & 0x80) === 0 || length > 125 || (buf[0]! & 0x80) === 0)
-        return this.goodbye(s, 1008);
-      if (buf.length < 6 + length) break;
-      const mask = buf.subarray(2, 6);
-      const payload = buf.slice(6, 6 + length).map((b, i) => b ^ mask[i % 4]!);
-      buf = buf.subarray(6 + length);
-      if (opcode === 0x8) return this.goodbye(s, 1000);
-      // A pong waits for no one: a page that pings without reading is dropped, not queued for.
-      if (opcode === 0x9 && s.data.pending) return this.goodbye(s, 1008);
-      if (opcode === 0x9) put(s, frame(0xa, payload));
-      else if (opcode !== 0xa) return this.goodbye(s, 1008);
-    }
-    page.frames = buf.slice();
+    this.goodbye(s, (chunk[0]! & 0x0f) === 0x8 ? 1000 : 1008);
   }
 
   private goodbye(s: Socket<Side>, code: number): void {
@@ -297,6 +330,9 @@ class HttpConnections {
     s.data.page = undefined;
     put(s, frame(0x8, new Uint8Array([code >> 8, code & 0xff])));
     finish(s);
+    // Nothing more it sends is read: a flooding peer meets the kernel's backpressure, not our
+    // loop, until it closes or REQUEST_MS ends it. A polite close still hears the page's FIN.
+    if (code !== 1000) s.pause();
   }
 }
 
@@ -339,6 +375,7 @@ function put(s: Socket<Side>, bytes: Uint8Array): void {
  */
 function finish(s: Socket<Side>): void {
   s.data.done = true;
+  s.data.finished = true;
   if (s.data.closed) return;
   if (s.data.pending) s.data.then = "shutdown";
   else s.shutdown();

@@ -108,10 +108,21 @@ function startEndpoint(o: EndpointOptions): { view?: LiveView } | { error: strin
         (count) =>
           say.warn("httpFull", { ...fields, count }, () => t.httpFull(HTTP_CONNECTIONS, count)),
       );
+    // Slots taken back from slow or silent clients: said the same way, so an attack shows.
+    const evicted = () =>
+      say.burst(
+        "http_evicted",
+        () => say.warn("httpEvicted", fields, () => t.httpEvicted(HTTP_CONNECTIONS, 1)),
+        (count) =>
+          say.warn("httpEvicted", { ...fields, count }, () =>
+            t.httpEvicted(HTTP_CONNECTIONS, count),
+          ),
+      );
     http = serveEndpoint(o.host, o.port, {
       ready: o.ready,
       metrics: o.metrics,
       full,
+      evicted,
       live: view && { page, view },
     });
     const [host, port] = [o.host, http.port ?? o.port];
