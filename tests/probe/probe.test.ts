@@ -12,7 +12,11 @@ import {
   run,
   runCommand,
   startServer,
+  sideBySideAtMost,
 } from "../helpers.ts";
+
+// Most tests here wait: on the probe's time limits, or on a run started when the file loads.
+sideBySideAtMost(6);
 
 /** Echo servers, one per mistake: `python3 -c BROKEN kind` prints its port, then serves. */
 const BROKEN = `
@@ -165,6 +169,96 @@ const failed = (json: Json) =>
 
 const DATA = ["shortLine", "pieces", "together", "allBytes", "bulk", "slowRead", "halfClose"];
 
+// First the tests that wait longest (on the probe's time limits): the rest fill in beside them.
+describe("the mode's rule", () => {
+  concurrently("--expect once: a server that accepts a second client fails", async () => {
+    const server = await startServer(["--mode", "concurrent", "--quiet"]);
+    const [asked, byDefault] = await Promise.all([
+      probe(server.port, ["--expect", "once"]),
+      probe(server.port),
+    ]);
+    expect(failed(asked.json)).toEqual({ once: "onceAccepted" });
+    expect(failed(byDefault.json)).toEqual({ once: "onceAccepted" });
+    // Mode once was the default, not asked for: the advice says so, and how to ask for another.
+    const once = (json: Json) => json.checks.find((c) => c.id === "once")!.advice;
+    const how =
+      "the default: for a server meant to serve more clients, give --expect sequential or --expect concurrent";
+    expect(once(byDefault.json)).toContain(how);
+    expect(once(asked.json)).not.toContain(how);
+  });
+
+  concurrently(
+    "--expect sequential against a concurrent server, and the other way round",
+    async () => {
+      const [concurrent, sequential] = await Promise.all([
+        startServer(["--mode", "concurrent", "--quiet"]),
+        startServer(["--mode", "sequential", "--quiet"]),
+      ]);
+      const [asSequential, asConcurrent] = await Promise.all([
+        probe(concurrent.port, ["--expect", "sequential"]),
+        probe(sequential.port, ["--expect", "concurrent", "--timeout", "1"]),
+      ]);
+      expect(failed(asSequential.json)).toEqual({ sequential: "servedAtOnce" });
+      expect(failed(asConcurrent.json)).toEqual({ concurrent: "oneAtATime" });
+    },
+  );
+});
+
+describe("what a student sees", () => {
+  concurrently(
+    "one line per check; a failure says why and what to do, in Portuguese under LANG=pt_BR",
+    async () => {
+      const port = await broken("close_on_fin");
+      const child = run("probe.ts", ["--port", String(port), "--expect", "concurrent"], {
+        env: { LANG: "pt_BR.UTF-8" },
+      });
+      expect(await child.exited).toBe(1);
+      const lines = child.out.all;
+      expect(lines[0]).toStartWith(
+        `verificando 127.0.0.1:${port}, que deve seguir o modo concurrent`,
+      );
+      expect(lines.filter((l) => /^(OK|FALHA) /.test(l))).toHaveLength(9);
+      const at = lines.findIndex((l) => l.startsWith("FALHA   fechamento parcial"));
+      expect(lines[at + 1]).toContain("por quê: voltaram");
+      expect(lines[at + 1]).toContain("fechou assim que o cliente fechou o lado de envio");
+      expect(lines[at + 2]).toStartWith("      o que fazer: ");
+      expect(lines.at(-1)).toBe("8 de 9 verificações passaram");
+    },
+  );
+
+  concurrently("no server: one line, exit 1; a bad option: exit 2", async () => {
+    const port = freePort();
+    const none = run("probe.ts", ["--port", String(port)]);
+    expect(await none.exited).toBe(1);
+    expect(none.err.all).toEqual([
+      `error: nothing listens at 127.0.0.1:${port}: start your echo server first, or check --host and --port`,
+    ]);
+    const bad = run("probe.ts", ["--expect", "twice"]);
+    expect(await bad.exited).toBe(2);
+    expect(bad.err.text).toBe(
+      'error: --expect must be once, sequential or concurrent, not "twice" (see: bun run probe --help)',
+    );
+  });
+
+  concurrently("--help lists every option", async () => {
+    const help = run("probe.ts", ["--help"]);
+    expect(await help.exited).toBe(0);
+    for (const flag of [
+      "--host",
+      "--port",
+      "--expect",
+      "--timeout",
+      "--slow-pause",
+      "--tls",
+      "--tls-ca",
+      "--insecure",
+      "--json",
+      "--lang",
+    ])
+      expect(help.out.text).toContain(flag);
+  });
+});
+
 describe("servers that do it right pass every check", () => {
   for (const mode of ["once", "sequential", "concurrent"]) {
     concurrently(`ours, mode ${mode}`, async () => {
@@ -294,95 +388,6 @@ describe("each classic mistake fails its checks, with its cause named", () => {
     expect(f.allBytes).toBe("noEcho");
     for (const id of ["bulk", "slowRead", "halfClose", "closesAfter"]) expect(f[id]).toBe("notRun");
     expect(f.concurrent).toBeUndefined(); // new connections are still served
-  });
-});
-
-describe("the mode's rule", () => {
-  concurrently("--expect once: a server that accepts a second client fails", async () => {
-    const server = await startServer(["--mode", "concurrent", "--quiet"]);
-    const [asked, byDefault] = await Promise.all([
-      probe(server.port, ["--expect", "once"]),
-      probe(server.port),
-    ]);
-    expect(failed(asked.json)).toEqual({ once: "onceAccepted" });
-    expect(failed(byDefault.json)).toEqual({ once: "onceAccepted" });
-    // Mode once was the default, not asked for: the advice says so, and how to ask for another.
-    const once = (json: Json) => json.checks.find((c) => c.id === "once")!.advice;
-    const how =
-      "the default: for a server meant to serve more clients, give --expect sequential or --expect concurrent";
-    expect(once(byDefault.json)).toContain(how);
-    expect(once(asked.json)).not.toContain(how);
-  });
-
-  concurrently(
-    "--expect sequential against a concurrent server, and the other way round",
-    async () => {
-      const [concurrent, sequential] = await Promise.all([
-        startServer(["--mode", "concurrent", "--quiet"]),
-        startServer(["--mode", "sequential", "--quiet"]),
-      ]);
-      const [asSequential, asConcurrent] = await Promise.all([
-        probe(concurrent.port, ["--expect", "sequential"]),
-        probe(sequential.port, ["--expect", "concurrent", "--timeout", "1"]),
-      ]);
-      expect(failed(asSequential.json)).toEqual({ sequential: "servedAtOnce" });
-      expect(failed(asConcurrent.json)).toEqual({ concurrent: "oneAtATime" });
-    },
-  );
-});
-
-describe("what a student sees", () => {
-  concurrently(
-    "one line per check; a failure says why and what to do, in Portuguese under LANG=pt_BR",
-    async () => {
-      const port = await broken("close_on_fin");
-      const child = run("probe.ts", ["--port", String(port), "--expect", "concurrent"], {
-        env: { LANG: "pt_BR.UTF-8" },
-      });
-      expect(await child.exited).toBe(1);
-      const lines = child.out.all;
-      expect(lines[0]).toStartWith(
-        `verificando 127.0.0.1:${port}, que deve seguir o modo concurrent`,
-      );
-      expect(lines.filter((l) => /^(OK|FALHA) /.test(l))).toHaveLength(9);
-      const at = lines.findIndex((l) => l.startsWith("FALHA   fechamento parcial"));
-      expect(lines[at + 1]).toContain("por quê: voltaram");
-      expect(lines[at + 1]).toContain("fechou assim que o cliente fechou o lado de envio");
-      expect(lines[at + 2]).toStartWith("      o que fazer: ");
-      expect(lines.at(-1)).toBe("8 de 9 verificações passaram");
-    },
-  );
-
-  concurrently("no server: one line, exit 1; a bad option: exit 2", async () => {
-    const port = freePort();
-    const none = run("probe.ts", ["--port", String(port)]);
-    expect(await none.exited).toBe(1);
-    expect(none.err.all).toEqual([
-      `error: nothing listens at 127.0.0.1:${port}: start your echo server first, or check --host and --port`,
-    ]);
-    const bad = run("probe.ts", ["--expect", "twice"]);
-    expect(await bad.exited).toBe(2);
-    expect(bad.err.text).toBe(
-      'error: --expect must be once, sequential or concurrent, not "twice" (see: bun run probe --help)',
-    );
-  });
-
-  concurrently("--help lists every option", async () => {
-    const help = run("probe.ts", ["--help"]);
-    expect(await help.exited).toBe(0);
-    for (const flag of [
-      "--host",
-      "--port",
-      "--expect",
-      "--timeout",
-      "--slow-pause",
-      "--tls",
-      "--tls-ca",
-      "--insecure",
-      "--json",
-      "--lang",
-    ])
-      expect(help.out.text).toContain(flag);
   });
 });
 
