@@ -3,7 +3,7 @@
  * can never take the descriptors the echo service announced; the live page's WebSocket only
  * speaks, to pages of its own origin. And how it says that its port is taken or wrong.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
 import { cpuSeconds, listeningAddress } from "../support/processes.ts";
 import {
@@ -107,7 +107,7 @@ describe("every connection on the side port is capped", () => {
 });
 
 describe("the live page's WebSocket only speaks, to its own origin", () => {
-  test("a page of another origin is refused; the server's own page is welcome", async () => {
+  concurrently("a page of another origin is refused; the server's own page is welcome", async () => {
     expect(sameOrigin(undefined, "127.0.0.1:9001")).toBe(true); // not a browser
     expect(sameOrigin("http://127.0.0.1:9001", "127.0.0.1:9001")).toBe(true);
     expect(sameOrigin("http://evil.example", "127.0.0.1:9001")).toBe(false);
