@@ -58,7 +58,6 @@ const backends: Child[] = [];
 afterAll(() => backends.forEach((b) => b.proc.kill("SIGKILL")));
 
 describe.skipIf(HAPROXY === null)("behind HAProxy", () => {
-
   /** One backend: the echo server behind the balancer, with PROXY v2 and its health port. */
   async function backend(port: number, http: number): Promise<Child> {
     const server = runCommand([
