@@ -48,6 +48,122 @@ async function session(port: number, rounds: number): Promise<number> {
   return localPort;
 }
 
+// Debian puts it in /usr/sbin, which a non-root PATH may lack.
+const HAPROXY = Bun.which("haproxy") ?? Bun.which("haproxy", { PATH: "/usr/sbin:/sbin" });
+
+// First: the longest test of the file (two restarts, each waiting out --stop-delay 1).
+// At the file's level: an afterAll inside the describe would keep its test from running beside
+// the others.
+const backends: Child[] = [];
+afterAll(() => backends.forEach((b) => b.proc.kill("SIGKILL")));
+
+describe.skipIf(HAPROXY === null)("behind HAProxy", () => {
+  /** One backend: the echo server behind the balancer, with PROXY v2 and its health port. */
+  async function backend(port: number, http: number): Promise<Child> {
+    const server = runCommand([
+      BUN,
+      "server.ts",
+      ...["--port", String(port), "--mode", "concurrent", "--proxy-protocol"],
+      ...["--http-port", String(http), "--stop-delay", "1"],
+    ]);
+    backends.push(server);
+    await server.out.waitFor(/^listening on/);
+    return server;
+  }
+
+  concurrently(
+    "a rolling restart of both backends under load: every session completes, exact",
+    async () => {
+      const [front, a, b, ha, hb] = [freePort(), freePort(), freePort(), freePort(), freePort()];
+      // What each setting is for:
+      // - check port + option httpchk GET /readyz: a backend told to stop answers 503 and the
+      //   balancer stops sending it clients (fall 1) before it closes its port;
+      // - inter 100ms: that news travels in a tenth of a second (--stop-delay 1 keeps the port
+      //   open ten times as long);
+      // - retries 3 + option redispatch: a connection refused by a backend that has just closed
+      //   is tried again on the other one, before the client notices;
+      // - rise 2: a restarted backend gets clients once it has answered twice.
+      const config = `
+global
+  maxconn 1000
+defaults
+  mode tcp
+  timeout connect 1s
+  timeout client 20s
+  timeout server 20s
+  retries 3
+  option redispatch
+listen echo
+  bind 127.0.0.1:${front}
+  balance roundrobin
+  option httpchk GET /readyz
+  default-server inter 100ms fall 1 rise 2 send-proxy-v2
+  server a 127.0.0.1:${a} check port ${ha}
+  server b 127.0.0.1:${b} check port ${hb}
+`;
+      const cfg = join(dir, "haproxy.cfg");
+      writeFileSync(cfg, config);
+      const servers = { a: await backend(a, ha), b: await backend(b, hb) };
+      const haproxy = runCommand([HAPROXY!, "-f", cfg, "-db"]);
+      // Ready when a session goes through (HAProxy prints nothing when it starts).
+      for (let i = 0; ; i++) {
+        const ok = await session(front, 1).then(
+          () => true,
+          () => false,
+        );
+        if (ok) break;
+        if (i > 100) throw new Error(`HAProxy never came up:\n${haproxy.err.text}`);
+        await Bun.sleep(50); // retrying a start-up probe, bounded
+      }
+
+      let stop = false;
+      const failures: string[] = [];
+      const clientPorts = new Set<number>();
+      let sessions = 0;
+      const loop = async () => {
+        while (!stop) {
+          try {
+            clientPorts.add(await session(front, 50));
+            sessions++;
+          } catch (error) {
+            failures.push(String(error));
+          }
+        }
+      };
+      const loops = Array.from({ length: 6 }, loop);
+
+      for (const name of ["a", "b"] as const) {
+        const [port, http] = name === "a" ? [a, ha] : [b, hb];
+        const old = servers[name];
+        const before = sessions;
+        old.proc.kill("SIGTERM");
+        expect(await old.exited).toBe(0);
+        servers[name] = await backend(port, http);
+        // Back in service when the balancer sends it a client again.
+        await servers[name].out.waitFor(/connected from 127\.0\.0\.1:\d+ via /);
+        expect(sessions).toBeGreaterThan(before); // clients kept being served meanwhile
+      }
+      const after = sessions;
+      while (sessions < after + 20) await Bun.sleep(20); // a little more traffic on both, bounded by the test timeout
+      stop = true;
+      await Promise.all(loops);
+
+      expect(failures).toEqual([]);
+      expect(sessions).toBeGreaterThan(40);
+      // The backends log the clients' own addresses (the ports our sessions used), not HAProxy's.
+      const logged = [...servers.a.out.all, ...servers.b.out.all]
+        .map((line) => /connected from 127\.0\.0\.1:(\d+) via/.exec(line)?.[1])
+        .filter((p) => p !== undefined)
+        .map(Number);
+      expect(logged.length).toBeGreaterThan(0);
+      for (const port of logged.slice(0, 50)) expect(clientPorts.has(port) || port > 0).toBe(true);
+      expect(logged.some((port) => clientPorts.has(port))).toBe(true);
+      haproxy.proc.kill("SIGTERM");
+    },
+    60_000,
+  );
+});
+
 describe("PROXY protocol on the echo port", () => {
   concurrently(
     "v1 and v2 headers are read, never echoed; the client they name is logged; junk is refused",
@@ -321,118 +437,5 @@ describe("logs and drain", () => {
         clearInterval(talk);
       }
     },
-  );
-});
-
-// Debian puts it in /usr/sbin, which a non-root PATH may lack.
-const HAPROXY = Bun.which("haproxy") ?? Bun.which("haproxy", { PATH: "/usr/sbin:/sbin" });
-
-describe.skipIf(HAPROXY === null)("behind HAProxy", () => {
-  const backends: Child[] = [];
-  afterAll(() => backends.forEach((b) => b.proc.kill("SIGKILL")));
-
-  /** One backend: the echo server behind the balancer, with PROXY v2 and its health port. */
-  async function backend(port: number, http: number): Promise<Child> {
-    const server = runCommand([
-      BUN,
-      "server.ts",
-      ...["--port", String(port), "--mode", "concurrent", "--proxy-protocol"],
-      ...["--http-port", String(http), "--stop-delay", "1"],
-    ]);
-    backends.push(server);
-    await server.out.waitFor(/^listening on/);
-    return server;
-  }
-
-  concurrently(
-    "a rolling restart of both backends under load: every session completes, exact",
-    async () => {
-      const [front, a, b, ha, hb] = [freePort(), freePort(), freePort(), freePort(), freePort()];
-      // What each setting is for:
-      // - check port + option httpchk GET /readyz: a backend told to stop answers 503 and the
-      //   balancer stops sending it clients (fall 1) before it closes its port;
-      // - inter 100ms: that news travels in a tenth of a second (--stop-delay 1 keeps the port
-      //   open ten times as long);
-      // - retries 3 + option redispatch: a connection refused by a backend that has just closed
-      //   is tried again on the other one, before the client notices;
-      // - rise 2: a restarted backend gets clients once it has answered twice.
-      const config = `
-global
-  maxconn 1000
-defaults
-  mode tcp
-  timeout connect 1s
-  timeout client 20s
-  timeout server 20s
-  retries 3
-  option redispatch
-listen echo
-  bind 127.0.0.1:${front}
-  balance roundrobin
-  option httpchk GET /readyz
-  default-server inter 100ms fall 1 rise 2 send-proxy-v2
-  server a 127.0.0.1:${a} check port ${ha}
-  server b 127.0.0.1:${b} check port ${hb}
-`;
-      const cfg = join(dir, "haproxy.cfg");
-      writeFileSync(cfg, config);
-      const servers = { a: await backend(a, ha), b: await backend(b, hb) };
-      const haproxy = runCommand([HAPROXY!, "-f", cfg, "-db"]);
-      // Ready when a session goes through (HAProxy prints nothing when it starts).
-      for (let i = 0; ; i++) {
-        const ok = await session(front, 1).then(
-          () => true,
-          () => false,
-        );
-        if (ok) break;
-        if (i > 100) throw new Error(`HAProxy never came up:\n${haproxy.err.text}`);
-        await Bun.sleep(50); // retrying a start-up probe, bounded
-      }
-
-      let stop = false;
-      const failures: string[] = [];
-      const clientPorts = new Set<number>();
-      let sessions = 0;
-      const loop = async () => {
-        while (!stop) {
-          try {
-            clientPorts.add(await session(front, 50));
-            sessions++;
-          } catch (error) {
-            failures.push(String(error));
-          }
-        }
-      };
-      const loops = Array.from({ length: 6 }, loop);
-
-      for (const name of ["a", "b"] as const) {
-        const [port, http] = name === "a" ? [a, ha] : [b, hb];
-        const old = servers[name];
-        const before = sessions;
-        old.proc.kill("SIGTERM");
-        expect(await old.exited).toBe(0);
-        servers[name] = await backend(port, http);
-        // Back in service when the balancer sends it a client again.
-        await servers[name].out.waitFor(/connected from 127\.0\.0\.1:\d+ via /);
-        expect(sessions).toBeGreaterThan(before); // clients kept being served meanwhile
-      }
-      const after = sessions;
-      while (sessions < after + 20) await Bun.sleep(20); // a little more traffic on both, bounded by the test timeout
-      stop = true;
-      await Promise.all(loops);
-
-      expect(failures).toEqual([]);
-      expect(sessions).toBeGreaterThan(40);
-      // The backends log the clients' own addresses (the ports our sessions used), not HAProxy's.
-      const logged = [...servers.a.out.all, ...servers.b.out.all]
-        .map((line) => /connected from 127\.0\.0\.1:(\d+) via/.exec(line)?.[1])
-        .filter((p) => p !== undefined)
-        .map(Number);
-      expect(logged.length).toBeGreaterThan(0);
-      for (const port of logged.slice(0, 50)) expect(clientPorts.has(port) || port > 0).toBe(true);
-      expect(logged.some((port) => clientPorts.has(port))).toBe(true);
-      haproxy.proc.kill("SIGTERM");
-    },
-    60_000,
   );
 });

@@ -3,7 +3,7 @@
  * can never take the descriptors the echo service announced; the live page's WebSocket only
  * speaks, to pages of its own origin. And how it says that its port is taken or wrong.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import { connect as netConnect, type Socket as NetSocket } from "node:net";
 import { cpuSeconds, listeningAddress } from "../support/processes.ts";
 import {
@@ -139,38 +139,41 @@ describe("every connection on the side port is capped", () => {
 });
 
 describe("the live page's WebSocket only speaks, to its own origin", () => {
-  test("a page of another origin is refused; the server's own page is welcome", async () => {
-    expect(sameOrigin(undefined, "127.0.0.1:9001")).toBe(true); // not a browser
-    expect(sameOrigin("http://127.0.0.1:9001", "127.0.0.1:9001")).toBe(true);
-    expect(sameOrigin("http://evil.example", "127.0.0.1:9001")).toBe(false);
-    expect(sameOrigin("http://127.0.0.1:9001.evil.example", "127.0.0.1:9001")).toBe(false);
-    expect(sameOrigin("null", "127.0.0.1:9001")).toBe(false);
+  concurrently(
+    "a page of another origin is refused; the server's own page is welcome",
+    async () => {
+      expect(sameOrigin(undefined, "127.0.0.1:9001")).toBe(true); // not a browser
+      expect(sameOrigin("http://127.0.0.1:9001", "127.0.0.1:9001")).toBe(true);
+      expect(sameOrigin("http://evil.example", "127.0.0.1:9001")).toBe(false);
+      expect(sameOrigin("http://127.0.0.1:9001.evil.example", "127.0.0.1:9001")).toBe(false);
+      expect(sameOrigin("null", "127.0.0.1:9001")).toBe(false);
 
-    const server = await startServer(["--mode", "concurrent", "--http-port", "0", "--quiet"]);
-    const http = await httpPortOf(server);
-    const outcome = (origin: string) =>
-      new Promise<string>((resolve) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${http}/live`, {
-          headers: { Origin: origin },
-        } as unknown as string[]);
-        ws.onmessage = (m) => (
-          resolve(JSON.parse(String(m.data)).rows ? "snapshot" : "?"),
-          ws.close()
-        );
-        ws.onerror = () => resolve("refused");
-      });
-    expect(await outcome("http://evil.example")).toBe("refused");
-    expect(await outcome(`http://127.0.0.1:${http}`)).toBe("snapshot");
-    // The handshake of RFC 6455's own example, byte for byte.
-    const raw = rawClient(
-      http,
-      "GET /live HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    );
-    await until(() => raw.text().includes("\r\n\r\n"));
-    expect(raw.text()).toContain("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n");
-    raw.socket.destroy();
-  });
+      const server = await startServer(["--mode", "concurrent", "--http-port", "0", "--quiet"]);
+      const http = await httpPortOf(server);
+      const outcome = (origin: string) =>
+        new Promise<string>((resolve) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${http}/live`, {
+            headers: { Origin: origin },
+          } as unknown as string[]);
+          ws.onmessage = (m) => (
+            resolve(JSON.parse(String(m.data)).rows ? "snapshot" : "?"),
+            ws.close()
+          );
+          ws.onerror = () => resolve("refused");
+        });
+      expect(await outcome("http://evil.example")).toBe("refused");
+      expect(await outcome(`http://127.0.0.1:${http}`)).toBe("snapshot");
+      // The handshake of RFC 6455's own example, byte for byte.
+      const raw = rawClient(
+        http,
+        "GET /live HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      );
+      await until(() => raw.text().includes("\r\n\r\n"));
+      expect(raw.text()).toContain("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n");
+      raw.socket.destroy();
+    },
+  );
 
   concurrently(
     "a page that sends anything (a fragment that never ends, say) is closed: nothing is kept",

@@ -12,7 +12,7 @@ import { alive, BUN, concurrently, freePort, have, ROOT, run } from "../helpers.
 import { sideBySideAtMost } from "../helpers.ts";
 
 // Each test is a probe waiting on a client (a timeout, an exit), with little for the CPU to do.
-sideBySideAtMost(8);
+sideBySideAtMost(17);
 
 const dir = mkdtempSync(join(tmpdir(), "echo-clients-"));
 const script = (name: string, text: string) => {

@@ -12,7 +12,11 @@ import {
   run,
   runCommand,
   startServer,
+  sideBySideAtMost,
 } from "../helpers.ts";
+
+// Most tests here wait: on the probe's time limits, or on a run started when the file loads.
+sideBySideAtMost(6);
 
 /** Echo servers, one per mistake: `python3 -c BROKEN kind` prints its port, then serves. */
 const BROKEN = `
@@ -140,16 +144,19 @@ async function probe(port: number, args: string[] = []) {
  */
 const fast = ["--timeout", "0.5"]; // the broken servers make several checks wait this long
 const concurrentFast = ["--expect", "concurrent", ...fast];
+// These answer every check at once (no wait runs out): a longer limit costs them nothing, and
+// their whole run (ten waits' worth) does not run out on a loaded machine.
+const concurrentRoomy = ["--expect", "concurrent", "--timeout", "2"];
 const probeOf = (kind: string, args: string[]) =>
   inBackground(() => broken(kind).then((port) => probe(port, args)));
 const brokenRuns = {
   echo: probeOf("echo", ["--expect", "concurrent"]),
   one_recv: probeOf("one_recv", concurrentFast),
   send_no_loop: probeOf("send_no_loop", concurrentFast),
-  close_on_fin: probeOf("close_on_fin", concurrentFast),
+  close_on_fin: probeOf("close_on_fin", concurrentRoomy),
   fixed_buffer: probeOf("fixed_buffer", concurrentFast),
-  upper: probeOf("upper", concurrentFast),
-  goodbye: probeOf("goodbye", concurrentFast),
+  upper: probeOf("upper", concurrentRoomy),
+  goodbye: probeOf("goodbye", concurrentRoomy),
   crash: probeOf("crash", concurrentFast),
   hang: probeOf("hang", concurrentFast),
   one_then_hang: probeOf("one_then_hang", ["--expect", "sequential", ...fast]),
@@ -165,6 +172,8 @@ const failed = (json: Json) =>
 
 const DATA = ["shortLine", "pieces", "together", "allBytes", "bulk", "slowRead", "halfClose"];
 
+// First the tests that wait longest (ncat's stalls, the probe's time limits): the rest fill in
+// beside them.
 describe("servers that do it right pass every check", () => {
   for (const mode of ["once", "sequential", "concurrent"]) {
     concurrently(`ours, mode ${mode}`, async () => {
@@ -220,81 +229,6 @@ describe("servers that do it right pass every check", () => {
       );
     },
   );
-});
-
-describe("each classic mistake fails its checks, with its cause named", () => {
-  concurrently("one recv() taken for one message (only its first line echoed)", async () => {
-    const { code, json } = await brokenRuns.one_recv; // four waits time out here
-    const f = failed(json);
-    expect(Object.keys(f).sort()).toEqual(
-      ["allBytes", "bulk", "halfClose", "pieces", "slowRead", "together"].sort(),
-    );
-    expect(f.pieces).toBe("oneRecvPieces");
-    expect(f.together).toBe("oneRecvTogether");
-    expect(f.allBytes).toBe("textBytes");
-    expect(code).toBe(1);
-  });
-
-  concurrently("send() without a loop: what send() did not take is dropped", async () => {
-    const { json } = await brokenRuns.send_no_loop;
-    const f = failed(json);
-    expect(["bulk", "slowRead", "halfClose"]).toEqual(expect.arrayContaining(Object.keys(f)));
-    expect(f.slowRead).toBe("sendNoLoop");
-    // When only the end was dropped, a prefix and then the end of stream looks like closeOnFin.
-    expect(["sendNoLoop", "closeOnFin"]).toContain(f.halfClose!);
-  });
-
-  concurrently("closing on the client's FIN at once, before the echo is out", async () => {
-    const { json } = await brokenRuns.close_on_fin;
-    expect(failed(json)).toEqual({ halfClose: "closeOnFin" });
-  });
-
-  concurrently("a fixed 1024-byte buffer cuts every read", async () => {
-    const { json } = await brokenRuns.fixed_buffer;
-    expect(failed(json)).toEqual({
-      bulk: "fixedBuffer",
-      slowRead: "fixedBuffer",
-      halfClose: "fixedBuffer",
-    });
-    expect(json.checks.find((c) => c.id === "bulk")!.cause).toContain("1,024");
-  });
-
-  concurrently("a goodbye after the client's FIN: more came back than was sent", async () => {
-    const { json } = await brokenRuns.goodbye;
-    expect(failed(json)).toEqual({ halfClose: "extra" });
-  });
-
-  concurrently("upper-casing", async () => {
-    const { json } = await brokenRuns.upper;
-    expect(failed(json)).toEqual(Object.fromEntries(DATA.map((id) => [id, "upper"])));
-  });
-
-  concurrently("serving one client, then hanging: the next client is never served", async () => {
-    const { json } = await brokenRuns.one_then_hang;
-    expect(failed(json)).toEqual({ sequential: "firstNoEcho" });
-  });
-
-  concurrently(
-    "a server that crashes mid-run is reported; the checks left are not run",
-    async () => {
-      const { json } = await brokenRuns.crash;
-      const f = failed(json);
-      expect(f.allBytes).toBe("decodeCrash"); // text passed, then not one byte of these
-      // The next connection may still reach the dying process (closed at once), then none does.
-      for (const id of ["bulk", "slowRead", "halfClose", "closesAfter"])
-        expect(["closed", "reset", "notRun"]).toContain(f[id]!);
-      expect(f.closesAfter).toBe("notRun");
-      expect(["notRun", "firstRefused"]).toContain(f.concurrent!);
-    },
-  );
-
-  concurrently("a server that hangs mid-run is reported, not waited for", async () => {
-    const { json } = await brokenRuns.hang; // not waited for: the checks after it are not run
-    const f = failed(json);
-    expect(f.allBytes).toBe("noEcho");
-    for (const id of ["bulk", "slowRead", "halfClose", "closesAfter"]) expect(f[id]).toBe("notRun");
-    expect(f.concurrent).toBeUndefined(); // new connections are still served
-  });
 });
 
 describe("the mode's rule", () => {
@@ -383,6 +317,81 @@ describe("what a student sees", () => {
       "--lang",
     ])
       expect(help.out.text).toContain(flag);
+  });
+});
+
+describe("each classic mistake fails its checks, with its cause named", () => {
+  concurrently("one recv() taken for one message (only its first line echoed)", async () => {
+    const { code, json } = await brokenRuns.one_recv; // four waits time out here
+    const f = failed(json);
+    expect(Object.keys(f).sort()).toEqual(
+      ["allBytes", "bulk", "halfClose", "pieces", "slowRead", "together"].sort(),
+    );
+    expect(f.pieces).toBe("oneRecvPieces");
+    expect(f.together).toBe("oneRecvTogether");
+    expect(f.allBytes).toBe("textBytes");
+    expect(code).toBe(1);
+  });
+
+  concurrently("send() without a loop: what send() did not take is dropped", async () => {
+    const { json } = await brokenRuns.send_no_loop;
+    const f = failed(json);
+    expect(["bulk", "slowRead", "halfClose"]).toEqual(expect.arrayContaining(Object.keys(f)));
+    expect(f.slowRead).toBe("sendNoLoop");
+    // When only the end was dropped, a prefix and then the end of stream looks like closeOnFin.
+    expect(["sendNoLoop", "closeOnFin"]).toContain(f.halfClose!);
+  });
+
+  concurrently("closing on the client's FIN at once, before the echo is out", async () => {
+    const { json } = await brokenRuns.close_on_fin;
+    expect(failed(json)).toEqual({ halfClose: "closeOnFin" });
+  });
+
+  concurrently("a fixed 1024-byte buffer cuts every read", async () => {
+    const { json } = await brokenRuns.fixed_buffer;
+    expect(failed(json)).toEqual({
+      bulk: "fixedBuffer",
+      slowRead: "fixedBuffer",
+      halfClose: "fixedBuffer",
+    });
+    expect(json.checks.find((c) => c.id === "bulk")!.cause).toContain("1,024");
+  });
+
+  concurrently("a goodbye after the client's FIN: more came back than was sent", async () => {
+    const { json } = await brokenRuns.goodbye;
+    expect(failed(json)).toEqual({ halfClose: "extra" });
+  });
+
+  concurrently("upper-casing", async () => {
+    const { json } = await brokenRuns.upper;
+    expect(failed(json)).toEqual(Object.fromEntries(DATA.map((id) => [id, "upper"])));
+  });
+
+  concurrently("serving one client, then hanging: the next client is never served", async () => {
+    const { json } = await brokenRuns.one_then_hang;
+    expect(failed(json)).toEqual({ sequential: "firstNoEcho" });
+  });
+
+  concurrently(
+    "a server that crashes mid-run is reported; the checks left are not run",
+    async () => {
+      const { json } = await brokenRuns.crash;
+      const f = failed(json);
+      expect(f.allBytes).toBe("decodeCrash"); // text passed, then not one byte of these
+      // The next connection may still reach the dying process (closed at once), then none does.
+      for (const id of ["bulk", "slowRead", "halfClose", "closesAfter"])
+        expect(["closed", "reset", "notRun"]).toContain(f[id]!);
+      expect(f.closesAfter).toBe("notRun");
+      expect(["notRun", "firstRefused"]).toContain(f.concurrent!);
+    },
+  );
+
+  concurrently("a server that hangs mid-run is reported, not waited for", async () => {
+    const { json } = await brokenRuns.hang; // not waited for: the checks after it are not run
+    const f = failed(json);
+    expect(f.allBytes).toBe("noEcho");
+    for (const id of ["bulk", "slowRead", "halfClose", "closesAfter"]) expect(f[id]).toBe("notRun");
+    expect(f.concurrent).toBeUndefined(); // new connections are still served
   });
 });
 
